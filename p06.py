@@ -1,0 +1,48 @@
+"""`p06`: one command line. Each package owns its commands; this module only wires them."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from schemas import cli as schema_cli
+from schemas.settings import SettingsError, settings
+from streams import cli as streams_cli
+
+app = typer.Typer(
+    help="Project 06 live national reporting: publish, count, archive and report locality status.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _global_options(
+    data_dir: Optional[Path] = typer.Option(None, help="P06_DATA_DIR: folder for local state"),
+    kafka_bootstrap: Optional[str] = typer.Option(None, help="P06_KAFKA_BOOTSTRAP: host:port of Kafka"),
+    clickhouse_url: Optional[str] = typer.Option(None, help="P06_CLICKHOUSE_URL: chdb:///DIR or http://HOST:PORT"),
+) -> None:
+    # Flags become the environment, so that every module and child process reads one configuration.
+    for name, value in {"DATA_DIR": data_dir, "KAFKA_BOOTSTRAP": kafka_bootstrap, "CLICKHOUSE_URL": clickhouse_url}.items():
+        if value is not None:
+            os.environ[f"P06_{name}"] = str(value)
+    settings.cache_clear()
+    settings()  # a wrong value stops here, naming the variable
+
+
+app.add_typer(schema_cli.app, name="schema")
+app.add_typer(streams_cli.stack_app, name="stack")
+
+
+def main() -> None:
+    try:
+        app()
+    except SettingsError as exc:
+        typer.echo(str(exc), err=True)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()

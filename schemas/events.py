@@ -1,0 +1,261 @@
+"""The event contract: one envelope, five event types, and how a Kafka message value is judged.
+
+A message value is one event (a JSON object) or a batch (a JSON array of 1 to 500 events of one
+locality). Each event of a batch is judged on its own: one invalid event never rejects its neighbours.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Annotated, Any, ClassVar, Literal, Union
+
+import orjson
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .registry import registry
+
+MAX_BATCH_EVENTS = 500
+MAX_MESSAGE_BYTES = 1_000_000  # a full batch of 500 events is ~100 KB; anything near 1 MB is not ours
+MAX_COUNT = 1_000_000_000  # no single report counts a billion of anything; 2**63 is an attack, not data
+EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+FUTURE_SLACK = timedelta(days=1)  # clocks in the field drift; a report from next year is an error
+
+Count = Annotated[StrictInt, Field(ge=0, le=MAX_COUNT)]
+Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TaskStatus(_Strict):
+    task_id: Annotated[str, Field(pattern=r"^T(00[1-9]|0[1-9][0-9]|1[0-9][0-9]|2[01][0-9]|22[0-5])$")]
+    status: Literal["not_started", "in_progress", "completed"]
+
+
+class VillageStatus(_Strict):
+    village_id: Name
+    electricity: StrictBool
+    internet: StrictBool
+
+
+class SecurityAssessment(_Strict):
+    system_id: Name
+    result: Literal["passed", "failed"]
+    open_findings: Count
+
+
+class EidActivations(_Strict):
+    count: Count
+
+
+class ServiceDossiers(_Strict):
+    received: Count
+    online: Count
+    on_time: Count
+
+    @model_validator(mode="after")
+    def _within_received(self) -> "ServiceDossiers":
+        if self.online > self.received:
+            raise ValueError("online must not exceed received")
+        if self.on_time > self.received:
+            raise ValueError("on_time must not exceed received")
+        return self
+
+
+class _Envelope(_Strict):
+    event_id: Annotated[str, Field(min_length=1, max_length=64)]
+    locality: Annotated[str, Field(pattern=r"^([0-9]{2}|[0-9]{5})$")]
+    occurred_at: AwareDatetime
+
+    # The locality levels each type may be reported for; set per type.
+    levels: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("event_id")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        if not value.isprintable():
+            raise ValueError("event_id must be printable characters only")
+        return value
+
+    @field_validator("locality")
+    @classmethod
+    def _known_locality(cls, value: str) -> str:
+        if value not in registry():
+            raise ValueError(f"{value!r} is not an official province or ward code")
+        return value
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _plausible_time(cls, value: datetime) -> datetime:
+        if value < EARLIEST:
+            raise ValueError(f"occurred_at must not be before {EARLIEST:%Y-%m-%d}")
+        if value > datetime.now(timezone.utc) + FUTURE_SLACK:
+            raise ValueError("occurred_at is more than a day in the future")
+        return value.astimezone(timezone.utc)
+
+    @model_validator(mode="after")
+    def _locality_of_right_level(self) -> "_Envelope":
+        level = registry().localities[self.locality].level
+        if level not in self.levels:
+            raise ValueError(
+                f"locality: {self.locality!r} is a {level}, but "
+                f"{self.type} is reported by a {' or '.join(sorted(self.levels))}"  # type: ignore[attr-defined]
+            )
+        return self
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.model_dump(mode="json"))
+
+
+class TaskStatusEvent(_Envelope):
+    type: Literal["task.status"]
+    payload: TaskStatus
+    levels: ClassVar[frozenset[str]] = frozenset({"province"})
+
+
+class VillageStatusEvent(_Envelope):
+    type: Literal["village.status"]
+    payload: VillageStatus
+    levels: ClassVar[frozenset[str]] = frozenset({"ward"})
+
+
+class SecurityAssessmentEvent(_Envelope):
+    type: Literal["security.assessment"]
+    payload: SecurityAssessment
+    levels: ClassVar[frozenset[str]] = frozenset({"province", "ward"})
+
+
+class EidActivationsEvent(_Envelope):
+    type: Literal["eid.activations"]
+    payload: EidActivations
+    levels: ClassVar[frozenset[str]] = frozenset({"ward"})
+
+
+class ServiceDossiersEvent(_Envelope):
+    type: Literal["service.dossiers"]
+    payload: ServiceDossiers
+    levels: ClassVar[frozenset[str]] = frozenset({"province", "ward"})
+
+
+Event = Annotated[
+    Union[
+        TaskStatusEvent,
+        VillageStatusEvent,
+        SecurityAssessmentEvent,
+        EidActivationsEvent,
+        ServiceDossiersEvent,
+    ],
+    Field(discriminator="type"),
+]
+EVENT_TYPES: dict[str, type[_Envelope]] = {
+    "task.status": TaskStatusEvent,
+    "village.status": VillageStatusEvent,
+    "security.assessment": SecurityAssessmentEvent,
+    "eid.activations": EidActivationsEvent,
+    "service.dossiers": ServiceDossiersEvent,
+}
+_EVENT = TypeAdapter(Event)
+
+
+class InvalidEvent(ValueError):
+    """An event that breaks the contract; str() says which field and which rule."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    index: int | None  # position in a batch, None when the whole message is unreadable
+    reason: str
+    raw: bytes  # the original bytes of the message, or of the batch element
+
+
+def describe(exc: ValidationError) -> str:
+    """'payload.count: Input should be greater than or equal to 0' — field first, then the rule."""
+    parts = []
+    for err in exc.errors(include_url=False):
+        loc = [str(p) for p in err["loc"] if str(p) not in EVENT_TYPES]
+        if err["type"] == "union_tag_invalid":
+            parts.append(f"type: unknown event type, expected one of {', '.join(EVENT_TYPES)}")
+        elif err["type"] == "union_tag_not_found":
+            parts.append("type: field required")
+        else:
+            msg = err["msg"].removeprefix("Value error, ")
+            parts.append(f"{'.'.join(loc)}: {msg}" if loc else msg)
+    return "; ".join(parts)
+
+
+def validate_event(data: Any) -> Event:
+    """One decoded JSON value to an Event, or InvalidEvent with a precise reason."""
+    if not isinstance(data, dict):
+        raise InvalidEvent(f"event: expected a JSON object, got {type(data).__name__}")
+    try:
+        return _EVENT.validate_python(data)
+    except ValidationError as exc:
+        raise InvalidEvent(describe(exc)) from None
+
+
+def parse_event_json(line: bytes | str) -> Event:
+    """One JSON text (a file line, a request body element) to an Event."""
+    raw = line.encode() if isinstance(line, str) else line
+    if len(raw) > MAX_MESSAGE_BYTES:
+        raise InvalidEvent(f"event: {len(raw)} bytes, more than the {MAX_MESSAGE_BYTES} allowed")
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidEvent(f"not valid UTF-8 JSON: {exc}") from None
+    return validate_event(data)
+
+
+def parse_message(raw: bytes | None) -> tuple[list[Event], list[Rejection]]:
+    """A Kafka message value: one event or a batch. Returns the valid events and the rejections."""
+    if raw is None:
+        return [], [Rejection(None, "message has no value", b"")]
+    if len(raw) > MAX_MESSAGE_BYTES:
+        return [], [Rejection(None, f"message of {len(raw)} bytes, more than {MAX_MESSAGE_BYTES}", raw)]
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        return [], [Rejection(None, f"not valid UTF-8 JSON: {exc}", raw)]
+    if isinstance(data, dict):
+        try:
+            return [validate_event(data)], []
+        except InvalidEvent as exc:
+            return [], [Rejection(None, str(exc), raw)]
+    if not isinstance(data, list) or not 1 <= len(data) <= MAX_BATCH_EVENTS:
+        reason = f"message must be an event or a batch of 1 to {MAX_BATCH_EVENTS} events"
+        return [], [Rejection(None, reason, raw)]
+    events: list[Event] = []
+    rejections: list[Rejection] = []
+    for index, item in enumerate(data):
+        try:
+            events.append(validate_event(item))
+        except InvalidEvent as exc:
+            rejections.append(Rejection(index, f"[{index}] {exc}", orjson.dumps(item)))
+    return events, rejections
+
+
+def encode_batch(events: list[Event]) -> bytes:
+    """The Kafka message value for events of one locality: an object alone, an array otherwise."""
+    dumped = [e.model_dump(mode="json") for e in events]
+    return orjson.dumps(dumped[0] if len(dumped) == 1 else dumped)
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """A JSON Schema per event type, for senders in other languages."""
+    schemas = {}
+    for name, model in EVENT_TYPES.items():
+        schema = model.model_json_schema(mode="validation")
+        schema["title"] = f"p06 event {name}"
+        schemas[name] = schema
+    return schemas

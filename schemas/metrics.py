@@ -1,0 +1,129 @@
+"""The twelve metrics and the counting rules, defined once as data.
+
+States (a task, a village, a system) count by their current value: the event with the latest
+`occurred_at` wins, a tie going to the larger `event_id`. Flows (e-ID activations, dossiers) add
+their counts once per `event_id`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .events import Event
+
+METRICS: tuple[str, ...] = (
+    "tasks_reported",
+    "tasks_completed",
+    "villages",
+    "villages_without_electricity",
+    "villages_without_internet",
+    "eid_activations",
+    "dossiers_received",
+    "dossiers_online",
+    "dossiers_on_time",
+    "systems_assessed",
+    "systems_failed",
+    "open_findings",
+)
+METRIC_INDEX = {name: i for i, name in enumerate(METRICS)}
+STATE_TYPES = frozenset({"task.status", "village.status", "security.assessment"})
+FLOW_TYPES = frozenset({"eid.activations", "service.dossiers"})
+TOTAL_TASKS = 225
+
+Vector = tuple[int, ...]
+ZERO: Vector = (0,) * len(METRICS)
+
+
+def _vector(**values: int) -> Vector:
+    return tuple(values.get(name, 0) for name in METRICS)
+
+
+def entity_of(event: Event) -> str | None:
+    """The state entity an event describes within its locality ("village:V12"), None for a flow."""
+    p = event.payload
+    match event.type:
+        case "task.status":
+            return f"task:{p.task_id}"  # type: ignore[union-attr]
+        case "village.status":
+            return f"village:{p.village_id}"  # type: ignore[union-attr]
+        case "security.assessment":
+            return f"system:{p.system_id}"  # type: ignore[union-attr]
+    return None
+
+
+def contribution(event: Event) -> Vector:
+    """What this event adds to its locality's figures while it is current (state) or counted (flow)."""
+    p = event.payload
+    match event.type:
+        case "task.status":
+            return _vector(tasks_reported=1, tasks_completed=int(p.status == "completed"))  # type: ignore[union-attr]
+        case "village.status":
+            return _vector(
+                villages=1,
+                villages_without_electricity=int(not p.electricity),  # type: ignore[union-attr]
+                villages_without_internet=int(not p.internet),  # type: ignore[union-attr]
+            )
+        case "security.assessment":
+            return _vector(
+                systems_assessed=1,
+                systems_failed=int(p.result == "failed"),  # type: ignore[union-attr]
+                open_findings=p.open_findings,  # type: ignore[union-attr]
+            )
+        case "eid.activations":
+            return _vector(eid_activations=p.count)  # type: ignore[union-attr]
+        case "service.dossiers":
+            return _vector(
+                dossiers_received=p.received,  # type: ignore[union-attr]
+                dossiers_online=p.online,  # type: ignore[union-attr]
+                dossiers_on_time=p.on_time,  # type: ignore[union-attr]
+            )
+    raise ValueError(f"no counting rule for {event.type}")
+
+
+def version(event: Event) -> tuple[int, str]:
+    """Orders events of one state entity: later occurred_at wins, then the larger event_id."""
+    return (int(event.occurred_at.timestamp() * 1_000_000), event.event_id)
+
+
+def add(a: Vector, b: Vector) -> Vector:
+    return tuple(x + y for x, y in zip(a, b))
+
+
+def sub(a: Vector, b: Vector) -> Vector:
+    return tuple(x - y for x, y in zip(a, b))
+
+
+def as_dict(v: Vector) -> dict[str, int]:
+    return dict(zip(METRICS, v))
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """A figure for reports, defined as data: numerator / denominator against a target share."""
+
+    name: str
+    title: str
+    numerator: str  # a metric, or "villages - X" style derived below
+    denominator: str
+    target: float | None = None
+
+
+INDICATORS: tuple[Indicator, ...] = (
+    Indicator("villages_with_electricity_share", "Villages with electricity", "villages_with_electricity", "villages", 1.0),
+    Indicator("villages_with_internet_share", "Villages with internet", "villages_with_internet", "villages", 1.0),
+    Indicator("tasks_completed_share", "Tasks completed (of 225)", "tasks_completed", "total_tasks", 1.0),
+    Indicator("dossiers_online_share", "Dossiers filed online", "dossiers_online", "dossiers_received"),
+    Indicator("dossiers_on_time_share", "Dossiers handled on time", "dossiers_on_time", "dossiers_received"),
+    Indicator("systems_failed_share", "Systems failing assessment", "systems_failed", "systems_assessed", 0.0),
+)
+
+
+def indicator_values(figures: dict[str, int], provinces: int = 1) -> dict[str, float | None]:
+    """Each indicator's share for one scope's figures; None where the denominator is zero."""
+    derived = dict(figures)
+    derived["villages_with_electricity"] = figures["villages"] - figures["villages_without_electricity"]
+    derived["villages_with_internet"] = figures["villages"] - figures["villages_without_internet"]
+    derived["total_tasks"] = TOTAL_TASKS * provinces
+    return {
+        i.name: (derived[i.numerator] / derived[i.denominator] if derived[i.denominator] else None)
+        for i in INDICATORS
+    }

@@ -1,0 +1,69 @@
+"""Every setting of every p06 command, read in one place: P06_* environment variables and flags."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(SystemExit):
+    """A wrong P06_* value: the message names the variable and what it must be."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="P06_", extra="ignore")
+
+    data_dir: Path = Field(Path(".p06"), description="Folder for the local broker, spool, chDB and state")
+    kafka_bootstrap: str = Field("127.0.0.1:9092", description="host:port[,host:port...] of the Kafka cluster")
+    clickhouse_url: str = Field("", description="chdb:///folder (embedded) or http(s)://host:port (server)")
+    events_topic: str = "p06.events"
+    dlq_topic: str = "p06.events.dlq"
+    topic_partitions: int = Field(8, ge=1, le=1024)
+    batch_size: int = Field(500, ge=1, le=500, description="events packed in one Kafka message")
+    app_id: str = "p06-live"
+    worker_web_port: int = Field(6066, ge=1, le=65535)
+    sink_api_port: int = Field(6070, ge=1, le=65535)
+    gateway_port: int = Field(8080, ge=1, le=65535)
+    silent_after_hours: float = Field(24.0, gt=0, description="a locality silent this long is listed as silent")
+
+    @field_validator("kafka_bootstrap")
+    @classmethod
+    def _host_ports(cls, value: str) -> str:
+        for server in value.split(","):
+            host, sep, port = server.strip().rpartition(":")
+            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"expected host:port, got {server!r}")
+        return value
+
+    @field_validator("clickhouse_url")
+    @classmethod
+    def _dsn(cls, value: str) -> str:
+        if value and not value.startswith(("chdb://", "http://", "https://")):
+            raise ValueError(f"expected chdb://FOLDER or http(s)://HOST:PORT, got {value!r}")
+        return value
+
+    @property
+    def clickhouse_dsn(self) -> str:
+        return self.clickhouse_url or f"chdb://{(self.data_dir / 'chdb').resolve()}"
+
+    @property
+    def kafka_port(self) -> int:
+        return int(self.kafka_bootstrap.split(",")[0].rpartition(":")[2])
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with flag values on top; a wrong value exits naming the variable."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        lines = [
+            f"P06_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
+        ]
+        raise SettingsError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    return load_settings()
