@@ -34,6 +34,8 @@ def _global_options(
 
 app.add_typer(schema_cli.app, name="schema")
 app.add_typer(streams_cli.stack_app, name="stack")
+app.command("worker")(streams_cli.worker)
+app.command("live")(streams_cli.live)
 
 
 def main() -> None:

@@ -24,8 +24,11 @@ class Settings(BaseSettings):
     batch_size: int = Field(500, ge=1, le=500, description="events packed in one Kafka message")
     app_id: str = "p06-live"
     worker_web_port: int = Field(6066, ge=1, le=65535)
+    worker_batch_size: int = Field(1000, ge=1, description="messages a worker folds per table write")
+    worker_batch_within_s: float = Field(0.1, gt=0, description="longest wait to fill a batch")
     sink_api_port: int = Field(6070, ge=1, le=65535)
     gateway_port: int = Field(8080, ge=1, le=65535)
+    publish_timeout_s: float = Field(30.0, gt=0, le=600, description="how long a publish waits for the broker before spooling")
     silent_after_hours: float = Field(24.0, gt=0, description="a locality silent this long is listed as silent")
 
     @field_validator("kafka_bootstrap")

@@ -1,9 +1,17 @@
 """`p06 stack` (the local Kafka broker), `p06 worker` and `p06 live`."""
 from __future__ import annotations
 
+import json
+import os
+import sys
+from typing import Optional
+
 import typer
 from rich.console import Console
+from rich.table import Table
 
+from schemas.metrics import METRICS
+from schemas.registry import registry
 from schemas.settings import settings
 
 from . import local_broker
@@ -41,3 +49,51 @@ def stack_down(purge: bool = typer.Option(False, "--purge", help="also delete th
     was_up = local_broker.down(s.data_dir, purge=purge)
     console.print("Kafka stopped" if was_up else "Kafka was not running", end="")
     console.print(" and its data deleted" if purge else "")
+
+
+def worker(
+    web_port: Optional[int] = typer.Option(None, help="P06_WORKER_WEB_PORT: port of the live API and dashboard"),
+) -> None:
+    """Run a Faust worker: count events into live figures, serve the live API and dashboard."""
+    import faust
+
+    from .topics import ensure_topics
+    from .worker import create_app
+
+    if web_port is not None:
+        os.environ["P06_WORKER_WEB_PORT"] = str(web_port)
+        settings.cache_clear()
+    s = settings()
+    ensure_topics(s)
+    app, _ = create_app(s)
+    console.print(f"live API and dashboard: http://127.0.0.1:{s.worker_web_port}/dashboard/")
+    # -l info, not Faust's default: its spinner turns the root logger to DEBUG (stack-facts).
+    faust.Worker(app, loglevel="info", quiet=True).execute_from_commandline()
+
+
+def live(
+    fmt: str = typer.Option("json", "--format", help="json (the /api/live body) or table"),
+    url: Optional[str] = typer.Option(None, help="a worker's base URL; default from P06_WORKER_WEB_PORT"),
+) -> None:
+    """Print the live national figures from a running worker."""
+    import httpx
+
+    base = url or f"http://127.0.0.1:{settings().worker_web_port}"
+    try:
+        body = httpx.get(f"{base}/api/live", timeout=10).raise_for_status().json()
+    except httpx.HTTPError as exc:
+        console.print(f"[red]error:[/red] no live figures from {base} ({exc}); is `p06 worker` running?")
+        raise typer.Exit(1) from None
+    if fmt == "json":
+        sys.stdout.write(json.dumps(body, ensure_ascii=False) + "\n")
+        return
+    table = Table(title=f"Live figures as of {body['as_of']}")
+    table.add_column("scope")
+    for metric in METRICS:
+        table.add_column(metric.replace("_", " "), justify="right")
+    names = {code: loc.name for code, loc in registry().localities.items()}
+    rows = [("Nation", body["nation"]), ("Urban", body["urban"]), ("Rural", body["rural"])]
+    rows += [(names[code], figures) for code, figures in body["provinces"].items()]
+    for label, figures in rows:
+        table.add_row(label, *(f"{figures[m]:,}" for m in METRICS))
+    console.print(table)

@@ -1,0 +1,182 @@
+"""The Faust worker: validates every message, folds events into locality state, feeds the live view.
+
+Exactness rests on idempotent state, not on delivery: each locality's state (streams.state) is one
+table value, replaced whole in one changelog record, and applying an event twice changes nothing.
+Faust flushes the changelog before it commits offsets, so after a crash every uncommitted message is
+processed again and lands on a state that already has it or not: either way the figures are exact.
+faust's exactly_once mode is not used: it has open reports of duplicates and crashes, and this
+design does not need it.
+"""
+from __future__ import annotations
+
+import logging
+import time
+import weakref
+from collections import deque
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import faust
+from faust.streams import _current_event  # the only handle to the partition a table write goes to
+from faust.types import EventT
+
+from schemas.events import Event, Rejection, parse_message
+from schemas.settings import Settings
+
+from .state import LocalityState
+
+log = logging.getLogger("p06.worker")
+MAX_VALUE_BYTES = 5_242_880  # the broker's limit; oversized input must still reach the DLQ
+
+
+@dataclass
+class Stats:
+    """Counters for /metrics; process-local, reset on restart like any Prometheus counter."""
+
+    messages: int = 0
+    events: int = 0
+    events_changed: int = 0
+    dlq: int = 0
+    rerouted: int = 0
+    batches: int = 0
+    latencies_s: deque[float] = field(default_factory=lambda: deque(maxlen=10_000))
+    positions: dict[tuple[str, int], int] = field(default_factory=dict)
+
+
+@contextmanager
+def acting_for(event: EventT) -> Iterator[None]:
+    """Make `event` the current one, so a table write goes to its partition's store and changelog.
+
+    Faust knows which partition a write belongs to only from the current event; inside a batch
+    there is none, hence the trap "Cannot modify table key from outside of stream iteration".
+    """
+    token = _current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        _current_event.reset(token)
+
+
+class Processor:
+    """One batch of Kafka messages in, one table write per touched locality out."""
+
+    def __init__(self, app: faust.App, settings: Settings) -> None:
+        self.settings = settings
+        self.localities = app.Table("localities", default=None, partitions=settings.topic_partitions)
+        self.live = app.GlobalTable(
+            "live", default=None, store="memory://", partitions=settings.topic_partitions
+        )
+        self.events_topic = app.topic(settings.events_topic, key_serializer="raw", value_serializer="raw")
+        self.dlq_topic = app.topic(settings.dlq_topic, key_serializer="raw", value_serializer="raw")
+        self.cache: dict[str, LocalityState] = {}
+        self.stats = Stats()
+        self.started = time.time()
+
+    def forget_cache(self) -> None:
+        """After a rebalance other workers may have written our keys: read them from the table again."""
+        self.cache.clear()
+
+    def process(self, batch: Sequence[EventT]) -> None:
+        pending: dict[str, list[tuple[Event, int]]] = {}
+        carrier: dict[str, EventT] = {}
+        now = time.time()
+        for fe in batch:
+            msg = fe.message
+            self.stats.messages += 1
+            self.stats.positions[(msg.topic, msg.partition)] = msg.offset
+            self.stats.latencies_s.append(max(0.0, now - msg.timestamp))
+            valid, rejected = parse_message(fe.value)
+            for rejection in rejected:
+                self.to_dlq(rejection, fe)
+            key = msg.key.decode("utf-8", "replace") if msg.key else None
+            for event in valid:
+                if event.locality != key:
+                    self.reroute(event)
+                    continue
+                pending.setdefault(event.locality, []).append((event, int(msg.timestamp * 1000)))
+                carrier[event.locality] = fe
+        for locality, events in pending.items():
+            with acting_for(carrier[locality]):
+                self.apply(locality, events)
+        self.stats.batches += 1
+
+    def apply(self, locality: str, events: list[tuple[Event, int]]) -> None:
+        state = self.cache.get(locality)
+        if state is None:
+            state = self.cache[locality] = LocalityState.from_json(self.localities.get(locality))
+        changed = 0
+        for event, received_ms in events:
+            changed += state.apply(event, received_ms)
+        self.stats.events += len(events)
+        self.stats.events_changed += changed
+        if changed:
+            self.localities[locality] = state.to_json()
+            self.live[locality] = state.snapshot()
+
+    def to_dlq(self, rejection: Rejection, fe: EventT) -> None:
+        msg = fe.message
+        self.stats.dlq += 1
+        headers = [
+            ("p06-error", rejection.reason.encode()),
+            ("p06-source-topic", msg.topic.encode()),
+            ("p06-source-partition", str(msg.partition).encode()),
+            ("p06-source-offset", str(msg.offset).encode()),
+        ]
+        if rejection.index is not None:
+            headers.append(("p06-batch-index", str(rejection.index).encode()))
+        self.dlq_topic.send_soon(key=msg.key, value=rejection.raw, headers=headers)
+
+    def reroute(self, event: Event) -> None:
+        """An event keyed under another locality goes back to the topic under its own key.
+
+        One locality's state must live in one partition, so that exactly one worker writes it.
+        """
+        self.stats.rerouted += 1
+        self.events_topic.send_soon(key=event.locality.encode(), value=event.to_json())
+
+    def snapshots(self) -> dict[str, Any]:
+        return {k: v for k, v in self.live.items() if v is not None}
+
+
+def create_app(settings: Settings) -> tuple[faust.App, Processor]:
+    worker_dir = (settings.data_dir / f"worker-{settings.worker_web_port}").resolve()
+    worker_dir.mkdir(parents=True, exist_ok=True)
+    app = faust.App(
+        settings.app_id,
+        broker=[f"kafka://{server}" for server in settings.kafka_bootstrap.split(",")],
+        store="rocksdb://",
+        datadir=str(worker_dir),
+        topic_partitions=settings.topic_partitions,
+        web_enabled=True,
+        web_bind="127.0.0.1",
+        web_host="127.0.0.1",
+        web_port=settings.worker_web_port,
+        consumer_auto_offset_reset="earliest",
+        producer_max_request_size=MAX_VALUE_BYTES,
+        consumer_max_fetch_size=MAX_VALUE_BYTES,
+        broker_commit_interval=1.0,
+        stream_recovery_delay=0.0,
+        table_standby_replicas=0,
+    )
+    processor = Processor(app, settings)
+
+    @app.agent(processor.events_topic, name="p06.count")
+    async def count(stream: faust.Stream) -> None:
+        # Acks come after the body returns, and commits flush the changelog first: no event is lost.
+        async for batch in stream.take_events(settings.worker_batch_size, within=settings.worker_batch_within_s):
+            processor.process(batch)
+
+    @app.on_partitions_revoked.connect
+    async def _revoked(app: faust.App, revoked: Any, **kwargs: Any) -> None:
+        processor.forget_cache()
+
+    @app.on_partitions_assigned.connect
+    async def _assigned(app: faust.App, assigned: Any, **kwargs: Any) -> None:
+        processor.forget_cache()
+
+    from .web import install_routes
+
+    app.on_webserver_init = lambda web: install_routes(web.web_app, app, processor, settings)  # type: ignore[method-assign]
+    return app, processor
