@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from producers import cli as producers_cli
 from schemas import cli as schema_cli
 from schemas.settings import SettingsError, settings
 from streams import cli as streams_cli
@@ -34,6 +35,8 @@ def _global_options(
 
 app.add_typer(schema_cli.app, name="schema")
 app.add_typer(streams_cli.stack_app, name="stack")
+app.command("publish")(producers_cli.publish)
+app.command("simulate")(producers_cli.simulate)
 app.command("worker")(streams_cli.worker)
 app.command("live")(streams_cli.live)
 

@@ -1,0 +1,185 @@
+"""Publisher: validate events against the contract, pack them per locality, deliver or spool them.
+
+An event is *accepted* once `publish` returns it as accepted: then it is either acknowledged by every
+in-sync replica (acks=all) or written and fsync'd to the local spool. Spooled messages go out first,
+in order, at the next publish that finds the broker back, or at `drain()`.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from kafka import KafkaProducer
+from kafka.errors import KafkaError
+
+from schemas import EVENT_TYPES, Event, InvalidEvent, Rejection, encode_batch, parse_event_json, validate_event
+from schemas.settings import Settings, settings as default_settings
+
+from .spool import Message, Spool
+
+COMPRESSION = "lz4"  # the lz4 package is a wheel; kafka-python's zstd needs `zstandard`, snappy a C library
+Item = Event | dict[str, Any] | str | bytes
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What happened to one publish call. Rejections carry the index of the item in the call."""
+
+    accepted: int = 0
+    delivered: int = 0  # accepted events the broker acknowledged
+    spooled: int = 0  # accepted events kept on disk for later delivery
+    drained: int = 0  # earlier spooled events delivered during this call
+    rejections: list[Rejection] = field(default_factory=list)
+    error: str | None = None  # why delivery failed, when something was spooled
+
+
+@dataclass(frozen=True)
+class _Delivery:
+    failed: list[Message]  # in the order given
+    error: str | None
+
+
+def validate_items(items: Iterable[Item]) -> tuple[list[Event], list[Rejection]]:
+    """Judge each item on its own: events in order, and a rejection per invalid item."""
+    events: list[Event] = []
+    rejections: list[Rejection] = []
+    for index, item in enumerate(items):
+        try:
+            events.append(_validate(item))
+        except InvalidEvent as exc:
+            raw = item if isinstance(item, bytes) else item.encode() if isinstance(item, str) else orjson.dumps(item)
+            rejections.append(Rejection(index, str(exc), raw))
+    return events, rejections
+
+
+def _validate(item: Item) -> Event:
+    if isinstance(item, tuple(EVENT_TYPES.values())):
+        return item  # type: ignore[return-value]
+    if isinstance(item, (bytes, str)):
+        return parse_event_json(item)
+    return validate_event(item)
+
+
+def pack(events: Sequence[Event], batch_size: int) -> list[Message]:
+    """Batches of up to batch_size events per locality, each locality's events in accepted order."""
+    by_locality: dict[str, list[Event]] = {}
+    for event in events:
+        by_locality.setdefault(event.locality, []).append(event)
+    return [
+        Message(locality, encode_batch(group[i : i + batch_size]), len(group[i : i + batch_size]))
+        for locality, group in by_locality.items()
+        for i in range(0, len(group), batch_size)
+    ]
+
+
+class Publisher:
+    """Publishes events to the events topic; thread-safe; use as a context manager or close()."""
+
+    def __init__(self, settings: Settings | None = None, batch_size: int | None = None) -> None:
+        self.settings = settings or default_settings()
+        self.topic = self.settings.events_topic
+        self.batch_size = batch_size or self.settings.batch_size
+        if not 1 <= self.batch_size <= 500:
+            raise ValueError(f"batch_size must be 1 to 500, got {self.batch_size}")
+        self.spool = Spool(self.settings.data_dir / "spool" / self.topic)
+        self._timeout_s = self.settings.publish_timeout_s
+        self._producer: KafkaProducer | None = None
+        self._retry_at = 0.0  # after a failed delivery, spool without waiting until then
+        self._lock = threading.Lock()
+
+    def publish(self, items: Iterable[Item]) -> PublishResult:
+        """Validate, then deliver or spool every valid item; invalid ones come back as rejections."""
+        events, rejections = validate_items(items)
+        messages = pack(events, self.batch_size)
+        with self._lock, self.spool.locked():
+            drained, error = self._drain_locked() if self.spool and self._online() else (0, None)
+            if self.spool or not self._online():
+                failed = messages
+                error = error or "broker unreachable recently; spooled without waiting"
+            else:
+                delivery = self._send(messages)
+                failed, error = delivery.failed, delivery.error
+            self.spool.append(failed)
+        spooled = sum(m.events for m in failed)
+        return PublishResult(len(events), len(events) - spooled, spooled, drained, rejections, error if spooled else None)
+
+    def drain(self) -> PublishResult:
+        """Deliver every spooled message in order; what is still undeliverable stays spooled."""
+        with self._lock, self.spool.locked():
+            drained, error = self._drain_locked()
+            left = self.spool.pending_events()
+        return PublishResult(drained=drained, spooled=left, error=error)
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop_producer(timeout_s=self._timeout_s)
+
+    def __enter__(self) -> Publisher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _online(self) -> bool:
+        return time.monotonic() >= self._retry_at
+
+    def _drain_locked(self) -> tuple[int, str | None]:
+        drained = 0
+        for segment in self.spool.segments():
+            messages = self.spool.read(segment)
+            delivery = self._send(messages)
+            self.spool.replace(segment, delivery.failed)
+            drained += sum(m.events for m in messages) - sum(m.events for m in delivery.failed)
+            if delivery.failed:
+                return drained, delivery.error
+        return drained, None
+
+    def _send(self, messages: list[Message]) -> _Delivery:
+        """Send and wait for acks; the messages not acknowledged within the timeout come back."""
+        if not messages:
+            return _Delivery([], None)
+        futures = []
+        try:
+            producer = self._ensure_producer()
+            for m in messages:
+                futures.append(producer.send(self.topic, key=m.key.encode(), value=m.value))
+            producer.flush(timeout=self._timeout_s)
+        except KafkaError as exc:
+            error: str | None = str(exc) or type(exc).__name__
+        else:
+            error = None
+        failed = [m for m, f in zip(messages, futures) if not f.succeeded()] + messages[len(futures) :]
+        if failed:
+            first = next((f.exception for f in futures if f.failed()), None)
+            error = error or str(first) or type(first).__name__
+            # A fresh producer next time: this one may hold expired batches and a stale sequence.
+            self._drop_producer(timeout_s=0)
+            self._retry_at = time.monotonic() + self._timeout_s
+        return _Delivery(failed, error)
+
+    def _ensure_producer(self) -> KafkaProducer:
+        if self._producer is None:
+            timeout_ms = int(self._timeout_s * 1000)
+            self._producer = KafkaProducer(
+                bootstrap_servers=self.settings.kafka_bootstrap.split(","),
+                acks="all",
+                enable_idempotence=True,
+                compression_type=COMPRESSION,
+                linger_ms=5,
+                batch_size=256 * 1024,
+                max_request_size=2 * 1024 * 1024,
+                request_timeout_ms=min(timeout_ms, 30000),
+                delivery_timeout_ms=timeout_ms + 5,  # kafka-python wants it above linger + request timeout
+                max_block_ms=timeout_ms,
+                bootstrap_timeout_ms=timeout_ms,
+            )
+        return self._producer
+
+    def _drop_producer(self, timeout_s: float) -> None:
+        if self._producer is not None:
+            self._producer.close(timeout=timeout_s)
+            self._producer = None
