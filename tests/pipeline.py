@@ -1,0 +1,223 @@
+"""Test helpers shared by the pipeline tests: a seeded event stream, an independent recount, and
+real worker processes.
+
+The recount here is written from the contract's words, not from the worker's code, so the two can
+disagree: that is the point of comparing them.
+"""
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+from kafka import KafkaProducer
+
+from schemas.metrics import METRICS
+from schemas.registry import registry
+
+REPO = Path(__file__).resolve().parent.parent
+BASE_TIME = datetime(2026, 11, 1, tzinfo=timezone.utc)
+
+
+def seeded_events(seed: int, count: int, provinces: int = 3, wards_per_province: int = 12) -> list[dict[str, Any]]:
+    """Valid events of all five types over a few provinces (urban and rural wards), with ties."""
+    rng = random.Random(seed)
+    reg = registry()
+    chosen = rng.sample(reg.provinces, provinces)
+    wards = [w for p in chosen for w in rng.sample(reg.wards_by_province[p], min(wards_per_province, len(reg.wards_by_province[p])))]
+    events = []
+    for i in range(count):
+        kind = rng.choice(["task.status", "village.status", "village.status", "security.assessment", "eid.activations", "service.dossiers"])
+        # Few distinct times, so that ties on occurred_at happen and the event_id must decide.
+        occurred = BASE_TIME + timedelta(hours=rng.randrange(0, 24 * 5, 3))
+        if kind == "task.status":
+            locality = rng.choice(chosen)
+            payload = {"task_id": f"T{rng.randint(1, 12):03d}", "status": rng.choice(["not_started", "in_progress", "completed"])}
+        elif kind == "village.status":
+            locality = rng.choice(wards)
+            payload = {"village_id": f"V{rng.randint(1, 6)}", "electricity": rng.random() < 0.8, "internet": rng.random() < 0.6}
+        elif kind == "security.assessment":
+            locality = rng.choice(chosen + wards)
+            payload = {"system_id": f"S{rng.randint(1, 3)}", "result": rng.choice(["passed", "failed"]), "open_findings": rng.randint(0, 9)}
+        elif kind == "eid.activations":
+            locality = rng.choice(wards)
+            payload = {"count": rng.randint(0, 500)}
+        else:
+            locality = rng.choice(chosen + wards)
+            received = rng.randint(0, 300)
+            payload = {"received": received, "online": rng.randint(0, received), "on_time": rng.randint(0, received)}
+        events.append(
+            {
+                "event_id": f"s{seed}-{i:06d}",
+                "type": kind,
+                "locality": locality,
+                "occurred_at": occurred.isoformat(),
+                "payload": payload,
+            }
+        )
+    return events
+
+
+def messages_for(events: list[dict[str, Any]], seed: int, resend_share: float = 0.1, max_batch: int = 20) -> list[tuple[bytes, bytes]]:
+    """(key, value) Kafka messages: events packed per locality, some resent, all shuffled."""
+    rng = random.Random(seed)
+    sent = list(events) + [e for e in events if rng.random() < resend_share]
+    rng.shuffle(sent)
+    by_locality: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for e in sent:
+        by_locality[e["locality"]].append(e)
+    messages = []
+    for locality, evs in by_locality.items():
+        while evs:
+            n = rng.randint(1, max_batch)
+            chunk, evs = evs[:n], evs[n:]
+            value = orjson.dumps(chunk[0] if len(chunk) == 1 else chunk)
+            messages.append((locality.encode(), value))
+    rng.shuffle(messages)
+    return messages
+
+
+INVALID_MESSAGES: list[tuple[bytes | None, bytes]] = [
+    (b"01", b"this is not json"),
+    (b"01", b"\xff\xfe\x00 not utf-8"),
+    (None, orjson.dumps({"event_id": "bad-1", "type": "eid.activations", "locality": "01", "occurred_at": "2026-11-01T00:00:00Z", "payload": {"count": 1}})),
+    (b"00070", orjson.dumps({"event_id": "bad-2", "type": "unknown.type", "locality": "00070", "occurred_at": "2026-11-01T00:00:00Z", "payload": {}})),
+    (b"00070", orjson.dumps({"event_id": "bad-3", "type": "eid.activations", "locality": "00070", "occurred_at": "2026-11-01T00:00:00", "payload": {"count": 1}})),
+    (b"00070", orjson.dumps({"event_id": "bad-4", "type": "eid.activations", "locality": "00070", "occurred_at": "2026-11-01T00:00:00Z", "payload": {"count": 2**63}})),
+]
+# A batch whose second element is invalid: the first must still count.
+MIXED_BATCH = (
+    b"00070",
+    orjson.dumps(
+        [
+            {"event_id": "mixed-ok", "type": "eid.activations", "locality": "00070", "occurred_at": "2026-11-02T00:00:00Z", "payload": {"count": 11}},
+            {"event_id": "mixed-bad", "type": "eid.activations", "locality": "00070", "occurred_at": "2026-11-02T00:00:00Z", "payload": {"count": -1}},
+        ]
+    ),
+)
+MIXED_BATCH_VALID = [orjson.loads(MIXED_BATCH[1])[0]]
+
+
+def recount(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """The figures the contract says these (valid) events give: nation, provinces, urban, rural."""
+    latest: dict[tuple[str, str, str], tuple[datetime, str, dict[str, Any]]] = {}
+    flows: dict[str, dict[str, Any]] = {}
+    for e in events:
+        if e["type"] in ("eid.activations", "service.dossiers"):
+            flows.setdefault(e["event_id"], e)
+            continue
+        p = e["payload"]
+        entity = p.get("task_id") or p.get("village_id") or p.get("system_id")
+        key = (e["locality"], e["type"], entity)
+        candidate = (datetime.fromisoformat(e["occurred_at"]), e["event_id"], e)
+        if key not in latest or candidate[:2] > latest[key][:2]:
+            latest[key] = candidate
+    per_locality: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(METRICS, 0))
+    for _, _, e in latest.values():
+        f, p = per_locality[e["locality"]], e["payload"]
+        if e["type"] == "task.status":
+            f["tasks_reported"] += 1
+            f["tasks_completed"] += p["status"] == "completed"
+        elif e["type"] == "village.status":
+            f["villages"] += 1
+            f["villages_without_electricity"] += not p["electricity"]
+            f["villages_without_internet"] += not p["internet"]
+        else:
+            f["systems_assessed"] += 1
+            f["systems_failed"] += p["result"] == "failed"
+            f["open_findings"] += p["open_findings"]
+    for e in flows.values():
+        f, p = per_locality[e["locality"]], e["payload"]
+        if e["type"] == "eid.activations":
+            f["eid_activations"] += p["count"]
+        else:
+            f["dossiers_received"] += p["received"]
+            f["dossiers_online"] += p["online"]
+            f["dossiers_on_time"] += p["on_time"]
+    reg = registry()
+    zero = dict.fromkeys(METRICS, 0)
+    body = {"nation": dict(zero), "provinces": {p: dict(zero) for p in reg.provinces}, "urban": dict(zero), "rural": dict(zero)}
+    for code, figures in per_locality.items():
+        loc = reg.localities[code]
+        for m, v in figures.items():
+            body["nation"][m] += v
+            body["provinces"][loc.province][m] += v
+            if loc.area:
+                body[loc.area][m] += v
+    return body
+
+
+def publish_raw(bootstrap: str, topic: str, messages: list[tuple[bytes | None, bytes]]) -> None:
+    """Straight onto the topic with a bare producer, bypassing the Publisher's checks."""
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, max_request_size=5_242_880)
+    for key, value in messages:
+        producer.send(topic, key=key, value=value)
+    producer.flush()
+    producer.close()
+
+
+class Worker:
+    """A real `p06 worker` process on its own web port."""
+
+    def __init__(self, port: int, log_dir: Path) -> None:
+        self.port = port
+        env = {**os.environ, "P06_WORKER_WEB_PORT": str(port), "PYTHONUNBUFFERED": "1"}
+        self.log = log_dir / f"worker-{port}.log"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "p06", "worker"],
+            cwd=REPO,
+            env=env,
+            stdout=open(self.log, "ab"),
+            stderr=subprocess.STDOUT,
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def live(self) -> dict[str, Any] | None:
+        try:
+            return httpx.get(f"{self.url}/api/live", timeout=5).json()
+        except (httpx.HTTPError, ValueError):
+            return None
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def figures_of(body: dict[str, Any]) -> dict[str, Any]:
+    return {k: body[k] for k in ("nation", "provinces", "urban", "rural")}
+
+
+def wait_for_figures(worker: Worker, expected: dict[str, Any], timeout_s: float = 120) -> dict[str, Any]:
+    """Poll the live API until it shows exactly the expected figures; return the last body seen."""
+    deadline = time.monotonic() + timeout_s
+    body: dict[str, Any] | None = None
+    while time.monotonic() < deadline:
+        body = worker.live()
+        if body is not None and figures_of(body) == expected:
+            return body
+        if worker.proc.poll() is not None:
+            raise AssertionError(f"worker exited with {worker.proc.returncode}; log: {worker.log.read_text()[-3000:]}")
+        time.sleep(0.5)
+    got = figures_of(body) if body else None
+    diff = {} if got is None else {s: (got[s], expected[s]) for s in ("nation", "urban", "rural") if got[s] != expected[s]}
+    raise AssertionError(f"live figures never matched the recount within {timeout_s}s; differing: {diff}")

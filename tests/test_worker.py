@@ -1,0 +1,122 @@
+"""The live counters on a real broker: exact under resends, shuffling, invalid input, a SIGKILL and a
+rebalance, against an independent recount of the same events."""
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+from kafka import KafkaConsumer
+
+from schemas.settings import Settings
+from streams import local_broker
+from streams.topics import ensure_topics
+
+from pipeline import (
+    INVALID_MESSAGES,
+    MIXED_BATCH,
+    MIXED_BATCH_VALID,
+    Worker,
+    messages_for,
+    publish_raw,
+    recount,
+    seeded_events,
+    wait_for_figures,
+)
+
+
+@pytest.fixture
+def workers(tmp_path: Path):
+    started: list[Worker] = []
+
+    def start() -> Worker:
+        w = Worker(local_broker.free_port(), tmp_path)
+        started.append(w)
+        return w
+
+    yield start
+    for w in started:
+        w.stop()
+
+
+def dlq_reasons(settings: Settings, expected: int, timeout_s: float = 60) -> list[str]:
+    consumer = KafkaConsumer(
+        settings.dlq_topic,
+        bootstrap_servers=settings.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=2000,
+    )
+    reasons: list[str] = []
+    deadline = time.monotonic() + timeout_s
+    while len(reasons) < expected and time.monotonic() < deadline:
+        for record in consumer:
+            reasons.append(dict(record.headers)["p06-error"].decode())
+    consumer.close()
+    return reasons
+
+
+def test_resends_shuffle_and_invalid_input_give_the_recount(p06_settings: Settings, workers) -> None:
+    ensure_topics(p06_settings)
+    events = seeded_events(seed=1, count=3000)
+    messages = messages_for(events, seed=1)
+    publish_raw(p06_settings.kafka_bootstrap, p06_settings.events_topic, [*messages, *INVALID_MESSAGES, MIXED_BATCH])
+
+    worker = workers()
+    body = wait_for_figures(worker, recount(events + MIXED_BATCH_VALID))
+    assert body["nation"]["villages"] > 0 and body["urban"] != body["rural"]
+
+    # Each invalid message, and the invalid element of the mixed batch, is in the DLQ with its reason.
+    reasons = dlq_reasons(p06_settings, expected=len(INVALID_MESSAGES) + 1)
+    assert len(reasons) == len(INVALID_MESSAGES) + 1
+    assert any("not valid UTF-8 JSON" in r for r in reasons)
+    assert any("unknown event type" in r for r in reasons)
+    assert any("occurred_at: Input should have timezone info" in r for r in reasons)
+    assert any("payload.count" in r and "less than or equal" in r for r in reasons)
+    assert any(r.startswith("[1] payload.count") for r in reasons)
+
+
+def test_sigkill_mid_stream_and_restart_stays_exact(p06_settings: Settings, workers) -> None:
+    ensure_topics(p06_settings)
+    events = seeded_events(seed=2, count=4000)
+    messages = messages_for(events, seed=2)
+    half = len(messages) // 2
+    publish_raw(p06_settings.kafka_bootstrap, p06_settings.events_topic, messages[:half])
+
+    first = workers()
+    wait_until_some_figures(first)
+    publish_raw(p06_settings.kafka_bootstrap, p06_settings.events_topic, messages[half:])
+    time.sleep(random.Random(2).uniform(0.2, 1.5))  # somewhere in the middle of the second half
+    first.kill()
+
+    restarted = workers()
+    wait_for_figures(restarted, recount(events))
+
+
+def test_two_workers_with_one_joining_and_one_leaving(p06_settings: Settings, workers) -> None:
+    ensure_topics(p06_settings)
+    events = seeded_events(seed=3, count=4000)
+    messages = messages_for(events, seed=3)
+    thirds = [messages[i::3] for i in range(3)]
+
+    a = workers()
+    publish_raw(p06_settings.kafka_bootstrap, p06_settings.events_topic, thirds[0])
+    wait_until_some_figures(a)
+    b = workers()  # joins: the partitions are shared out again
+    publish_raw(p06_settings.kafka_bootstrap, p06_settings.events_topic, thirds[1])
+    wait_until_some_figures(b)
+    expected = recount(events)
+    a.stop()  # leaves: b takes every partition over
+    publish_raw(p06_settings.kafka_bootstrap, p06_settings.events_topic, thirds[2])
+    wait_for_figures(b, expected)
+
+
+def wait_until_some_figures(worker: Worker, timeout_s: float = 90) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        body = worker.live()
+        if body and any(body["nation"].values()):
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"worker showed no figures in {timeout_s}s; log: {worker.log.read_text()[-2000:]}")
