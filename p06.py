@@ -7,9 +7,11 @@ from typing import Optional
 
 import typer
 
+from bench import cli as bench_cli
 from producers import cli as producers_cli
 from schemas import cli as schema_cli
 from schemas.settings import SettingsError, settings
+from sinks import cli as sinks_cli
 from streams import cli as streams_cli
 
 app = typer.Typer(
@@ -39,6 +41,9 @@ app.command("publish")(producers_cli.publish)
 app.command("simulate")(producers_cli.simulate)
 app.command("worker")(streams_cli.worker)
 app.command("live")(streams_cli.live)
+app.command("up")(streams_cli.up)
+app.command("sink")(sinks_cli.sink)
+app.command("bench")(bench_cli.bench)
 
 
 def main() -> None:

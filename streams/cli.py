@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
+import time
 from typing import Optional
 
 import typer
@@ -97,3 +99,56 @@ def live(
     for label, figures in rows:
         table.add_row(label, *(f"{figures[m]:,}" for m in METRICS))
     console.print(table)
+
+
+def up(
+    rate: float = typer.Option(100.0, help="simulated events per second (0: no simulator)"),
+) -> None:
+    """Run the whole system on its defaults: broker, worker, sink and simulated localities."""
+    import httpx
+
+    from .topics import ensure_topics
+
+    s = settings()
+    if not local_broker.port_answers(s.kafka_port):
+        stack_up()
+    ensure_topics(s)
+    logs = (s.data_dir / "logs").resolve()
+    logs.mkdir(parents=True, exist_ok=True)
+    commands = {"worker": ["worker"], "sink": ["sink"]}
+    if rate:
+        commands["simulate"] = ["simulate", "--rate", str(rate), "--resend-share", "0.05", "--reorder-share", "0.05"]
+    children = {
+        name: subprocess.Popen(
+            [sys.executable, "-m", "p06", *args],
+            stdout=open(logs / f"{name}.log", "ab"),
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        for name, args in commands.items()
+    }
+    base = f"http://127.0.0.1:{s.worker_web_port}"
+    try:
+        with console.status("waiting for the worker's live API"):
+            while True:
+                try:
+                    httpx.get(f"{base}/api/live", timeout=2).raise_for_status()
+                    break
+                except httpx.HTTPError:
+                    if children["worker"].poll() is not None:
+                        raise typer.Exit(1) from None
+                    time.sleep(0.5)
+        console.print(f"dashboard: {base}/dashboard/")
+        console.print(f"live API:  {base}/api/live   metrics: {base}/metrics")
+        console.print(f"logs:      {logs}/   (Ctrl-C stops worker, sink and simulator; `p06 stack down` the broker)")
+        while all(child.poll() is None for child in children.values()):
+            time.sleep(1)
+        dead = [name for name, child in children.items() if child.poll() is not None]
+        console.print(f"[red]{', '.join(dead)} stopped; see {logs}[/red]")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for child in children.values():
+            child.terminate()
+        for child in children.values():
+            child.wait(timeout=30)
