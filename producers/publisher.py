@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 from kafka import KafkaProducer
-from kafka.errors import KafkaError
+from kafka.errors import KafkaError, KafkaTimeoutError
 
 from schemas import EVENT_TYPES, Event, InvalidEvent, Rejection, encode_batch, parse_event_json, validate_event
 from schemas.settings import Settings, settings as default_settings
@@ -180,6 +180,13 @@ class Publisher:
         return self._producer
 
     def _drop_producer(self, timeout_s: float) -> None:
-        if self._producer is not None:
-            self._producer.close(timeout=timeout_s)
-            self._producer = None
+        producer, self._producer = self._producer, None
+        if producer is None:
+            return
+        try:
+            producer.close(timeout=timeout_s)
+        except KafkaTimeoutError:
+            # close() flushes first and gives up on a timeout, leaving the sender thread running with
+            # the batches we already spooled: end it as close() would have done after its flush.
+            producer._sender.force_close()
+            producer._closed = True
