@@ -1,0 +1,185 @@
+"""`p06 sink`: Kafka events -> ClickHouse archive and rollups, committed only after ClickHouse accepted.
+
+aiokafka rather than kafka-python: on this kind of machine its consumer decodes JSON at ~130k msg/s
+against ~23k (76k with crc32c) for kafka-python, and the sink is the one consumer of every event.
+Delivery is at least once; exactness comes from the warehouse (dedup token, FINAL, rewrites).
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import signal
+import time
+from dataclasses import asdict, dataclass, field
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+
+from schemas.events import parse_message
+from schemas.settings import Settings
+
+from . import api
+from .archive import Columns, now
+from .clickhouse import is_embedded
+from .store import Store
+
+log = logging.getLogger("p06.sink")
+MAX_BACKOFF_S = 10.0
+
+
+@dataclass
+class Stats:
+    messages: int = 0
+    events: int = 0
+    rejected: int = 0  # invalid messages or batch elements: the streams' DLQ reports them
+    batches: int = 0
+    lag: int | None = None  # records on the broker not yet committed by this sink; None until known
+    started: float = field(default_factory=time.monotonic)
+
+
+class Batch:
+    """Records taken since the last commit: their rows and, per partition, the offsets they span."""
+
+    def __init__(self, topic: str) -> None:
+        self.topic = topic
+        self.columns = Columns()
+        self.offsets: dict[int, tuple[int, int]] = {}
+        self.messages = 0
+        self.rejected = 0
+
+    def add(self, partition: int, offset: int, value: bytes | None) -> None:
+        events, rejections = parse_message(value)
+        received = now()
+        for event in events:
+            self.columns.add(event, self.topic, partition, offset, received)
+        self.rejected += len(rejections)
+        self.messages += 1
+        first, _ = self.offsets.get(partition, (offset, offset))
+        self.offsets[partition] = (first, offset)
+
+    def token(self) -> str:
+        """Same records -> same token, so ClickHouse drops a retried insert of this batch."""
+        spans = ",".join(f"{self.topic}:{p}:{a}-{b}" for p, (a, b) in sorted(self.offsets.items()))
+        return hashlib.sha256(spans.encode()).hexdigest()
+
+    def commit_offsets(self) -> dict[TopicPartition, int]:
+        return {TopicPartition(self.topic, p): last + 1 for p, (_, last) in self.offsets.items()}
+
+
+class Sink:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store = Store(settings)
+        self.stats = Stats()
+        self.stop = asyncio.Event()
+        self.consumer: AIOKafkaConsumer | None = None
+
+    def snapshot(self) -> dict:
+        return {**asdict(self.stats), "outages": self.store.outages, "last_error": self.store.last_error}
+
+    async def run(self) -> None:
+        from streams.topics import ensure_topics
+
+        s = self.settings
+        await asyncio.to_thread(ensure_topics, s)
+        self.consumer = AIOKafkaConsumer(
+            s.events_topic, bootstrap_servers=s.kafka_bootstrap, group_id=f"{s.app_id}-sink",
+            enable_auto_commit=False, auto_offset_reset="earliest", max_partition_fetch_bytes=8 * 1024 * 1024,
+        )
+        server = api.start(self.store, s.sink_api_port, self.snapshot) if is_embedded(s.clickhouse_dsn) else None
+        await self._until_up(self.store.connect)
+        await self.consumer.start()
+        log.info("sink consuming %s (group %s-sink) into %s", s.events_topic, s.app_id, s.clickhouse_dsn)
+        try:
+            while not self.stop.is_set():
+                batch = await self._collect()
+                if batch.messages and await self._until_up(lambda: self.store.write(batch.columns, batch.token())):
+                    await self._commit(batch)
+        finally:
+            await self.consumer.stop()
+            if server is not None:
+                server.should_exit = True
+                await asyncio.sleep(0.2)
+            self.store.close()
+            log.info("sink stopped: %s", self.snapshot())
+
+    async def _collect(self) -> Batch:
+        """Records until the batch is full or it has waited sink_flush_s since its first record."""
+        batch = Batch(self.settings.events_topic)
+        deadline = time.monotonic() + self.settings.sink_flush_s
+        while not self.stop.is_set() and len(batch.columns) < self.settings.sink_batch_rows:
+            left = deadline - time.monotonic()
+            if left <= 0 and batch.messages:
+                break
+            wait = max(left, 0.05) if batch.messages else self.settings.sink_flush_s
+            room = self.settings.sink_batch_rows - len(batch.columns)  # a message holds one event or more
+            records = await self.consumer.getmany(timeout_ms=int(wait * 1000), max_records=min(room, 10_000))
+            for tp, messages in records.items():
+                for message in messages:
+                    batch.add(tp.partition, message.offset, message.value)
+            if not batch.messages:
+                deadline = time.monotonic() + self.settings.sink_flush_s
+                await self._measure_lag()
+        return batch
+
+    async def _measure_lag(self) -> None:
+        lag = 0
+        for tp in self.consumer.assignment():
+            highwater = self.consumer.highwater(tp)
+            if highwater is None:
+                self.stats.lag = None
+                return
+            lag += highwater - await self.consumer.position(tp)
+        self.stats.lag = lag if self.consumer.assignment() else None
+
+    async def _until_up(self, write) -> bool:
+        """Run a ClickHouse action until it succeeds, backing off; False only when stopping."""
+        delay = 0.2
+        while True:
+            try:
+                await asyncio.to_thread(write)
+                return True
+            except Exception:  # logged by the store once per state change
+                if self.stop.is_set():
+                    return False
+                await self._idle(delay)
+                delay = min(delay * 2, MAX_BACKOFF_S)
+
+    async def _idle(self, seconds: float) -> None:
+        """Wait without fetching but while still polling, so the group keeps this member."""
+        if self.consumer is None or not self.consumer.assignment():
+            await asyncio.wait([asyncio.ensure_future(self.stop.wait())], timeout=seconds)
+            return
+        self.consumer.pause(*self.consumer.assignment())
+        try:
+            await self.consumer.getmany(timeout_ms=int(seconds * 1000))
+        finally:
+            self.consumer.resume(*self.consumer.assignment())
+
+    async def _commit(self, batch: Batch) -> None:
+        owned = self.consumer.assignment()
+        offsets = {tp: o for tp, o in batch.commit_offsets().items() if tp in owned}
+        try:
+            if offsets:
+                await self.consumer.commit(offsets)
+        except KafkaError as exc:  # a rebalance moved the partition: its new owner re-reads, the warehouse dedups
+            log.warning("offset commit failed (%s); those records will be written again, harmlessly", exc)
+        self.stats.messages += batch.messages
+        self.stats.events += len(batch.columns)
+        self.stats.rejected += batch.rejected
+        self.stats.batches += 1
+        await self._measure_lag()
+
+
+def run(settings: Settings) -> None:
+    """Run until SIGTERM/SIGINT; a stop finishes the write in progress and commits it."""
+    sink = Sink(settings)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, sink.stop.set)
+        await sink.run()
+
+    asyncio.run(main())
