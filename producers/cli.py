@@ -15,12 +15,14 @@ import orjson
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from schemas.settings import settings
 
 from .jsonl import Line, read_lines
 from .publisher import Publisher, PublishResult
 from .simulate import simulated_events
+from .tokens import token_store
 
 CHUNK_LINES = 20_000  # events judged and packed together: more of a locality's events share a message
 EXIT_SPOOL_LEFT = 3
@@ -220,3 +222,58 @@ def _write_jsonl(chunks: Iterable[list[dict]], output: Path) -> int:
             handle.write(b"".join(orjson.dumps(e) + b"\n" for e in chunk))
             written += len(chunk)
     return written
+
+
+gateway_app = typer.Typer(help="HTTP ingest for localities that cannot speak Kafka, and its tokens.")
+token_app = typer.Typer(help="Gateway bearer tokens; only their SHA-256 hashes are stored.", no_args_is_help=True)
+gateway_app.add_typer(token_app, name="token")
+
+
+@gateway_app.callback(invoke_without_command=True)
+def gateway(
+    ctx: typer.Context,
+    host: Optional[str] = typer.Option(None, help="P06_GATEWAY_HOST: address to listen on (default 127.0.0.1)"),
+    port: Optional[int] = typer.Option(None, min=1, max=65535, help="P06_GATEWAY_PORT: port to listen on"),
+) -> None:
+    """Serve POST /v1/events and /openapi.json (`p06 gateway token ...` manages the tokens)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import uvicorn
+
+    from .gateway import create_app
+
+    _quiet_kafka()
+    s = settings()
+    uvicorn.run(create_app(s), host=host or s.gateway_host, port=port or s.gateway_port, log_level="info")
+
+
+@token_app.command("add")
+def token_add(
+    scope: str = typer.Argument(..., help="a province code (e.g. 01): that province and its wards; or 'national'"),
+    name: str = typer.Option("", help="who holds it, for `token list`"),
+) -> None:
+    """Create a token and print it once: only its hash is kept."""
+    try:
+        token, secret = token_store(settings().data_dir).add(scope, name)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="SCOPE") from None
+    out.print(secret, markup=False)
+    err.print(f"token {token.id} ({token.name}, scope {token.scope}): keep it now, it cannot be shown again", markup=False)
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """The tokens: id, name, scope, creation time (never the secret)."""
+    table = Table("id", "name", "scope", "created")
+    for t in token_store(settings().data_dir).tokens():
+        table.add_row(t.id, t.name, t.scope, t.created_at)
+    out.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: str = typer.Argument(..., help="the id shown by `token list`")) -> None:
+    """Revoke a token; a running gateway refuses it from its next request."""
+    if not token_store(settings().data_dir).revoke(token_id):
+        err.print(f"no token with id {token_id}", markup=False)
+        raise typer.Exit(1)
+    out.print(f"revoked {token_id}")

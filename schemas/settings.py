@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     sink_api_port: int = Field(6070, ge=1, le=65535)
     sink_batch_rows: int = Field(50_000, ge=1, le=1_000_000, description="events the sink writes per ClickHouse insert at most")
     sink_flush_s: float = Field(1.0, gt=0, le=600, description="longest the sink holds events before writing them")
+    gateway_host: str = Field("127.0.0.1", description="address the HTTP gateway listens on")
     gateway_port: int = Field(8080, ge=1, le=65535)
     publish_timeout_s: float = Field(30.0, gt=0, le=600, description="how long a publish waits for the broker before spooling")
     silent_after_hours: float = Field(24.0, gt=0, description="a locality silent this long is listed as silent")
