@@ -44,6 +44,9 @@ app.command("worker")(streams_cli.worker)
 app.command("live")(streams_cli.live)
 app.command("up")(streams_cli.up)
 app.command("sink")(sinks_cli.sink)
+app.add_typer(sinks_cli.report_app, name="report")
+app.command("history")(sinks_cli.history)
+app.command("reconcile")(sinks_cli.reconcile)
 app.command("bench")(bench_cli.bench)
 
 
