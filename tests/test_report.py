@@ -1,0 +1,140 @@
+"""`p06 report` and `p06 history` on figures the real sink archived, against an independent recount."""
+from __future__ import annotations
+
+import json
+import subprocess
+from datetime import date, datetime, time, timezone
+from pathlib import Path
+
+import orjson
+import pytest
+
+from schemas.metrics import INDICATORS
+from schemas.registry import registry
+from schemas.settings import Settings
+from sinkstream import P06, SinkProcess, make_events, messages, publish, recount
+
+REPO = Path(__file__).resolve().parent.parent
+SCOPES = ("nation", "urban", "rural")
+
+
+def p06(*args: str) -> subprocess.CompletedProcess:
+    done = subprocess.run([P06, *args], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def national(*args: str) -> dict:
+    return json.loads(p06("report", "national", "--format", "json", *args).stdout)
+
+
+def assert_figures(report: dict, expected: dict) -> None:
+    for scope in SCOPES:
+        assert report[scope] == expected[scope], scope
+    for code in registry().provinces:
+        assert report["provinces"][code] == expected["provinces"].get(code, dict.fromkeys(report["nation"], 0)), code
+
+
+@pytest.fixture
+def archived(p06_settings: Settings, tmp_path: Path):
+    events = make_events(seed=21, n=500)
+    values = messages(events, seed=21)
+    publish(p06_settings, values)
+    sink = SinkProcess(p06_settings, tmp_path / "sink.log")
+    sink.wait(lambda h: h["messages"] >= len(values) and h["lag"] == 0)
+    yield events, sink
+    sink.stop()
+
+
+def test_national_report_equals_recount_through_the_sink_and_directly(p06_settings: Settings, archived) -> None:
+    events, sink = archived
+    day = date(2026, 9, 14)
+    through_api = national()
+    assert_figures(through_api, recount(events))
+    at_date = national("--as-of", day.isoformat())
+    assert_figures(at_date, recount(events, datetime.combine(day, time.max, tzinfo=timezone.utc)))
+    assert at_date["nation"] != through_api["nation"]  # the date filter really cut something
+    assert set(at_date["indicators"]["nation"]) == {i.name for i in INDICATORS}
+    wards_seen = {e["locality"] for e in events if len(e["locality"]) == 5}
+    assert at_date["completeness"]["nation"]["reporting"] <= len(wards_seen)
+    assert through_api["completeness"]["nation"]["reporting"] == len(wards_seen)
+    sink.stop()  # now the report opens chDB itself: same answer
+    assert national("--as-of", day.isoformat()) == at_date
+
+
+def test_province_report_lists_wards_with_registry_names(p06_settings: Settings, archived) -> None:
+    events, _ = archived
+    expected = recount(events)
+    code = sorted(expected["provinces"])[0]
+    report = json.loads(p06("report", "province", code, "--format", "json").stdout)
+    assert report["figures"] == expected["provinces"][code]
+    assert report["name"] == registry().localities[code].name
+    assert set(report["wards"]) == set(registry().wards_by_province[code])
+    for ward, detail in report["wards"].items():
+        assert detail["figures"] == expected["wards"].get(ward, dict.fromkeys(report["figures"], 0)), ward
+    md = p06("report", "province", code, "--format", "md").stdout
+    assert registry().localities[code].name in md and "|" in md
+
+
+def test_history_shows_every_version_and_the_current_one(p06_settings: Settings, archived) -> None:
+    events, _ = archived
+    by_entity: dict[str, list[dict]] = {}
+    for e in events:
+        if e["type"] == "village.status":
+            by_entity.setdefault(f"{e['locality']}/village:{e['payload']['village_id']}", []).append(e)
+    entity, versions = max(by_entity.items(), key=lambda kv: len(kv[1]))
+    result = json.loads(p06("history", entity, "--json").stdout)
+    order = sorted(versions, key=lambda e: (datetime.fromisoformat(e["occurred_at"]), e["event_id"]))
+    assert [e["event_id"] for e in result["events"]] == [e["event_id"] for e in order]
+    assert [e["current"] for e in result["events"]] == [False] * (len(order) - 1) + [True]
+    assert result["events"][-1]["why"]
+
+
+def test_exports_mark_figures_changed_since_the_last_one(p06_settings: Settings, archived, tmp_path: Path) -> None:
+    events, sink = archived
+    p06("report", "national", "--format", "csv", "--out", str(tmp_path / "first.csv"))
+    ward_event = next(e for e in events if e["type"] == "eid.activations")
+    correction = dict(ward_event, event_id="late-eid", payload={"count": 7})
+    publish(p06_settings, [orjson.dumps(correction)])
+    total = sink.health()["messages"] + 1
+    sink.wait(lambda h: h["messages"] >= total and h["lag"] == 0)
+    p06("report", "national", "--format", "csv", "--out", str(tmp_path / "second.csv"))
+    province = registry().localities[ward_event["locality"]].province
+    lines = {row.split(",")[0]: row for row in (tmp_path / "second.csv").read_text().splitlines()}
+    assert lines[province].endswith("eid_activations")
+    assert lines["nation"].endswith("eid_activations")
+    assert not any(line.endswith("eid_activations") for code, line in lines.items()
+                   if code not in (province, "nation", registry().localities[ward_event["locality"]].area))
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is needed: apt-get install -y chromium")
+def test_html_report_draws_its_charts_offline_in_chromium(p06_settings: Settings, archived, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    page_file = tmp_path / "national.html"
+    p06("report", "national", "--format", "html", "--out", str(page_file))
+    requests: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1240, "height": 900})
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(page_file.as_uri())
+        for indicator in INDICATORS:
+            section = f"#{indicator.name} + .pair"
+            trend = page.locator(f"{section} svg.trend path.series")
+            assert trend.count() == 1, indicator.name
+            assert trend.bounding_box()["width"] > 50, indicator.name  # a line drawn across days
+            bars = page.locator(f"{section} svg.ranking rect.bar")
+            assert bars.count() == len(registry().provinces), indicator.name
+        gap = page.locator("#urban-rural + .pair svg rect.bar")
+        assert gap.count() == 2 * len(INDICATORS)
+        assert max(gap.nth(i).bounding_box()["width"] for i in range(gap.count())) > 10
+        assert "Hà Nội" in page.inner_text("body")
+        page.screenshot(path=str(REPO / "docs" / "report.png"), full_page=False)
+        browser.close()
+    assert all(url.startswith("file://") for url in requests), requests  # nothing from the network
