@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemas.events import Event
-from schemas.metrics import FLOW_TYPES, METRICS, ZERO, Vector, add, contribution, entity_of, version
+from schemas.metrics import FLOW_TYPES, METRICS, contribution, entity_of, version
 
 HOUR_S = 3600
 # The four flow metrics, in the order hour buckets store them.
@@ -29,6 +29,28 @@ class LocalityState:
     state_ids: set[str] = field(default_factory=set)
     last_reported_ms: int = 0  # newest Kafka timestamp of an event from this locality
     newest_event_us: int = 0  # newest occurred_at
+    # Derived from the above, kept up to date by apply() so a snapshot costs O(hours), not O(events).
+    figures: list[int] = field(init=False)
+    hours: dict[int, list[int]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.figures = [0] * len(METRICS)
+        self.hours = {}
+        for _, _, vector in self.entities.values():
+            self._add(vector, +1)
+        for hour, *counts in self.flows.values():
+            self._add_flow(hour, counts)
+
+    def _add(self, vector: list[int], sign: int) -> None:
+        for i, v in enumerate(vector):
+            if v:
+                self.figures[i] += sign * v
+
+    def _add_flow(self, hour: int, counts: list[int]) -> None:
+        bucket = self.hours.setdefault(hour, [0] * len(FLOW_METRICS))
+        for i, c in enumerate(counts):
+            bucket[i] += c
+            self.figures[_FLOW_INDEX[i]] += c
 
     def apply(self, event: Event, received_ms: int) -> bool:
         """Fold one valid event in; True if any figure or freshness changed."""
@@ -43,7 +65,9 @@ class LocalityState:
                 return changed
             v = contribution(event)
             hour = occurred_us // 1_000_000 // HOUR_S * HOUR_S
-            self.flows[event_id] = [hour, *(v[i] for i in _FLOW_INDEX)]
+            counts = [v[i] for i in _FLOW_INDEX]
+            self.flows[event_id] = [hour, *counts]
+            self._add_flow(hour, counts)
             return True
         entity = entity_of(event)
         assert entity is not None
@@ -53,50 +77,32 @@ class LocalityState:
         current = self.entities.get(entity)
         if current is not None and (current[0], current[1]) >= (occurred_us, event_id):
             return changed
-        self.entities[entity] = [occurred_us, event_id, list(contribution(event))]
+        if current is not None:
+            self._add(current[2], -1)
+        vector = list(contribution(event))
+        self.entities[entity] = [occurred_us, event_id, vector]
+        self._add(vector, +1)
         return True
 
     @property
     def events(self) -> int:
         return len(self.state_ids) + len(self.flows)
 
-    def figures(self) -> Vector:
-        total = ZERO
-        for _, _, vector in self.entities.values():
-            total = add(total, vector)
-        flows = [0] * len(FLOW_METRICS)
-        for flow in self.flows.values():
-            for i in range(len(FLOW_METRICS)):
-                flows[i] += flow[1 + i]
-        as_list = list(total)
-        for i, metric_index in enumerate(_FLOW_INDEX):
-            as_list[metric_index] += flows[i]
-        return tuple(as_list)
-
-    def hourly_flows(self) -> dict[int, list[int]]:
-        """Flow counts per event-time hour: late events land in the hour they happened."""
-        hours: dict[int, list[int]] = {}
-        for hour, *counts in self.flows.values():
-            bucket = hours.setdefault(hour, [0] * len(FLOW_METRICS))
-            for i, c in enumerate(counts):
-                bucket[i] += c
-        return hours
-
     def snapshot(self) -> dict[str, Any]:
         """What the live view needs of this locality: small, and enough to aggregate anywhere."""
         return {
-            "figures": list(self.figures()),
+            "figures": list(self.figures),
             "events": self.events,
             "last_reported_ms": self.last_reported_ms,
             "newest_event_us": self.newest_event_us,
-            "hours": {str(h): c for h, c in self.hourly_flows().items()},
+            "hours": {str(h): list(c) for h, c in self.hours.items()},
         }
 
     def to_json(self) -> dict[str, Any]:
         return {
             "entities": self.entities,
             "flows": self.flows,
-            "state_ids": sorted(self.state_ids),
+            "state_ids": list(self.state_ids),
             "last_reported_ms": self.last_reported_ms,
             "newest_event_us": self.newest_event_us,
         }
