@@ -1,0 +1,70 @@
+"""docker-compose.yml cannot run here: check that what it asks of p06 exists (commands, settings, files)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+import yaml
+
+import p06
+from schemas.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+OURS = {name: svc for name, svc in COMPOSE["services"].items() if svc.get("build") or svc.get("image") == "p06:latest"}
+
+
+def test_compose_runs_our_three_services_from_one_dockerfile() -> None:
+    assert {"worker", "sink", "gateway"} <= set(OURS)
+    assert {svc["build"] for svc in OURS.values()} == {"."}
+    assert (REPO / "Dockerfile").exists()
+    assert COMPOSE["services"]["kafka"]["image"].startswith("apache/kafka:3.9")
+    assert COMPOSE["services"]["clickhouse"]["image"].startswith("clickhouse/clickhouse-server")
+
+
+def test_every_command_a_service_runs_exists_in_the_cli() -> None:
+    root = typer.main.get_command(p06.app)
+    for name, svc in OURS.items():
+        command = root
+        for word in svc["command"]:
+            if word.startswith("-"):
+                break
+            assert word in getattr(command, "commands", {}), f"service {name}: `p06 {' '.join(svc['command'])}` is not a p06 command"
+            command = command.commands[word]
+
+
+def test_every_p06_variable_is_a_setting() -> None:
+    fields = set(Settings.model_fields)
+    for name, svc in OURS.items():
+        env = svc.get("environment", {})
+        assert env.get("P06_CLICKHOUSE_URL") == "http://clickhouse:8123", name
+        assert env.get("P06_KAFKA_BOOTSTRAP") == "kafka:9092", name
+        for variable, value in env.items():
+            assert variable.startswith("P06_"), f"{name}: {variable} is not a p06 setting"
+            assert variable.removeprefix("P06_").lower() in fields, f"{name}: {variable} is not in Settings"
+            Settings(**{variable.removeprefix("P06_").lower(): value})  # and its value is valid
+
+
+def test_services_have_health_checks_and_named_volumes() -> None:
+    named = set(COMPOSE["volumes"])
+    for name, svc in COMPOSE["services"].items():
+        assert "healthcheck" in svc, name
+        for volume in svc.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("."):
+                assert (REPO / source).exists(), f"{name}: {source} is missing"
+            else:
+                assert source in named, f"{name}: {source} is not a named volume"
+
+
+def test_grafana_dashboard_reads_the_tables_the_migrations_create() -> None:
+    sql = "\n".join((REPO / "sinks" / "sql").joinpath(f).read_text() for f in sorted(p.name for p in (REPO / "sinks" / "sql").glob("*.sql")))
+    dashboard = json.loads((REPO / "sinks/grafana/dashboards/national.json").read_text())
+    datasource = yaml.safe_load((REPO / "sinks/grafana/provisioning/datasources/clickhouse.yaml").read_text())
+    uid = datasource["datasources"][0]["uid"]
+    for panel in dashboard["panels"]:
+        assert panel["datasource"]["uid"] == uid
+        for target in panel["targets"]:
+            tables = [w.split(".")[1] for w in target["rawSql"].split() if w.startswith("p06.")]
+            assert tables and all(f"p06.{t}" in sql for t in tables), panel["title"]
