@@ -1,0 +1,48 @@
+"""bare_faust_eps: a Faust agent that only counts the same messages, in its own process."""
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from .proc import Child
+
+
+@dataclass(frozen=True)
+class FaustRun:
+    drain_eps: float  # messages / (last counted - first counted)
+    startup_s: float  # process start -> first message
+    total_s: float  # process start -> all counted
+    rss_mb: float
+
+
+def run(bootstrap: str, topic: str, expected: int, partitions: int, work: Path, app_id: str, timeout_s: float = 600) -> FaustRun:
+    report = work / f"{app_id}.json"
+    env = {
+        "P06_KAFKA_BOOTSTRAP": bootstrap,
+        "P06_TOPIC_PARTITIONS": str(partitions),
+        "BENCH_TOPIC": topic,
+        "BENCH_EXPECTED": str(expected),
+        "BENCH_REPORT": str(report),
+        "BENCH_APP_ID": app_id,
+    }
+    # -l info: Faust's default turns the root logger to DEBUG (stack-facts), which would slow it.
+    argv = [sys.executable, "-m", "faust", "-A", "bench.faust_bare", "--datadir", str(work / app_id), "worker", "-l", "info", "--without-web"]
+    child = Child(argv, env, work / f"{app_id}.log")
+    try:
+        deadline = time.time() + timeout_s
+        while not report.exists():
+            if not child.alive:
+                raise RuntimeError(f"bare Faust agent exited:\n{child.tail()}")
+            if time.time() > deadline:
+                raise TimeoutError(f"bare Faust agent did not count {expected} messages in {timeout_s}s:\n{child.tail()}")
+            time.sleep(0.1)
+        time.sleep(0.05)
+        r = orjson.loads(report.read_bytes())
+    finally:
+        child.stop()
+    drain = expected / max(r["done"] - r["first"], 1e-6)
+    return FaustRun(drain, r["first"] - r["started"], r["done"] - r["started"], child.peak_rss_mb)

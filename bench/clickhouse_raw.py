@@ -1,0 +1,54 @@
+"""Baseline: bare clickhouse-connect inserts into chDB of rows equivalent to the events, 10k per batch."""
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import clickhouse_connect
+import orjson
+
+from schemas.registry import registry
+
+BATCH = 10_000
+COLUMNS = ["event_id", "type", "locality", "province", "occurred_at", "payload"]
+DDL = """
+CREATE TABLE IF NOT EXISTS bench_events (
+    event_id String, type LowCardinality(String), locality LowCardinality(String),
+    province LowCardinality(String), occurred_at DateTime64(6, 'UTC'), payload String
+) ENGINE = ReplacingMergeTree ORDER BY (province, locality, event_id)
+"""
+
+
+def rows(events: list[dict[str, Any]]) -> list[list[Any]]:
+    # The shape an archive row has: envelope columns plus the payload as JSON text.
+    reg = registry()
+    out = []
+    for e in events:
+        loc = reg.localities.get(e["locality"])
+        at = datetime.fromisoformat(e["occurred_at"].replace("Z", "+00:00"))
+        out.append([e["event_id"], e["type"], e["locality"], loc.province if loc else "", at, orjson.dumps(e["payload"]).decode()])
+    return out
+
+
+def insert(folder: Path, events: list[dict[str, Any]]) -> float:
+    """Rows per second for clickhouse-connect inserting into a fresh chDB folder in batches of 10k."""
+    data = rows(events)  # built before the clock starts: the baseline is the insert path only
+    client = clickhouse_connect.get_client(dsn=f"chdb://{folder}")
+    try:
+        client.command("DROP TABLE IF EXISTS bench_events")
+        client.command(DDL)
+        client.insert("bench_events", data[:BATCH], column_names=COLUMNS)  # warm-up: chDB's first insert pays its start
+        client.command("TRUNCATE TABLE bench_events")
+        start = time.perf_counter()
+        for i in range(0, len(data), BATCH):
+            client.insert("bench_events", data[i : i + BATCH], column_names=COLUMNS)
+        elapsed = time.perf_counter() - start
+        stored = int(client.command("SELECT count() FROM bench_events FINAL"))
+        distinct = len({r[0] for r in data})  # resends collapse on event_id, as in the archive
+        if stored != distinct:
+            raise RuntimeError(f"chDB holds {stored} rows, {distinct} distinct events inserted")
+        return len(data) / elapsed
+    finally:
+        client.close()

@@ -1,0 +1,52 @@
+"""Baselines: the raw Kafka clients on the same messages the pipeline gets."""
+from __future__ import annotations
+
+import asyncio
+import time
+
+import orjson
+from aiokafka import AIOKafkaConsumer
+from kafka import KafkaProducer
+
+Message = tuple[bytes | None, bytes]  # (key, value)
+
+
+def producer(bootstrap: str) -> KafkaProducer:
+    # The settings the issue names: acks=all, linger 5 ms, 64 KB batches (crc32c is a dependency).
+    return KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, batch_size=65536, max_request_size=5_242_880)
+
+
+def produce(bootstrap: str, topic: str, messages: list[Message]) -> float:
+    """Send every message and wait for all acks; returns messages per second."""
+    p = producer(bootstrap)
+    p.partitions_for(topic)  # metadata first: not part of the rate
+    start = time.perf_counter()
+    for key, value in messages:
+        p.send(topic, value=value, key=key)
+    p.flush()
+    elapsed = time.perf_counter() - start
+    p.close()
+    return len(messages) / elapsed
+
+
+async def _consume(bootstrap: str, topic: str, expected: int) -> float:
+    c = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest", enable_auto_commit=False, max_partition_fetch_bytes=4 << 20, fetch_max_bytes=64 << 20)
+    await c.start()
+    try:
+        seen, start = 0, None
+        while seen < expected:
+            batches = await c.getmany(timeout_ms=1000, max_records=10_000)
+            if start is None and batches:
+                start = time.perf_counter()  # from the first fetched batch: connection setup is not the rate
+            for records in batches.values():
+                for r in records:
+                    orjson.loads(r.value)
+                seen += len(records)
+        return seen / (time.perf_counter() - (start or time.perf_counter()))
+    finally:
+        await c.stop()
+
+
+def consume(bootstrap: str, topic: str, expected: int) -> float:
+    """aiokafka getmany + orjson decode of every value, until `expected` messages; messages per second."""
+    return asyncio.run(asyncio.wait_for(_consume(bootstrap, topic, expected), timeout=600))

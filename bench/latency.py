@@ -1,0 +1,169 @@
+"""Latency at a steady rate: publish -> figure on /api/live, and publish -> row in ClickHouse.
+
+Events go out in ticks of rate/10 through the publisher (producers.publisher.Publisher). Each tick
+is a marker: its cumulative e-ID activations (a flow: it only grows) and its cumulative distinct
+valid events. A tick is visible on /api/live once the nation's eid_activations reach its cumulative
+sum, and in ClickHouse once the archive holds its cumulative count. Pollers sample every 50 ms (live)
+and 250 ms (ClickHouse), so each latency is an upper bound by at most that interval.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import httpx
+
+from schemas.events import InvalidEvent, validate_event
+from schemas.settings import load_settings
+
+from .proc import Child
+from .sink import archived
+from .stages import P06, StageEnv, available
+
+TICKS_PER_S = 10
+
+
+@dataclass
+class Marker:
+    sent_at: float
+    eid_total: int
+    rows_total: int
+
+
+@dataclass(frozen=True)
+class LatencyRun:
+    rate_eps: float  # achieved publish rate
+    live_s: list[float]
+    clickhouse_s: list[float]
+    notes: list[str]
+
+
+def _send_ticks(stage: StageEnv, events: list[dict[str, Any]], rate: int) -> tuple[list[Marker], float]:
+    from producers.publisher import Publisher  # the real publish path; absent -> the stage is skipped
+
+    s = load_settings(kafka_bootstrap=stage.bootstrap, events_topic=stage.topic, dlq_topic=f"{stage.topic}.dlq", data_dir=stage.work / "latency-publisher", topic_partitions=stage.partitions)
+    step, seen, eid, rows, markers = rate // TICKS_PER_S, set(), 0, 0, []
+    with Publisher(s) as pub:
+        start = time.time()
+        for i in range(0, len(events), step):
+            due = start + i / rate
+            time.sleep(max(0.0, due - time.time()))  # steady pace: never burst to catch up more than a tick
+            tick = events[i : i + step]
+            sent_at = time.time()
+            pub.publish(tick)
+            for e in tick:
+                eid, rows = _count(e, seen, eid, rows)
+            markers.append(Marker(sent_at, eid, rows))
+        elapsed = time.time() - start
+    return markers, len(events) / elapsed
+
+
+def _count(raw: dict[str, Any], seen: set[str], eid: int, rows: int) -> tuple[int, int]:
+    if raw["event_id"] in seen:
+        return eid, rows
+    try:
+        e = validate_event(raw)
+    except InvalidEvent:
+        return eid, rows
+    seen.add(e.event_id)
+    return eid + (e.payload.count if e.type == "eid.activations" else 0), rows + 1  # type: ignore[union-attr]
+
+
+class _Poller(threading.Thread):
+    """Samples (time, value) until stopped; value from `read`, None samples skipped."""
+
+    def __init__(self, read: Callable[[httpx.Client], int | None], every_s: float) -> None:
+        super().__init__(daemon=True)
+        self.read, self.every_s, self.samples = read, every_s, []
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        with httpx.Client() as client:
+            while not self.halt.is_set():
+                v = self.read(client)
+                if v is not None:
+                    self.samples.append((time.time(), v))
+                time.sleep(self.every_s)
+
+
+def _latencies(markers: list[Marker], samples: list[tuple[float, int]], field: str) -> list[float]:
+    out, j = [], 0
+    for m in markers:
+        target = getattr(m, field)
+        while j < len(samples) and (samples[j][1] < target or samples[j][0] < m.sent_at):
+            j += 1
+        if j == len(samples):
+            break  # never visible within the run: reported as missing, not as a latency
+        out.append(samples[j][0] - m.sent_at)
+    return out
+
+
+def _live_eid(port: int) -> Callable[[httpx.Client], int | None]:
+    def read(client: httpx.Client) -> int | None:
+        try:
+            r = client.get(f"http://127.0.0.1:{port}/api/live", timeout=5)
+            return int(r.json()["nation"]["eid_activations"]) if r.status_code == 200 else None
+        except (httpx.HTTPError, ValueError, KeyError):
+            return None
+    return read
+
+
+def _wait_ready(read: Callable[[httpx.Client], int | None], child: Child, timeout_s: float) -> None:
+    with httpx.Client() as client:
+        deadline = time.time() + timeout_s
+        while read(client) is None:
+            if not child.alive or time.time() > deadline:
+                raise RuntimeError(f"{child.log.name} did not come up:\n{child.tail()}")
+            time.sleep(0.2)
+
+
+def run(stage: StageEnv, events: list[dict[str, Any]], rate: int, settle_s: float = 15, ready_s: float = 60) -> tuple[LatencyRun, dict[str, float]]:
+    """Returns the latencies and the peak RSS (MB) of the processes started for it."""
+    notes: list[str] = []
+    pollers: list[tuple[str, _Poller]] = []
+    children: list[Child] = []
+    try:
+        if available("worker"):
+            env = stage.env("lw")
+            children.append(Child([*P06, "worker"], env, stage.work / "latency-worker.log"))
+            read = _live_eid(int(env["P06_WORKER_WEB_PORT"]))
+            _wait_ready(read, children[-1], ready_s)
+            pollers.append(("eid_total", _Poller(read, 0.05)))
+        else:
+            notes.append("live: `p06 worker` not available")
+        if available("sink"):
+            env = stage.env("ls")
+            port = int(env["P06_SINK_API_PORT"])
+            children.append(Child([*P06, "sink"], env, stage.work / "latency-sink.log"))
+            read = lambda client: archived(client, port)  # noqa: E731
+            _wait_ready(read, children[-1], ready_s)
+            pollers.append(("rows_total", _Poller(read, 0.25)))
+        else:
+            notes.append("clickhouse: `p06 sink` not available")
+        if not pollers:
+            raise RuntimeError("; ".join(notes))
+        for _, p in pollers:
+            p.start()
+        markers, achieved = _send_ticks(stage, events, rate)
+        _settle(pollers, markers[-1], settle_s)
+    finally:
+        for _, p in pollers:
+            p.halt.set()
+        for c in children:
+            c.stop()
+    found = {f: _latencies(markers, p.samples, f) for f, p in pollers}
+    for f, lat in found.items():
+        if len(lat) < len(markers):
+            notes.append(f"{f}: {len(markers) - len(lat)} of {len(markers)} ticks never became visible")
+    return LatencyRun(achieved, found.get("eid_total", []), found.get("rows_total", []), notes), {c.log.stem: c.peak_rss_mb for c in children}
+
+
+def _settle(pollers: list[tuple[str, _Poller]], last: Marker, settle_s: float) -> None:
+    """Wait until every poller has seen the last tick, or settle_s passes."""
+    deadline = time.time() + settle_s
+    while time.time() < deadline:
+        if all(p.samples and p.samples[-1][1] >= getattr(last, f) for f, p in pollers):
+            return
+        time.sleep(0.1)

@@ -1,0 +1,54 @@
+"""publish_eps: `p06 publish FILE` on a JSON Lines file, against the raw producer on the same lines."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+from kafka import KafkaConsumer, TopicPartition
+
+from .proc import Child
+from .stages import P06, StageEnv, cli_startup_s, require
+
+
+@dataclass(frozen=True)
+class PublishRun:
+    eps: float  # lines / (wall - CLI startup): the throughput the command sustains
+    wall_eps: float  # lines / wall, startup included
+    wall_s: float
+    startup_s: float
+    messages: int
+    rss_mb: float
+
+
+def write_file(path: Path, events: list[dict[str, Any]]) -> Path:
+    path.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in events))
+    return path
+
+
+def messages_in(bootstrap: str, topic: str) -> int:
+    c = KafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        parts = [TopicPartition(topic, p) for p in (c.partitions_for_topic(topic) or [])]
+        return sum(c.end_offsets(parts).values()) if parts else 0
+    finally:
+        c.close()
+
+
+def run(stage: StageEnv, file: Path, lines: int, batch_size: int = 500, timeout_s: float = 900) -> PublishRun:
+    require("publish")
+    startup = cli_startup_s()
+    child = Child([*P06, "publish", str(file), "--batch-size", str(batch_size)], stage.env("publish"), stage.work / "publish.log")
+    try:
+        child.proc.wait(timeout_s)
+        wall = time.time() - child.started
+    finally:
+        child.stop()
+    if child.proc.returncode not in (0, 1):  # 1: some lines rejected, the valid ones published
+        raise RuntimeError(f"p06 publish exited {child.proc.returncode}:\n{child.tail()}")
+    sent = messages_in(stage.bootstrap, stage.topic)
+    if sent == 0:
+        raise RuntimeError(f"p06 publish put nothing on {stage.topic}:\n{child.tail()}")
+    return PublishRun(lines / max(wall - startup, 1e-6), lines / wall, wall, startup, sent, child.peak_rss_mb)

@@ -1,0 +1,116 @@
+"""The results: one JSON document (bench/results/latest.json + a timestamped copy) and a rich table."""
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+@dataclass(frozen=True)
+class Figure:
+    key: str
+    label: str
+    unit: str
+    baseline: str | None = None  # another key of the same run
+    at_least: float | None = None  # target on the ratio when there is a baseline, else on the value
+    at_most: float | None = None
+
+
+FIGURES: tuple[Figure, ...] = (
+    Figure("raw_produce_eps", "raw kafka-python produce, 1 event/msg", "ev/s"),
+    Figure("raw_consume_eps", "raw aiokafka getmany + orjson", "ev/s"),
+    Figure("raw_clickhouse_insert_rps", "raw clickhouse-connect → chDB, 10k batches", "rows/s"),
+    Figure("bare_faust_eps", "bare Faust agent, counting only", "ev/s"),
+    Figure("bare_faust_startup_s", "bare Faust startup (start → first msg)", "s"),
+    Figure("publish_eps", "p06 publish (startup excluded)", "ev/s", "raw_produce_eps", at_least=0.9),
+    Figure("worker_single_drain_eps", "worker drain, 1 event/msg", "ev/s", "bare_faust_eps", at_least=0.9),
+    Figure("worker_drain_eps", "worker drain, packed", "ev/s", at_least=30_000),
+    Figure("worker2_drain_eps", "2 workers drain, packed", "ev/s", "worker_drain_eps", at_least=1.5),
+    Figure("worker_startup_s", "worker startup (start → first figure)", "s"),
+    Figure("sink_drain_eps", "sink drain into chDB, packed", "ev/s", at_least=50_000),
+    Figure("p50_live_s", "publish → /api/live p50", "s"),
+    Figure("p99_live_s", "publish → /api/live p99", "s", at_most=1.0),
+    Figure("p50_clickhouse_s", "publish → ClickHouse p50", "s"),
+    Figure("p99_clickhouse_s", "publish → ClickHouse p99", "s", at_most=5.0),
+    Figure("worker_rss_mb", "worker peak RSS", "MB", at_most=400),
+    Figure("sink_rss_mb", "sink peak RSS", "MB"),
+)
+
+
+def median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def ratio(results: dict[str, Any], f: Figure) -> float | None:
+    value, base = results.get(f.key), results.get(f.baseline) if f.baseline else None
+    return value / base if value is not None and base else None
+
+
+def verdict(results: dict[str, Any], f: Figure) -> bool | None:
+    subject = ratio(results, f) if f.baseline else results.get(f.key)
+    if subject is None or (f.at_least is None and f.at_most is None):
+        return None
+    return (f.at_least is None or subject >= f.at_least) and (f.at_most is None or subject <= f.at_most)
+
+
+def target_text(f: Figure) -> str:
+    if f.at_least is not None:
+        return f"≥ {f.at_least:g}×" if f.baseline else f"≥ {f.at_least:,.0f}"
+    return f"≤ {f.at_most:g}" if f.at_most is not None else ""
+
+
+def _fmt(v: float | None, unit: str = "") -> str:
+    if v is None:
+        return "—"
+    if unit in ("s",):
+        return f"{v:.3f}"
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.1f}"
+
+
+def table(doc: dict[str, Any]) -> Table:
+    res, notes = doc["results"], doc["notes"]
+    t = Table(title=f"p06 bench — {doc['meta']['mode']}, {doc['meta']['events']:,} events, {doc['meta']['started_at']}")
+    for col, just in (("figure", "left"), ("value", "right"), ("baseline", "right"), ("ratio", "right"), ("target", "left"), ("", "left")):
+        t.add_column(col, justify=just)  # type: ignore[arg-type]
+    for f in FIGURES:
+        r, ok = ratio(res, f), verdict(res, f)
+        mark = {True: "[green]met[/green]", False: "[red]missed[/red]", None: ""}[ok]
+        note = notes.get(f.key, "")
+        base = f"{_fmt(res.get(f.baseline))} ({f.baseline})" if f.baseline else ""
+        value = _fmt(res.get(f.key), f.unit) + (f" {f.unit}" if res.get(f.key) is not None else "")
+        t.add_row(f.label, value, base, f"{r:.2f}×" if r is not None else "", target_text(f), mark + (f" [dim]{note}[/dim]" if note else ""))
+    return t
+
+
+def write(doc: dict[str, Any]) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(doc, indent=2, sort_keys=False) + "\n"
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    (RESULTS / f"{stamp}-{doc['meta']['mode']}.json").write_text(text)
+    latest = RESULTS / "latest.json"
+    tmp = latest.with_suffix(".json.tmp")  # gitignored; a reader never sees half a file
+    tmp.write_text(text)
+    tmp.replace(latest)
+    return latest
+
+
+def show(doc: dict[str, Any], console: Console) -> None:
+    console.print(table(doc))
+    for key, note in doc["notes"].items():
+        if key not in {f.key for f in FIGURES}:
+            console.print(f"[dim]{key}: {note}[/dim]")

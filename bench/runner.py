@@ -1,0 +1,185 @@
+"""The benchmark run: baselines first, then each pipeline stage, into one results document."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import time
+import traceback
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TypeVar
+
+from rich.console import Console
+
+from schemas.settings import settings
+
+from . import bare_faust, clickhouse_raw, kafka_raw, latency, publish, report, sink, worker
+from .broker import Cluster, cluster, create_topics, delete_topics
+from .events import encode, pack, source
+from .expected import recount
+from .stages import StageEnv, StageMissing
+
+T = TypeVar("T")
+console = Console(stderr=True)  # the table and progress go to stderr, so --json stdout stays clean
+
+QUICK = {"events": 20_000, "publish": 20_000, "latency_s": 10, "repeat": 3, "budget_s": 170, "stage_s": 45}
+FULL = {"events": 500_000, "publish": 200_000, "latency_s": 60, "repeat": 3, "budget_s": 3600, "stage_s": 900}
+LATENCY_RATE = 5_000
+
+
+class Run:
+    """Collects figures and notes; a stage that fails or is missing leaves its figures null."""
+
+    def __init__(self, budget_s: float, stage_s: float) -> None:
+        self.deadline, self.stage_s = time.time() + budget_s, stage_s
+        self.results: dict[str, Any] = {f.key: None for f in report.FIGURES}
+        self.notes: dict[str, str] = {}
+
+    def stage(self, title: str, keys: list[str], fn: Callable[[], T]) -> T | None:
+        with console.status(title):
+            start = time.time()
+            try:
+                out = fn()
+            except StageMissing as exc:
+                note = f"not measured: {exc}"
+            except Exception as exc:  # a broken stage must not hide the other figures
+                note = f"failed: {str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__}"
+                self.notes[f"{keys[0]}.error"] = traceback.format_exc(limit=3)[-1500:]
+            else:
+                console.print(f"[green]✓[/green] {title} ({time.time() - start:.1f}s)")
+                return out
+        console.print(f"[yellow]·[/yellow] {title}: {note}")
+        for k in keys:
+            self.notes[k] = note
+        return None
+
+    def timeout(self) -> float:
+        """A stage's time limit: its cap, or what is left of the run's budget (--quick stays short)."""
+        return max(15.0, min(self.stage_s, self.deadline - time.time()))
+
+    def set(self, key: str, value: float | None, digits: int = 3) -> None:
+        self.results[key] = round(value, digits) if value is not None else None
+
+
+def _repeat(n: int, fn: Callable[[int], float]) -> float | None:
+    return report.median([fn(i) for i in range(n)])
+
+
+def main(quick: bool, as_json: bool, events: int | None, seed: int, generator: str, keep: bool) -> None:
+    sizes = dict(QUICK if quick else FULL)
+    if events:
+        sizes["events"], sizes["publish"] = events, min(events, sizes["publish"])
+    s = settings()
+    run = Run(sizes["budget_s"], sizes["stage_s"])
+    with cluster(s) as c:
+        work = (s.data_dir / "bench" / c.run_tag).resolve()
+        work.mkdir(parents=True, exist_ok=True)
+        meta = _meta(c, sizes, seed, quick)
+        try:
+            _measure(run, c, work, sizes, seed, generator, s.topic_partitions, meta)
+        finally:
+            if not keep:
+                delete_topics(c)
+                shutil.rmtree(work, ignore_errors=True)
+            else:
+                console.print(f"run folder kept: {work}")
+    doc = {"meta": meta, "results": run.results, "notes": run.notes}
+    path = report.write(doc)
+    report.show(doc, console)
+    console.print(f"wrote {path}")
+    if as_json:
+        typer.echo(json.dumps(doc, indent=2))
+
+
+def _meta(c: Cluster, sizes: dict[str, int], seed: int, quick: bool) -> dict[str, Any]:
+    return {
+        "mode": "quick" if quick else "full",
+        "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "events": sizes["events"],
+        "publish_lines": sizes["publish"],
+        "latency_rate_eps": LATENCY_RATE,
+        "latency_duration_s": sizes["latency_s"],
+        "repeat": sizes["repeat"],
+        "seed": seed,
+        "bootstrap": c.bootstrap,
+        "private_broker": c.private,
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "command": "p06 bench" + (" --quick" if quick else ""),
+    }
+
+
+def _measure(run: Run, c: Cluster, work: Path, sizes: dict[str, int], seed: int, generator: str, partitions: int, meta: dict[str, Any]) -> None:
+    n, reps = sizes["events"], sizes["repeat"]
+    with console.status(f"generating {n:,} events and recounting them"):
+        evs, origin = source(n, seed, generator)
+        expected = recount(evs)
+        values = encode(evs)
+        single = [(e["locality"].encode(), v) for e, v in zip(evs, values)]
+        packed = pack(evs)
+    packed_events = sum(k for *_, k in packed)
+    meta.update(source=origin, valid_distinct=expected.valid_distinct, invalid=expected.invalid, packed_messages=len(packed), packed_events=packed_events, mean_event_bytes=round(sum(map(len, values)) / n))
+    console.print(f"[green]✓[/green] {n:,} events from {origin}: {expected.valid_distinct:,} distinct valid, {len(packed):,} packed messages")
+    t = {name: c.topic(name) for name in ("single", "packed", "publish", "latency", *[f"scratch{i}" for i in range(1, reps)])}
+    create_topics(c, list(t.values()), partitions)
+
+    # Baselines first, on an idle machine; the first produce run also fills the topic the worker drains.
+    produce = lambda i: kafka_raw.produce(c.bootstrap, t["single"] if i == 0 else t[f"scratch{i}"], single)  # noqa: E731
+    run.set("raw_produce_eps", run.stage(f"raw produce ×{reps}", ["raw_produce_eps"], lambda: _repeat(reps, produce)), 1)
+    run.stage("fill the packed topic", ["worker_drain_eps"], lambda: kafka_raw.produce(c.bootstrap, t["packed"], [(k.encode(), v) for k, v, _ in packed]))
+    consume = lambda i: kafka_raw.consume(c.bootstrap, t["single"], n)  # noqa: E731
+    run.set("raw_consume_eps", run.stage(f"raw consume ×{reps}", ["raw_consume_eps"], lambda: _repeat(reps, consume)), 1)
+    insert = lambda i: clickhouse_raw.insert(work / "chdb-raw", evs)  # noqa: E731
+    run.set("raw_clickhouse_insert_rps", run.stage(f"raw chDB insert ×{reps}", ["raw_clickhouse_insert_rps"], lambda: _repeat(reps, insert)), 1)
+    bare = run.stage("bare Faust agent", ["bare_faust_eps", "bare_faust_startup_s"], lambda: bare_faust.run(c.bootstrap, t["single"], n, partitions, work, f"bench-{c.run_tag}-bare"))
+    if bare:
+        run.set("bare_faust_eps", bare.drain_eps, 1)
+        run.set("bare_faust_startup_s", bare.startup_s)
+
+    _pipeline(run, c, work, sizes, evs, expected, t, partitions, n, packed_events)
+
+
+def _pipeline(run: Run, c: Cluster, work: Path, sizes: dict[str, int], evs: list[dict[str, Any]], expected: Any, t: dict[str, str], partitions: int, n: int, packed_events: int) -> None:
+    def stage(topic: str, app: str) -> StageEnv:
+        return StageEnv(c.bootstrap, topic, f"bench-{c.run_tag}-{app}", work / app, partitions)
+
+    lines = evs[: sizes["publish"]]
+    pub = run.stage(f"p06 publish ({len(lines):,} lines)", ["publish_eps"], lambda: publish.run(stage(t["publish"], "publish"), publish.write_file(work / "publish.jsonl", lines), len(lines), timeout_s=run.timeout()))
+    if pub:
+        run.set("publish_eps", pub.eps, 1)
+        run.notes["publish_eps"] = f"wall {pub.wall_eps:,.0f} ev/s incl. {pub.startup_s:.1f}s CLI start"
+
+    rss: list[float] = []
+    one = run.stage("worker drain, 1 event/msg", ["worker_single_drain_eps"], lambda: worker.run(stage(t["single"], "w1s"), expected, n, timeout_s=run.timeout()))
+    packed1 = run.stage("worker drain, packed", ["worker_drain_eps", "worker_rss_mb"], lambda: worker.run(stage(t["packed"], "w1p"), expected, packed_events, timeout_s=run.timeout()))
+    packed2 = run.stage("2 workers drain, packed", ["worker2_drain_eps"], lambda: worker.run(stage(t["packed"], "w2p"), expected, packed_events, workers=2, timeout_s=run.timeout()))
+    for key, r in (("worker_single_drain_eps", one), ("worker_drain_eps", packed1), ("worker2_drain_eps", packed2)):
+        if r:
+            run.set(key, r.drain_eps, 1)
+            rss.append(r.rss_mb)
+            run.notes[key] = f"startup {r.startup_s:.1f}s, exact at {r.exact_s:.1f}s" + ("" if r.provinces_exact else "; provinces NOT exact")
+    if packed1:
+        run.set("worker_startup_s", packed1.startup_s)
+    run.set("worker_rss_mb", max(rss) if rss else None, 1)
+
+    sk = run.stage("sink drain into chDB, packed", ["sink_drain_eps", "sink_rss_mb"], lambda: sink.run(stage(t["packed"], "sink"), expected.valid_distinct, packed_events, timeout_s=run.timeout()))
+    if sk:
+        run.set("sink_drain_eps", sk.drain_eps, 1)
+        run.set("sink_rss_mb", sk.rss_mb, 1)
+        run.notes["sink_drain_eps"] = f"startup {sk.startup_s:.1f}s, exact at {sk.exact_s:.1f}s"
+
+    lat_events, _ = source(LATENCY_RATE * sizes["latency_s"], 1000 + len(evs) % 997, "auto")
+    lat = run.stage(f"latency at {LATENCY_RATE:,} ev/s for {sizes['latency_s']}s", ["p50_live_s", "p99_live_s", "p50_clickhouse_s", "p99_clickhouse_s"], lambda: latency.run(stage(t["latency"], "lat"), lat_events, LATENCY_RATE, ready_s=min(60.0, run.timeout())))
+    if lat:
+        got, procs = lat
+        run.set("p50_live_s", report.percentile(got.live_s, 0.5))
+        run.set("p99_live_s", report.percentile(got.live_s, 0.99))
+        run.set("p50_clickhouse_s", report.percentile(got.clickhouse_s, 0.5))
+        run.set("p99_clickhouse_s", report.percentile(got.clickhouse_s, 0.99))
+        run.notes["latency"] = f"achieved {got.rate_eps:,.0f} ev/s; " + "; ".join(got.notes) if got.notes else f"achieved {got.rate_eps:,.0f} ev/s"
+        for key in ("p50_live_s", "p99_live_s", "p50_clickhouse_s", "p99_clickhouse_s"):
+            if run.results[key] is None:
+                run.notes.setdefault(key, "not measured: see latency note")
