@@ -68,7 +68,7 @@ def install_routes(router_app: web.Application, app: faust.App, processor: Proce
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await response.prepare(request)
         last: bytes | None = None
-        while True:
+        while not app.should_stop:  # an open dashboard must not hold up the worker's shutdown
             body = live_body(processor.snapshots())
             figures = orjson.dumps({k: v for k, v in body.items() if k != "as_of"})
             if figures != last:
@@ -77,6 +77,7 @@ def install_routes(router_app: web.Application, app: faust.App, processor: Proce
             else:
                 await response.write(b": keep-alive\n\n")
             await asyncio.sleep(SSE_INTERVAL_S)
+        return response
 
     async def metrics(request: web.Request) -> web.Response:
         return web.Response(text=prometheus_text(app, processor), content_type="text/plain")

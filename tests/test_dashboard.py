@@ -1,0 +1,185 @@
+"""The operators' dashboard in headless Chromium, on a real worker and the real broker: figures
+published to Kafka appear on the open page, twice, without the page reloading."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+from kafka import KafkaProducer
+from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from schemas.events import validate_event
+from schemas.metrics import METRICS, TOTAL_TASKS, contribution, entity_of, version
+from schemas.registry import registry
+from schemas.settings import Settings
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "dashboard.png"
+FIGURES_TIMEOUT_MS = 60_000  # a fresh worker joins its group and reads from the start of the topic
+
+
+@pytest.fixture
+def worker_url(p06_settings: Settings, tmp_path: Path) -> Iterator[str]:
+    """`p06 worker` as a subprocess, on the test's P06_* environment; killed at the end."""
+    log = (tmp_path / "worker.log").open("wb")
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).with_name("p06")), "worker"], cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{p06_settings.worker_web_port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert proc.poll() is None, f"worker exited: {(tmp_path / 'worker.log').read_text()[-3000:]}"
+            assert time.monotonic() < deadline, "worker's web server never came up"
+            try:
+                if httpx.get(f"{url}/api/live", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture
+def page() -> Iterator[Page]:
+    assert CHROMIUM.exists(), "Debian's chromium is missing: run .ci/install-browser"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser.new_page(viewport={"width": 1366, "height": 768})
+        browser.close()
+
+
+def event(type_: str, locality: str, payload: dict, minutes_ago: float) -> dict:
+    at = datetime.now(timezone.utc) - timedelta(minutes=minutes_ago)
+    data = {"event_id": uuid.uuid4().hex, "type": type_, "locality": locality, "occurred_at": at.isoformat(), "payload": payload}
+    validate_event(data)  # the test sends only what the contract accepts
+    return data
+
+
+def publish(settings: Settings, events: list[dict]) -> None:
+    """One message per locality: a JSON array of its events, or the object when there is one."""
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    by_locality: dict[str, list[dict]] = {}
+    for e in events:
+        by_locality.setdefault(e["locality"], []).append(e)
+    for locality, batch in by_locality.items():
+        value = orjson.dumps(batch[0] if len(batch) == 1 else batch)
+        producer.send(settings.events_topic, key=locality.encode(), value=value)
+    producer.flush()
+    producer.close()
+
+
+def recount(events: list[dict]) -> dict[str, int]:
+    """National figures by the contract's rules: latest version per state entity, each flow once."""
+    current: dict[tuple[str, str], object] = {}
+    flows: dict[str, object] = {}
+    for data in events:
+        e = validate_event(data)
+        entity = entity_of(e)
+        if entity is None:
+            flows[e.event_id] = e
+        elif (key := (e.locality, entity)) not in current or version(e) > version(current[key]):
+            current[key] = e
+    totals = dict.fromkeys(METRICS, 0)
+    for e in [*current.values(), *flows.values()]:
+        for metric, value in zip(METRICS, contribution(e)):
+            totals[metric] += value
+    return totals
+
+
+def nation_shown(page: Page, expected: dict[str, int]) -> None:
+    """Waits until every national card holds the expected value; on timeout, says what was shown."""
+    try:
+        page.wait_for_function(
+            """expected => Object.entries(expected).every(([m, v]) =>
+                 document.querySelector(`#nation [data-metric="${m}"]`)?.dataset.value === String(v))""",
+            arg=expected,
+            timeout=FIGURES_TIMEOUT_MS,
+        )
+    except PlaywrightTimeout:
+        shown = page.evaluate(
+            "Object.fromEntries([...document.querySelectorAll('#nation [data-metric]')].map(n => [n.dataset.metric, n.dataset.value]))"
+        )
+        api = httpx.get(page.url.replace("/dashboard/", "/api/live"), timeout=10).json()["nation"]
+        raise AssertionError(
+            f"page never showed {expected}\npage: {shown}\n/api/live: {api}\nstream: {page.inner_text('#status')}"
+        ) from None
+
+
+def test_dashboard_follows_the_stream_without_reloading(p06_settings: Settings, worker_url: str, page: Page) -> None:
+    reg = registry()
+    first, last = reg.provinces[0], reg.provinces[-1]
+    ward_a, ward_b = reg.wards_by_province[last][:2]
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    page.goto(f"{worker_url}/dashboard/")
+    page.wait_for_selector("#status[data-state=live]")
+    nation_shown(page, dict.fromkeys(METRICS, 0))
+    # Set after load: a reload would wipe it.
+    page.evaluate("window.loadMarker = 'first load'")
+    assert page.locator('#provinces tr[data-code="01"] th').inner_text() == "Thành phố Hà Nội"
+
+    round_one = [
+        *(event("task.status", first, {"task_id": f"T{n:03d}", "status": "completed"}, 30) for n in range(1, 11)),
+        event("task.status", first, {"task_id": "T011", "status": "in_progress"}, 30),
+        event("village.status", ward_a, {"village_id": "V01", "electricity": True, "internet": True}, 20),
+        event("village.status", ward_a, {"village_id": "V02", "electricity": False, "internet": True}, 20),
+        event("village.status", ward_a, {"village_id": "V03", "electricity": True, "internet": False}, 20),
+        event("eid.activations", ward_a, {"count": 1234}, 10),
+        event("service.dossiers", ward_b, {"received": 50, "online": 30, "on_time": 45}, 10),
+        event("security.assessment", last, {"system_id": "email", "result": "failed", "open_findings": 4}, 10),
+    ]
+    publish(p06_settings, round_one)
+    expected = recount(round_one)
+    nation_shown(page, expected)
+    assert page.locator('#nation [data-metric="eid_activations"]').inner_text() == "1,234"
+    assert page.locator(f'#provinces tr[data-code="{first}"] [data-metric="tasks_completed"]').inner_text() == "10"
+    assert page.locator(f'#provinces tr[data-code="{first}"] [data-metric="tasks_share"]').inner_text() == "4.4%"
+    national_tasks = f"{10 / (TOTAL_TASKS * len(reg.provinces)):.1%}"
+    assert page.locator("#target-tasks strong").inner_text() == national_tasks
+
+    # Later news: a task completed, more activations, and a resend that must not count twice.
+    round_two = [
+        event("task.status", first, {"task_id": "T011", "status": "completed"}, 5),
+        event("eid.activations", ward_a, {"count": 66}, 1),
+    ]
+    publish(p06_settings, [*round_two, round_one[-3]])
+    expected = recount(round_one + round_two)
+    assert expected["eid_activations"] == 1300 and expected["tasks_completed"] == 11
+    nation_shown(page, expected)
+    assert page.evaluate("window.loadMarker") == "first load"
+
+    # Sorting by e-ID activations, largest first, puts the last province on top.
+    page.click('#provinces thead th[data-key="eid_activations"]')
+    assert page.locator("#provinces tbody tr").first.get_attribute("data-code") == last
+    assert errors == []
+
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=True, animations="disabled")  # no change flashes
