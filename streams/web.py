@@ -68,15 +68,18 @@ def install_routes(router_app: web.Application, app: faust.App, processor: Proce
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await response.prepare(request)
         last: bytes | None = None
-        while not app.should_stop:  # an open dashboard must not hold up the worker's shutdown
-            body = live_body(processor.snapshots())
-            figures = orjson.dumps({k: v for k, v in body.items() if k != "as_of"})
-            if figures != last:
-                await response.write(b"event: live\ndata: " + orjson.dumps(body) + b"\n\n")
-                last = figures
-            else:
-                await response.write(b": keep-alive\n\n")
-            await asyncio.sleep(SSE_INTERVAL_S)
+        try:
+            while not app.should_stop:  # an open dashboard must not hold up the worker's shutdown
+                body = live_body(processor.snapshots())
+                figures = orjson.dumps({k: v for k, v in body.items() if k != "as_of"})
+                if figures != last:
+                    await response.write(b"event: live\ndata: " + orjson.dumps(body) + b"\n\n")
+                    last = figures
+                else:
+                    await response.write(b": keep-alive\n\n")
+                await asyncio.sleep(SSE_INTERVAL_S)
+        except ConnectionResetError:  # the browser went away: nothing to do
+            pass
         return response
 
     async def metrics(request: web.Request) -> web.Response:
