@@ -72,8 +72,9 @@ def run(stage: StageEnv, expected: Expected, events: int, workers: int = 1, time
                 if bodies and _exact(bodies, expected):
                     break
                 if now > deadline:
-                    got = bodies[0].get("nation") if bodies else None
-                    raise TimeoutError(f"live figures not exact after {timeout_s}s: {got} != {expected.nation}")
+                    got = (bodies[0].get("nation") or {}) if bodies else {}
+                    wrong = [m for m in METRICS if got.get(m) != expected.nation[m]]
+                    raise TimeoutError(f"not exact after {timeout_s:.0f}s ({len(wrong)} metrics off, e.g. {wrong[:1]})")
                 time.sleep(POLL_S)
             provinces_ok = _provinces_exact(bodies, expected)
     finally:
