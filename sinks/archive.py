@@ -23,23 +23,26 @@ class Columns:
     """A batch being built: one list per column, plus where its rows came from."""
 
     def __init__(self) -> None:
-        self.data: list[list] = [[] for _ in COLUMNS]
+        self.rows: list[tuple] = []
         self.provinces: set[str] = set()
         self.earliest: datetime | None = None
 
     def __len__(self) -> int:
-        return len(self.data[0])
+        return len(self.rows)
+
+    @property
+    def data(self) -> list[list]:
+        """Column-oriented, as the insert wants it (one transpose per batch beats an append per cell)."""
+        return [list(column) for column in zip(*self.rows)] if self.rows else [[] for _ in COLUMNS]
 
     def add(self, event: Event, topic: str, partition: int, offset: int, received: datetime) -> None:
         place = registry().localities[event.locality]
-        values = (
+        self.rows.append((
             event.event_id, event.type, event.locality, place.province, place.level, place.area or "",
             entity_of(event) or "", event.occurred_at, orjson.dumps(event.payload.model_dump(mode="json")).decode(),
             *contribution(event),
             topic, partition, offset, received,
-        )
-        for column, value in zip(self.data, values):
-            column.append(value)
+        ))
         self.provinces.add(place.province)
         if self.earliest is None or event.occurred_at < self.earliest:
             self.earliest = event.occurred_at
