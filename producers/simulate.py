@@ -9,6 +9,7 @@ newer events, as from a village whose internet comes and goes.
 from __future__ import annotations
 
 import heapq
+import itertools
 import random
 from collections import deque
 from collections.abc import Iterator
@@ -122,6 +123,7 @@ def simulated_events(
     fresh = _fresh_events(seed, start)
     recent: deque[Event] = deque(maxlen=RESEND_WINDOW)
     held: list[tuple[int, int, Event]] = []  # (due emission, tie-break, event), a min-heap
+    held_order = itertools.count()  # a unique tie-break: heapq must never compare two events
     emitted = 0
     while count is None or emitted < count:
         finishing = count is not None and emitted + len(held) >= count
@@ -132,7 +134,7 @@ def simulated_events(
         else:
             event = next(fresh)
             if not finishing and rng.random() < reorder_share:
-                heapq.heappush(held, (emitted + rng.randint(1, MAX_DELAY), emitted, event))
+                heapq.heappush(held, (emitted + rng.randint(1, MAX_DELAY), next(held_order), event))
                 continue
         recent.append(event)
         emitted += 1

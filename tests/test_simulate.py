@@ -81,3 +81,9 @@ def test_p06_simulate_writes_the_same_events(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert [orjson.loads(line) for line in done.stdout.splitlines()] == list(simulated_events(seed=7, count=500))
+
+
+def test_a_high_reorder_share_holds_many_events_at_once_without_failing() -> None:
+    # Regression: two held events due at the same emission once made heapq compare the events.
+    events = list(simulated_events(seed=9, count=3000, reorder_share=0.9, resend_share=0.2))
+    assert len(events) == 3000
