@@ -65,8 +65,13 @@ class Processor:
     def __init__(self, app: faust.App, settings: Settings) -> None:
         self.settings = settings
         self.localities = app.Table("localities", default=None, partitions=settings.topic_partitions)
+        # Every worker replicates every snapshot, so any worker answers for the whole country.
         self.live = app.GlobalTable(
-            "live", default=None, store="memory://", partitions=settings.topic_partitions
+            "live",
+            default=None,
+            store="memory://",
+            partitions=settings.topic_partitions,
+            synchronize_all_active_partitions=True,
         )
         self.events_topic = app.topic(settings.events_topic, key_serializer="raw", value_serializer="raw")
         self.dlq_topic = app.topic(settings.dlq_topic, key_serializer="raw", value_serializer="raw")

@@ -1,0 +1,80 @@
+"""The pipeline under test: real worker and sink processes, and the checks every fault case ends with."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from pipeline import REPO, Worker, figures_of, recount, wait_for_figures
+from schemas.settings import Settings
+from sinks.warehouse import open_reader
+
+
+class Sink:
+    """A real `p06 sink` process."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log = log_dir / f"sink-{time.monotonic_ns()}.log"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "p06", "sink"], cwd=REPO, env=dict(os.environ), stdout=open(self.log, "ab"), stderr=subprocess.STDOUT
+        )
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def p06(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "p06", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout)
+
+
+def clickhouse_figures() -> dict[str, Any] | None:
+    done = p06("report", "national", "--format", "json")
+    if done.returncode != 0:
+        return None
+    return figures_of(json.loads(done.stdout))
+
+
+def wait_for_clickhouse(expected: dict[str, Any], sink: Sink, timeout_s: float = 180) -> None:
+    deadline = time.monotonic() + timeout_s
+    got = None
+    while time.monotonic() < deadline:
+        got = clickhouse_figures()
+        if got == expected:
+            return
+        if sink.proc.poll() is not None:
+            raise AssertionError(f"sink exited with {sink.proc.returncode}: {sink.log.read_text()[-3000:]}")
+        time.sleep(1)
+    nation = got["nation"] if got else None
+    raise AssertionError(f"ClickHouse figures never matched the recount: nation {nation} != {expected['nation']}")
+
+
+def archived_event_ids(settings: Settings) -> set[str]:
+    reader = open_reader(settings)
+    try:
+        return {row[0] if isinstance(row, (list, tuple)) else row["event_id"] for row in reader.query("SELECT DISTINCT event_id FROM p06.events_raw FINAL")}
+    finally:
+        reader.close()
+
+
+def assert_exact_everywhere(settings: Settings, worker: Worker, sink: Sink, valid_events: list[dict[str, Any]]) -> None:
+    """Live API, ClickHouse and reconcile all agree with the recount, and the archive misses nothing."""
+    expected = recount(valid_events)
+    wait_for_figures(worker, expected)
+    wait_for_clickhouse(expected, sink)
+    assert archived_event_ids(settings) == {e["event_id"] for e in valid_events}
+    done = p06("reconcile", "--worker-url", worker.url)
+    assert done.returncode == 0, f"reconcile found differences:\n{done.stdout}\n{done.stderr}"

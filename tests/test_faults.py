@@ -1,0 +1,261 @@
+"""Fault injection on the real broker and chDB: each case publishes a seeded stream, injects a fault,
+drains, and checks every figure (twelve metrics x nation, provinces, urban, rural) in the live API, in
+ClickHouse and by `p06 reconcile`, and that the archive holds every valid event."""
+from __future__ import annotations
+
+import random
+import time
+from datetime import datetime
+from pathlib import Path
+
+import clickhouse_connect
+import httpx
+import orjson
+import pytest
+
+from faults import Sink, assert_exact_everywhere, p06
+from pipeline import INVALID_MESSAGES, Worker, messages_for, publish_raw, recount, seeded_events, wait_for_figures
+from producers import Publisher
+from schemas.settings import Settings, load_settings, settings as cached_settings
+from streams import local_broker
+from streams.topics import ensure_topics
+
+pytestmark = pytest.mark.slow
+EVENTS = 1500
+
+
+@pytest.fixture
+def pipeline(p06_settings: Settings, tmp_path: Path):
+    """Start and stop the worker and sink processes a case asks for."""
+    started: list[Worker | Sink] = []
+
+    class Pipeline:
+        settings = p06_settings
+
+        def worker(self) -> Worker:
+            w = Worker(local_broker.free_port(), tmp_path)
+            started.append(w)
+            return w
+
+        def sink(self) -> Sink:
+            s = Sink(tmp_path)
+            started.append(s)
+            return s
+
+    ensure_topics(p06_settings)
+    yield Pipeline()
+    for process in reversed(started):
+        process.stop()
+
+
+def publish(settings: Settings, messages) -> None:
+    publish_raw(settings.kafka_bootstrap, settings.events_topic, messages)
+
+
+def test_every_event_twice_and_some_three_times(pipeline) -> None:
+    events = seeded_events(seed=11, count=EVENTS)
+    rng = random.Random(11)
+    resent = events + events + [e for e in events if rng.random() < 0.1]
+    publish(pipeline.settings, messages_for(resent, seed=11, resend_share=0))
+    assert_exact_everywhere(pipeline.settings, pipeline.worker(), pipeline.sink(), events)
+
+
+def test_shuffled_with_some_days_late(pipeline) -> None:
+    events = seeded_events(seed=12, count=EVENTS)
+    rng = random.Random(12)
+    late = [e for e in events if rng.random() < 0.15]
+    on_time = [e for e in events if e not in late]
+    worker, sink = pipeline.worker(), pipeline.sink()
+    publish(pipeline.settings, messages_for(on_time, seed=12))
+    wait_for_figures(worker, recount(on_time))
+    # Events that happened days ago arrive now: they must land in their own hour and day.
+    publish(pipeline.settings, messages_for(late, seed=13))
+    assert_exact_everywhere(pipeline.settings, worker, sink, events)
+    days = httpx.get(f"{worker.url}/api/live/windows", params={"granularity": "day"}).json()["windows"]
+    expected_eid_by_day: dict[str, int] = {}
+    for e in events:
+        if e["type"] == "eid.activations":
+            day = datetime.fromisoformat(e["occurred_at"]).date().isoformat()
+            expected_eid_by_day[day] = expected_eid_by_day.get(day, 0) + e["payload"]["count"]
+    assert {w["start"][:10]: w["eid_activations"] for w in days if w["eid_activations"]} == {
+        d: v for d, v in expected_eid_by_day.items() if v
+    }
+
+
+def test_worker_killed_three_times(pipeline) -> None:
+    events = seeded_events(seed=14, count=EVENTS * 2)
+    messages = messages_for(events, seed=14)
+    sink = pipeline.sink()
+    worker = pipeline.worker()
+    rng = random.Random(14)
+    quarter = len(messages) // 4
+    for i in range(3):
+        publish(pipeline.settings, messages[i * quarter : (i + 1) * quarter])
+        time.sleep(rng.uniform(1.0, 4.0))
+        worker.kill()
+        worker = pipeline.worker()
+    publish(pipeline.settings, messages[3 * quarter :])
+    assert_exact_everywhere(pipeline.settings, worker, sink, events)
+
+
+def test_sink_killed_mid_batch_and_restarted(pipeline) -> None:
+    events = seeded_events(seed=15, count=EVENTS * 2)
+    messages = messages_for(events, seed=15)
+    worker = pipeline.worker()
+    sink = pipeline.sink()
+    publish(pipeline.settings, messages[: len(messages) // 2])
+    time.sleep(random.Random(15).uniform(1.0, 3.0))
+    sink.kill()
+    publish(pipeline.settings, messages[len(messages) // 2 :])
+    assert_exact_everywhere(pipeline.settings, worker, pipeline.sink(), events)
+
+
+def test_broker_restarted_while_everything_runs(pipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A private broker: this case stops it, and the session's broker serves the other tests.
+    broker_dir, port = tmp_path / "own-broker", local_broker.free_port()
+    local_broker.up(broker_dir, port)
+    monkeypatch.setenv("P06_KAFKA_BOOTSTRAP", f"127.0.0.1:{port}")
+    cached_settings.cache_clear()
+    s = load_settings()
+    try:
+        ensure_topics(s)
+        events = seeded_events(seed=16, count=EVENTS)
+        worker, sink = pipeline.worker(), pipeline.sink()
+        wait_until_serving(worker, s)
+        publisher = Publisher(s)
+        half = len(events) // 2
+        assert publisher.publish(events[:half]).spooled == 0
+        wait_for_figures(worker, recount(events[:half]))  # the services are up and counting
+        local_broker.down(broker_dir)
+        assert publisher.publish(events[half:]).spooled > 0  # the broker is gone: into the spool
+        publisher.close()
+        local_broker.up(broker_dir, port)
+        drained = p06("publish", "--drain")
+        assert drained.returncode == 0, drained.stdout + drained.stderr
+        assert_exact_everywhere(s, worker, sink, events)
+    finally:
+        for process in (worker, sink):
+            process.stop()
+        local_broker.down(broker_dir, purge=True)
+
+
+def wait_until_serving(worker: Worker, s: Settings, timeout_s: float = 90) -> None:
+    """Both services up before the fault, so that the fault hits them running."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            sink_up = httpx.get(f"http://127.0.0.1:{s.sink_api_port}/health", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            sink_up = False
+        if sink_up and worker.live() is not None:
+            return
+        time.sleep(0.3)
+    raise AssertionError("worker or sink did not start")
+
+
+def test_clickhouse_unavailable_for_30_seconds(pipeline) -> None:
+    events = seeded_events(seed=17, count=EVENTS)
+    messages = messages_for(events, seed=17)
+    worker = pipeline.worker()
+    # chDB admits one process per folder: while this test holds it, the sink cannot reach ClickHouse.
+    holder = clickhouse_connect.get_client(dsn=pipeline.settings.clickhouse_dsn)
+    sink = pipeline.sink()
+    publish(pipeline.settings, messages[: len(messages) // 2])
+    time.sleep(15)
+    publish(pipeline.settings, messages[len(messages) // 2 :])
+    time.sleep(15)
+    assert sink.proc.poll() is None, "the sink must wait for ClickHouse, not exit"
+    holder.close()
+    assert_exact_everywhere(pipeline.settings, worker, sink, events)
+
+
+def test_two_workers_one_stops_one_starts(pipeline) -> None:
+    events = seeded_events(seed=18, count=EVENTS * 2)
+    messages = messages_for(events, seed=18)
+    thirds = [messages[i::3] for i in range(3)]
+    sink = pipeline.sink()
+    a, b = pipeline.worker(), pipeline.worker()
+    publish(pipeline.settings, thirds[0])
+    time.sleep(5)
+    a.stop()
+    publish(pipeline.settings, thirds[1])
+    c = pipeline.worker()
+    publish(pipeline.settings, thirds[2])
+    assert_exact_everywhere(pipeline.settings, c, sink, events)
+    wait_for_figures(b, recount(events))
+
+
+def test_hostile_input_lands_in_the_dlq_and_counts_nothing(pipeline) -> None:
+    events = seeded_events(seed=19, count=300)
+    ward = events[0]["locality"] if len(events[0]["locality"]) == 5 else "00070"
+    base = {"event_id": "h", "type": "eid.activations", "locality": ward, "occurred_at": "2026-11-01T00:00:00Z", "payload": {"count": 1}}
+    deep = b"[" * 100_000 + b"]" * 100_000
+    hostile = [
+        *INVALID_MESSAGES,
+        (ward.encode(), b"\x00\x00\x00"),
+        (ward.encode(), orjson.dumps(dict(base, event_id="big", pad="x" * 2_000_000))),
+        (ward.encode(), deep),
+        (ward.encode(), orjson.dumps(dict(base, event_id="lvl", locality="01"))),
+        (ward.encode(), orjson.dumps(dict(base, event_id="y9999", occurred_at="9999-01-01T00:00:00Z"))),
+        (ward.encode(), orjson.dumps(dict(base, event_id="huge", payload={"count": 2**63}))),
+        (ward.encode(), orjson.dumps(dict(base, event_id="nul\u0000id"))),
+    ]
+    worker, sink = pipeline.worker(), pipeline.sink()
+    publish(pipeline.settings, [*hostile, *messages_for(events, seed=19)])
+    assert_exact_everywhere(pipeline.settings, worker, sink, events)
+    metrics = httpx.get(f"{worker.url}/metrics").text
+    assert f"p06_dlq_total {len(hostile)}" in metrics
+    assert worker.proc.poll() is None
+
+
+def test_gateway_token_cannot_publish_for_another_province(pipeline, tmp_path: Path) -> None:
+    events = seeded_events(seed=20, count=300, provinces=2)
+    reg_province = {e["locality"]: e["locality"][:2] for e in events}
+    from schemas.registry import registry
+
+    province_of = {code: registry().localities[code].province for code in reg_province}
+    own = sorted(set(province_of.values()))[0]
+    mine = [e for e in events if province_of[e["locality"]] == own]
+    theirs = [e for e in events if province_of[e["locality"]] != own]
+    secret = p06("gateway", "token", "add", own).stdout.strip()
+    worker, sink = pipeline.worker(), pipeline.sink()
+    gateway = Gateway(tmp_path)
+    try:
+        headers = {"Authorization": f"Bearer {secret}"}
+        refused = gateway.post(theirs, headers)
+        assert refused.status_code == 403, refused.text
+        accepted = gateway.post(mine, headers)
+        assert accepted.status_code == 202, accepted.text
+        assert_exact_everywhere(pipeline.settings, worker, sink, mine)
+    finally:
+        gateway.stop()
+
+
+class Gateway:
+    """A real `p06 gateway` process on the port of the test's settings."""
+
+    def __init__(self, log_dir: Path) -> None:
+        import subprocess
+        import sys
+
+        from pipeline import REPO
+
+        self.url = f"http://127.0.0.1:{cached_settings().gateway_port}"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "p06", "gateway"], cwd=REPO, stdout=open(log_dir / "gateway.log", "ab"), stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"{self.url}/openapi.json", timeout=2)
+                return
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        raise AssertionError("gateway did not start")
+
+    def post(self, events: list[dict], headers: dict[str, str]) -> httpx.Response:
+        return httpx.post(f"{self.url}/v1/events", json=events, headers=headers, timeout=60)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
