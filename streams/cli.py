@@ -60,13 +60,13 @@ def worker(
     import faust
 
     from .topics import ensure_topics
-    from .worker import create_app
+    from .worker import create_app, snapshot_topic
 
     if web_port is not None:
         os.environ["P06_WORKER_WEB_PORT"] = str(web_port)
         settings.cache_clear()
     s = settings()
-    ensure_topics(s)
+    ensure_topics(s, compacted=(snapshot_topic(s),))
     app, _ = create_app(s)
     console.print(f"live API and dashboard: http://127.0.0.1:{s.worker_web_port}/dashboard/")
     # -l info, not Faust's default: its spinner turns the root logger to DEBUG (stack-facts).

@@ -34,15 +34,16 @@ def _admin(settings: Settings, wait_s: float) -> KafkaAdminClient:
             delay = min(delay * 2, 5.0)
 
 
-def ensure_topics(settings: Settings, *extra: str, wait_s: float = 600) -> None:
-    """Create the events and DLQ topics (and any extra ones) if they do not exist yet."""
-    names = [settings.events_topic, settings.dlq_topic, *extra]
+def ensure_topics(settings: Settings, compacted: tuple[str, ...] = (), wait_s: float = 600) -> None:
+    """Create the events and DLQ topics (and any compacted ones) if they do not exist yet."""
+    configs = {settings.events_topic: TOPIC_CONFIG, settings.dlq_topic: TOPIC_CONFIG}
+    configs |= {name: {**TOPIC_CONFIG, "cleanup.policy": "compact"} for name in compacted}
     admin = _admin(settings, wait_s)
     try:
         existing = set(admin.list_topics())
         missing = [
-            NewTopic(name, settings.topic_partitions, 1, topic_configs=TOPIC_CONFIG)
-            for name in names
+            NewTopic(name, settings.topic_partitions, 1, topic_configs=config)
+            for name, config in configs.items()
             if name not in existing
         ]
         if missing:

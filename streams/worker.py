@@ -19,12 +19,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import faust
+import orjson
 from faust.streams import _current_event  # the only handle to the partition a table write goes to
 from faust.types import EventT
 
 from schemas.events import Event, Rejection, parse_message
 from schemas.settings import Settings
 
+from .snapshots import SnapshotMirror
 from .state import LocalityState
 
 log = logging.getLogger("p06.worker")
@@ -65,14 +67,8 @@ class Processor:
     def __init__(self, app: faust.App, settings: Settings) -> None:
         self.settings = settings
         self.localities = app.Table("localities", default=None, partitions=settings.topic_partitions)
-        # Every worker replicates every snapshot, so any worker answers for the whole country.
-        self.live = app.GlobalTable(
-            "live",
-            default=None,
-            store="memory://",
-            partitions=settings.topic_partitions,
-            synchronize_all_active_partitions=True,
-        )
+        self.snapshot_topic = app.topic(snapshot_topic(settings), key_serializer="raw", value_serializer="raw")
+        self.mirror = SnapshotMirror(settings.kafka_bootstrap, snapshot_topic(settings))
         self.events_topic = app.topic(settings.events_topic, key_serializer="raw", value_serializer="raw")
         self.dlq_topic = app.topic(settings.dlq_topic, key_serializer="raw", value_serializer="raw")
         self.cache: dict[str, LocalityState] = {}
@@ -118,7 +114,8 @@ class Processor:
         self.stats.events_changed += changed
         if changed:
             self.localities[locality] = state.to_json()
-            self.live[locality] = state.snapshot()
+            # Sent before the offsets are committed (Faust flushes first), like the changelog.
+            self.snapshot_topic.send_soon(key=locality.encode(), value=orjson.dumps(state.snapshot()))
 
     def to_dlq(self, rejection: Rejection, fe: EventT) -> None:
         msg = fe.message
@@ -142,7 +139,11 @@ class Processor:
         self.events_topic.send_soon(key=event.locality.encode(), value=event.to_json())
 
     def snapshots(self) -> dict[str, Any]:
-        return {k: v for k, v in self.live.items() if v is not None}
+        return self.mirror.snapshots
+
+
+def snapshot_topic(settings: Settings) -> str:
+    return f"{settings.app_id}.snapshots"
 
 
 def create_app(settings: Settings) -> tuple[faust.App, Processor]:
@@ -172,6 +173,10 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
         # Acks come after the body returns, and commits flush the changelog first: no event is lost.
         async for batch in stream.take_events(settings.worker_batch_size, within=settings.worker_batch_within_s):
             processor.process(batch)
+
+    @app.task
+    async def mirror_snapshots() -> None:
+        await processor.mirror.run()
 
     @app.on_partitions_revoked.connect
     async def _revoked(app: faust.App, revoked: Any, **kwargs: Any) -> None:

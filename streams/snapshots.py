@@ -1,0 +1,53 @@
+"""Every locality's live snapshot, mirrored into each worker from one compacted topic.
+
+Each worker publishes the snapshots of the localities it counts; every worker reads all of them back,
+so any worker answers for the whole country, whichever worker counted the events. (Faust's
+GlobalTable did not replicate between two running workers here, hence this plain consumer.)
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+log = logging.getLogger("p06.snapshots")
+
+
+class SnapshotMirror:
+    """locality -> its newest snapshot, as read from the snapshot topic."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.bootstrap, self.topic = bootstrap, topic
+        self.snapshots: dict[str, dict[str, Any]] = {}
+
+    async def run(self) -> None:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            group_id=None,  # no group: every worker reads every partition
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_partition_fetch_bytes=5_242_880,
+        )
+        await consumer.start()
+        try:
+            partitions = await self._partitions(consumer)
+            consumer.assign([TopicPartition(self.topic, p) for p in partitions])
+            await consumer.seek_to_beginning()
+            while True:
+                batches = await consumer.getmany(timeout_ms=200, max_records=5000)
+                for records in batches.values():
+                    for record in records:
+                        self.snapshots[record.key.decode()] = orjson.loads(record.value)
+        finally:
+            await consumer.stop()
+
+    async def _partitions(self, consumer: AIOKafkaConsumer) -> set[int]:
+        while True:
+            partitions = consumer.partitions_for_topic(self.topic)
+            if partitions:
+                return partitions
+            await consumer._client.force_metadata_update()  # the topic may be seconds old
+            await asyncio.sleep(0.5)
