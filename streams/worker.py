@@ -67,7 +67,8 @@ class Processor:
     def __init__(self, app: faust.App, settings: Settings) -> None:
         self.settings = settings
         self.localities = app.Table("localities", default=None, partitions=settings.topic_partitions)
-        self.snapshot_topic = app.topic(snapshot_topic(settings), key_serializer="raw", value_serializer="raw")
+        self.app = app
+        self.snapshot_topic_name = snapshot_topic(settings)
         self.mirror = SnapshotMirror(settings.kafka_bootstrap, snapshot_topic(settings))
         self.events_topic = app.topic(settings.events_topic, key_serializer="raw", value_serializer="raw")
         self.dlq_topic = app.topic(settings.dlq_topic, key_serializer="raw", value_serializer="raw")
@@ -79,7 +80,8 @@ class Processor:
         """After a rebalance other workers may have written our keys: read them from the table again."""
         self.cache.clear()
 
-    def process(self, batch: Sequence[EventT]) -> None:
+    def process(self, batch: Sequence[EventT]) -> dict[int, list[tuple[bytes, bytes]]]:
+        """Fold a batch in; return the changed localities' snapshots per source partition."""
         pending: dict[str, list[tuple[Event, int]]] = {}
         carrier: dict[str, EventT] = {}
         now = time.time()
@@ -98,12 +100,35 @@ class Processor:
                     continue
                 pending.setdefault(event.locality, []).append((event, int(msg.timestamp * 1000)))
                 carrier[event.locality] = fe
+        changed: dict[int, list[tuple[bytes, bytes]]] = {}
         for locality, events in pending.items():
             with acting_for(carrier[locality]):
-                self.apply(locality, events)
+                snapshot = self.apply(locality, events)
+            if snapshot is not None:
+                changed.setdefault(carrier[locality].message.partition, []).append((locality.encode(), snapshot))
         self.stats.batches += 1
+        return changed
 
-    def apply(self, locality: str, events: list[tuple[Event, int]]) -> None:
+    async def publish_snapshots(self, changed: dict[int, list[tuple[bytes, bytes]]]) -> None:
+        """Send the changed snapshots, packed per partition: one record per locality costs far more.
+
+        They go through Faust's own producer, which it flushes before committing offsets, so a
+        committed event's snapshot is never lost.
+        """
+        producer = self.app.producer._ensure_producer()
+        # The snapshot topic may have fewer partitions than the events topic; any partition will do.
+        partitions = len(await producer.partitions_for(self.snapshot_topic_name))
+        for source_partition, records in changed.items():
+            partition = source_partition % partitions
+            batch = producer.create_batch()
+            for key, value in records:
+                if batch.append(key=key, value=value, timestamp=None) is None:  # full: send, start another
+                    await producer.send_batch(batch, self.snapshot_topic_name, partition=partition)
+                    batch = producer.create_batch()
+                    batch.append(key=key, value=value, timestamp=None)
+            await producer.send_batch(batch, self.snapshot_topic_name, partition=partition)
+
+    def apply(self, locality: str, events: list[tuple[Event, int]]) -> bytes | None:
         state = self.cache.get(locality)
         if state is None:
             state = self.cache[locality] = LocalityState.from_json(self.localities.get(locality))
@@ -112,10 +137,10 @@ class Processor:
             changed += state.apply(event, received_ms)
         self.stats.events += len(events)
         self.stats.events_changed += changed
-        if changed:
-            self.localities[locality] = state.to_json()
-            # Sent before the offsets are committed (Faust flushes first), like the changelog.
-            self.snapshot_topic.send_soon(key=locality.encode(), value=orjson.dumps(state.snapshot()))
+        if not changed:
+            return None
+        self.localities[locality] = state.to_json()
+        return orjson.dumps(state.snapshot())
 
     def to_dlq(self, rejection: Rejection, fe: EventT) -> None:
         msg = fe.message
@@ -172,7 +197,7 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
     async def count(stream: faust.Stream) -> None:
         # Acks come after the body returns, and commits flush the changelog first: no event is lost.
         async for batch in stream.take_events(settings.worker_batch_size, within=settings.worker_batch_within_s):
-            processor.process(batch)
+            await processor.publish_snapshots(processor.process(batch))
 
     @app.task
     async def mirror_snapshots() -> None:
