@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     topic_partitions: int = Field(8, ge=1, le=1024)
     batch_size: int = Field(500, ge=1, le=500, description="events packed in one Kafka message")
     app_id: str = "p06-live"
+    worker_web_host: str = Field("127.0.0.1", description="address the live API listens on (0.0.0.0 in a container)")
     worker_web_port: int = Field(6066, ge=1, le=65535)
     worker_batch_size: int = Field(1000, ge=1, description="messages a worker folds per table write")
     worker_batch_within_s: float = Field(0.1, gt=0, description="longest wait to fill a batch")

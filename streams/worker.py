@@ -181,7 +181,7 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
         datadir=str(worker_dir),
         topic_partitions=settings.topic_partitions,
         web_enabled=True,
-        web_bind="127.0.0.1",
+        web_bind=settings.worker_web_host,
         web_host="127.0.0.1",
         web_port=settings.worker_web_port,
         consumer_auto_offset_reset="earliest",
