@@ -102,7 +102,8 @@ def write(doc: dict[str, Any]) -> Path:
     text = json.dumps(doc, indent=2, sort_keys=False) + "\n"
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     (RESULTS / f"{stamp}-{doc['meta']['mode']}.json").write_text(text)
-    latest = RESULTS / "latest.json"
+    # A quick run (CI, tests) never overwrites the full run's figures that the README quotes.
+    latest = RESULTS / ("latest.json" if doc["meta"]["mode"] == "full" else f"latest-{doc['meta']['mode']}.json")
     tmp = latest.with_suffix(".json.tmp")  # gitignored; a reader never sees half a file
     tmp.write_text(text)
     tmp.replace(latest)

@@ -2,39 +2,23 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from pipeline import REPO, Worker, figures_of, recount, wait_for_figures
+from recount import expected_live
+from pipeline import REPO, Service, Worker, figures_of, wait_for_figures
 from schemas.settings import Settings
 from sinks.warehouse import open_reader
 
 
-class Sink:
-    """A real `p06 sink` process."""
+class Sink(Service):
+    """`p06 sink`."""
 
     def __init__(self, log_dir: Path) -> None:
-        self.log = log_dir / f"sink-{time.monotonic_ns()}.log"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "p06", "sink"], cwd=REPO, env=dict(os.environ), stdout=open(self.log, "ab"), stderr=subprocess.STDOUT
-        )
-
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        super().__init__(["sink"], log_dir / f"sink-{time.monotonic_ns()}.log")
 
 
 def p06(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
@@ -72,7 +56,7 @@ def archived_event_ids(settings: Settings) -> set[str]:
 
 def assert_exact_everywhere(settings: Settings, worker: Worker, sink: Sink, valid_events: list[dict[str, Any]]) -> None:
     """Live API, ClickHouse and reconcile all agree with the recount, and the archive misses nothing."""
-    expected = recount(valid_events)
+    expected = expected_live(valid_events)
     wait_for_figures(worker, expected)
     wait_for_clickhouse(expected, sink)
     assert archived_event_ids(settings) == {e["event_id"] for e in valid_events}

@@ -1,8 +1,6 @@
-"""Test helpers shared by the pipeline tests: a seeded event stream, an independent recount, and
-real worker processes.
+"""Test helpers shared by the pipeline tests: a seeded event stream and real p06 processes.
 
-The recount here is written from the contract's words, not from the worker's code, so the two can
-disagree: that is the point of comparing them.
+What the events must give is in recount.py, written from the contract's words, not from our code.
 """
 from __future__ import annotations
 
@@ -21,7 +19,6 @@ import httpx
 import orjson
 from kafka import KafkaProducer
 
-from schemas.metrics import METRICS
 from schemas.registry import registry
 
 REPO = Path(__file__).resolve().parent.parent
@@ -107,55 +104,6 @@ MIXED_BATCH = (
 MIXED_BATCH_VALID = [orjson.loads(MIXED_BATCH[1])[0]]
 
 
-def recount(events: list[dict[str, Any]]) -> dict[str, Any]:
-    """The figures the contract says these (valid) events give: nation, provinces, urban, rural."""
-    latest: dict[tuple[str, str, str], tuple[datetime, str, dict[str, Any]]] = {}
-    flows: dict[str, dict[str, Any]] = {}
-    for e in events:
-        if e["type"] in ("eid.activations", "service.dossiers"):
-            flows.setdefault(e["event_id"], e)
-            continue
-        p = e["payload"]
-        entity = p.get("task_id") or p.get("village_id") or p.get("system_id")
-        key = (e["locality"], e["type"], entity)
-        candidate = (datetime.fromisoformat(e["occurred_at"]), e["event_id"], e)
-        if key not in latest or candidate[:2] > latest[key][:2]:
-            latest[key] = candidate
-    per_locality: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(METRICS, 0))
-    for _, _, e in latest.values():
-        f, p = per_locality[e["locality"]], e["payload"]
-        if e["type"] == "task.status":
-            f["tasks_reported"] += 1
-            f["tasks_completed"] += p["status"] == "completed"
-        elif e["type"] == "village.status":
-            f["villages"] += 1
-            f["villages_without_electricity"] += not p["electricity"]
-            f["villages_without_internet"] += not p["internet"]
-        else:
-            f["systems_assessed"] += 1
-            f["systems_failed"] += p["result"] == "failed"
-            f["open_findings"] += p["open_findings"]
-    for e in flows.values():
-        f, p = per_locality[e["locality"]], e["payload"]
-        if e["type"] == "eid.activations":
-            f["eid_activations"] += p["count"]
-        else:
-            f["dossiers_received"] += p["received"]
-            f["dossiers_online"] += p["online"]
-            f["dossiers_on_time"] += p["on_time"]
-    reg = registry()
-    zero = dict.fromkeys(METRICS, 0)
-    body = {"nation": dict(zero), "provinces": {p: dict(zero) for p in reg.provinces}, "urban": dict(zero), "rural": dict(zero)}
-    for code, figures in per_locality.items():
-        loc = reg.localities[code]
-        for m, v in figures.items():
-            body["nation"][m] += v
-            body["provinces"][loc.province][m] += v
-            if loc.area:
-                body[loc.area][m] += v
-    return body
-
-
 def publish_raw(bootstrap: str, topic: str, messages: list[tuple[bytes | None, bytes]]) -> None:
     """Straight onto the topic with a bare producer, bypassing the Publisher's checks."""
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, max_request_size=5_242_880)
@@ -165,20 +113,38 @@ def publish_raw(bootstrap: str, topic: str, messages: list[tuple[bytes | None, b
     producer.close()
 
 
-class Worker:
-    """A real `p06 worker` process on its own web port."""
+class Service:
+    """A real `p06 ...` process with the test's P06_* environment, its output in a log file."""
 
-    def __init__(self, port: int, log_dir: Path) -> None:
-        self.port = port
-        env = {**os.environ, "P06_WORKER_WEB_PORT": str(port), "PYTHONUNBUFFERED": "1"}
-        self.log = log_dir / f"worker-{port}.log"
+    def __init__(self, args: list[str], log: Path, **env: str) -> None:
+        self.log = log
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "p06", "worker"],
+            [sys.executable, "-m", "p06", *args],
             cwd=REPO,
-            env=env,
-            stdout=open(self.log, "ab"),
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
+            stdout=open(log, "ab"),
             stderr=subprocess.STDOUT,
         )
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+class Worker(Service):
+    """`p06 worker` on its own web port."""
+
+    def __init__(self, port: int, log_dir: Path) -> None:
+        super().__init__(["worker"], log_dir / f"worker-{port}.log", P06_WORKER_WEB_PORT=str(port))
+        self.port = port
 
     @property
     def url(self) -> str:
@@ -189,18 +155,6 @@ class Worker:
             return httpx.get(f"{self.url}/api/live", timeout=5).json()
         except (httpx.HTTPError, ValueError):
             return None
-
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 def figures_of(body: dict[str, Any]) -> dict[str, Any]:

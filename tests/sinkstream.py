@@ -1,23 +1,13 @@
-"""A seeded event stream for the sink/report tests, and an independent recount of its figures.
-
-The recount works on the raw JSON dicts with its own reading of the counting rules (latest
-occurred_at wins, tie -> larger event_id; flows once per event_id), not with the code under test.
-"""
+"""A seeded event stream for the sink/report tests, and a real `p06 sink` process to drive."""
 from __future__ import annotations
 
 import random
-from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 
 import orjson
 
 from schemas.registry import registry
 
-METRIC_NAMES = (
-    "tasks_reported", "tasks_completed", "villages", "villages_without_electricity",
-    "villages_without_internet", "eid_activations", "dossiers_received", "dossiers_online",
-    "dossiers_on_time", "systems_assessed", "systems_failed", "open_findings",
-)
 START = datetime(2026, 9, 1, tzinfo=timezone.utc)
 
 
@@ -87,61 +77,6 @@ INVALID = [
     b'{"event_id": "x2", "type": "eid.activations", "locality": "01", "occurred_at": "2026-09-02T00:00:00Z", "payload": {"count": 1}}',
     b'{"event_id": "x3", "type": "service.dossiers", "locality": "01", "occurred_at": "2026-09-02T00:00:00Z", "payload": {"received": 1, "online": 5, "on_time": 0}}',
 ]
-
-
-def _contribution(e: dict) -> dict[str, int]:
-    p = e["payload"]
-    return {
-        "task.status": lambda: {"tasks_reported": 1, "tasks_completed": int(p["status"] == "completed")},
-        "village.status": lambda: {"villages": 1, "villages_without_electricity": int(not p["electricity"]),
-                                   "villages_without_internet": int(not p["internet"])},
-        "security.assessment": lambda: {"systems_assessed": 1, "systems_failed": int(p["result"] == "failed"),
-                                        "open_findings": p["open_findings"]},
-        "eid.activations": lambda: {"eid_activations": p["count"]},
-        "service.dossiers": lambda: {"dossiers_received": p["received"], "dossiers_online": p["online"],
-                                     "dossiers_on_time": p["on_time"]},
-    }[e["type"]]()
-
-
-def _key(e: dict) -> str | None:
-    p = e["payload"]
-    for field, name in (("task_id", "task"), ("village_id", "village"), ("system_id", "system")):
-        if field in p:
-            return f"{e['locality']}/{name}:{p[field]}"
-    return None
-
-
-def recount(events: list[dict], as_of: datetime | None = None) -> dict:
-    """{"nation", "provinces", "urban", "rural", "wards"} figures, computed from scratch."""
-    reg = registry()
-    seen: dict[str, dict] = {}
-    for e in events:
-        if as_of is None or datetime.fromisoformat(e["occurred_at"]) <= as_of:
-            seen.setdefault(e["event_id"], e)
-    current: dict[str, dict] = {}
-    counted: list[dict] = []
-    for e in seen.values():
-        key = _key(e)
-        if key is None:
-            counted.append(e)
-            continue
-        rank = (datetime.fromisoformat(e["occurred_at"]), e["event_id"])
-        old = current.get(key)
-        if old is None or rank > (datetime.fromisoformat(old["occurred_at"]), old["event_id"]):
-            current[key] = e
-    zero = lambda: dict.fromkeys(METRIC_NAMES, 0)  # noqa: E731
-    out = {"nation": zero(), "urban": zero(), "rural": zero(),
-           "provinces": defaultdict(zero), "wards": defaultdict(zero)}
-    for e in [*current.values(), *counted]:
-        place = reg.localities[e["locality"]]
-        scopes = [out["nation"], out["provinces"][place.province]]
-        if place.level == "ward":
-            scopes += [out[place.area], out["wards"][e["locality"]]]
-        for metric, value in _contribution(e).items():
-            for scope in scopes:
-                scope[metric] += value
-    out["provinces"], out["wards"] = dict(out["provinces"]), dict(out["wards"])
-    return out
 
 
 # --- driving the real broker and a real `p06 sink` process -------------------------------------

@@ -18,7 +18,8 @@ from playwright.sync_api import Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from schemas.events import validate_event
-from schemas.metrics import METRICS, TOTAL_TASKS, contribution, entity_of, version
+from recount import recount
+from schemas.metrics import METRICS, TOTAL_TASKS
 from schemas.registry import registry
 from schemas.settings import Settings
 
@@ -95,24 +96,6 @@ def publish(settings: Settings, events: list[dict]) -> None:
     producer.close()
 
 
-def recount(events: list[dict]) -> dict[str, int]:
-    """National figures by the contract's rules: latest version per state entity, each flow once."""
-    current: dict[tuple[str, str], object] = {}
-    flows: dict[str, object] = {}
-    for data in events:
-        e = validate_event(data)
-        entity = entity_of(e)
-        if entity is None:
-            flows[e.event_id] = e
-        elif (key := (e.locality, entity)) not in current or version(e) > version(current[key]):
-            current[key] = e
-    totals = dict.fromkeys(METRICS, 0)
-    for e in [*current.values(), *flows.values()]:
-        for metric, value in zip(METRICS, contribution(e)):
-            totals[metric] += value
-    return totals
-
-
 def nation_shown(page: Page, expected: dict[str, int]) -> None:
     """Waits until every national card holds the expected value; on timeout, says what was shown."""
     try:
@@ -157,7 +140,7 @@ def test_dashboard_follows_the_stream_without_reloading(p06_settings: Settings, 
         event("security.assessment", last, {"system_id": "email", "result": "failed", "open_findings": 4}, 10),
     ]
     publish(p06_settings, round_one)
-    expected = recount(round_one)
+    expected = recount(round_one)["nation"]
     nation_shown(page, expected)
     assert page.locator('#nation [data-metric="eid_activations"]').inner_text() == "1,234"
     assert page.locator(f'#provinces tr[data-code="{first}"] [data-metric="tasks_completed"]').inner_text() == "10"
@@ -171,7 +154,7 @@ def test_dashboard_follows_the_stream_without_reloading(p06_settings: Settings, 
         event("eid.activations", ward_a, {"count": 66}, 1),
     ]
     publish(p06_settings, [*round_two, round_one[-3]])
-    expected = recount(round_one + round_two)
+    expected = recount(round_one + round_two)["nation"]
     assert expected["eid_activations"] == 1300 and expected["tasks_completed"] == 11
     nation_shown(page, expected)
     assert page.evaluate("window.loadMarker") == "first load"

@@ -14,7 +14,8 @@ import orjson
 import pytest
 
 from faults import Sink, assert_exact_everywhere, p06
-from pipeline import INVALID_MESSAGES, Worker, messages_for, publish_raw, recount, seeded_events, wait_for_figures
+from recount import expected_live
+from pipeline import INVALID_MESSAGES, Service, Worker, messages_for, publish_raw, seeded_events, wait_for_figures
 from producers import Publisher
 from schemas.settings import Settings, load_settings, settings as cached_settings
 from streams import local_broker
@@ -67,7 +68,7 @@ def test_shuffled_with_some_days_late(pipeline) -> None:
     on_time = [e for e in events if e not in late]
     worker, sink = pipeline.worker(), pipeline.sink()
     publish(pipeline.settings, messages_for(on_time, seed=12))
-    wait_for_figures(worker, recount(on_time))
+    wait_for_figures(worker, expected_live(on_time))
     # Events that happened days ago arrive now: they must land in their own hour and day.
     publish(pipeline.settings, messages_for(late, seed=13))
     assert_exact_everywhere(pipeline.settings, worker, sink, events)
@@ -125,7 +126,7 @@ def test_broker_restarted_while_everything_runs(pipeline, tmp_path: Path, monkey
         publisher = Publisher(s)
         half = len(events) // 2
         assert publisher.publish(events[:half]).spooled == 0
-        wait_for_figures(worker, recount(events[:half]))  # the services are up and counting
+        wait_for_figures(worker, expected_live(events[:half]))  # the services are up and counting
         local_broker.down(broker_dir)
         assert publisher.publish(events[half:]).spooled > 0  # the broker is gone: into the spool
         publisher.close()
@@ -182,7 +183,7 @@ def test_two_workers_one_stops_one_starts(pipeline) -> None:
     c = pipeline.worker()
     publish(pipeline.settings, thirds[2])
     assert_exact_everywhere(pipeline.settings, c, sink, events)
-    wait_for_figures(b, recount(events))
+    wait_for_figures(b, expected_live(events))
 
 
 def test_hostile_input_lands_in_the_dlq_and_counts_nothing(pipeline) -> None:
@@ -231,19 +232,12 @@ def test_gateway_token_cannot_publish_for_another_province(pipeline, tmp_path: P
         gateway.stop()
 
 
-class Gateway:
-    """A real `p06 gateway` process on the port of the test's settings."""
+class Gateway(Service):
+    """`p06 gateway` on the port of the test's settings."""
 
     def __init__(self, log_dir: Path) -> None:
-        import subprocess
-        import sys
-
-        from pipeline import REPO
-
+        super().__init__(["gateway"], log_dir / "gateway.log")
         self.url = f"http://127.0.0.1:{cached_settings().gateway_port}"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "p06", "gateway"], cwd=REPO, stdout=open(log_dir / "gateway.log", "ab"), stderr=subprocess.STDOUT
-        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -255,7 +249,3 @@ class Gateway:
 
     def post(self, events: list[dict], headers: dict[str, str]) -> httpx.Response:
         return httpx.post(f"{self.url}/v1/events", json=events, headers=headers, timeout=60)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=30)

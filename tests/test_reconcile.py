@@ -9,7 +9,8 @@ from pathlib import Path
 import clickhouse_connect
 
 from schemas.settings import Settings
-from sinkstream import P06, SinkProcess, make_events, messages, publish, recount
+from recount import recount
+from sinkstream import P06, SinkProcess, make_events, messages, publish
 from pipeline import Worker
 
 

@@ -12,7 +12,8 @@ import pytest
 from schemas.metrics import INDICATORS
 from schemas.registry import registry
 from schemas.settings import Settings
-from sinkstream import P06, SinkProcess, make_events, messages, publish, recount
+from recount import recount
+from sinkstream import P06, SinkProcess, make_events, messages, publish
 
 REPO = Path(__file__).resolve().parent.parent
 SCOPES = ("nation", "urban", "rural")

@@ -9,7 +9,8 @@ from schemas.settings import Settings
 from sinks.figures import from_archive, from_rollups
 from sinks.sink import Sink
 from sinks.warehouse import DirectReader, open_reader
-from sinkstream import SinkProcess, expected_rejections, make_events, messages, publish, recount
+from recount import recount
+from sinkstream import SinkProcess, expected_rejections, make_events, messages, publish
 
 
 def _assert_exact(settings: Settings, events: list[dict]) -> None:

@@ -14,6 +14,7 @@ from schemas.settings import Settings
 from streams import local_broker
 from streams.topics import ensure_topics
 
+from recount import expected_live
 from pipeline import (
     INVALID_MESSAGES,
     MIXED_BATCH,
@@ -21,7 +22,6 @@ from pipeline import (
     Worker,
     messages_for,
     publish_raw,
-    recount,
     seeded_events,
     wait_for_figures,
 )
@@ -64,7 +64,7 @@ def test_resends_shuffle_and_invalid_input_give_the_recount(p06_settings: Settin
     publish_raw(p06_settings.kafka_bootstrap, p06_settings.events_topic, [*messages, *INVALID_MESSAGES, MIXED_BATCH])
 
     worker = workers()
-    body = wait_for_figures(worker, recount(events + MIXED_BATCH_VALID))
+    body = wait_for_figures(worker, expected_live(events + MIXED_BATCH_VALID))
     assert body["nation"]["villages"] > 0 and body["urban"] != body["rural"]
 
     # Each invalid message, and the invalid element of the mixed batch, is in the DLQ with its reason.
@@ -91,7 +91,7 @@ def test_sigkill_mid_stream_and_restart_stays_exact(p06_settings: Settings, work
     first.kill()
 
     restarted = workers()
-    wait_for_figures(restarted, recount(events))
+    wait_for_figures(restarted, expected_live(events))
 
 
 def test_two_workers_with_one_joining_and_one_leaving(p06_settings: Settings, workers) -> None:
@@ -106,10 +106,10 @@ def test_two_workers_with_one_joining_and_one_leaving(p06_settings: Settings, wo
     b = workers()  # joins: the partitions are shared out again
     publish_raw(p06_settings.kafka_bootstrap, p06_settings.events_topic, thirds[1])
     # While both run, each counts some partitions, yet each answers for the whole country.
-    two_thirds = recount([e for key, value in thirds[0] + thirds[1] for e in _events_of(value)])
+    two_thirds = expected_live([e for key, value in thirds[0] + thirds[1] for e in _events_of(value)])
     wait_for_figures(a, two_thirds)
     wait_for_figures(b, two_thirds)
-    expected = recount(events)
+    expected = expected_live(events)
     a.stop()  # leaves: b takes every partition over
     publish_raw(p06_settings.kafka_bootstrap, p06_settings.events_topic, thirds[2])
     wait_for_figures(b, expected)

@@ -1,0 +1,86 @@
+"""The figures a set of events must give, recounted from the contract's words, not from our code.
+
+Every pipeline test compares what the system shows (live API, ClickHouse, reports) with this recount,
+so the two can disagree: that is the point. Latest occurred_at wins per state entity (a tie goes to the
+larger event_id); a flow counts once per event_id.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from schemas.registry import registry
+
+METRIC_NAMES = (
+    "tasks_reported", "tasks_completed", "villages", "villages_without_electricity",
+    "villages_without_internet", "eid_activations", "dossiers_received", "dossiers_online",
+    "dossiers_on_time", "systems_assessed", "systems_failed", "open_findings",
+)
+
+
+def _contribution(e: dict) -> dict[str, int]:
+    p = e["payload"]
+    return {
+        "task.status": lambda: {"tasks_reported": 1, "tasks_completed": int(p["status"] == "completed")},
+        "village.status": lambda: {"villages": 1, "villages_without_electricity": int(not p["electricity"]),
+                                   "villages_without_internet": int(not p["internet"])},
+        "security.assessment": lambda: {"systems_assessed": 1, "systems_failed": int(p["result"] == "failed"),
+                                        "open_findings": p["open_findings"]},
+        "eid.activations": lambda: {"eid_activations": p["count"]},
+        "service.dossiers": lambda: {"dossiers_received": p["received"], "dossiers_online": p["online"],
+                                     "dossiers_on_time": p["on_time"]},
+    }[e["type"]]()
+
+
+def _entity(e: dict) -> str | None:
+    p = e["payload"]
+    for field, name in (("task_id", "task"), ("village_id", "village"), ("system_id", "system")):
+        if field in p:
+            return f"{e['locality']}/{name}:{p[field]}"
+    return None
+
+
+def recount(events: list[dict], as_of: datetime | None = None) -> dict[str, Any]:
+    """{"nation", "provinces", "urban", "rural", "wards"}: provinces and wards only where events are."""
+    reg = registry()
+    seen: dict[str, dict] = {}
+    for e in events:
+        if as_of is None or datetime.fromisoformat(e["occurred_at"]) <= as_of:
+            seen.setdefault(e["event_id"], e)
+    current: dict[str, dict] = {}
+    counted: list[dict] = []
+    for e in seen.values():
+        key = _entity(e)
+        if key is None:
+            counted.append(e)
+            continue
+        rank = (datetime.fromisoformat(e["occurred_at"]), e["event_id"])
+        old = current.get(key)
+        if old is None or rank > (datetime.fromisoformat(old["occurred_at"]), old["event_id"]):
+            current[key] = e
+    zero = lambda: dict.fromkeys(METRIC_NAMES, 0)  # noqa: E731
+    out = {"nation": zero(), "urban": zero(), "rural": zero(),
+           "provinces": defaultdict(zero), "wards": defaultdict(zero)}
+    for e in [*current.values(), *counted]:
+        place = reg.localities[e["locality"]]
+        scopes = [out["nation"], out["provinces"][place.province]]
+        if place.level == "ward":
+            scopes += [out[place.area], out["wards"][e["locality"]]]
+        for metric, value in _contribution(e).items():
+            for scope in scopes:
+                scope[metric] += value
+    out["provinces"], out["wards"] = dict(out["provinces"]), dict(out["wards"])
+    return out
+
+
+def expected_live(events: list[dict]) -> dict[str, Any]:
+    """The recount in the shape of /api/live's figures: every one of the 34 provinces, zeros included."""
+    counted = recount(events)
+    zero = dict.fromkeys(METRIC_NAMES, 0)
+    return {
+        "nation": counted["nation"],
+        "provinces": {code: counted["provinces"].get(code, dict(zero)) for code in registry().provinces},
+        "urban": counted["urban"],
+        "rural": counted["rural"],
+    }
