@@ -126,6 +126,12 @@ class Service:
             stderr=subprocess.STDOUT,
         )
 
+    def failure(self) -> str | None:
+        """None while it runs; otherwise how it ended, with the end of its log."""
+        if self.proc.poll() is None:
+            return None
+        return f"{self.log.name} exited with {self.proc.returncode}: {self.log.read_text()[-3000:]}"
+
     def kill(self) -> None:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(timeout=30)

@@ -3,12 +3,16 @@ drains, and checks every figure (twelve metrics x nation, provinces, urban, rura
 ClickHouse and by `p06 reconcile`, and that the archive holds every valid event."""
 from __future__ import annotations
 
+import asyncio
 import random
+import re
+import subprocess
+import sys
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
 
-import clickhouse_connect
 import httpx
 import orjson
 import pytest
@@ -87,16 +91,32 @@ def test_worker_killed_three_times(pipeline) -> None:
     events = seeded_events(seed=14, count=EVENTS * 2)
     messages = messages_for(events, seed=14)
     sink = pipeline.sink()
-    worker = pipeline.worker()
     rng = random.Random(14)
     quarter = len(messages) // 4
+    worker = pipeline.worker()
     for i in range(3):
         publish(pipeline.settings, messages[i * quarter : (i + 1) * quarter])
-        time.sleep(rng.uniform(1.0, 4.0))
+        wait_until_processing(worker)
+        time.sleep(rng.uniform(0.3, 1.5))  # mid-stream: some offsets committed, some not yet
         worker.kill()
         worker = pipeline.worker()
     publish(pipeline.settings, messages[3 * quarter :])
     assert_exact_everywhere(pipeline.settings, worker, sink, events)
+
+
+def wait_until_processing(worker: Worker, timeout_s: float = 90) -> None:
+    """Until the worker has processed events, so that a kill lands in the middle of real work."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            metrics = httpx.get(f"{worker.url}/metrics", timeout=2).text
+        except httpx.HTTPError:
+            metrics = ""
+        if re.search(r"^p06_events_processed_total [1-9]", metrics, re.M):
+            return
+        assert worker.failure() is None, worker.failure()
+        time.sleep(0.1)
+    raise AssertionError("the worker processed nothing")
 
 
 def test_sink_killed_mid_batch_and_restarted(pipeline) -> None:
@@ -154,20 +174,64 @@ def wait_until_serving(worker: Worker, s: Settings, timeout_s: float = 90) -> No
     raise AssertionError("worker or sink did not start")
 
 
-def test_clickhouse_unavailable_for_30_seconds(pipeline) -> None:
+def test_clickhouse_unavailable_for_30_seconds(pipeline, tmp_path: Path) -> None:
     events = seeded_events(seed=17, count=EVENTS)
     messages = messages_for(events, seed=17)
     worker = pipeline.worker()
-    # chDB admits one process per folder: while this test holds it, the sink cannot reach ClickHouse.
-    holder = clickhouse_connect.get_client(dsn=pipeline.settings.clickhouse_dsn)
-    sink = pipeline.sink()
-    publish(pipeline.settings, messages[: len(messages) // 2])
-    time.sleep(15)
-    publish(pipeline.settings, messages[len(messages) // 2 :])
-    time.sleep(15)
-    assert sink.proc.poll() is None, "the sink must wait for ClickHouse, not exit"
-    holder.close()
-    assert_exact_everywhere(pipeline.settings, worker, sink, events)
+    sink = InProcessSink(pipeline.settings)  # in-process, so the test can take ClickHouse away under it
+    try:
+        publish(pipeline.settings, messages[: len(messages) // 2])
+        deadline = time.monotonic() + 120
+        while sink.sink.stats.batches == 0:
+            assert time.monotonic() < deadline, "the sink wrote nothing"
+            time.sleep(0.2)
+        # chDB admits one process per folder: release the sink's hold and let another process take
+        # the folder for 30 s. Meanwhile every write and reconnect of the sink fails.
+        holder = subprocess.Popen(
+            [sys.executable, "-c", HOLD_CHDB, pipeline.settings.clickhouse_dsn, "30"], stdout=subprocess.PIPE, text=True
+        )
+        with sink.sink.store.lock:
+            sink.sink.store.client.close()
+            sink.sink.store.client = None
+            assert holder.stdout.readline().strip() == "held"
+        publish(pipeline.settings, messages[len(messages) // 2 :])
+        holder.wait(timeout=90)
+        assert sink.sink.store.outages >= 1, "the sink never saw ClickHouse go away"
+        assert_exact_everywhere(pipeline.settings, worker, sink, events)
+    finally:
+        sink.stop()
+
+
+# Opens the chDB folder as soon as it is free, says so, holds it for argv[2] seconds.
+HOLD_CHDB = """
+import sys, time, clickhouse_connect
+while True:
+    try:
+        client = clickhouse_connect.get_client(dsn=sys.argv[1]); break
+    except Exception:
+        time.sleep(0.01)
+print("held", flush=True)
+time.sleep(float(sys.argv[2]))
+client.close()
+"""
+
+
+class InProcessSink:
+    """The real sink, run in a thread of the test process."""
+
+    def __init__(self, settings: Settings) -> None:
+        from sinks.sink import Sink as SinkService
+
+        self.sink = SinkService(settings)
+        self.thread = threading.Thread(target=lambda: asyncio.run(self.sink.run()), daemon=True)
+        self.thread.start()
+
+    def failure(self) -> str | None:
+        return None if self.thread.is_alive() else "the in-process sink stopped"
+
+    def stop(self) -> None:
+        self.sink.stop.set()
+        self.thread.join(60)
 
 
 def test_two_workers_one_stops_one_starts(pipeline) -> None:
