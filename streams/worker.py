@@ -9,7 +9,6 @@ design does not need it.
 """
 from __future__ import annotations
 
-import logging
 import time
 import weakref
 from collections import deque
@@ -29,7 +28,6 @@ from schemas.settings import Settings
 from .snapshots import SnapshotMirror
 from .state import LocalityState
 
-log = logging.getLogger("p06.worker")
 MAX_VALUE_BYTES = 5_242_880  # the broker's limit; oversized input must still reach the DLQ
 
 
@@ -65,11 +63,11 @@ class Processor:
     """One batch of Kafka messages in, one table write per touched locality out."""
 
     def __init__(self, app: faust.App, settings: Settings) -> None:
-        self.settings = settings
         self.localities = app.Table("localities", default=None, partitions=settings.topic_partitions)
         self.app = app
         self.snapshot_topic_name = snapshot_topic(settings)
-        self.mirror = SnapshotMirror(settings.kafka_bootstrap, snapshot_topic(settings))
+        self.snapshot_partitions: int | None = None  # learnt on the first send
+        self.mirror = SnapshotMirror(settings.kafka_bootstrap, self.snapshot_topic_name)
         self.events_topic = app.topic(settings.events_topic, key_serializer="raw", value_serializer="raw")
         self.dlq_topic = app.topic(settings.dlq_topic, key_serializer="raw", value_serializer="raw")
         self.cache: dict[str, LocalityState] = {}
@@ -116,10 +114,11 @@ class Processor:
         committed event's snapshot is never lost.
         """
         producer = self.app.producer._ensure_producer()
-        # The snapshot topic may have fewer partitions than the events topic; any partition will do.
-        partitions = len(await producer.partitions_for(self.snapshot_topic_name))
+        if self.snapshot_partitions is None:
+            # The snapshot topic may have fewer partitions than the events topic; any partition will do.
+            self.snapshot_partitions = len(await producer.partitions_for(self.snapshot_topic_name))
         for source_partition, records in changed.items():
-            partition = source_partition % partitions
+            partition = source_partition % self.snapshot_partitions
             batch = producer.create_batch()
             for key, value in records:
                 if batch.append(key=key, value=value, timestamp=None) is None:  # full: send, start another
