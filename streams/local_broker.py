@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import os
+import random
 import re
 import shutil
 import signal
@@ -48,7 +49,37 @@ def kafka_version() -> str:
     return match.group(1) if match else "?"
 
 
+_handed_out: set[int] = set()
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port() -> int:
+    """A port free now, outside the kernel's ephemeral range.
+
+    A port from bind(0) comes from the ephemeral range, which outgoing connections (Kafka clients)
+    also draw from: one of them can take it before our server binds it. Ports below that range are
+    never used for outgoing connections, so a port picked there stays free until someone listens.
+    """
+    low, _ = _ephemeral_range()
+    candidates = list(range(max(1024, low - 12_000), low)) if low > 2048 else []
+    random.shuffle(candidates)
+    for port in candidates:
+        if port in _handed_out:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
