@@ -13,15 +13,18 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from .live import LiveTotals
+
 log = logging.getLogger("p06.snapshots")
 
 
 class SnapshotMirror:
-    """locality -> its newest snapshot, as read from the snapshot topic."""
+    """locality -> its newest snapshot, as read from the snapshot topic, and their running totals."""
 
     def __init__(self, bootstrap: str, topic: str) -> None:
         self.bootstrap, self.topic = bootstrap, topic
         self.snapshots: dict[str, dict[str, Any]] = {}
+        self.totals = LiveTotals()
 
     async def run(self) -> None:
         consumer = AIOKafkaConsumer(
@@ -40,9 +43,13 @@ class SnapshotMirror:
                 batches = await consumer.getmany(timeout_ms=200, max_records=5000)
                 for records in batches.values():
                     for record in records:
-                        self.snapshots[record.key.decode()] = orjson.loads(record.value)
+                        self.put(record.key.decode(), orjson.loads(record.value))
         finally:
             await consumer.stop()
+
+    def put(self, code: str, snapshot: dict[str, Any]) -> None:
+        self.totals.replace(code, self.snapshots.get(code), snapshot)
+        self.snapshots[code] = snapshot
 
     async def _partitions(self, consumer: AIOKafkaConsumer) -> set[int]:
         while True:

@@ -32,7 +32,7 @@ def _json(body: Any, status: int = 200) -> web.Response:
 
 def install_routes(router_app: web.Application, app: faust.App, processor: Processor, settings: Settings) -> None:
     async def live(request: web.Request) -> web.Response:
-        return _json(live_body(processor.snapshots()))
+        return _json(live_body(processor.snapshots(), processor.mirror.totals))
 
     async def province(request: web.Request) -> web.Response:
         code = request.match_info["code"]
@@ -70,7 +70,7 @@ def install_routes(router_app: web.Application, app: faust.App, processor: Proce
         last: bytes | None = None
         try:
             while not app.should_stop:  # an open dashboard must not hold up the worker's shutdown
-                body = live_body(processor.snapshots())
+                body = live_body(processor.snapshots(), processor.mirror.totals)
                 figures = orjson.dumps({k: v for k, v in body.items() if k != "as_of"})
                 if figures != last:
                     await response.write(b"event: live\ndata: " + orjson.dumps(body) + b"\n\n")
