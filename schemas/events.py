@@ -31,6 +31,7 @@ MAX_MESSAGE_BYTES = 1_000_000  # a full batch of 500 events is ~100 KB; anything
 MAX_COUNT = 1_000_000_000  # no single report counts a billion of anything; 2**63 is an attack, not data
 EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
 FUTURE_SLACK = timedelta(days=1)  # clocks in the field drift; a report from next year is an error
+_EARLIEST_TS, _FUTURE_SLACK_S = EARLIEST.timestamp(), FUTURE_SLACK.total_seconds()  # once, not per event
 
 Count = Annotated[StrictInt, Field(ge=0, le=MAX_COUNT)]
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
@@ -101,9 +102,9 @@ class _Envelope(_Strict):
     @classmethod
     def _plausible_time(cls, value: datetime) -> datetime:
         ts = value.timestamp()
-        if ts < EARLIEST.timestamp():
+        if ts < _EARLIEST_TS:
             raise ValueError(f"occurred_at must not be before {EARLIEST:%Y-%m-%d}")
-        if ts > time.time() + FUTURE_SLACK.total_seconds():
+        if ts > time.time() + _FUTURE_SLACK_S:
             raise ValueError("occurred_at is more than a day in the future")
         return value
 
