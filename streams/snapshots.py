@@ -14,6 +14,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from .live import LiveTotals
+from .transport import FETCH_MAX_WAIT_MS
 
 log = logging.getLogger("p06.snapshots")
 
@@ -33,6 +34,7 @@ class SnapshotMirror:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_partition_fetch_bytes=5_242_880,
+            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,  # see streams.transport
         )
         await consumer.start()
         try:

@@ -26,6 +26,7 @@ from schemas.events import Event, Rejection, parse_message
 from schemas.settings import Settings
 
 from .snapshots import SnapshotMirror
+from .transport import App
 from .state import LocalityState
 
 MAX_VALUE_BYTES = 5_242_880  # the broker's limit; oversized input must still reach the DLQ
@@ -176,7 +177,7 @@ def snapshot_topic(settings: Settings) -> str:
 def create_app(settings: Settings) -> tuple[faust.App, Processor]:
     worker_dir = (settings.data_dir / f"worker-{settings.worker_web_port}").resolve()
     worker_dir.mkdir(parents=True, exist_ok=True)
-    app = faust.App(
+    app = App(
         settings.app_id,
         broker=[f"kafka://{server}" for server in settings.kafka_bootstrap.split(",")],
         store="rocksdb://",
