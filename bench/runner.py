@@ -123,7 +123,7 @@ def _measure(run: Run, c: Cluster, work: Path, sizes: dict[str, int], seed: int,
     packed_events = sum(k for *_, k in packed)
     meta.update(source=origin, valid_distinct=expected.valid_distinct, invalid=expected.invalid, packed_messages=len(packed), packed_events=packed_events, mean_event_bytes=round(sum(map(len, values)) / n))
     console.print(f"[green]✓[/green] {n:,} events from {origin}: {expected.valid_distinct:,} distinct valid, {len(packed):,} packed messages")
-    t = {name: c.topic(name) for name in ("single", "packed", "publish", "latency", *[f"scratch{i}" for i in range(1, reps)])}
+    t = {name: c.topic(name) for name in ("single", "packed", "publish", "latency", "latency_alone", *[f"scratch{i}" for i in range(1, reps)])}
     create_topics(c, list(t.values()), partitions)
 
     # Baselines first, on an idle machine; the first produce run also fills the topic the worker drains.
@@ -173,7 +173,7 @@ def _pipeline(run: Run, c: Cluster, work: Path, sizes: dict[str, int], evs: list
         bound = " (lower bound: all rows at the first poll)" if sk.exact_s - sk.startup_s <= sink.POLL_S else ""
         run.notes["sink_drain_eps"] = f"startup {sk.startup_s:.1f}s, exact at {sk.exact_s:.1f}s{bound}"
 
-    lat_events, _ = source(LATENCY_RATE * sizes["latency_s"], 1000 + len(evs) % 997, "auto")
+    lat_events, _ = source(LATENCY_RATE * (sizes["latency_s"] + latency.WARMUP_S), 1000 + len(evs) % 997, "auto")
     lat = run.stage(f"latency at {LATENCY_RATE:,} ev/s for {sizes['latency_s']}s", ["p50_live_s", "p99_live_s", "p50_clickhouse_s", "p99_clickhouse_s"], lambda: latency.run(stage(t["latency"], "lat"), lat_events, LATENCY_RATE, ready_s=min(60.0, run.timeout())))
     if lat:
         got, procs = lat
@@ -185,3 +185,9 @@ def _pipeline(run: Run, c: Cluster, work: Path, sizes: dict[str, int], evs: list
         for key in ("p50_live_s", "p99_live_s", "p50_clickhouse_s", "p99_clickhouse_s"):
             if run.results[key] is None:
                 run.notes.setdefault(key, "not measured: see latency note")
+    alone = run.stage(f"latency at {LATENCY_RATE:,} ev/s, worker alone", ["p50_live_worker_alone_s", "p99_live_worker_alone_s"], lambda: latency.run(stage(t["latency_alone"], "lat1"), lat_events, LATENCY_RATE, ready_s=min(60.0, run.timeout()), sink=False))
+    if alone:
+        run.set("p50_live_worker_alone_s", report.percentile(alone[0].live_s, 0.5))
+        run.set("p99_live_worker_alone_s", report.percentile(alone[0].live_s, 0.99))
+        if alone[0].notes:
+            run.notes["p99_live_worker_alone_s"] = "; ".join(alone[0].notes)
