@@ -132,17 +132,23 @@ class Processor:
             await producer.send_batch(batch, self.snapshot_topic_name, partition=partition)
 
     def apply(self, locality: str, events: list[tuple[Event, int]]) -> bytes | None:
+        """Fold a locality's events in; its snapshot if anyone may not have seen it yet, else None."""
         state = self.cache.get(locality)
-        if state is None:
+        loaded = state is None
+        if loaded:
             state = self.cache[locality] = LocalityState.from_json(self.localities.get(locality))
         changed = 0
         for event, received_ms in events:
             changed += state.apply(event, received_ms)
         self.stats.events += len(events)
         self.stats.events_changed += changed
-        if not changed:
+        if changed:
+            self.localities[locality] = state.to_json()
+        elif not loaded:
             return None
-        self.localities[locality] = state.to_json()
+        # A locality just read from the table is republished even when nothing changed: a killed
+        # worker may have stored an event's state and died before sending its snapshot, and
+        # processing that event again changes nothing.
         return orjson.dumps(state.snapshot())
 
     def to_dlq(self, rejection: Rejection, fe: EventT) -> None:

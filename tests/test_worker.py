@@ -8,11 +8,12 @@ from pathlib import Path
 
 import orjson
 import pytest
-from kafka import KafkaConsumer
+from kafka import KafkaAdminClient, KafkaConsumer
 
 from schemas.settings import Settings
 from streams import local_broker
 from streams.topics import ensure_topics
+from streams.worker import snapshot_topic
 
 from recount import expected_live
 from pipeline import (
@@ -92,6 +93,31 @@ def test_sigkill_mid_stream_and_restart_stays_exact(p06_settings: Settings, work
 
     restarted = workers()
     wait_for_figures(restarted, expected_live(events))
+
+
+def test_state_stored_but_snapshot_lost_is_sent_again_when_processed_again(p06_settings: Settings, workers) -> None:
+    """The window a SIGKILL can hit: a batch's state is in the table, its snapshots never left, and
+    its offsets were not committed. Made deterministic here: after a clean run, the consumer group's
+    offsets and the snapshot topic are deleted. The restarted worker finds every event already in the
+    state (nothing changes), and must still send the snapshots."""
+    ensure_topics(p06_settings)
+    events = seeded_events(seed=4, count=1500)
+    publish_raw(p06_settings.kafka_bootstrap, p06_settings.events_topic, messages_for(events, seed=4))
+    expected = expected_live(events)
+    first = workers()
+    wait_for_figures(first, expected)
+    first.stop()
+
+    admin = KafkaAdminClient(bootstrap_servers=p06_settings.kafka_bootstrap)
+    admin.delete_groups([p06_settings.app_id])
+    admin.delete_topics([snapshot_topic(p06_settings)])
+    deadline = time.monotonic() + 60
+    while snapshot_topic(p06_settings) in admin.list_topics() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    admin.close()
+
+    restarted = workers()  # another port, so another data folder: its state comes from the changelog
+    wait_for_figures(restarted, expected)
 
 
 def test_two_workers_with_one_joining_and_one_leaving(p06_settings: Settings, workers) -> None:
