@@ -1,6 +1,6 @@
 """The live API and the operators' dashboard, served by every worker on its Faust web server.
 
-Every worker holds every locality's snapshot (a global table), so any worker answers for the
+Every worker mirrors every locality's snapshot (streams.snapshots), so any worker answers for the
 whole country, whichever worker counted the events.
 """
 from __future__ import annotations
