@@ -1,7 +1,9 @@
 """The live figures: locality snapshots rolled up ward -> province -> nation, and split urban/rural.
 
-Pure functions of the snapshots the worker keeps (one per locality), so any worker holding the
-snapshots answers the same, and a figure is always recomputed from state, never accumulated.
+Functions of the snapshots the worker keeps (one per locality), so any worker holding the snapshots
+answers the same. The province, urban and rural sums are kept up to date as snapshots are replaced
+(LiveTotals) by subtracting the old snapshot and adding the new one, never by adding events: the
+sums always equal those of the snapshots held.
 """
 from __future__ import annotations
 
