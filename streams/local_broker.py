@@ -52,12 +52,12 @@ def kafka_version() -> str:
 _handed_out: set[int] = set()
 
 
-def _ephemeral_range() -> tuple[int, int]:
+def _ephemeral_low() -> int:
+    """The first port of the kernel's range for outgoing connections."""
     try:
-        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
-        return int(low), int(high)
-    except (OSError, ValueError):
-        return 32768, 60999
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 def free_port() -> int:
@@ -67,7 +67,7 @@ def free_port() -> int:
     also draw from: one of them can take it before our server binds it. Ports below that range are
     never used for outgoing connections, so a port picked there stays free until someone listens.
     """
-    low, _ = _ephemeral_range()
+    low = _ephemeral_low()
     candidates = list(range(max(1024, low - 12_000), low)) if low > 2048 else []
     random.shuffle(candidates)
     for port in candidates:
