@@ -117,6 +117,9 @@ def prometheus_text(app: faust.App, processor: Processor) -> str:
         "# HELP p06_rerouted_total Events keyed under another locality, sent back under their own key.",
         "# TYPE p06_rerouted_total counter",
         f"p06_rerouted_total {s.rerouted}",
+        "# HELP p06_stale_messages_total Messages fetched before a rebalance, left to be fetched again.",
+        "# TYPE p06_stale_messages_total counter",
+        f"p06_stale_messages_total {s.stale}",
         "# HELP p06_consumer_lag Messages not yet processed, per partition.",
         "# TYPE p06_consumer_lag gauge",
     ]

@@ -26,8 +26,9 @@ from schemas.events import Event, Rejection, parse_message
 from schemas.settings import Settings
 
 from .snapshots import SnapshotMirror
-from .transport import App
 from .state import LocalityState
+from .transport import App
+from .watchdog import RecoveryWatch, request_restart
 
 MAX_VALUE_BYTES = 5_242_880  # the broker's limit; oversized input must still reach the DLQ
 # Faust opens one RocksDB per partition with 64 MB write buffers (up to 3) and a 2 GB block cache
@@ -44,6 +45,7 @@ class Stats:
     events_changed: int = 0
     dlq: int = 0
     rerouted: int = 0
+    stale: int = 0
     batches: int = 0
     latencies_s: deque[float] = field(default_factory=lambda: deque(maxlen=10_000))
     positions: dict[tuple[str, int], int] = field(default_factory=dict)
@@ -87,8 +89,14 @@ class Processor:
         pending: dict[str, list[tuple[Event, int]]] = {}
         carrier: dict[str, EventT] = {}
         now = time.time()
+        generation = self.app.consumer_generation_id
         for fe in batch:
             msg = fe.message
+            if msg.generation_id != generation:
+                # Fetched before a rebalance: its partition may be another worker's now, and writing
+                # its state here would race the owner. It is fetched again from the committed offset.
+                self.stats.stale += 1
+                continue
             self.stats.messages += 1
             self.stats.positions[(msg.topic, msg.partition)] = msg.offset
             self.stats.latencies_s.append(max(0.0, now - msg.timestamp))
@@ -211,6 +219,15 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
     @app.task
     async def mirror_snapshots() -> None:
         await processor.mirror.run()
+
+    watch = RecoveryWatch(settings.worker_recovery_stall_s)
+
+    @app.timer(interval=5.0)
+    async def watch_recovery() -> None:
+        recovery = app.tables.recovery
+        progress = tuple(sorted(recovery.active_offsets.items()))
+        if watch.stalled(recovery.in_recovery, progress, time.monotonic()):
+            request_restart(f"table recovery read nothing for {settings.worker_recovery_stall_s:.0f} s")
 
     @app.on_partitions_revoked.connect
     async def _revoked(app: faust.App, revoked: Any, **kwargs: Any) -> None:
