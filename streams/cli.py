@@ -60,6 +60,7 @@ def worker(
     import faust
 
     from .topics import ensure_topics
+    from .watchdog import restart_if_requested
     from .worker import create_app, snapshot_topic
 
     if web_port is not None:
@@ -70,7 +71,10 @@ def worker(
     app, _ = create_app(s)
     console.print(f"live API and dashboard: http://127.0.0.1:{s.worker_web_port}/dashboard/")
     # -l info, not Faust's default: its spinner turns the root logger to DEBUG (stack-facts).
-    faust.Worker(app, loglevel="info", quiet=True).execute_from_commandline()
+    try:
+        faust.Worker(app, loglevel="info", quiet=True).execute_from_commandline()
+    finally:
+        restart_if_requested()
 
 
 def live(
