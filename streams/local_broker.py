@@ -192,8 +192,13 @@ def _write_config(folder: Path, port: int, controller_port: int) -> Path:
     return props
 
 
-def _cluster_id() -> str:
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+def cluster_id() -> str:
+    """A random KRaft cluster id, as Kafka makes them: never starting with "-", which the format
+    command would take for an option (one id in 64 did, and the broker did not start)."""
+    while True:
+        candidate = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not candidate.startswith("-"):
+            return candidate
 
 
 def up(data_dir: Path, port: int) -> BrokerStatus:
@@ -213,7 +218,7 @@ def up(data_dir: Path, port: int) -> BrokerStatus:
     props = _write_config(folder, port, controller_port)
     if not (folder / "data" / "meta.properties").exists():
         fmt = subprocess.run(
-            [java, "-cp", cp, "kafka.tools.StorageTool", "format", "-t", _cluster_id(), "-c", str(props)],
+            [java, "-cp", cp, "kafka.tools.StorageTool", "format", "-t", cluster_id(), "-c", str(props)],
             capture_output=True,
             text=True,
         )

@@ -58,3 +58,10 @@ def _wait_gone(pid: int, timeout_s: float = 30) -> None:
     deadline = time.monotonic() + timeout_s
     while local_broker._pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
+
+
+def test_cluster_ids_never_look_like_an_option() -> None:
+    # One urlsafe-base64 id in 64 starts with "-", and kafka-storage format then rejects "-t <id>".
+    ids = [local_broker.cluster_id() for _ in range(5000)]
+    assert not [i for i in ids if i.startswith("-")]
+    assert len(set(ids)) == len(ids) and all(len(i) == 22 for i in ids)
