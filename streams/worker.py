@@ -2,8 +2,9 @@
 
 Exactness rests on idempotent state, not on delivery: each locality's state (streams.state) is one
 table value, replaced whole in one changelog record, and applying an event twice changes nothing.
-Faust flushes the changelog before it commits offsets, so after a crash every uncommitted message is
-processed again and lands on a state that already has it or not: either way the figures are exact.
+The changelog is flushed before offsets are committed (streams.transport makes Faust's flush wait
+for every record), so after a crash every uncommitted message is processed again and lands on a
+state that already has it or not: either way the figures are exact.
 faust's exactly_once mode is not used: it has open reports of duplicates and crashes, and this
 design does not need it.
 """
