@@ -8,11 +8,10 @@
   read, but still acks them (faust/streams.py); on a partition this worker keeps through the
   rebalance the next commit could then move past messages nobody counted.
 - No record skipped. Around a rebalance Faust drops fetched records it may not deliver yet; the
-  first one after the committed offset could then be skipped for good and committed over.
+  record at the committed offset was then skipped for good and committed over (traced: one event lost).
 - A flush that flushes. Faust flushes its producer before committing offsets and before giving
-  partitions up, but its buffer stops waiting after 0.1 s without a send (faust/transport/producer.py):
-  under load, table changelog records were still queued when the offsets went out, and the worker
-  that took the partition over recovered a table without them.
+  partitions up, but its buffer stops waiting after 0.1 s without a send (faust/transport/producer.py),
+  so offsets could go out, or a partition be handed over, with table changelog records still queued.
 Found while chasing failures of `test_two_workers_with_one_joining_and_one_leaving` on a loaded
 machine (docs/streams.md).
 """
@@ -54,9 +53,10 @@ class _Consumer(faust_aiokafka.Consumer):
         """Faust's getmany, which never lets a stream partition skip records.
 
         Around a rebalance Faust drops fetched records it may not deliver yet, and the next records
-        then arrive with a hole before them that Faust records as a "gap" and commits over, as if
-        they had been processed. The events topic is neither compacted nor transactional, so a hole
-        only ever means records skipped: seek back and read them.
+        then arrive with a hole before them that Faust commits over, as if the hole had been processed
+        (its "gap" bookkeeping, and a commit check that lets the first acked offset be one past the
+        committed one). The events topic is neither compacted nor transactional, so a hole only ever
+        means records skipped: seek back and read them.
         """
         async for tp, message in super().getmany(timeout):
             expected = self._expected.get(tp)

@@ -2,9 +2,10 @@
 
 faust-streaming 0.15.3 sometimes never reads a changelog partition a rebalance gave it: its recovery
 waits for ever ("No event received for active tp ... since recovery start") and the events of that
-partition are never counted (seen in one of about 25 runs of the two-worker test on a loaded
-machine). A new process recovers the same partitions normally, so the worker stops gracefully (it
-leaves the group and closes its stores) and starts again in the same process (os.execv).
+partition are never counted (the CI failure of the two-worker test; seen again in one of about 30
+runs on a loaded machine; its cause inside Faust is not found). The worker then stops gracefully (it
+leaves the group and closes its stores) and starts again in the same process (os.execv), and the
+new process recovers from scratch.
 """
 from __future__ import annotations
 
