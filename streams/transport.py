@@ -58,14 +58,18 @@ class _Consumer(faust_aiokafka.Consumer):
         committed one). The events topic is neither compacted nor transactional, so a hole only ever
         means records skipped: seek back and read them.
         """
+        sought: set[TP] = set()
         async for tp, message in super().getmany(timeout):
+            if tp in sought:
+                continue  # comes again after the seek; the other partitions' records go on
             expected = self._expected.get(tp)
             if expected is not None and message.offset > expected and self.app.topics.acks_enabled_for(tp.topic):
                 if self._reread.get(tp) != expected:
                     self.log.info("Records %s..%s of %s were skipped: reading them again", expected, message.offset - 1, tp)
                     self._reread[tp] = expected
                     await self.seek(tp, expected)
-                    return  # the rest of this fetch comes again after the seek
+                    sought.add(tp)
+                    continue
                 # Read again and still missing: gone from the log (retention), nothing to wait for.
                 self.log.warning("Records %s..%s of %s are no longer in the log", expected, message.offset - 1, tp)
             self._expected[tp] = message.offset + 1
