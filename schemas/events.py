@@ -106,7 +106,7 @@ class _Envelope(_Strict):
             raise ValueError(f"occurred_at must not be before {EARLIEST:%Y-%m-%d}")
         if ts > time.time() + _FUTURE_SLACK_S:
             raise ValueError("occurred_at is more than a day in the future")
-        return value
+        return value.astimezone(timezone.utc)  # the instant is kept, the sender's zone is not needed downstream
 
     @model_validator(mode="after")
     def _locality_of_right_level(self) -> "_Envelope":

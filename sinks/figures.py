@@ -11,6 +11,7 @@ from typing import Any
 
 from schemas.metrics import METRICS
 from schemas.registry import registry
+from schemas.times import clickhouse_param
 
 from .clickhouse import DATABASE
 from .warehouse import Reader
@@ -79,8 +80,7 @@ def per_locality_recount(reader: Reader, as_of: date | None = None) -> list[dict
 
 
 def _until(as_of: date | None) -> str:
-    moment = end_of_day(as_of) or datetime(2299, 12, 31, tzinfo=timezone.utc)
-    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return clickhouse_param(end_of_day(as_of) or datetime(2299, 12, 31, tzinfo=timezone.utc))
 
 
 def from_archive(reader: Reader, as_of: date | None = None) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import Any
 from schemas.metrics import INDICATORS, indicator_values
 from schemas.registry import registry
 from schemas.settings import Settings
+from schemas.times import from_warehouse
 
 from . import figures
 from .warehouse import Reader
@@ -26,7 +27,7 @@ def completeness(activity: dict[str, dict], wards: list[str], at: datetime, sile
     """DHIS2-style: wards that reported at all (completeness) and recently enough (timeliness)."""
     since = at - timedelta(hours=silent_after_hours)
     reported = [w for w in wards if w in activity]
-    timely = [w for w in reported if datetime.fromisoformat(activity[w]["last_reported_at"]).replace(tzinfo=timezone.utc) >= since]
+    timely = [w for w in reported if from_warehouse(activity[w]["last_reported_at"]) >= since]
     total = len(wards)
     return {
         "wards": total,

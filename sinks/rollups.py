@@ -13,6 +13,7 @@ from datetime import datetime
 from clickhouse_connect.driver.client import Client
 
 from schemas.metrics import METRICS
+from schemas.times import clickhouse_param, to_utc
 
 from .clickhouse import DATABASE
 
@@ -48,19 +49,19 @@ WITH d AS (
                  ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 )
 SELECT if(level = 'ward', 'ward', 'province_self'), locality, province, area, hour, {_sums('d_')}, {{rev:UInt64}}
-FROM d WHERE hour >= {{since:DateTime}} GROUP BY level, locality, province, area, hour
+FROM d WHERE hour >= {{since:DateTime64(6, 'UTC')}} GROUP BY level, locality, province, area, hour
 UNION ALL
 SELECT 'province', province, province, '', hour, {_sums('d_')}, {{rev:UInt64}}
-FROM d WHERE hour >= {{since:DateTime}} GROUP BY province, hour
+FROM d WHERE hour >= {{since:DateTime64(6, 'UTC')}} GROUP BY province, hour
 """
 
 _AREA_HOURS = f"""
 INSERT INTO {HOUR} ({_COLS.format(bucket='hour')})
 SELECT 'nation', 'VN', '', '', hour, {_sums()}, {{rev:UInt64}}
-FROM {HOUR} FINAL WHERE scope = 'province' AND hour >= {{since:DateTime}} GROUP BY hour
+FROM {HOUR} FINAL WHERE scope = 'province' AND hour >= {{since:DateTime64(6, 'UTC')}} GROUP BY hour
 UNION ALL
 SELECT area, area, '', area, hour, {_sums()}, {{rev:UInt64}}
-FROM {HOUR} FINAL WHERE scope = 'ward' AND hour >= {{since:DateTime}} GROUP BY area, hour
+FROM {HOUR} FINAL WHERE scope = 'ward' AND hour >= {{since:DateTime64(6, 'UTC')}} GROUP BY area, hour
 """
 
 _DAYS = f"""
@@ -68,7 +69,7 @@ INSERT INTO {DAY} ({_COLS.format(bucket='day')})
 SELECT scope, code, any(province), any(area), toDate(hour) AS day, {_sums()}, {{rev:UInt64}}
 FROM {HOUR} FINAL
 WHERE (province IN {{provinces:Array(String)}} OR scope IN {AREA_SCOPES})
-  AND hour >= toStartOfDay({{since:DateTime}})
+  AND hour >= toStartOfDay({{since:DateTime64(6, 'UTC')}})
 GROUP BY scope, code, day
 """
 
@@ -79,7 +80,8 @@ def refresh(client: Client, provinces: set[str], since: datetime) -> None:
         return
     params = {
         "provinces": sorted(provinces),
-        "since": since.replace(minute=0, second=0, microsecond=0, tzinfo=None),
+        # Converted to UTC before the hour is cut: the buckets are UTC hours (issue 9).
+        "since": clickhouse_param(to_utc(since).replace(minute=0, second=0, microsecond=0)),
         "rev": next_rev(),
     }
     for statement in (_LOCAL_HOURS, _AREA_HOURS, _DAYS):

@@ -23,6 +23,18 @@ from schemas.registry import registry
 
 REPO = Path(__file__).resolve().parent.parent
 BASE_TIME = datetime(2026, 11, 1, tzinfo=timezone.utc)
+# As senders stamp: most in Vietnam (+07:00), some in UTC, a few elsewhere (a half-hour zone, a
+# negative one). A zone that is dropped instead of converted shifts a +07:00 event seven hours.
+SENDER_ZONES = (
+    *[timezone(timedelta(hours=7))] * 7, timezone.utc,
+    timezone(timedelta(hours=-5)), timezone(timedelta(hours=5, minutes=30)),
+)
+
+
+def stamp(moment: datetime, i: int) -> str:
+    """The ISO text a sender would write for this instant, the i-th event's zone."""
+    text = moment.astimezone(SENDER_ZONES[i % len(SENDER_ZONES)]).isoformat()
+    return text.replace("+00:00", "Z")
 
 
 def seeded_events(seed: int, count: int, provinces: int = 3, wards_per_province: int = 12) -> list[dict[str, Any]]:
@@ -57,7 +69,7 @@ def seeded_events(seed: int, count: int, provinces: int = 3, wards_per_province:
                 "event_id": f"s{seed}-{i:06d}",
                 "type": kind,
                 "locality": locality,
-                "occurred_at": occurred.isoformat(),
+                "occurred_at": stamp(occurred, i),
                 "payload": payload,
             }
         )

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import orjson
 
+from pipeline import stamp
 from schemas.registry import registry
 
 START = datetime(2026, 9, 1, tzinfo=timezone.utc)
@@ -22,7 +23,7 @@ def make_events(seed: int, n: int, provinces: int = 3) -> list[dict]:
         at = START + timedelta(minutes=rnd.randrange(30 * 24 * 60), microseconds=rnd.randrange(3) * 0)
         kind = rnd.choice(["task", "village", "village", "system", "eid", "dossiers"])
         ward, province = rnd.choice(wards), rnd.choice(chosen)
-        base = {"event_id": f"e{seed}-{i:06d}", "occurred_at": at.isoformat()}
+        base = {"event_id": f"e{seed}-{i:06d}", "occurred_at": stamp(at, i)}
         if kind == "task":
             body = {"type": "task.status", "locality": province,
                     "payload": {"task_id": f"T{rnd.randint(1, 6):03d}",

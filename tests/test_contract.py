@@ -51,7 +51,8 @@ def reason_of(raw: bytes) -> str:
 def test_each_type_is_accepted_and_round_trips(type_: str) -> None:
     parsed = parse_event_json(orjson.dumps(event(type_)))
     assert parsed.type == type_
-    assert parsed.occurred_at == datetime(2026, 3, 1, 1, 0, tzinfo=timezone.utc)  # normalised to UTC
+    assert parsed.occurred_at == datetime(2026, 3, 1, 1, 0, tzinfo=timezone.utc)
+    assert parsed.occurred_at.utcoffset().total_seconds() == 0  # sent as 08:00+07:00, kept as the same instant in UTC
     assert parse_event_json(parsed.to_json()) == parsed
 
 

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
@@ -80,7 +80,7 @@ def test_shuffled_with_some_days_late(pipeline) -> None:
     expected_eid_by_day: dict[str, int] = {}
     for e in events:
         if e["type"] == "eid.activations":
-            day = datetime.fromisoformat(e["occurred_at"]).date().isoformat()
+            day = datetime.fromisoformat(e["occurred_at"]).astimezone(timezone.utc).date().isoformat()  # the API's days are UTC
             expected_eid_by_day[day] = expected_eid_by_day.get(day, 0) + e["payload"]["count"]
     assert {w["start"][:10]: w["eid_activations"] for w in days if w["eid_activations"]} == {
         d: v for d, v in expected_eid_by_day.items() if v
