@@ -26,6 +26,7 @@ from .store import Store
 
 log = logging.getLogger("p06.sink")
 MAX_BACKOFF_S = 10.0
+KAFKA_CALL_TIMEOUT_S = 5.0  # an offset commit or a consumer stop that waits longer has lost the broker
 
 
 @dataclass
@@ -98,7 +99,10 @@ class Sink:
                 if batch.messages and await self._until_up(lambda: self.store.write(batch.columns, batch.token())):
                     await self._commit(batch)
         finally:
-            await self.consumer.stop()
+            try:  # leaving the group needs the broker; without it, stopping must not wait for ever
+                await asyncio.wait_for(self.consumer.stop(), KAFKA_CALL_TIMEOUT_S)
+            except (asyncio.TimeoutError, asyncio.CancelledError) as exc:  # aiokafka re-raises its fetch task's cancel
+                log.warning("the Kafka consumer did not stop cleanly (%r); stopped without leaving the group", exc)
             if server is not None:
                 server.should_exit = True
                 await asyncio.sleep(0.2)
@@ -163,9 +167,9 @@ class Sink:
         offsets = {tp: o for tp, o in batch.commit_offsets().items() if tp in owned}
         try:
             if offsets:
-                await self.consumer.commit(offsets)
-        except KafkaError as exc:  # a rebalance moved the partition: its new owner re-reads, the warehouse dedups
-            log.warning("offset commit failed (%s); those records will be written again, harmlessly", exc)
+                await asyncio.wait_for(self.consumer.commit(offsets), KAFKA_CALL_TIMEOUT_S)
+        except (KafkaError, asyncio.TimeoutError) as exc:  # the next owner re-reads them, the warehouse dedups
+            log.warning("offset commit failed (%r); those records will be written again, harmlessly", exc)
         self.stats.messages += batch.messages
         self.stats.events += len(batch.columns)
         self.stats.rejected += batch.rejected

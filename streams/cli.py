@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -57,10 +58,8 @@ def worker(
     web_port: Optional[int] = typer.Option(None, help="P06_WORKER_WEB_PORT: port of the live API and dashboard"),
 ) -> None:
     """Run a Faust worker: count events into live figures, serve the live API and dashboard."""
-    import faust
-
     from .topics import ensure_topics
-    from .watchdog import restart_if_requested
+    from .watchdog import Worker, restart_if_requested
     from .worker import create_app, snapshot_topic
 
     if web_port is not None:
@@ -72,7 +71,7 @@ def worker(
     console.print(f"live API and dashboard: http://127.0.0.1:{s.worker_web_port}/dashboard/")
     # -l info, not Faust's default: its spinner turns the root logger to DEBUG (stack-facts).
     try:
-        faust.Worker(app, loglevel="info", quiet=True).execute_from_commandline()
+        Worker(app, loglevel="info", quiet=True).execute_from_commandline()
     finally:
         restart_if_requested()
 
@@ -105,8 +104,17 @@ def live(
     console.print(table)
 
 
+STOP_GRACE_S = 15.0  # how long `p06 up` lets its processes stop before it kills them (the worker's own deadline is 10 s)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def up(
     rate: float = typer.Option(100.0, help="simulated events per second (0: no simulator)"),
+    duration: Optional[float] = typer.Option(
+        None, min=0, help="stop simulating after this many seconds; the worker and sink keep running"),
 ) -> None:
     """Run the whole system on its defaults: broker, worker, sink and simulated localities."""
     import httpx
@@ -114,6 +122,9 @@ def up(
     from .topics import ensure_topics
 
     s = settings()
+    # Ctrl-C and SIGTERM both stop what up started, even if a shell started us with SIGINT ignored.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     if not local_broker.port_answers(s.kafka_port):
         stack_up()
     ensure_topics(s)
@@ -122,6 +133,7 @@ def up(
     commands = {"worker": ["worker"], "sink": ["sink"]}
     if rate:
         commands["simulate"] = ["simulate", "--rate", str(rate), "--resend-share", "0.05", "--reorder-share", "0.05"]
+        commands["simulate"] += ["--duration", str(duration)] if duration is not None else []
     children = {
         name: subprocess.Popen(
             [sys.executable, "-m", "p06", *args],
@@ -145,14 +157,44 @@ def up(
         console.print(f"dashboard: {base}/dashboard/")
         console.print(f"live API:  {base}/api/live   metrics: {base}/metrics")
         console.print(f"logs:      {logs}/   (Ctrl-C stops worker, sink and simulator; `p06 stack down` the broker)")
-        while all(child.poll() is None for child in children.values()):
-            time.sleep(1)
-        dead = [name for name, child in children.items() if child.poll() is not None]
-        console.print(f"[red]{', '.join(dead)} stopped; see {logs}[/red]")
+        _watch(children, logs)
     except KeyboardInterrupt:
         pass
     finally:
-        for child in children.values():
+        _stop(children)
+
+
+def _watch(children: dict[str, subprocess.Popen], logs) -> None:
+    """Until a process fails; a simulator that finished its --duration is not a failure."""
+    finished = False
+    while True:
+        codes = {name: child.poll() for name, child in children.items()}
+        failed = [name for name, code in codes.items() if code is not None and not (name == "simulate" and code == 0)]
+        if failed:
+            console.print(f"[red]{', '.join(failed)} stopped; see {logs}[/red]")
+            return
+        if not finished and codes.get("simulate") == 0:
+            finished = True
+            console.print("simulator finished; worker and sink keep running (Ctrl-C stops them)")
+        time.sleep(1)
+
+
+def _stop(children: dict[str, subprocess.Popen]) -> None:
+    """SIGTERM to each process (Ctrl-C sent them SIGINT already), then SIGKILL after STOP_GRACE_S.
+
+    A worker or sink whose broker is already gone can spend its shutdown waiting for Kafka; both are
+    safe to kill (the worker resumes from its checkpoint, the sink's writes are deduplicated).
+    """
+    for signum in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C must not leave orphans behind
+        signal.signal(signum, signal.SIG_IGN)
+    for child in children.values():
+        if child.poll() is None:
             child.terminate()
-        for child in children.values():
-            child.wait(timeout=30)
+    deadline = time.monotonic() + STOP_GRACE_S
+    for name, child in children.items():
+        try:
+            child.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            console.print(f"{name} did not stop within {STOP_GRACE_S:.0f} s of SIGTERM: killed")
+            child.kill()
+            child.wait()

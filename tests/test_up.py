@@ -1,0 +1,87 @@
+"""The README's own path, as a newcomer runs it: `p06 up` (its own broker, worker, sink, simulator),
+then the national report equals the live figures, reconcile agrees, and Ctrl-C stops everything,
+even after the broker was stopped first. The simulator stamps +07:00, as senders in Vietnam do."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from pipeline import figures_of
+from streams import local_broker
+from streams.cli import STOP_GRACE_S
+
+pytestmark = pytest.mark.slow
+SIMULATE_S = 45
+
+
+def _p06(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "p06", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=180)
+
+
+def _wait_for_line(log: Path, text: str, up: subprocess.Popen, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while text not in log.read_text():
+        assert up.poll() is None, f"p06 up exited {up.returncode}:\n{log.read_text()[-3000:]}"
+        assert time.monotonic() < deadline, f"no {text!r} from p06 up in {timeout_s}s:\n{log.read_text()[-3000:]}"
+        time.sleep(1)
+
+
+def _running(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def test_p06_up_report_equals_live_reconcile_agrees_and_ctrl_c_stops_all(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("P06_")}  # the defaults, as a newcomer has them
+    env.update(PYTHONUNBUFFERED="1", P06_KAFKA_BOOTSTRAP=f"127.0.0.1:{local_broker.free_port()}",
+               P06_WORKER_WEB_PORT=str(local_broker.free_port()), P06_SINK_API_PORT=str(local_broker.free_port()))
+    log = tmp_path / "up.log"
+    up = subprocess.Popen([sys.executable, "-m", "p06", "up", "--rate", "300", "--duration", str(SIMULATE_S)],
+                          cwd=tmp_path, env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT,
+                          stdin=subprocess.DEVNULL, start_new_session=True)  # its own group, as a terminal's job
+    try:
+        _wait_for_line(log, "simulator finished", up, timeout_s=240)
+        deadline, live, report = time.monotonic() + 180, None, None
+        while time.monotonic() < deadline:  # until the sink has caught up with the worker
+            live = json.loads(_p06(env, tmp_path, "live", "--format", "json").stdout)
+            report = json.loads(_p06(env, tmp_path, "report", "national", "--format", "json").stdout)
+            if figures_of(report) == figures_of(live) and live["nation"]["villages"] > 0:
+                break
+            time.sleep(2)
+        assert figures_of(report) == figures_of(live), f"report {report['nation']} != live {live['nation']}"
+        assert report["nation"]["eid_activations"] > 0 and report["nation"]["tasks_reported"] > 0
+        reconcile = _p06(env, tmp_path, "reconcile")
+        assert reconcile.returncode == 0, reconcile.stdout[-3000:] + reconcile.stderr
+
+        started = [p for p in psutil.Process(up.pid).children(recursive=True) if "p06" in p.cmdline()]  # not the broker
+        names = {p.pid: " ".join(p.cmdline()[2:]) for p in started}
+        assert set(names.values()) >= {"p06 worker", "p06 sink"}
+        assert _p06(env, tmp_path, "stack", "down").returncode == 0  # the broker goes first
+        time.sleep(3)
+        interrupted = time.monotonic()
+        os.killpg(up.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the whole group
+        stopped_after: dict[str, float] = {}
+        while len(stopped_after) < len(started) and time.monotonic() - interrupted < STOP_GRACE_S + 15:
+            for p in started:
+                if not _running(p):
+                    stopped_after.setdefault(names[p.pid], round(time.monotonic() - interrupted, 1))
+            time.sleep(0.1)
+        print("stopped after (s):", stopped_after)  # the worker's own deadline is 10 s; the sink stops in about 1 s
+        assert up.wait(timeout=15) == 0
+        alive = [p for p in started if _running(p)]
+        assert not alive, f"still running after Ctrl-C: {[p.cmdline() for p in alive]}"
+        assert "killed" not in log.read_text(), f"a process ignored SIGTERM:\n{log.read_text()[-2000:]}"
+    finally:
+        if up.poll() is None:
+            os.killpg(up.pid, signal.SIGKILL)
+        _p06(env, tmp_path, "stack", "down", "--purge")
