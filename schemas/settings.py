@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     sink_api_port: int = Field(6070, ge=1, le=65535)
     sink_batch_rows: int = Field(50_000, ge=1, le=1_000_000, description="events the sink writes per ClickHouse insert at most")
     sink_flush_s: float = Field(1.0, gt=0, le=600, description="longest the sink holds events before writing them")
+    worker_url: str = Field("", description="a live worker's base URL for reconciliation; default http://127.0.0.1:WORKER_WEB_PORT")
+    reconcile_recent_s: float = Field(60.0, gt=0, description="the sink compares the recent day buckets this often")
+    reconcile_recent_days: int = Field(2, ge=1, le=3660, description="days (UTC, today included) the recent check covers")
+    reconcile_full_s: float = Field(86_400.0, gt=0, description="the sink compares every figure this often")
     gateway_host: str = Field("127.0.0.1", description="address the HTTP gateway listens on")
     gateway_port: int = Field(8080, ge=1, le=65535)
     publish_timeout_s: float = Field(30.0, gt=0, le=600, description="how long a publish waits for the broker before spooling")
@@ -55,6 +59,10 @@ class Settings(BaseSettings):
     @property
     def clickhouse_dsn(self) -> str:
         return self.clickhouse_url or f"chdb://{(self.data_dir / 'chdb').resolve()}"
+
+    @property
+    def live_url(self) -> str:
+        return self.worker_url.rstrip("/") or f"http://127.0.0.1:{self.worker_web_port}"
 
     @property
     def kafka_port(self) -> int:

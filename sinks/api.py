@@ -1,4 +1,5 @@
-"""The sink's local HTTP API: while the sink owns a chDB folder, reports query through it.
+"""The sink's local HTTP API: /health and /metrics (its progress and its reconciliation verdict),
+and /query, through which reports read while the sink owns a chDB folder.
 
 Bound to 127.0.0.1 only, and only SELECT is answered (the warehouse stays single-writer).
 """
@@ -13,18 +14,34 @@ from typing import Any, Callable
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
+from .audit import Audit
 from .store import Store
 
 log = logging.getLogger("p06.sink")
 
 
-def build_app(store: Store, stats: Callable[[], dict[str, Any]]) -> Starlette:
+def build_app(store: Store, stats: Callable[[], dict[str, Any]], audit: Audit) -> Starlette:
     async def health(_: Request) -> JSONResponse:
         up = "up" if store.up else "down"
-        return JSONResponse({"dsn": store.settings.clickhouse_dsn, "clickhouse": up, **stats()})
+        return JSONResponse({"dsn": store.settings.clickhouse_dsn, "clickhouse": up, **stats(), "reconcile": audit.health()})
+
+    async def metrics(_: Request) -> PlainTextResponse:
+        now = stats()
+        lines = [
+            "# HELP p06_sink_events_total valid events written to ClickHouse", "# TYPE p06_sink_events_total counter",
+            f"p06_sink_events_total {now['events']}",
+            "# HELP p06_sink_rejected_total invalid messages or batch elements skipped",
+            "# TYPE p06_sink_rejected_total counter", f"p06_sink_rejected_total {now['rejected']}",
+            "# HELP p06_sink_lag records on the broker not yet committed (-1: unknown)", "# TYPE p06_sink_lag gauge",
+            f"p06_sink_lag {-1 if now['lag'] is None else now['lag']}",
+            "# HELP p06_sink_clickhouse_up 1 while ClickHouse accepts the sink's writes", "# TYPE p06_sink_clickhouse_up gauge",
+            f"p06_sink_clickhouse_up {int(bool(store.up))}",
+            *audit.prometheus(),
+        ]
+        return PlainTextResponse("\n".join(lines) + "\n")
 
     async def query(request: Request) -> JSONResponse:
         body = await request.json()
@@ -36,7 +53,7 @@ def build_app(store: Store, stats: Callable[[], dict[str, Any]]) -> Starlette:
             return JSONResponse({"error": f"{type(exc).__name__}: {exc}"}, status_code=503)
         return JSONResponse({"rows": rows})
 
-    return Starlette(routes=[Route("/health", health), Route("/query", query, methods=["POST"])])
+    return Starlette(routes=[Route("/health", health), Route("/metrics", metrics), Route("/query", query, methods=["POST"])])
 
 
 class _Server(uvicorn.Server):
@@ -53,12 +70,12 @@ def port_free(port: int) -> bool:
     return True
 
 
-def start(store: Store, port: int, stats: Callable[[], dict[str, Any]]) -> _Server | None:
+def start(store: Store, port: int, stats: Callable[[], dict[str, Any]], audit: Audit) -> _Server | None:
     """Serve in the running event loop; None (with a warning) when the port is taken."""
     if not port_free(port):
-        log.warning("port %s is taken: reports will not reach this sink's chDB until it stops", port)
+        log.warning("port %s is taken: no health, metrics or reports through this sink until it stops", port)
         return None
-    config = uvicorn.Config(build_app(store, stats), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    config = uvicorn.Config(build_app(store, stats, audit), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     server = _Server(config)
     asyncio.get_running_loop().create_task(server.serve())
     return server

@@ -20,7 +20,7 @@ def sink() -> None:
     from . import sink as sink_module
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("aiokafka", "kafka"):
+    for noisy in ("aiokafka", "kafka", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     sink_module.run(settings())
 
@@ -111,7 +111,7 @@ def history(entity: str = typer.Argument(..., help="LOCALITY/KIND:ID, e.g. 00070
 
 def reconcile(as_of: Optional[datetime] = AS_OF,
               no_live: bool = typer.Option(False, "--no-live", help="compare the warehouse only; without it an unreachable worker fails"),
-              worker_url: Optional[str] = typer.Option(None, help="live worker base URL (default http://127.0.0.1:P06_WORKER_WEB_PORT)")) -> None:
+              worker_url: Optional[str] = typer.Option(None, help="live worker base URL (default P06_WORKER_URL, else http://127.0.0.1:P06_WORKER_WEB_PORT)")) -> None:
     """Recount every figure from the raw archive; compare with rollups, latest states and live counters. Exit 0 only if all agree."""
     from .reconcile import LiveUnavailable
     from .reconcile import reconcile as run
@@ -119,7 +119,7 @@ def reconcile(as_of: Optional[datetime] = AS_OF,
     if as_of is not None and not no_live:
         typer.echo("live: the worker counts now, not at a past date; use --no-live with --as-of", err=True)
         raise typer.Exit(2)
-    url = None if no_live else (worker_url or f"http://127.0.0.1:{settings().worker_web_port}")
+    url = None if no_live else (worker_url or settings().live_url)
     reader = _reader()
     try:
         diffs, compared = run(reader, url, as_of.date() if as_of else None)

@@ -30,16 +30,18 @@ class Difference:
     metric: str
     archive: int
     other: int
+    basis: str = "archive recount"  # what `archive` was read from
 
     def __str__(self) -> str:
-        return f"{self.source}: {self.scope} {self.metric}: archive recount {self.archive}, {self.source} {self.other}"
+        return f"{self.source}: {self.scope} {self.metric}: {self.basis} {self.archive}, {self.source} {self.other}"
 
 
 class LiveUnavailable(RuntimeError):
     pass
 
 
-def compare(source: str, recount: dict[str, Any], other: dict[str, Any], metrics=METRICS, wards: bool = True) -> list[Difference]:
+def compare(source: str, recount: dict[str, Any], other: dict[str, Any], metrics=METRICS, wards: bool = True,
+            basis: str = "archive recount") -> list[Difference]:
     out = []
     scopes = [("nation", recount["nation"], other["nation"]), ("urban", recount["urban"], other["urban"]),
               ("rural", recount["rural"], other["rural"])]
@@ -49,7 +51,7 @@ def compare(source: str, recount: dict[str, Any], other: dict[str, Any], metrics
     for scope, mine, theirs in scopes:
         for metric in metrics:
             if int(mine.get(metric, 0)) != int(theirs.get(metric, 0)):
-                out.append(Difference(source, scope, metric, int(mine.get(metric, 0)), int(theirs.get(metric, 0))))
+                out.append(Difference(source, scope, metric, int(mine.get(metric, 0)), int(theirs.get(metric, 0)), basis))
     return out
 
 

@@ -21,7 +21,7 @@ from schemas.settings import Settings
 
 from . import api
 from .archive import Columns, now
-from .clickhouse import is_embedded
+from .audit import Audit
 from .store import Store
 
 log = logging.getLogger("p06.sink")
@@ -75,6 +75,7 @@ class Sink:
         self.stats = Stats()
         self.stop = asyncio.Event()
         self.consumer: AIOKafkaConsumer | None = None
+        self.audit = Audit(settings, self.store, lambda: self.stats.lag)
 
     def snapshot(self) -> dict:
         return {**asdict(self.stats), "outages": self.store.outages, "last_error": self.store.last_error}
@@ -89,10 +90,11 @@ class Sink:
             enable_auto_commit=False, auto_offset_reset="earliest", max_partition_fetch_bytes=8 * 1024 * 1024,
             fetch_max_wait_ms=100,  # aiokafka's 500 ms default delays a partition left out of the fetch in flight
         )
-        server = api.start(self.store, s.sink_api_port, self.snapshot) if is_embedded(s.clickhouse_dsn) else None
+        server = api.start(self.store, s.sink_api_port, self.snapshot, self.audit)
         await self._until_up(self.store.connect)
         await self.consumer.start()
         log.info("sink consuming %s (group %s-sink) into %s", s.events_topic, s.app_id, s.clickhouse_dsn)
+        audit = asyncio.create_task(self.audit.run(self.stop))
         try:
             while not self.stop.is_set():
                 batch = await self._collect()
@@ -103,6 +105,8 @@ class Sink:
                 await asyncio.wait_for(self.consumer.stop(), KAFKA_CALL_TIMEOUT_S)
             except (asyncio.TimeoutError, asyncio.CancelledError) as exc:  # aiokafka re-raises its fetch task's cancel
                 log.warning("the Kafka consumer did not stop cleanly (%r); stopped without leaving the group", exc)
+            self.stop.set()
+            await audit  # returns once any check in progress has finished
             if server is not None:
                 server.should_exit = True
                 await asyncio.sleep(0.2)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from clickhouse_connect.driver.client import Client
 
@@ -17,7 +17,9 @@ from . import rollups
 from .archive import COLUMNS, TABLE, Columns
 from .clickhouse import open_client
 from .migrations import migrate
-from .warehouse import Row, run_select
+from .warehouse import ClientReader, Row, run_select
+
+T = TypeVar("T")
 
 log = logging.getLogger("p06.sink")
 
@@ -59,6 +61,11 @@ class Store:
     def query(self, sql: str, params: dict[str, Any] | None) -> list[Row]:
         with self.lock:
             return self._guard(lambda: run_select(self._connected(), sql, params))
+
+    def read_between_writes(self, read: Callable[[ClientReader], T]) -> T:
+        """Several queries with no write between them: a check that compares two tables needs that."""
+        with self.lock:
+            return self._guard(lambda: read(ClientReader(self._connected())))
 
     def _guard(self, action):
         try:

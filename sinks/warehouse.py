@@ -52,15 +52,22 @@ def run_select(client: Client, sql: str, params: dict[str, Any] | None, lock: th
     return [{n: jsonable(v) for n, v in zip(names, row)} for row in result.result_rows]
 
 
-class DirectReader:
-    """Opens the warehouse itself (chDB folder free, or a server)."""
+class ClientReader:
+    """Reads through a client someone else opened (the sink's own, under its lock)."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.client = open_client(settings)
-        migrate(self.client)  # a report on a fresh folder reads empty tables, not missing ones
+    def __init__(self, client: Client) -> None:
+        self.client = client
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> list[Row]:
         return run_select(self.client, sql, params)
+
+
+class DirectReader(ClientReader):
+    """Opens the warehouse itself (chDB folder free, or a server)."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(open_client(settings))
+        migrate(self.client)  # a report on a fresh folder reads empty tables, not missing ones
 
     def close(self) -> None:
         self.client.close()

@@ -1,7 +1,7 @@
 """The rollup rewrite on a real chDB folder, with times as Vietnamese senders stamp them (+07:00)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 
 import pytest
 
@@ -12,17 +12,9 @@ from sinks import rollups
 from sinks.archive import COLUMNS, TABLE, Columns, now
 from sinks.figures import from_archive, from_rollups
 from sinks.migrations import migrate
-from sinks.warehouse import run_select
+from sinks.warehouse import ClientReader
 
 VIETNAM = timezone(timedelta(hours=7))
-
-
-class _Reader:
-    def __init__(self, client) -> None:
-        self.client = client
-
-    def query(self, sql, params=None):
-        return run_select(self.client, sql, params)
 
 
 def _write(client, events: list[dict], since_zone: timezone) -> None:
@@ -49,7 +41,7 @@ def test_a_later_batch_rewrites_its_own_hours_whatever_the_zone_of_its_times(chd
     _write(chdb_client, first, since_zone)
     _write(chdb_client, second, since_zone)
     expected = recount(first + second)
-    reader = _Reader(chdb_client)
+    reader = ClientReader(chdb_client)
     assert from_archive(reader)["nation"] == expected["nation"]
     assert from_rollups(reader)["nation"] == expected["nation"]
     assert from_rollups(reader)["wards"][ward]["villages_without_electricity"] == 1

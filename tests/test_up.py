@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import psutil
 import pytest
 
@@ -34,6 +35,21 @@ def _wait_for_line(log: Path, text: str, up: subprocess.Popen, timeout_s: float)
         time.sleep(1)
 
 
+def _wait_for_sink_verdict(env: dict[str, str], verdict: str, timeout_s: float) -> None:
+    """Until a full check of the sink's own reconciliation that ran after now compared live and gave verdict."""
+    url = f"http://127.0.0.1:{env['P06_SINK_API_PORT']}/health"
+    runs = httpx.get(url).json()["reconcile"]["checks"].get("full", {}).get("runs", 0)
+    deadline, health = time.monotonic() + timeout_s, None
+    while time.monotonic() < deadline:
+        health = httpx.get(url).json()["reconcile"]
+        full = health["checks"].get("full", {})
+        if full.get("runs", 0) > runs and full["live"] == "agree":
+            assert health["verdict"] == verdict, health
+            return
+        time.sleep(1)
+    raise AssertionError(f"no full check with the live worker in {timeout_s}s: {health}")
+
+
 def _running(process: psutil.Process) -> bool:
     try:
         return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
@@ -44,7 +60,8 @@ def _running(process: psutil.Process) -> bool:
 def test_p06_up_report_equals_live_reconcile_agrees_and_ctrl_c_stops_all(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("P06_")}  # the defaults, as a newcomer has them
     env.update(PYTHONUNBUFFERED="1", P06_KAFKA_BOOTSTRAP=f"127.0.0.1:{local_broker.free_port()}",
-               P06_WORKER_WEB_PORT=str(local_broker.free_port()), P06_SINK_API_PORT=str(local_broker.free_port()))
+               P06_WORKER_WEB_PORT=str(local_broker.free_port()), P06_SINK_API_PORT=str(local_broker.free_port()),
+               P06_RECONCILE_RECENT_S="5", P06_RECONCILE_FULL_S="10")  # the sink's own checks, often
     log = tmp_path / "up.log"
     up = subprocess.Popen([sys.executable, "-m", "p06", "up", "--rate", "300", "--duration", str(SIMULATE_S)],
                           cwd=tmp_path, env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT,
@@ -62,6 +79,7 @@ def test_p06_up_report_equals_live_reconcile_agrees_and_ctrl_c_stops_all(tmp_pat
         assert report["nation"]["eid_activations"] > 0 and report["nation"]["tasks_reported"] > 0
         reconcile = _p06(env, tmp_path, "reconcile")
         assert reconcile.returncode == 0, reconcile.stdout[-3000:] + reconcile.stderr
+        _wait_for_sink_verdict(env, "agree", timeout_s=120)
 
         started = [p for p in psutil.Process(up.pid).children(recursive=True) if "p06" in p.cmdline()]  # not the broker
         names = {p.pid: " ".join(p.cmdline()[2:]) for p in started}
