@@ -30,13 +30,19 @@ FULL = {"events": 500_000, "publish": 200_000, "latency_s": 60, "repeat": 3, "bu
 LATENCY_RATE = 5_000
 
 
+class BenchFailed(SystemExit):
+    """Raised after the results are written: a stage failed, or a figure came back null."""
+
+
 class Run:
-    """Collects figures and notes; a stage that fails or is missing leaves its figures null."""
+    """Collects figures and notes; a stage that fails or is missing leaves its figures null, and the
+    run then ends non-zero naming it (after the other stages ran and the results were written)."""
 
     def __init__(self, budget_s: float, stage_s: float) -> None:
         self.deadline, self.stage_s = time.time() + budget_s, stage_s
         self.results: dict[str, Any] = {f.key: None for f in report.FIGURES}
         self.notes: dict[str, str] = {}
+        self.failed: list[str] = []  # "stage title: why"
 
     def stage(self, title: str, keys: list[str], fn: Callable[[], T]) -> T | None:
         with console.status(title):
@@ -51,10 +57,19 @@ class Run:
             else:
                 console.print(f"[green]✓[/green] {title} ({time.time() - start:.1f}s)")
                 return out
-        console.print(f"[yellow]·[/yellow] {title}: {note}")
+        console.print(f"[red]✗[/red] {title}: {note}")
+        self.failed.append(f"{title}: {note}")
         for k in keys:
             self.notes[k] = note
         return None
+
+    def check(self) -> None:
+        """Raise BenchFailed naming every failed stage and every figure left null."""
+        missing = [k for k, v in self.results.items() if v is None]
+        if self.failed or missing:
+            lines = [f"  stage {f}" for f in self.failed] + ([f"  no figure for: {', '.join(missing)}"] if missing else [])
+            console.print("[red]p06 bench failed:[/red]\n" + "\n".join(lines))
+            raise BenchFailed(1)
 
     def timeout(self) -> float:
         """A stage's time limit: its cap, or what is left of the run's budget (--quick stays short)."""
@@ -92,6 +107,7 @@ def main(quick: bool, as_json: bool, events: int | None, seed: int, generator: s
     console.print(f"wrote {path}")
     if as_json:
         print(json.dumps(doc, indent=2))
+    run.check()
 
 
 def _meta(c: Cluster, sizes: dict[str, int], seed: int, quick: bool) -> dict[str, Any]:

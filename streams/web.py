@@ -120,6 +120,9 @@ def prometheus_text(app: faust.App, processor: Processor) -> str:
         "# HELP p06_stale_messages_total Messages fetched before a rebalance, left to be fetched again.",
         "# TYPE p06_stale_messages_total counter",
         f"p06_stale_messages_total {s.stale}",
+        "# HELP p06_assigned_partitions Partitions of the events topic this worker owns now.",
+        "# TYPE p06_assigned_partitions gauge",
+        f"p06_assigned_partitions {sum(tp.topic == processor.events_topic.get_topic_name() for tp in app.consumer.assignment())}",
         "# HELP p06_consumer_lag Messages not yet processed, per partition.",
         "# TYPE p06_consumer_lag gauge",
     ]

@@ -17,8 +17,25 @@ from sinks.warehouse import open_reader
 class Sink(Service):
     """`p06 sink`."""
 
-    def __init__(self, log_dir: Path) -> None:
-        super().__init__(["sink"], log_dir / f"sink-{time.monotonic_ns()}.log")
+    def __init__(self, log_dir: Path, **env: str) -> None:
+        super().__init__(["sink"], log_dir / f"sink-{time.monotonic_ns()}.log", **env)
+
+
+def uncommitted(settings: Settings, group: str) -> int:
+    """Records of the events topic past the group's committed offsets: work a killed member left behind.
+
+    Read after a kill, a positive count proves the kill landed before the victim had committed
+    everything, so the restart had to read records again: the case could have failed."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    # committed() reads the group's offsets without joining the group (nothing is subscribed)
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=group, enable_auto_commit=False)
+    try:
+        partitions = [TopicPartition(settings.events_topic, p) for p in consumer.partitions_for_topic(settings.events_topic)]
+        ends = consumer.end_offsets(partitions)
+        return sum(ends[tp] - (consumer.committed(tp) or 0) for tp in partitions)
+    finally:
+        consumer.close()
 
 
 def p06(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:

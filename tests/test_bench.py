@@ -22,13 +22,23 @@ BASELINES = ("raw_produce_eps", "raw_consume_eps", "bare_faust_eps", "raw_clickh
 def test_bench_quick_json(kafka_bootstrap: str, tmp_path) -> None:
     env = {**os.environ, "P06_KAFKA_BOOTSTRAP": kafka_bootstrap, "P06_DATA_DIR": str(tmp_path / "p06")}
     done = subprocess.run([sys.executable, "-m", "p06", "bench", "--quick", "--json"], env=env, capture_output=True, text=True, timeout=400)
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == 0, done.stderr[-3000:]  # a failed stage or a null figure exits 1, naming it
     doc = json.loads(done.stdout)
     results, notes = doc["results"], doc["notes"]
-    for key in REQUIRED:
-        assert key in results
-        # A stage not built yet is null with a note saying why, never silently missing.
-        assert results[key] is None and key in notes or results[key] > 0, (key, results[key], notes.get(key))
-    for key in BASELINES:
-        assert results[key] is not None and results[key] > 0, (key, notes.get(key))
+    for key in (*REQUIRED, *BASELINES):
+        assert results.get(key) is not None and results[key] > 0, (key, results.get(key), notes.get(key))
     assert doc["meta"]["events"] == 20_000 and doc["meta"]["valid_distinct"] > 0
+
+
+def test_a_failed_stage_fails_the_run_and_is_named() -> None:
+    from bench.runner import BenchFailed, Run
+
+    run = Run(budget_s=60, stage_s=60)
+    for key in run.results:
+        run.set(key, 1.0)
+    run.check()  # every figure there, no failure: passes
+    assert run.stage("worker drain, packed", ["worker_drain_eps"], lambda: 1 / 0) is None
+    run.results["worker_drain_eps"] = None
+    with pytest.raises(BenchFailed):
+        run.check()
+    assert run.failed == ["worker drain, packed: failed: division by zero"]

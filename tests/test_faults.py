@@ -17,7 +17,7 @@ import httpx
 import orjson
 import pytest
 
-from faults import Sink, assert_exact_everywhere, p06
+from faults import Sink, assert_exact_everywhere, p06, uncommitted
 from recount import expected_live
 from pipeline import INVALID_MESSAGES, Service, Worker, messages_for, publish_raw, seeded_events, wait_for_figures
 from producers import Publisher
@@ -42,8 +42,8 @@ def pipeline(p06_settings: Settings, tmp_path: Path):
             started.append(w)
             return w
 
-        def sink(self) -> Sink:
-            s = Sink(tmp_path)
+        def sink(self, **env: str) -> Sink:
+            s = Sink(tmp_path, **env)
             started.append(s)
             return s
 
@@ -97,8 +97,10 @@ def test_worker_killed_three_times(pipeline) -> None:
     for i in range(3):
         publish(pipeline.settings, messages[i * quarter : (i + 1) * quarter])
         wait_until_processing(worker)
-        time.sleep(rng.uniform(0.3, 1.5))  # mid-stream: some offsets committed, some not yet
+        time.sleep(rng.uniform(0.0, 0.3))  # mid-stream: within the worker's 1 s commit interval
         worker.kill()
+        left = uncommitted(pipeline.settings, pipeline.settings.app_id)
+        assert left > 0, f"kill {i + 1} landed after the worker had committed everything: it proved nothing"
         worker = pipeline.worker()
     publish(pipeline.settings, messages[3 * quarter :])
     assert_exact_everywhere(pipeline.settings, worker, sink, events)
@@ -123,12 +125,24 @@ def test_sink_killed_mid_batch_and_restarted(pipeline) -> None:
     events = seeded_events(seed=15, count=EVENTS * 2)
     messages = messages_for(events, seed=15)
     worker = pipeline.worker()
-    sink = pipeline.sink()
+    sink = pipeline.sink(P06_SINK_BATCH_ROWS="50")  # many small batches: the kill lands between two of them
     publish(pipeline.settings, messages[: len(messages) // 2])
-    time.sleep(random.Random(15).uniform(1.0, 3.0))
+    health_url = f"http://127.0.0.1:{pipeline.settings.sink_api_port}/health"
+    deadline = time.monotonic() + 120
+    while not _sink_wrote(health_url):  # rows are being written
+        assert time.monotonic() < deadline and sink.failure() is None, f"the sink wrote nothing: {sink.failure()}"
+        time.sleep(0.05)
     sink.kill()
+    assert uncommitted(pipeline.settings, f"{pipeline.settings.app_id}-sink") > 0, "the sink had finished: the kill proved nothing"
     publish(pipeline.settings, messages[len(messages) // 2 :])
     assert_exact_everywhere(pipeline.settings, worker, pipeline.sink(), events)
+
+
+def _sink_wrote(health_url: str) -> bool:
+    try:
+        return httpx.get(health_url, timeout=2).json()["batches"] > 0
+    except (httpx.HTTPError, ValueError):
+        return False
 
 
 def test_broker_restarted_while_everything_runs(pipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -241,13 +255,34 @@ def test_two_workers_one_stops_one_starts(pipeline) -> None:
     sink = pipeline.sink()
     a, b = pipeline.worker(), pipeline.worker()
     publish(pipeline.settings, thirds[0])
-    time.sleep(5)
+    wait_until_both_own_partitions(a, b)  # the group has both members before one leaves
     a.stop()
     publish(pipeline.settings, thirds[1])
     c = pipeline.worker()
     publish(pipeline.settings, thirds[2])
     assert_exact_everywhere(pipeline.settings, c, sink, events)
     wait_for_figures(b, expected_live(events))
+
+
+def wait_until_both_own_partitions(*workers: Worker, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    owned: list[int] = []
+    while time.monotonic() < deadline:
+        owned = [_assigned(w) for w in workers]
+        if all(owned):
+            return
+        for w in workers:
+            assert w.failure() is None, w.failure()
+        time.sleep(0.3)
+    raise AssertionError(f"the workers never all owned partitions: {owned}")
+
+
+def _assigned(worker: Worker) -> int:
+    try:
+        found = re.search(r"^p06_assigned_partitions (\d+)$", httpx.get(f"{worker.url}/metrics", timeout=2).text, re.M)
+    except httpx.HTTPError:
+        return 0
+    return int(found.group(1)) if found else 0
 
 
 def test_hostile_input_lands_in_the_dlq_and_counts_nothing(pipeline) -> None:
@@ -269,7 +304,7 @@ def test_hostile_input_lands_in_the_dlq_and_counts_nothing(pipeline) -> None:
     publish(pipeline.settings, [*hostile, *messages_for(events, seed=19)])
     assert_exact_everywhere(pipeline.settings, worker, sink, events)
     metrics = httpx.get(f"{worker.url}/metrics").text
-    assert f"p06_dlq_total {len(hostile)}" in metrics
+    assert re.search(rf"^p06_dlq_total {len(hostile)}$", metrics, re.M), metrics  # the whole line: 130 is not 13
     assert worker.proc.poll() is None
 
 

@@ -101,36 +101,38 @@ def test_the_sink_reconciles_on_its_own_and_reports_the_verdict(p06_settings: Se
     recent_days = str((datetime.now(timezone.utc) - datetime(2026, 9, 1, tzinfo=timezone.utc)).days + 2)  # covers the stream
     schedule = {"P06_RECONCILE_RECENT_S": "2", "P06_RECONCILE_FULL_S": "4", "P06_RECONCILE_RECENT_DAYS": recent_days}
     worker = Worker(p06_settings.worker_web_port, tmp_path)
-    sink = SinkProcess(p06_settings, tmp_path / "sink.log", **schedule)
     metrics_url = f"http://127.0.0.1:{p06_settings.sink_api_port}/metrics"
     try:
-        sink.wait(lambda h: h["messages"] >= len(values) and h["lag"] == 0)
-        _wait_live(worker, expected["nation"])
-        runs = sink.health()["reconcile"]["checks"]
-        agreed = sink.wait(lambda h: all(h["reconcile"]["checks"].get(k, {}).get("runs", 0) > runs.get(k, {}).get("runs", 0)
-                                         and h["reconcile"]["checks"][k]["live"] == "agree" for k in ("recent", "full")))
-        assert agreed["reconcile"]["verdict"] == "agree" and agreed["reconcile"]["differences"] == 0, agreed["reconcile"]
-        metrics = httpx.get(metrics_url).text
-        assert re.search(r"^p06_reconcile_agree 1$", metrics, re.M), metrics
-        assert re.search(r'^p06_reconcile_differences\{check="recent",source="rollups"\} 0$', metrics, re.M), metrics
-        assert re.search(r'^p06_reconcile_live_compared\{check="full"\} 1$', metrics, re.M), metrics
-    finally:
-        sink.stop()
+        sink = SinkProcess(p06_settings, tmp_path / "sink.log", **schedule)
+        try:
+            sink.wait(lambda h: h["messages"] >= len(values) and h["lag"] == 0)
+            _wait_live(worker, expected["nation"])
+            runs = sink.health()["reconcile"]["checks"]
+            agreed = sink.wait(lambda h: all(h["reconcile"]["checks"].get(k, {}).get("runs", 0) > runs.get(k, {}).get("runs", 0)
+                                             and h["reconcile"]["checks"][k]["live"] == "agree" for k in ("recent", "full")))
+            assert agreed["reconcile"]["verdict"] == "agree" and agreed["reconcile"]["differences"] == 0, agreed["reconcile"]
+            metrics = httpx.get(metrics_url).text
+            assert re.search(r"^p06_reconcile_agree 1$", metrics, re.M), metrics
+            assert re.search(r'^p06_reconcile_differences\{check="recent",source="rollups"\} 0$', metrics, re.M), metrics
+            assert re.search(r'^p06_reconcile_live_compared\{check="full"\} 1$', metrics, re.M), metrics
+        finally:
+            sink.stop()
 
-    province = sorted(expected["provinces"])[0]
-    _tamper_first_province_day(p06_settings, province)  # one day bucket of one province; nation is untouched
-    sink = SinkProcess(p06_settings, tmp_path / "sink2.log", **schedule)
-    try:
-        found = sink.wait(lambda h: all(h["reconcile"]["checks"].get(k, {}).get("runs", 0) >= 1 for k in ("recent", "full")))
-        checks = found["reconcile"]["checks"]
-        assert found["reconcile"]["verdict"] == "differ"
-        assert checks["recent"]["differences"]["rollups"] == 1, checks["recent"]
-        assert checks["recent"]["shown"][0].startswith(f"rollups: province {province} on ")
-        assert checks["full"]["differences"]["rollups"] == 1, checks["full"]  # the cumulative figure of that province
-        assert checks["full"]["differences"]["live"] == 1, checks["full"]["shown"]  # the live worker agrees with the archive
-        metrics = httpx.get(metrics_url).text
-        assert re.search(r"^p06_reconcile_agree 0$", metrics, re.M), metrics
-        assert re.search(r'^p06_reconcile_differences\{check="recent",source="rollups"\} 1$', metrics, re.M), metrics
+        province = sorted(expected["provinces"])[0]
+        _tamper_first_province_day(p06_settings, province)  # one day bucket of one province; nation is untouched
+        sink = SinkProcess(p06_settings, tmp_path / "sink2.log", **schedule)
+        try:
+            found = sink.wait(lambda h: all(h["reconcile"]["checks"].get(k, {}).get("runs", 0) >= 1 for k in ("recent", "full")))
+            checks = found["reconcile"]["checks"]
+            assert found["reconcile"]["verdict"] == "differ"
+            assert checks["recent"]["differences"]["rollups"] == 1, checks["recent"]
+            assert checks["recent"]["shown"][0].startswith(f"rollups: province {province} on ")
+            assert checks["full"]["differences"]["rollups"] == 1, checks["full"]  # the cumulative figure of that province
+            assert checks["full"]["differences"]["live"] == 1, checks["full"]["shown"]  # live agrees with the archive
+            metrics = httpx.get(metrics_url).text
+            assert re.search(r"^p06_reconcile_agree 0$", metrics, re.M), metrics
+            assert re.search(r'^p06_reconcile_differences\{check="recent",source="rollups"\} 1$', metrics, re.M), metrics
+        finally:
+            sink.stop()
     finally:
-        sink.stop()
         worker.stop()
