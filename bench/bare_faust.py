@@ -1,4 +1,5 @@
-"""bare_faust_eps: a Faust agent that only counts the same messages, in its own process."""
+"""bare_faust_eps / bare_faust_packed_eps: a Faust agent on the worker's transport, settings and
+store that only counts the same messages (or, packed, the events in them), in its own process."""
 from __future__ import annotations
 
 import sys
@@ -13,13 +14,13 @@ from .proc import Child
 
 @dataclass(frozen=True)
 class FaustRun:
-    drain_eps: float  # messages / (last counted - first counted)
+    drain_eps: float  # events / (last counted - first counted); one event per message unless packed
     startup_s: float  # process start -> first message
     total_s: float  # process start -> all counted
     rss_mb: float
 
 
-def run(bootstrap: str, topic: str, expected: int, partitions: int, work: Path, app_id: str, timeout_s: float = 600) -> FaustRun:
+def run(bootstrap: str, topic: str, expected: int, partitions: int, work: Path, app_id: str, timeout_s: float = 600, packed: bool = False) -> FaustRun:
     report = work / f"{app_id}.json"
     env = {
         "P06_KAFKA_BOOTSTRAP": bootstrap,
@@ -28,6 +29,7 @@ def run(bootstrap: str, topic: str, expected: int, partitions: int, work: Path, 
         "BENCH_EXPECTED": str(expected),
         "BENCH_REPORT": str(report),
         "BENCH_APP_ID": app_id,
+        "BENCH_PACKED": "1" if packed else "0",
     }
     # -l info: Faust's default turns the root logger to DEBUG (stack-facts), which would slow it.
     argv = [sys.executable, "-m", "faust", "-A", "bench.faust_bare", "--datadir", str(work / app_id), "worker", "-l", "info", "--without-web"]

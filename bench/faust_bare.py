@@ -1,6 +1,11 @@
 """The framework's own ceiling: a Faust agent that only counts messages (run as its own process).
 
-Configured by BENCH_* variables; when it has counted BENCH_EXPECTED messages it writes the
+It runs on the worker's transport (streams.transport.App), with the worker's Faust settings
+(streams.worker.faust_options: RocksDB store, fetch sizes, commit interval) and the worker's batching
+(take_events of P06_WORKER_BATCH_SIZE within P06_WORKER_BATCH_WITHIN_S), and does nothing else: with
+BENCH_PACKED=1 it decodes each message and counts the events in it, otherwise it counts messages.
+
+Configured by BENCH_* and P06_* variables; when it has counted BENCH_EXPECTED events it writes the
 wall-clock times of process start, first message and last message to BENCH_REPORT as JSON.
 """
 from __future__ import annotations
@@ -9,36 +14,33 @@ import os
 import time
 from pathlib import Path
 
-import faust
 import orjson
+
+from schemas.settings import load_settings
+from streams.transport import App
+from streams.worker import faust_options
 
 STARTED = time.time()
 EXPECTED = int(os.environ.get("BENCH_EXPECTED", "0"))
 REPORT = Path(os.environ.get("BENCH_REPORT", "/dev/null"))
+PACKED = os.environ.get("BENCH_PACKED") == "1"
 
-app = faust.App(
-    os.environ.get("BENCH_APP_ID", "bench-bare"),
-    broker=f"kafka://{os.environ.get('P06_KAFKA_BOOTSTRAP', '127.0.0.1:9092')}",
-    web_enabled=False,
-    store="memory://",
-    topic_partitions=int(os.environ.get("P06_TOPIC_PARTITIONS", "8")),
-    consumer_auto_offset_reset="earliest",
-    # Short group timings so a fresh group starts fast: the benchmark measures draining, not waiting.
-    broker_session_timeout=10.0,
-    broker_heartbeat_interval=1.0,
-    broker_rebalance_timeout=10.0,
-    stream_buffer_maxsize=16_384,
-    consumer_max_fetch_size=4 << 20,
-)
+settings = load_settings()
+app = App(os.environ.get("BENCH_APP_ID", "bench-bare"), **faust_options(settings), web_enabled=False)
 topic = app.topic(os.environ.get("BENCH_TOPIC", "bench"), value_serializer="raw", key_serializer="raw")
+
+
+def events_in(value: bytes) -> int:
+    decoded = orjson.loads(value)
+    return len(decoded) if isinstance(decoded, list) else 1
 
 
 @app.agent(topic)
 async def count(stream) -> None:  # type: ignore[no-untyped-def]
     n, first = 0, 0.0
-    async for _ in stream:
+    async for batch in stream.take_events(settings.worker_batch_size, within=settings.worker_batch_within_s):
         if n == 0:
             first = time.time()
-        n += 1
-        if n == EXPECTED:
+        n += sum(events_in(e.value) for e in batch) if PACKED else len(batch)
+        if n >= EXPECTED:
             REPORT.write_bytes(orjson.dumps({"started": STARTED, "first": first, "done": time.time(), "count": n}))

@@ -11,14 +11,18 @@ from kafka import KafkaProducer
 Message = tuple[bytes | None, bytes]  # (key, value)
 
 
-def producer(bootstrap: str) -> KafkaProducer:
-    # The settings the issue names: acks=all, linger 5 ms, 64 KB batches (crc32c is a dependency).
+def producer(bootstrap: str, as_publisher: bool) -> KafkaProducer:
+    if as_publisher:  # the publisher's own options: lz4, idempotence, acks=all, its batch and linger
+        from producers.publisher import PRODUCER_OPTIONS
+
+        return KafkaProducer(bootstrap_servers=bootstrap, **PRODUCER_OPTIONS)
+    # One event per message: acks=all, linger 5 ms, 64 KB batches (crc32c is a dependency).
     return KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, batch_size=65536, max_request_size=5_242_880)
 
 
-def produce(bootstrap: str, topic: str, messages: list[Message]) -> float:
+def produce(bootstrap: str, topic: str, messages: list[Message], as_publisher: bool = False) -> float:
     """Send every message and wait for all acks; returns messages per second."""
-    p = producer(bootstrap)
+    p = producer(bootstrap, as_publisher)
     p.partitions_for(topic)  # metadata first: not part of the rate
     start = time.perf_counter()
     for key, value in messages:

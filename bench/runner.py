@@ -16,7 +16,7 @@ from rich.console import Console
 
 from schemas.settings import settings
 
-from . import bare_faust, clickhouse_raw, kafka_raw, latency, publish, report, sink, worker
+from . import bare_faust, clickhouse_raw, kafka_raw, latency, publish, report, sink, validate, worker
 from .broker import Cluster, cluster, create_topics, delete_topics
 from .events import encode, pack, source
 from .expected import recount
@@ -129,6 +129,7 @@ def _meta(c: Cluster, sizes: dict[str, int], seed: int, quick: bool) -> dict[str
 
 
 def _measure(run: Run, c: Cluster, work: Path, sizes: dict[str, int], seed: int, generator: str, partitions: int, meta: dict[str, Any]) -> None:
+    s = settings()
     n, reps = sizes["events"], sizes["repeat"]
     with console.status(f"generating {n:,} events and recounting them"):
         evs, origin = source(n, seed, generator)
@@ -142,18 +143,29 @@ def _measure(run: Run, c: Cluster, work: Path, sizes: dict[str, int], seed: int,
     t = {name: c.topic(name) for name in ("single", "packed", "publish", "latency", "latency_alone", *[f"scratch{i}" for i in range(1, reps)])}
     create_topics(c, list(t.values()), partitions)
 
-    # Baselines first, on an idle machine; the first produce run also fills the topic the worker drains.
-    produce = lambda i: kafka_raw.produce(c.bootstrap, t["single"] if i == 0 else t[f"scratch{i}"], single)  # noqa: E731
-    run.set("raw_produce_eps", run.stage(f"raw produce ×{reps}", ["raw_produce_eps"], lambda: _repeat(reps, produce)), 1)
-    run.stage("fill the packed topic", ["worker_drain_eps"], lambda: kafka_raw.produce(c.bootstrap, t["packed"], [(k.encode(), v) for k, v, _ in packed]))
+    # Baselines first, on an idle machine. Each compares the same work as the stage it is the
+    # baseline of: the packed messages the publisher sends, validated as the worker validates them,
+    # on the worker's Faust transport and settings, into the sink's own archive table.
+    packed_msgs = [(k.encode(), v) for k, v, _ in packed]
+    per_message = packed_events / len(packed)
+    produce = lambda i: per_message * kafka_raw.produce(c.bootstrap, t["packed"] if i == 0 else t[f"scratch{i}"], packed_msgs, as_publisher=True)  # noqa: E731
+    run.set("raw_produce_eps", run.stage(f"raw produce, packed as the publisher ×{reps}", ["raw_produce_eps"], lambda: _repeat(reps, produce)), 1)
+    single_produce = lambda i: kafka_raw.produce(c.bootstrap, t["single"] if i == 0 else t[f"scratch{i}"], single)  # noqa: E731
+    run.set("raw_produce_single_eps", run.stage(f"raw produce, 1 event/msg ×{reps}", ["raw_produce_single_eps"], lambda: _repeat(reps, single_produce)), 1)
     consume = lambda i: kafka_raw.consume(c.bootstrap, t["single"], n)  # noqa: E731
     run.set("raw_consume_eps", run.stage(f"raw consume ×{reps}", ["raw_consume_eps"], lambda: _repeat(reps, consume)), 1)
+    judge = lambda i: validate.run([v for _, v in packed_msgs])  # noqa: E731
+    run.set("validate_eps", run.stage(f"validation alone, packed ×{reps}", ["validate_eps"], lambda: _repeat(reps, judge)), 1)
+    archive = lambda i: clickhouse_raw.insert_archive(work / "chdb-archive", evs, s.sink_batch_rows)  # noqa: E731
+    run.set("raw_clickhouse_insert_rps", run.stage(f"raw chDB insert into the archive table ×{reps}", ["raw_clickhouse_insert_rps"], lambda: _repeat(reps, archive)), 1)
     insert = lambda i: clickhouse_raw.insert(work / "chdb-raw", evs)  # noqa: E731
-    run.set("raw_clickhouse_insert_rps", run.stage(f"raw chDB insert ×{reps}", ["raw_clickhouse_insert_rps"], lambda: _repeat(reps, insert)), 1)
-    bare = run.stage("bare Faust agent", ["bare_faust_eps", "bare_faust_startup_s"], lambda: bare_faust.run(c.bootstrap, t["single"], n, partitions, work, f"bench-{c.run_tag}-bare"))
-    if bare:
-        run.set("bare_faust_eps", bare.drain_eps, 1)
-        run.set("bare_faust_startup_s", bare.startup_s)
+    run.set("raw_clickhouse_bare_rps", run.stage(f"raw chDB insert, bare 6 columns ×{reps}", ["raw_clickhouse_bare_rps"], lambda: _repeat(reps, insert)), 1)
+    for key, topic, count, packed_mode in (("bare_faust_eps", t["single"], n, False), ("bare_faust_packed_eps", t["packed"], packed_events, True)):
+        bare = run.stage(f"bare Faust agent ({key})", [key], lambda: bare_faust.run(c.bootstrap, topic, count, partitions, work, f"bench-{c.run_tag}-{key}", packed=packed_mode))
+        if bare:
+            run.set(key, bare.drain_eps, 1)
+            if not packed_mode:
+                run.set("bare_faust_startup_s", bare.startup_s)
 
     _pipeline(run, c, work, sizes, evs, expected, t, partitions, n, packed_events)
 

@@ -22,6 +22,9 @@ from schemas.settings import Settings, settings as default_settings
 from .spool import Message, Spool
 
 COMPRESSION = "lz4"  # the lz4 package is a wheel; kafka-python's zstd needs `zstandard`, snappy a C library
+# How every message leaves: the benchmark's raw-produce baseline uses the same options.
+PRODUCER_OPTIONS = dict(acks="all", enable_idempotence=True, compression_type=COMPRESSION, linger_ms=5,
+                        batch_size=256 * 1024, max_request_size=2 * 1024 * 1024)
 Item = Event | dict[str, Any] | str | bytes
 
 
@@ -166,12 +169,7 @@ class Publisher:
             timeout_ms = int(self._timeout_s * 1000)
             self._producer = KafkaProducer(
                 bootstrap_servers=self.settings.kafka_bootstrap.split(","),
-                acks="all",
-                enable_idempotence=True,
-                compression_type=COMPRESSION,
-                linger_ms=5,
-                batch_size=256 * 1024,
-                max_request_size=2 * 1024 * 1024,
+                **PRODUCER_OPTIONS,
                 request_timeout_ms=min(timeout_ms, 30000),
                 delivery_timeout_ms=timeout_ms + 5,  # kafka-python wants it above linger + request timeout
                 max_block_ms=timeout_ms,

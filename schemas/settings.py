@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     worker_web_port: int = Field(6066, ge=1, le=65535)
     worker_batch_size: int = Field(1000, ge=1, description="messages a worker folds per table write")
     worker_batch_within_s: float = Field(0.1, gt=0, description="longest wait to fill a batch")
+    worker_commit_interval_s: float = Field(1.0, gt=0, description="how often a worker commits its consumed offsets")
     worker_recovery_stall_s: float = Field(30.0, gt=0, description="a table recovery that reads nothing this long restarts the worker")
     sink_api_port: int = Field(6070, ge=1, le=65535)
     sink_batch_rows: int = Field(50_000, ge=1, le=1_000_000, description="events the sink writes per ClickHouse insert at most")

@@ -189,25 +189,32 @@ def snapshot_topic(settings: Settings) -> str:
     return f"{settings.app_id}.snapshots"
 
 
+def faust_options(settings: Settings) -> dict[str, Any]:
+    """The Faust settings of the worker; the benchmark's bare agent runs on the very same."""
+    return dict(
+        broker=[f"kafka://{server}" for server in settings.kafka_bootstrap.split(",")],
+        store="rocksdb://",
+        topic_partitions=settings.topic_partitions,
+        consumer_auto_offset_reset="earliest",
+        producer_max_request_size=MAX_VALUE_BYTES,
+        consumer_max_fetch_size=MAX_VALUE_BYTES,
+        broker_commit_interval=settings.worker_commit_interval_s,
+        stream_recovery_delay=0.0,
+        table_standby_replicas=0,
+    )
+
+
 def create_app(settings: Settings) -> tuple[faust.App, Processor]:
     worker_dir = (settings.data_dir / f"worker-{settings.worker_web_port}").resolve()
     worker_dir.mkdir(parents=True, exist_ok=True)
     app = App(
         settings.app_id,
-        broker=[f"kafka://{server}" for server in settings.kafka_bootstrap.split(",")],
-        store="rocksdb://",
+        **faust_options(settings),
         datadir=str(worker_dir),
-        topic_partitions=settings.topic_partitions,
         web_enabled=True,
         web_bind=settings.worker_web_host,
         web_host="127.0.0.1",
         web_port=settings.worker_web_port,
-        consumer_auto_offset_reset="earliest",
-        producer_max_request_size=MAX_VALUE_BYTES,
-        consumer_max_fetch_size=MAX_VALUE_BYTES,
-        broker_commit_interval=1.0,
-        stream_recovery_delay=0.0,
-        table_standby_replicas=0,
     )
     processor = Processor(app, settings)
 

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from recount import expected_live
+from bench.recount import expected_live
 from pipeline import REPO, Service, Worker, figures_of, wait_for_figures
 from schemas.settings import Settings
 from sinks.warehouse import open_reader

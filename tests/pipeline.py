@@ -160,8 +160,8 @@ class Service:
 class Worker(Service):
     """`p06 worker` on its own web port."""
 
-    def __init__(self, port: int, log_dir: Path) -> None:
-        super().__init__(["worker"], log_dir / f"worker-{port}.log", P06_WORKER_WEB_PORT=str(port))
+    def __init__(self, port: int, log_dir: Path, **env: str) -> None:
+        super().__init__(["worker"], log_dir / f"worker-{port}.log", P06_WORKER_WEB_PORT=str(port), **env)
         self.port = port
 
     @property

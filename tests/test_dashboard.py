@@ -18,7 +18,7 @@ from playwright.sync_api import Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from schemas.events import validate_event
-from recount import recount
+from bench.recount import recount
 from schemas.metrics import METRICS, TOTAL_TASKS
 from schemas.registry import registry
 from schemas.settings import Settings

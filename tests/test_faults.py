@@ -18,7 +18,7 @@ import orjson
 import pytest
 
 from faults import Sink, assert_exact_everywhere, p06, uncommitted
-from recount import expected_live
+from bench.recount import expected_live
 from pipeline import INVALID_MESSAGES, Service, Worker, messages_for, publish_raw, seeded_events, wait_for_figures
 from producers import Publisher
 from schemas.settings import Settings, load_settings, settings as cached_settings
@@ -37,8 +37,8 @@ def pipeline(p06_settings: Settings, tmp_path: Path):
     class Pipeline:
         settings = p06_settings
 
-        def worker(self) -> Worker:
-            w = Worker(local_broker.free_port(), tmp_path)
+        def worker(self, **env: str) -> Worker:
+            w = Worker(local_broker.free_port(), tmp_path, **env)
             started.append(w)
             return w
 
@@ -93,32 +93,55 @@ def test_worker_killed_three_times(pipeline) -> None:
     sink = pipeline.sink()
     rng = random.Random(14)
     quarter = len(messages) // 4
-    worker = pipeline.worker()
+    # Commits 30 s apart: a kill within a second of processing always leaves processed records
+    # uncommitted, which the next worker must read again without counting them twice.
+    slow_commits = {"P06_WORKER_COMMIT_INTERVAL_S": "30"}
+    worker = pipeline.worker(**slow_commits)
     for i in range(3):
+        before = wait_until_idle(worker)  # up, and done with what the last victim left uncommitted
         publish(pipeline.settings, messages[i * quarter : (i + 1) * quarter])
-        wait_until_processing(worker)
-        time.sleep(rng.uniform(0.0, 0.3))  # mid-stream: within the worker's 1 s commit interval
+        wait_until_processing(worker, above=before)
+        time.sleep(rng.uniform(0.0, 0.5))
         worker.kill()
         left = uncommitted(pipeline.settings, pipeline.settings.app_id)
         assert left > 0, f"kill {i + 1} landed after the worker had committed everything: it proved nothing"
-        worker = pipeline.worker()
+        worker = pipeline.worker(**slow_commits)
     publish(pipeline.settings, messages[3 * quarter :])
     assert_exact_everywhere(pipeline.settings, worker, sink, events)
 
 
-def wait_until_processing(worker: Worker, timeout_s: float = 90) -> None:
-    """Until the worker has processed events, so that a kill lands in the middle of real work."""
+def processed(worker: Worker) -> int | None:
+    try:
+        found = re.search(r"^p06_events_processed_total (\d+)$", httpx.get(f"{worker.url}/metrics", timeout=2).text, re.M)
+    except httpx.HTTPError:
+        return None
+    return int(found.group(1)) if found else None
+
+
+def wait_until_processing(worker: Worker, above: int = 0, timeout_s: float = 90) -> None:
+    """Until the worker has processed more than `above` events, so that a kill lands in real work."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        try:
-            metrics = httpx.get(f"{worker.url}/metrics", timeout=2).text
-        except httpx.HTTPError:
-            metrics = ""
-        if re.search(r"^p06_events_processed_total [1-9]", metrics, re.M):
+        if (processed(worker) or 0) > above:
             return
         assert worker.failure() is None, worker.failure()
-        time.sleep(0.1)
-    raise AssertionError("the worker processed nothing")
+        time.sleep(0.05)
+    raise AssertionError(f"the worker processed nothing beyond {above}")
+
+
+def wait_until_idle(worker: Worker, quiet_s: float = 3.0, timeout_s: float = 120) -> int:
+    """Until the worker serves and its processed count has not moved for quiet_s; returns the count."""
+    deadline = time.monotonic() + timeout_s
+    last, since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        now = processed(worker)
+        if now != last:
+            last, since = now, time.monotonic()
+        elif now is not None and time.monotonic() - since >= quiet_s:
+            return now
+        assert worker.failure() is None, worker.failure()
+        time.sleep(0.2)
+    raise AssertionError(f"the worker never settled (processed {last})")
 
 
 def test_sink_killed_mid_batch_and_restarted(pipeline) -> None:

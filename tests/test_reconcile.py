@@ -12,7 +12,7 @@ import clickhouse_connect
 import httpx
 
 from schemas.settings import Settings
-from recount import recount
+from bench.recount import recount
 from sinkstream import P06, SinkProcess, make_events, messages, publish
 from pipeline import Worker
 

@@ -12,7 +12,7 @@ import pytest
 from schemas.metrics import INDICATORS
 from schemas.registry import registry
 from schemas.settings import Settings
-from recount import recount
+from bench.recount import recount
 from sinkstream import P06, SinkProcess, make_events, messages, publish
 
 REPO = Path(__file__).resolve().parent.parent

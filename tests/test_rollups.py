@@ -5,7 +5,7 @@ from datetime import timedelta, timezone
 
 import pytest
 
-from recount import recount
+from bench.recount import recount
 from schemas.events import validate_event
 from schemas.registry import registry
 from sinks import rollups

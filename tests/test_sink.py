@@ -9,7 +9,7 @@ from schemas.settings import Settings
 from sinks.figures import from_archive, from_rollups
 from sinks.sink import Sink
 from sinks.warehouse import DirectReader, open_reader
-from recount import recount
+from bench.recount import recount
 from sinkstream import SinkProcess, expected_rejections, make_events, messages, publish
 
 

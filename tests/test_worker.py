@@ -15,7 +15,7 @@ from streams import local_broker
 from streams.topics import ensure_topics
 from streams.worker import snapshot_topic
 
-from recount import expected_live
+from bench.recount import expected_live
 from pipeline import (
     INVALID_MESSAGES,
     MIXED_BATCH,

@@ -1,7 +1,8 @@
 """The figures a set of events must give, recounted from the contract's words, not from our code.
 
-Every pipeline test compares what the system shows (live API, ClickHouse, reports) with this recount,
-so the two can disagree: that is the point. Latest occurred_at wins per state entity (a tie goes to the
+Every pipeline test and the benchmark compare what the system shows (live API, ClickHouse, reports)
+with this recount, so the two can disagree: that is the point. It imports nothing of the counting
+code (schemas.metrics, streams, sinks), only the registry for the hierarchy. Latest occurred_at wins per state entity (a tie goes to the
 larger event_id); a flow counts once per event_id.
 """
 from __future__ import annotations
