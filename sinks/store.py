@@ -17,7 +17,7 @@ from . import rollups
 from .archive import COLUMNS, TABLE, Columns
 from .clickhouse import open_client
 from .migrations import migrate
-from .warehouse import ClientReader, Row, run_select
+from .warehouse import ClientReader, Row
 
 T = TypeVar("T")
 
@@ -59,8 +59,7 @@ class Store:
             rollups.refresh(client, columns.provinces, columns.earliest)
 
     def query(self, sql: str, params: dict[str, Any] | None) -> list[Row]:
-        with self.lock:
-            return self._guard(lambda: run_select(self._connected(), sql, params))
+        return self.read_between_writes(lambda reader: reader.query(sql, params))
 
     def read_between_writes(self, read: Callable[[ClientReader], T]) -> T:
         """Several queries with no write between them: a check that compares two tables needs that."""

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -164,7 +165,7 @@ def up(
         _stop(children)
 
 
-def _watch(children: dict[str, subprocess.Popen], logs) -> None:
+def _watch(children: dict[str, subprocess.Popen], logs: Path) -> None:
     """Until a process fails; a simulator that finished its --duration is not a failure."""
     finished = False
     while True:
