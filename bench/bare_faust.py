@@ -9,7 +9,7 @@ from pathlib import Path
 
 import orjson
 
-from .proc import Child
+from .proc import P06Process
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ def run(bootstrap: str, topic: str, expected: int, partitions: int, work: Path, 
     }
     # -l info: Faust's default turns the root logger to DEBUG (stack-facts), which would slow it.
     argv = [sys.executable, "-m", "faust", "-A", "bench.faust_bare", "--datadir", str(work / app_id), "worker", "-l", "info", "--without-web"]
-    child = Child(argv, env, work / f"{app_id}.log")
+    child = P06Process([], work / f"{app_id}.log", env, argv=argv)
     try:
         deadline = time.time() + timeout_s
         while not report.exists():

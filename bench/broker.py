@@ -7,11 +7,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from kafka import KafkaAdminClient
-from kafka.admin import NewTopic
 
 from schemas.settings import Settings
 from streams import local_broker
-from streams.topics import TOPIC_CONFIG
 
 
 @dataclass(frozen=True)
@@ -46,14 +44,6 @@ def cluster(s: Settings) -> Iterator[Cluster]:
         yield Cluster(broker.bootstrap, True, tag)
     finally:
         local_broker.down(data_dir, purge=True)
-
-
-def create_topics(c: Cluster, names: list[str], partitions: int) -> None:
-    admin = KafkaAdminClient(bootstrap_servers=c.bootstrap, request_timeout_ms=15000)
-    try:
-        admin.create_topics([NewTopic(n, partitions, 1, topic_configs=TOPIC_CONFIG) for n in names])
-    finally:
-        admin.close()
 
 
 def delete_topics(c: Cluster) -> None:

@@ -14,10 +14,9 @@ def bench(
     as_json: bool = typer.Option(False, "--json", help="print the results as JSON on stdout"),
     events: Optional[int] = typer.Option(None, "--events", min=1000, help="events in the pre-filled topics (default 500,000; 20,000 with --quick)"),
     seed: int = typer.Option(6, help="same seed, same events"),
-    generator: str = typer.Option("auto", help="auto (producers' simulator when present), simulate, or bench (national scale: 100,000 villages)"),
     keep: bool = typer.Option(False, "--keep", help="keep the run's folder (logs, chDB) and topics"),
 ) -> None:
     """Measure the pipeline against its baselines on a real broker; write bench/results/latest.json."""
     from .runner import main
 
-    main(quick, as_json, events, seed, generator, keep)
+    main(quick, as_json, events, seed, keep)

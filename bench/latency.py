@@ -21,9 +21,9 @@ import httpx
 from schemas.events import InvalidEvent, validate_event
 from schemas.settings import load_settings
 
-from .proc import Child
+from .proc import P06Process
 from .sink import archived
-from .stages import P06, StageEnv, available
+from .stages import StageEnv, available
 
 TICKS_PER_S = 10
 WARMUP_S = 5
@@ -120,7 +120,7 @@ def _live_eid(port: int) -> Callable[[httpx.Client], int | None]:
     return read
 
 
-def _wait_ready(read: Callable[[httpx.Client], int | None], child: Child, timeout_s: float) -> None:
+def _wait_ready(read: Callable[[httpx.Client], int | None], child: P06Process, timeout_s: float) -> None:
     with httpx.Client() as client:
         deadline = time.time() + timeout_s
         while read(client) is None:
@@ -137,11 +137,11 @@ def run(stage: StageEnv, events: list[dict[str, Any]], rate: int, settle_s: floa
     """
     notes: list[str] = []
     pollers: list[tuple[str, _Poller]] = []
-    children: list[Child] = []
+    children: list[P06Process] = []
     try:
         if available("worker"):
             env = stage.env("lw")
-            children.append(Child([*P06, "worker"], env, stage.work / "latency-worker.log"))
+            children.append(P06Process(["worker"], stage.work / "latency-worker.log", env))
             read = _live_eid(int(env["P06_WORKER_WEB_PORT"]))
             _wait_ready(read, children[-1], ready_s)
             pollers.append(("eid_total", _Poller(read, 0.05)))
@@ -150,7 +150,7 @@ def run(stage: StageEnv, events: list[dict[str, Any]], rate: int, settle_s: floa
         if sink and available("sink"):
             env = stage.env("ls")
             port = int(env["P06_SINK_API_PORT"])
-            children.append(Child([*P06, "sink"], env, stage.work / "latency-sink.log"))
+            children.append(P06Process(["sink"], stage.work / "latency-sink.log", env))
             read = lambda client: archived(client, port)  # noqa: E731
             _wait_ready(read, children[-1], ready_s)
             pollers.append(("rows_total", _Poller(read, 0.25)))

@@ -9,8 +9,8 @@ from typing import Any
 import orjson
 from kafka import KafkaConsumer, TopicPartition
 
-from .proc import Child
-from .stages import P06, StageEnv, cli_startup_s, require
+from .proc import P06Process
+from .stages import StageEnv, cli_startup_s, require
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def messages_in(bootstrap: str, topic: str) -> int:
 def run(stage: StageEnv, file: Path, lines: int, batch_size: int = 500, timeout_s: float = 900) -> PublishRun:
     require("publish")
     startup = cli_startup_s()
-    child = Child([*P06, "publish", str(file), "--batch-size", str(batch_size)], stage.env("publish"), stage.work / "publish.log")
+    child = P06Process(["publish", str(file), "--batch-size", str(batch_size)], stage.work / "publish.log", stage.env("publish"))
     try:
         child.proc.wait(timeout_s)
         wall = time.time() - child.started

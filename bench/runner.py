@@ -15,9 +15,10 @@ from typing import Any, TypeVar
 from rich.console import Console
 
 from schemas.settings import settings
+from streams.topics import create_topics
 
 from . import bare_faust, clickhouse_raw, kafka_raw, latency, publish, report, sink, validate, worker
-from .broker import Cluster, cluster, create_topics, delete_topics
+from .broker import Cluster, cluster, delete_topics
 from .events import encode, pack, source
 from .expected import recount
 from .stages import StageEnv, StageMissing
@@ -83,7 +84,7 @@ def _repeat(n: int, fn: Callable[[int], float]) -> float | None:
     return report.median([fn(i) for i in range(n)])
 
 
-def main(quick: bool, as_json: bool, events: int | None, seed: int, generator: str, keep: bool) -> None:
+def main(quick: bool, as_json: bool, events: int | None, seed: int, keep: bool) -> None:
     sizes = dict(QUICK if quick else FULL)
     if events:
         sizes["events"], sizes["publish"] = events, min(events, sizes["publish"])
@@ -94,7 +95,7 @@ def main(quick: bool, as_json: bool, events: int | None, seed: int, generator: s
         work.mkdir(parents=True, exist_ok=True)
         meta = _meta(c, sizes, seed, quick)
         try:
-            _measure(run, c, work, sizes, seed, generator, s.topic_partitions, meta)
+            _measure(run, c, work, sizes, seed, s.topic_partitions, meta)
         finally:
             if not keep:
                 delete_topics(c)
@@ -128,11 +129,11 @@ def _meta(c: Cluster, sizes: dict[str, int], seed: int, quick: bool) -> dict[str
     }
 
 
-def _measure(run: Run, c: Cluster, work: Path, sizes: dict[str, int], seed: int, generator: str, partitions: int, meta: dict[str, Any]) -> None:
+def _measure(run: Run, c: Cluster, work: Path, sizes: dict[str, int], seed: int, partitions: int, meta: dict[str, Any]) -> None:
     s = settings()
     n, reps = sizes["events"], sizes["repeat"]
     with console.status(f"generating {n:,} events and recounting them"):
-        evs, origin = source(n, seed, generator)
+        evs, origin = source(n, seed)
         expected = recount(evs)
         values = encode(evs)
         single = [(e["locality"].encode(), v) for e, v in zip(evs, values)]
@@ -141,7 +142,7 @@ def _measure(run: Run, c: Cluster, work: Path, sizes: dict[str, int], seed: int,
     meta.update(source=origin, valid_distinct=expected.valid_distinct, invalid=expected.invalid, packed_messages=len(packed), packed_events=packed_events, mean_event_bytes=round(sum(map(len, values)) / n))
     console.print(f"[green]✓[/green] {n:,} events from {origin}: {expected.valid_distinct:,} distinct valid, {len(packed):,} packed messages")
     t = {name: c.topic(name) for name in ("single", "packed", "publish", "latency", "latency_alone", *[f"scratch{i}" for i in range(1, reps)])}
-    create_topics(c, list(t.values()), partitions)
+    create_topics(c.bootstrap, list(t.values()), partitions)
 
     # Baselines first, on an idle machine. Each compares the same work as the stage it is the
     # baseline of: the packed messages the publisher sends, validated as the worker validates them,
@@ -201,7 +202,7 @@ def _pipeline(run: Run, c: Cluster, work: Path, sizes: dict[str, int], evs: list
         bound = " (lower bound: all rows at the first poll)" if sk.exact_s - sk.startup_s <= sink.POLL_S else ""
         run.notes["sink_drain_eps"] = f"startup {sk.startup_s:.1f}s, exact at {sk.exact_s:.1f}s{bound}"
 
-    lat_events, _ = source(LATENCY_RATE * (sizes["latency_s"] + latency.WARMUP_S), 1000 + len(evs) % 997, "auto")
+    lat_events, _ = source(LATENCY_RATE * (sizes["latency_s"] + latency.WARMUP_S), 1000 + len(evs) % 997)
     # The worker alone first, so that nothing the other stages leave behind (a sink closing chDB) shares its CPU.
     alone = run.stage(f"latency at {LATENCY_RATE:,} ev/s, worker alone", ["p50_live_worker_alone_s", "p99_live_worker_alone_s"], lambda: latency.run(stage(t["latency_alone"], "lat1"), lat_events, LATENCY_RATE, ready_s=min(60.0, run.timeout()), sink=False))
     if alone:

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from .proc import Child
-from .stages import P06, StageEnv, require
+from .proc import P06Process
+from .stages import StageEnv, require
 
 ARCHIVE = "p06.events_raw"  # sinks/sql/0001_archive.sql
 COUNT_SQL = f"SELECT count() AS n FROM {ARCHIVE} FINAL"
@@ -39,7 +39,7 @@ def archived(client: httpx.Client, port: int) -> int | None:
 def run(stage: StageEnv, distinct_valid: int, events: int, timeout_s: float = 900) -> SinkRun:
     require("sink")
     env = stage.env("sink")
-    child = Child([*P06, "sink"], env, stage.work / "sink.log")
+    child = P06Process(["sink"], stage.work / "sink.log", env)
     port, first, n = int(env["P06_SINK_API_PORT"]), None, None
     try:
         with httpx.Client() as client:

@@ -6,7 +6,6 @@ table) rather than failing the run: the harness is ready before the pipeline is.
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -14,7 +13,7 @@ from pathlib import Path
 
 from streams.local_broker import free_port
 
-P06 = [sys.executable, "-m", "p06"]
+from .proc import P06
 
 
 class StageMissing(RuntimeError):

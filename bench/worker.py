@@ -10,8 +10,8 @@ import httpx
 from schemas.metrics import METRICS
 
 from .expected import Expected
-from .proc import Child
-from .stages import P06, StageEnv, require
+from .proc import P06Process
+from .stages import StageEnv, require
 
 POLL_S = 0.1
 
@@ -56,7 +56,7 @@ def _provinces_exact(bodies: list[dict[str, Any]], expected: Expected) -> bool:
 def run(stage: StageEnv, expected: Expected, events: int, workers: int = 1, timeout_s: float = 900) -> DrainRun:
     require("worker")
     names = [f"w{i}" for i in range(workers)]
-    children = [Child([*P06, "worker"], stage.env(n), stage.work / f"{stage.app_id}.{n}.log") for n in names]
+    children = [P06Process(["worker"], stage.work / f"{stage.app_id}.{n}.log", stage.env(n)) for n in names]
     started, first = children[0].started, None
     try:
         with httpx.Client() as client:

@@ -1,21 +1,30 @@
-"""Realistic load from the real registry, as a pure function of a seed: same seed, same events.
+"""The project's one event generator: realistic load from the real registry, a pure function of a
+seed (same seed, same events). The simulator, the benchmark and the tests all draw from it.
 
 Localities report in sessions, as people do: a province walks through some of its 225 tasks or its
 systems, a ward reports on all its villages, its e-ID activations and its dossiers. States move
-forward over time (tasks get completed, villages get connected), with the odd setback. A share of the
-events is sent again (same event_id, as a retrying sender would) and a share arrives late, after
-newer events, as from a village whose internet comes and goes.
+forward over time (tasks get completed, villages get connected), with the odd setback. Senders stamp
+their local time as they please: most +07:00, some UTC, a few other zones. The knobs:
+
+- which localities: the whole country, or a seeded sample of provinces and wards;
+- history length: sessions about two seconds apart, or spread evenly over a given span;
+- resends (same event_id, same bytes, as a retrying sender), late arrival (after newer events),
+  and same-instant corrections (a second event of the same entity and instant, larger event_id);
+- delivery as Kafka messages, one event each or packed per locality (`as_messages`).
 """
 from __future__ import annotations
 
 import heapq
 import itertools
 import random
-from collections import deque
-from collections.abc import Iterator
+from collections import defaultdict, deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
+
+import orjson
 
 from schemas import registry
 
@@ -26,6 +35,10 @@ PROVINCE_SYSTEMS = ("dvc-portal", "e-office", "email", "hrm", "finance", "gis", 
 WARD_SYSTEMS = ("dvc-portal", "e-office", "email")
 MAX_DELAY = 200  # a late event arrives within this many events after its time
 RESEND_WINDOW = 1000  # a resent event is one of the last this many
+MEAN_SESSION_GAP_S = 2.0
+# As senders stamp: most in Vietnam (+07:00), some in UTC, a few elsewhere (a half-hour zone, a
+# negative one). A zone that is dropped instead of converted shifts a +07:00 event seven hours.
+SENDER_ZONES = (*[VIETNAM] * 7, timezone.utc, timezone(timedelta(hours=-5)), timezone(timedelta(hours=5, minutes=30)))
 
 Event = dict[str, Any]
 
@@ -34,6 +47,33 @@ Event = dict[str, Any]
 def villages_of(ward: str) -> tuple[str, ...]:
     """A ward's villages (3 to 15), the same for every run."""
     return tuple(f"V{i:02d}" for i in range(1, 3 + int(ward) % 13 + 1))
+
+
+def stamp(moment: datetime, i: int) -> str:
+    """The ISO text a sender would write for this instant, in the i-th event's zone."""
+    text = moment.astimezone(SENDER_ZONES[i % len(SENDER_ZONES)]).isoformat(timespec="milliseconds")
+    return text.replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Localities:
+    """Who reports: provinces and, for each, the wards that send."""
+
+    provinces: tuple[str, ...]
+    wards_by_province: dict[str, tuple[str, ...]]
+
+    @classmethod
+    def sample(cls, seed: int, provinces: int | None = None, wards_per_province: int | None = None) -> "Localities":
+        """The whole country, or a seeded sample of it (the same for the same seed)."""
+        reg = registry()
+        rng = random.Random(f"localities-{seed}")
+        chosen = tuple(reg.provinces) if provinces is None else tuple(rng.sample(reg.provinces, provinces))
+        wards = {}
+        for p in chosen:
+            all_wards = reg.wards_by_province[p]
+            take = len(all_wards) if wards_per_province is None else min(wards_per_province, len(all_wards))
+            wards[p] = tuple(all_wards) if take == len(all_wards) else tuple(rng.sample(all_wards, take))
+        return cls(chosen, wards)
 
 
 class _Ground:
@@ -71,10 +111,22 @@ class _Ground:
         return {"received": received, "online": online, "on_time": int(received * self.rng.uniform(0.75, 1.0))}
 
 
-def _session(rng: random.Random, ground: _Ground) -> list[tuple[str, str, dict[str, Any]]]:
+    def again(self, type_: str, locality: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """A second report on the same entity (a correction): the entity's state moved on."""
+        if type_ == "task.status":
+            return self.task(locality, payload["task_id"])
+        if type_ == "village.status":
+            return self.village(locality, payload["village_id"])
+        if type_ == "security.assessment":
+            return self.system(locality, payload["system_id"])
+        if type_ == "eid.activations":
+            return {"count": self.rng.randint(0, 300)}
+        return self.dossiers()
+
+
+def _session(rng: random.Random, ground: _Ground, where: Localities) -> list[tuple[str, str, dict[str, Any]]]:
     """One locality's report: (type, locality, payload) in the order the locality sends them."""
-    reg = registry()
-    province = rng.choice(reg.provinces)
+    province = rng.choice(where.provinces)
     if rng.random() < 0.25:
         first = rng.randint(1, 225)
         tasks = [f"T{n:03d}" for n in range(first, min(first + rng.randint(1, 30), 226))]
@@ -82,7 +134,7 @@ def _session(rng: random.Random, ground: _Ground) -> list[tuple[str, str, dict[s
         systems = rng.sample(PROVINCE_SYSTEMS, rng.randint(0, 3))
         report += [("security.assessment", province, ground.system(province, s)) for s in systems]
         return report + [("service.dossiers", province, ground.dossiers())] * (rng.random() < 0.5)
-    ward = rng.choice(reg.wards_by_province[province])
+    ward = rng.choice(where.wards_by_province[province])
     report = [("village.status", ward, ground.village(ward, v)) for v in villages_of(ward)]
     report += [("eid.activations", ward, {"count": rng.randint(0, 300)}) for _ in range(rng.randint(1, 3))]
     report.append(("service.dossiers", ward, ground.dossiers()))
@@ -91,21 +143,24 @@ def _session(rng: random.Random, ground: _Ground) -> list[tuple[str, str, dict[s
     return report
 
 
-def _fresh_events(seed: int, start: datetime) -> Iterator[Event]:
+def _fresh_events(seed: int, start: datetime, span: timedelta | None, count: int | None, where: Localities, tie_share: float) -> Iterator[Event]:
     rng = random.Random(seed)
     ground = _Ground(rng)
     clock, number = start, 0
     while True:
-        clock += timedelta(seconds=rng.expovariate(1 / 2.0))  # a session every two seconds or so
-        for offset, (type_, locality, payload) in enumerate(_session(rng, ground)):
+        if span is not None and count:
+            clock = start + span * (number / count)  # the stream covers the span evenly
+        else:
+            clock += timedelta(seconds=rng.expovariate(1 / MEAN_SESSION_GAP_S))
+        for offset, (type_, locality, payload) in enumerate(_session(rng, ground, where)):
             number += 1
-            yield {
-                "event_id": f"sim{seed}-{number:09d}",
-                "type": type_,
-                "locality": locality,
-                "occurred_at": (clock + timedelta(milliseconds=offset)).isoformat(timespec="milliseconds"),
-                "payload": payload,
-            }
+            moment = clock + timedelta(milliseconds=offset)
+            event_id = f"sim{seed}-{number:09d}"
+            yield {"event_id": event_id, "type": type_, "locality": locality, "occurred_at": stamp(moment, number), "payload": payload}
+            if rng.random() < tie_share:  # same entity, same instant: the larger event_id must win
+                twin = {"event_id": event_id + "b", "type": type_, "locality": locality, "occurred_at": stamp(moment, number + 1),
+                        "payload": ground.again(type_, locality, payload)}
+                yield twin
 
 
 def simulated_events(
@@ -114,13 +169,23 @@ def simulated_events(
     resend_share: float = 0.0,
     reorder_share: float = 0.0,
     start: datetime = DEFAULT_START,
+    *,
+    span: timedelta | None = None,
+    provinces: int | None = None,
+    wards_per_province: int | None = None,
+    tie_share: float = 0.0,
 ) -> Iterator[Event]:
-    """`count` events (endless when None); shares are probabilities in [0, 1] per emitted event."""
-    for name, share in (("resend_share", resend_share), ("reorder_share", reorder_share)):
+    """`count` events (endless when None); shares are probabilities in [0, 1] per emitted event.
+
+    span: the history the stream covers (with count), instead of a session every ~2 s;
+    provinces, wards_per_province: a seeded sample of the country instead of all of it;
+    tie_share: share of events followed by a correction of the same entity at the same instant.
+    """
+    for name, share in (("resend_share", resend_share), ("reorder_share", reorder_share), ("tie_share", tie_share)):
         if not 0.0 <= share <= 1.0:
             raise ValueError(f"{name} must be between 0 and 1, got {share}")
     rng = random.Random(f"delivery-{seed}")  # its own stream: the knobs never change the ground truth
-    fresh = _fresh_events(seed, start)
+    fresh = _fresh_events(seed, start, span, count, Localities.sample(seed, provinces, wards_per_province), tie_share)
     recent: deque[Event] = deque(maxlen=RESEND_WINDOW)
     held: list[tuple[int, int, Event]] = []  # (due emission, tie-break, event), a min-heap
     held_order = itertools.count()  # a unique tie-break: heapq must never compare two events
@@ -139,3 +204,23 @@ def simulated_events(
         recent.append(event)
         emitted += 1
         yield dict(event)
+
+
+def as_messages(events: Iterable[Event], seed: int, max_batch: int = 20, resend_share: float = 0.0) -> list[tuple[bytes, bytes]]:
+    """(key, value) Kafka messages as many senders deliver them: each locality's events packed in
+    chunks of 1..max_batch (max_batch=1: one event per message), a share sent again, all shuffled."""
+    rng = random.Random(f"messages-{seed}")
+    sent = list(events)
+    sent += [e for e in sent if rng.random() < resend_share]
+    rng.shuffle(sent)
+    by_locality: dict[str, list[Event]] = defaultdict(list)
+    for e in sent:
+        by_locality[e["locality"]].append(e)
+    messages = []
+    for locality, evs in by_locality.items():
+        while evs:
+            n = rng.randint(1, max_batch)
+            chunk, evs = evs[:n], evs[n:]
+            messages.append((locality.encode(), orjson.dumps(chunk[0] if len(chunk) == 1 else chunk)))
+    rng.shuffle(messages)
+    return messages

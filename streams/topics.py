@@ -15,35 +15,33 @@ log = logging.getLogger("p06.topics")
 TOPIC_CONFIG = {"max.message.bytes": "5242880"}
 
 
-def _admin(settings: Settings, wait_s: float) -> KafkaAdminClient:
+def _admin(bootstrap: str, wait_s: float) -> KafkaAdminClient:
     """An admin client, once the cluster answers: services wait for Kafka rather than crash."""
     deadline = time.monotonic() + wait_s
     delay = 0.5
     while True:
         try:
-            return KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000)
+            return KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
         except KafkaError as exc:
             if time.monotonic() + delay > deadline:
                 raise RuntimeError(
-                    f"Kafka at {settings.kafka_bootstrap} did not answer for {wait_s:.0f}s ({exc}); "
+                    f"Kafka at {bootstrap} did not answer for {wait_s:.0f}s ({exc}); "
                     "start it with `p06 stack up` or set P06_KAFKA_BOOTSTRAP"
                 ) from None
             if delay == 0.5:
-                log.warning("waiting for Kafka at %s (%s)", settings.kafka_bootstrap, exc)
+                log.warning("waiting for Kafka at %s (%s)", bootstrap, exc)
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
 
 
-def ensure_topics(settings: Settings, compacted: tuple[str, ...] = (), wait_s: float = 600) -> None:
-    """Create the events and DLQ topics (and any compacted ones) if they do not exist yet."""
-    configs = {settings.events_topic: TOPIC_CONFIG, settings.dlq_topic: TOPIC_CONFIG}
-    configs |= {name: {**TOPIC_CONFIG, "cleanup.policy": "compact"} for name in compacted}
-    admin = _admin(settings, wait_s)
+def create_topics(bootstrap: str, names: list[str], partitions: int, compacted: tuple[str, ...] = (), wait_s: float = 600) -> None:
+    """The one place topics are made: each name that does not exist yet, with the project's config."""
+    admin = _admin(bootstrap, wait_s)
     try:
         existing = set(admin.list_topics())
         missing = [
-            NewTopic(name, settings.topic_partitions, 1, topic_configs=config)
-            for name, config in configs.items()
+            NewTopic(name, partitions, 1, topic_configs={**TOPIC_CONFIG, "cleanup.policy": "compact"} if name in compacted else TOPIC_CONFIG)
+            for name in dict.fromkeys([*names, *compacted])
             if name not in existing
         ]
         if missing:
@@ -53,3 +51,8 @@ def ensure_topics(settings: Settings, compacted: tuple[str, ...] = (), wait_s: f
                 pass
     finally:
         admin.close()
+
+
+def ensure_topics(settings: Settings, compacted: tuple[str, ...] = (), wait_s: float = 600) -> None:
+    """Create the events and DLQ topics (and any compacted ones) if they do not exist yet."""
+    create_topics(settings.kafka_bootstrap, [settings.events_topic, settings.dlq_topic], settings.topic_partitions, compacted, wait_s)

@@ -9,16 +9,17 @@ from pathlib import Path
 from typing import Any
 
 from bench.recount import expected_live
-from pipeline import REPO, Service, Worker, figures_of, wait_for_figures
+from bench.proc import P06Process
+from pipeline import REPO, Worker, figures_of, wait_for_figures
 from schemas.settings import Settings
 from sinks.warehouse import open_reader
 
 
-class Sink(Service):
+class Sink(P06Process):
     """`p06 sink`."""
 
     def __init__(self, log_dir: Path, **env: str) -> None:
-        super().__init__(["sink"], log_dir / f"sink-{time.monotonic_ns()}.log", **env)
+        super().__init__(["sink"], log_dir / f"sink-{time.monotonic_ns()}.log", env)
 
 
 def uncommitted(settings: Settings, group: str) -> int:

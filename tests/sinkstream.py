@@ -1,73 +1,40 @@
-"""A seeded event stream for the sink/report tests, and a real `p06 sink` process to drive."""
+"""The sink and report tests' stream (from the project's one generator) and a real `p06 sink` process."""
 from __future__ import annotations
 
 import random
+import sys
+import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
+import httpx
 import orjson
+from kafka import KafkaProducer
 
-from pipeline import stamp
-from schemas.registry import registry
+from bench.proc import P06Process
+from producers import as_messages, simulated_events
+from schemas.settings import Settings
+from streams.topics import ensure_topics
 
 START = datetime(2026, 9, 1, tzinfo=timezone.utc)
+P06 = str(Path(sys.executable).parent / "p06")  # the console script, as a user runs it
 
 
 def make_events(seed: int, n: int, provinces: int = 3) -> list[dict]:
-    """n distinct events over a few provinces and ~30 days, with many corrections of the same entity."""
-    rnd = random.Random(seed)
-    reg = registry()
-    chosen = rnd.sample(reg.provinces, provinces)
-    wards = [w for p in chosen for w in rnd.sample(reg.wards_by_province[p], 4)]
-    events = []
-    for i in range(n):
-        at = START + timedelta(minutes=rnd.randrange(30 * 24 * 60), microseconds=rnd.randrange(3) * 0)
-        kind = rnd.choice(["task", "village", "village", "system", "eid", "dossiers"])
-        ward, province = rnd.choice(wards), rnd.choice(chosen)
-        base = {"event_id": f"e{seed}-{i:06d}", "occurred_at": stamp(at, i)}
-        if kind == "task":
-            body = {"type": "task.status", "locality": province,
-                    "payload": {"task_id": f"T{rnd.randint(1, 6):03d}",
-                                "status": rnd.choice(["not_started", "in_progress", "completed"])}}
-        elif kind == "village":
-            body = {"type": "village.status", "locality": ward,
-                    "payload": {"village_id": f"V{rnd.randint(1, 5)}", "electricity": rnd.random() < 0.7,
-                                "internet": rnd.random() < 0.5}}
-        elif kind == "system":
-            body = {"type": "security.assessment", "locality": rnd.choice([ward, province]),
-                    "payload": {"system_id": f"S{rnd.randint(1, 3)}", "result": rnd.choice(["passed", "failed"]),
-                                "open_findings": rnd.randint(0, 9)}}
-        elif kind == "eid":
-            body = {"type": "eid.activations", "locality": ward, "payload": {"count": rnd.randint(0, 50)}}
-        else:
-            received = rnd.randint(0, 40)
-            body = {"type": "service.dossiers", "locality": rnd.choice([ward, province]),
-                    "payload": {"received": received, "online": rnd.randint(0, received),
-                                "on_time": rnd.randint(0, received)}}
-        events.append({**base, **body})
-    # Same-instant corrections: ties broken by the larger event_id.
-    for i in range(0, n, 25):
-        twin = dict(events[i], event_id=events[i]["event_id"] + "b")
-        if twin["type"] == "village.status":
-            twin["payload"] = dict(twin["payload"], electricity=not twin["payload"]["electricity"])
-        events.append(twin)
-    return events
+    """About n distinct events over a few provinces and 30 days, with same-instant corrections."""
+    return list(simulated_events(seed, n, start=START, span=timedelta(days=30), provinces=provinces,
+                                 wards_per_province=4, tie_share=0.04))
 
 
 def messages(events: list[dict], seed: int) -> list[bytes]:
     """Shuffled Kafka values: single events, batches, resends, and invalid messages mixed in."""
     rnd = random.Random(seed + 1)
-    stream = events + rnd.sample(events, len(events) // 5)  # resends
-    rnd.shuffle(stream)
     values: list[bytes] = []
-    i = 0
-    while i < len(stream):
-        size = rnd.choice([1, 1, 3, 20])
-        chunk = stream[i:i + size]
-        i += size
-        values.append(orjson.dumps(chunk[0] if len(chunk) == 1 else chunk))
+    for _, value in as_messages(events, seed, max_batch=20, resend_share=0.2):
+        values.append(value)
         if rnd.random() < 0.05:
             values.append(rnd.choice(INVALID))
-    values.append(orjson.dumps([stream[0], {"event_id": "bad", "type": "eid.activations"}]))
+    values.append(orjson.dumps([events[0], {"event_id": "bad", "type": "eid.activations"}]))
     return values
 
 
@@ -78,24 +45,6 @@ INVALID = [
     b'{"event_id": "x2", "type": "eid.activations", "locality": "01", "occurred_at": "2026-09-02T00:00:00Z", "payload": {"count": 1}}',
     b'{"event_id": "x3", "type": "service.dossiers", "locality": "01", "occurred_at": "2026-09-02T00:00:00Z", "payload": {"received": 1, "online": 5, "on_time": 0}}',
 ]
-
-
-# --- driving the real broker and a real `p06 sink` process -------------------------------------
-
-import os  # noqa: E402
-import signal  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import httpx  # noqa: E402
-from kafka import KafkaProducer  # noqa: E402
-
-from schemas.settings import Settings  # noqa: E402
-from streams.topics import ensure_topics  # noqa: E402
-
-P06 = str(Path(sys.executable).parent / "p06")
 
 
 def publish(settings: Settings, values: list[bytes]) -> None:
@@ -118,14 +67,12 @@ def expected_rejections(values: list[bytes]) -> int:
     return count
 
 
-class SinkProcess:
-    """`p06 sink` as its own process, with the test's P06_* environment, log in a file."""
+class SinkProcess(P06Process):
+    """`p06 sink` with the test's P06_* environment, log in a file, driven through its /health."""
 
     def __init__(self, settings: Settings, log: Path, **env: str) -> None:
-        self.settings, self.log = settings, log
-        self.proc = subprocess.Popen(
-            [P06, "sink"], env={**os.environ, **env}, stdout=open(log, "ab"), stderr=subprocess.STDOUT,
-        )
+        super().__init__(["sink"], log, env)
+        self.settings = settings
 
     def health(self) -> dict | None:
         try:
@@ -137,21 +84,9 @@ class SinkProcess:
         """Poll /health until done(health) holds; fail with the sink's log otherwise."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            assert self.proc.poll() is None, f"sink exited {self.proc.returncode}:\n{self.log.read_text()[-3000:]}"
+            assert self.alive, self.failure()
             health = self.health()
             if health and done(health):
                 return health
             time.sleep(0.1)
-        raise AssertionError(f"sink did not get there in {timeout}s; last {self.health()}\n{self.log.read_text()[-3000:]}")
-
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(30)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        raise AssertionError(f"sink did not get there in {timeout}s; last {self.health()}\n{self.tail(40)}")

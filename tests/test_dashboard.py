@@ -2,8 +2,6 @@
 published to Kafka appear on the open page, twice, without the page reloading."""
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,8 +15,9 @@ from kafka import KafkaProducer
 from playwright.sync_api import Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from schemas.events import validate_event
+from bench.proc import P06Process
 from bench.recount import recount
+from schemas.events import validate_event
 from schemas.metrics import METRICS, TOTAL_TASKS
 from schemas.registry import registry
 from schemas.settings import Settings
@@ -39,16 +38,13 @@ FIGURES_TIMEOUT_MS = 60_000  # a fresh worker joins its group and reads from the
 
 @pytest.fixture
 def worker_url(p06_settings: Settings, tmp_path: Path) -> Iterator[str]:
-    """`p06 worker` as a subprocess, on the test's P06_* environment; killed at the end."""
-    log = (tmp_path / "worker.log").open("wb")
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).with_name("p06")), "worker"], cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT
-    )
+    """`p06 worker` as a subprocess, on the test's P06_* environment; stopped at the end."""
+    worker = P06Process(["worker"], tmp_path / "worker.log", cwd=tmp_path)
     url = f"http://127.0.0.1:{p06_settings.worker_web_port}"
     try:
         deadline = time.monotonic() + 90
         while True:
-            assert proc.poll() is None, f"worker exited: {(tmp_path / 'worker.log').read_text()[-3000:]}"
+            assert worker.alive, worker.failure()
             assert time.monotonic() < deadline, "worker's web server never came up"
             try:
                 if httpx.get(f"{url}/api/live", timeout=2).status_code == 200:
@@ -58,13 +54,7 @@ def worker_url(p06_settings: Settings, tmp_path: Path) -> Iterator[str]:
             time.sleep(0.2)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        worker.stop()
 
 
 @pytest.fixture

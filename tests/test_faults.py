@@ -19,8 +19,9 @@ import pytest
 
 from faults import Sink, assert_exact_everywhere, p06, uncommitted
 from bench.recount import expected_live
-from pipeline import INVALID_MESSAGES, Service, Worker, messages_for, publish_raw, seeded_events, wait_for_figures
-from producers import Publisher
+from bench.proc import P06Process
+from pipeline import INVALID_MESSAGES, Worker, publish_raw, seeded_events, wait_for_figures
+from producers import Publisher, as_messages
 from schemas.settings import Settings, load_settings, settings as cached_settings
 from streams import local_broker
 from streams.topics import ensure_topics
@@ -61,7 +62,7 @@ def test_every_event_twice_and_some_three_times(pipeline) -> None:
     events = seeded_events(seed=11, count=EVENTS)
     rng = random.Random(11)
     resent = events + events + [e for e in events if rng.random() < 0.1]
-    publish(pipeline.settings, messages_for(resent, seed=11, resend_share=0))
+    publish(pipeline.settings, as_messages(resent, seed=11))
     assert_exact_everywhere(pipeline.settings, pipeline.worker(), pipeline.sink(), events)
 
 
@@ -71,10 +72,10 @@ def test_shuffled_with_some_days_late(pipeline) -> None:
     late = [e for e in events if rng.random() < 0.15]
     on_time = [e for e in events if e not in late]
     worker, sink = pipeline.worker(), pipeline.sink()
-    publish(pipeline.settings, messages_for(on_time, seed=12))
+    publish(pipeline.settings, as_messages(on_time, seed=12, resend_share=0.1))
     wait_for_figures(worker, expected_live(on_time))
     # Events that happened days ago arrive now: they must land in their own hour and day.
-    publish(pipeline.settings, messages_for(late, seed=13))
+    publish(pipeline.settings, as_messages(late, seed=13, resend_share=0.1))
     assert_exact_everywhere(pipeline.settings, worker, sink, events)
     days = httpx.get(f"{worker.url}/api/live/windows", params={"granularity": "day"}).json()["windows"]
     expected_eid_by_day: dict[str, int] = {}
@@ -89,7 +90,7 @@ def test_shuffled_with_some_days_late(pipeline) -> None:
 
 def test_worker_killed_three_times(pipeline) -> None:
     events = seeded_events(seed=14, count=EVENTS * 2)
-    messages = messages_for(events, seed=14)
+    messages = as_messages(events, seed=14, resend_share=0.1)
     sink = pipeline.sink()
     rng = random.Random(14)
     quarter = len(messages) // 4
@@ -146,7 +147,7 @@ def wait_until_idle(worker: Worker, quiet_s: float = 3.0, timeout_s: float = 120
 
 def test_sink_killed_mid_batch_and_restarted(pipeline) -> None:
     events = seeded_events(seed=15, count=EVENTS * 2)
-    messages = messages_for(events, seed=15)
+    messages = as_messages(events, seed=15, resend_share=0.1)
     worker = pipeline.worker()
     sink = pipeline.sink(P06_SINK_BATCH_ROWS="50")  # many small batches: the kill lands between two of them
     publish(pipeline.settings, messages[: len(messages) // 2])
@@ -213,7 +214,7 @@ def wait_until_serving(worker: Worker, s: Settings, timeout_s: float = 90) -> No
 
 def test_clickhouse_unavailable_for_30_seconds(pipeline, tmp_path: Path) -> None:
     events = seeded_events(seed=17, count=EVENTS)
-    messages = messages_for(events, seed=17)
+    messages = as_messages(events, seed=17, resend_share=0.1)
     worker = pipeline.worker()
     sink = InProcessSink(pipeline.settings)  # in-process, so the test can take ClickHouse away under it
     try:
@@ -273,7 +274,7 @@ class InProcessSink:
 
 def test_two_workers_one_stops_one_starts(pipeline) -> None:
     events = seeded_events(seed=18, count=EVENTS * 2)
-    messages = messages_for(events, seed=18)
+    messages = as_messages(events, seed=18, resend_share=0.1)
     thirds = [messages[i::3] for i in range(3)]
     sink = pipeline.sink()
     a, b = pipeline.worker(), pipeline.worker()
@@ -324,7 +325,7 @@ def test_hostile_input_lands_in_the_dlq_and_counts_nothing(pipeline) -> None:
         (ward.encode(), orjson.dumps(dict(base, event_id="nul\u0000id"))),
     ]
     worker, sink = pipeline.worker(), pipeline.sink()
-    publish(pipeline.settings, [*hostile, *messages_for(events, seed=19)])
+    publish(pipeline.settings, [*hostile, *as_messages(events, seed=19, resend_share=0.1)])
     assert_exact_everywhere(pipeline.settings, worker, sink, events)
     metrics = httpx.get(f"{worker.url}/metrics").text
     assert re.search(rf"^p06_dlq_total {len(hostile)}$", metrics, re.M), metrics  # the whole line: 130 is not 13
@@ -354,7 +355,7 @@ def test_gateway_token_cannot_publish_for_another_province(pipeline, tmp_path: P
         gateway.stop()
 
 
-class Gateway(Service):
+class Gateway(P06Process):
     """`p06 gateway` on the port of the test's settings."""
 
     def __init__(self, log_dir: Path) -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections import Counter
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import orjson
 import pytest
 
-from producers import simulated_events
+from producers import as_messages, simulated_events
 from producers.simulate import villages_of
 from schemas import EVENT_TYPES, registry, validate_event
 
@@ -87,3 +88,37 @@ def test_a_high_reorder_share_holds_many_events_at_once_without_failing() -> Non
     # Regression: two held events due at the same emission once made heapq compare the events.
     events = list(simulated_events(seed=9, count=3000, reorder_share=0.9, resend_share=0.2))
     assert len(events) == 3000
+
+
+def test_a_sample_of_the_country_over_a_span_with_corrections() -> None:
+    start, span = datetime(2026, 9, 1, tzinfo=timezone.utc), timedelta(days=30)
+    events = list(simulated_events(seed=5, count=3000, start=start, span=span, provinces=3, wards_per_province=4, tie_share=0.05))
+    reg = registry()
+    provinces = {reg.localities[e["locality"]].province for e in events}
+    assert len(provinces) == 3
+    assert len({e["locality"] for e in events if len(e["locality"]) == 5}) <= 12
+    moments = [datetime.fromisoformat(e["occurred_at"]) for e in events]
+    assert start <= min(moments) and max(moments) <= start + span
+    assert max(moments) - min(moments) > span * 0.9  # the history covers the span, not its first hour
+    offsets = {m.utcoffset() for m in moments}
+    assert timedelta(hours=7) in offsets and timedelta(0) in offsets and len(offsets) >= 3  # senders' zones vary
+    by_id = {e["event_id"]: e for e in events}
+    twins = [(by_id[e["event_id"][:-1]], e) for e in events if e["event_id"].endswith("b")]
+    assert 0.03 * 3000 < len(twins) < 0.07 * 3000
+    for first, twin in twins:  # same entity, same instant, larger event_id
+        assert (twin["type"], twin["locality"]) == (first["type"], first["locality"])
+        assert datetime.fromisoformat(twin["occurred_at"]) == datetime.fromisoformat(first["occurred_at"])
+        assert twin["event_id"] > first["event_id"]
+
+
+@pytest.mark.parametrize("max_batch", [1, 20])
+def test_as_messages_delivers_every_event_keyed_by_its_locality(plain: list[dict], max_batch: int) -> None:
+    events = plain[:2000]
+    delivered = []
+    for key, value in as_messages(events, seed=3, max_batch=max_batch):
+        body = orjson.loads(value)
+        items = body if isinstance(body, list) else [body]
+        assert len(items) <= max_batch and {e["locality"].encode() for e in items} == {key}
+        delivered += items
+    assert sorted(delivered, key=lambda e: e["event_id"]) == sorted(events, key=lambda e: e["event_id"])
+    assert delivered != events  # shuffled, as many senders deliver

@@ -16,12 +16,12 @@ from streams.topics import ensure_topics
 from streams.worker import snapshot_topic
 
 from bench.recount import expected_live
+from producers import as_messages
 from pipeline import (
     INVALID_MESSAGES,
     MIXED_BATCH,
     MIXED_BATCH_VALID,
     Worker,
-    messages_for,
     publish_raw,
     seeded_events,
     wait_for_figures,
@@ -61,7 +61,7 @@ def dlq_reasons(settings: Settings, expected: int, timeout_s: float = 60) -> lis
 def test_resends_shuffle_and_invalid_input_give_the_recount(p06_settings: Settings, workers) -> None:
     ensure_topics(p06_settings)
     events = seeded_events(seed=1, count=3000)
-    messages = messages_for(events, seed=1)
+    messages = as_messages(events, seed=1, resend_share=0.1)
     publish_raw(p06_settings.kafka_bootstrap, p06_settings.events_topic, [*messages, *INVALID_MESSAGES, MIXED_BATCH])
 
     worker = workers()
@@ -81,7 +81,7 @@ def test_resends_shuffle_and_invalid_input_give_the_recount(p06_settings: Settin
 def test_sigkill_mid_stream_and_restart_stays_exact(p06_settings: Settings, workers) -> None:
     ensure_topics(p06_settings)
     events = seeded_events(seed=2, count=4000)
-    messages = messages_for(events, seed=2)
+    messages = as_messages(events, seed=2, resend_share=0.1)
     half = len(messages) // 2
     publish_raw(p06_settings.kafka_bootstrap, p06_settings.events_topic, messages[:half])
 
@@ -102,7 +102,7 @@ def test_state_stored_but_snapshot_lost_is_sent_again_when_processed_again(p06_s
     state (nothing changes), and must still send the snapshots."""
     ensure_topics(p06_settings)
     events = seeded_events(seed=4, count=1500)
-    publish_raw(p06_settings.kafka_bootstrap, p06_settings.events_topic, messages_for(events, seed=4))
+    publish_raw(p06_settings.kafka_bootstrap, p06_settings.events_topic, as_messages(events, seed=4, resend_share=0.1))
     expected = expected_live(events)
     first = workers()
     wait_for_figures(first, expected)
@@ -123,7 +123,7 @@ def test_state_stored_but_snapshot_lost_is_sent_again_when_processed_again(p06_s
 def test_two_workers_with_one_joining_and_one_leaving(p06_settings: Settings, workers) -> None:
     ensure_topics(p06_settings)
     events = seeded_events(seed=3, count=4000)
-    messages = messages_for(events, seed=3)
+    messages = as_messages(events, seed=3, resend_share=0.1)
     thirds = [messages[i::3] for i in range(3)]
 
     a = workers()
