@@ -20,6 +20,7 @@ from pydantic import (
     StrictInt,
     TypeAdapter,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -100,12 +101,15 @@ class _Envelope(_Strict):
 
     @field_validator("occurred_at")
     @classmethod
-    def _plausible_time(cls, value: datetime) -> datetime:
+    def _plausible_time(cls, value: datetime, info: ValidationInfo) -> datetime:
         ts = value.timestamp()
         if ts < _EARLIEST_TS:
             raise ValueError(f"occurred_at must not be before {EARLIEST:%Y-%m-%d}")
-        if ts > time.time() + _FUTURE_SLACK_S:
-            raise ValueError("occurred_at is more than a day in the future")
+        # Judged against when the event reached Kafka when it did (the record's timestamp), so that the
+        # worker, the sink and any replay give the same bytes the same verdict; the clock otherwise.
+        received = info.context.get("received_at") if info.context else None
+        if ts > (received or time.time()) + _FUTURE_SLACK_S:
+            raise ValueError("occurred_at is more than a day after it was sent")
         return value.astimezone(timezone.utc)  # the instant is kept, the sender's zone is not needed downstream
 
     @model_validator(mode="after")
@@ -198,12 +202,14 @@ def describe(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def validate_event(data: Any) -> Event:
-    """One decoded JSON value to an Event, or InvalidEvent with a precise reason."""
+def validate_event(data: Any, received_at: float | None = None) -> Event:
+    """One decoded JSON value to an Event, or InvalidEvent with a precise reason.
+
+    received_at: when it reached Kafka (epoch seconds); the time bounds are judged against it."""
     if not isinstance(data, dict):
         raise InvalidEvent(f"event: expected a JSON object, got {type(data).__name__}")
     try:
-        return _EVENT.validate_python(data)
+        return _EVENT.validate_python(data, context={"received_at": received_at} if received_at else None)
     except ValidationError as exc:
         raise InvalidEvent(describe(exc)) from None
 
@@ -220,8 +226,10 @@ def parse_event_json(line: bytes | str) -> Event:
     return validate_event(data)
 
 
-def parse_message(raw: bytes | None) -> tuple[list[Event], list[Rejection]]:
-    """A Kafka message value: one event or a batch. Returns the valid events and the rejections."""
+def parse_message(raw: bytes | None, received_at: float | None = None) -> tuple[list[Event], list[Rejection]]:
+    """A Kafka message value: one event or a batch. Returns the valid events and the rejections.
+
+    received_at: the record's timestamp (epoch seconds), so every reader judges the same bytes alike."""
     if raw is None:
         return [], [Rejection(None, "message has no value", b"")]
     if len(raw) > MAX_MESSAGE_BYTES:
@@ -232,7 +240,7 @@ def parse_message(raw: bytes | None) -> tuple[list[Event], list[Rejection]]:
         return [], [Rejection(None, f"not valid UTF-8 JSON: {exc}", raw)]
     if isinstance(data, dict):
         try:
-            return [validate_event(data)], []
+            return [validate_event(data, received_at)], []
         except InvalidEvent as exc:
             return [], [Rejection(None, str(exc), raw)]
     if not isinstance(data, list) or not 1 <= len(data) <= MAX_BATCH_EVENTS:
@@ -242,7 +250,7 @@ def parse_message(raw: bytes | None) -> tuple[list[Event], list[Rejection]]:
     rejections: list[Rejection] = []
     for index, item in enumerate(data):
         try:
-            events.append(validate_event(item))
+            events.append(validate_event(item, received_at))
         except InvalidEvent as exc:
             rejections.append(Rejection(index, f"[{index}] {exc}", orjson.dumps(item)))
     return events, rejections

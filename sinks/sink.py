@@ -49,8 +49,8 @@ class Batch:
         self.messages = 0
         self.rejected = 0
 
-    def add(self, partition: int, offset: int, value: bytes | None) -> None:
-        events, rejections = parse_message(value)
+    def add(self, partition: int, offset: int, value: bytes | None, timestamp_ms: int) -> None:
+        events, rejections = parse_message(value, timestamp_ms / 1000)  # judged as the worker judges it
         received = now()
         for event in events:
             self.columns.add(event, self.topic, partition, offset, received)
@@ -126,7 +126,7 @@ class Sink:
             records = await self.consumer.getmany(timeout_ms=int(wait * 1000), max_records=min(room, 10_000))
             for tp, messages in records.items():
                 for message in messages:
-                    batch.add(tp.partition, message.offset, message.value)
+                    batch.add(tp.partition, message.offset, message.value, message.timestamp)
             if not batch.messages:
                 deadline = time.monotonic() + self.settings.sink_flush_s
                 await self._measure_lag()

@@ -1,15 +1,15 @@
 """The Faust worker: validates every message, folds events into locality state, feeds the live view.
 
-Exactness rests on idempotent state, not on delivery: each locality's state (streams.state) is one
-table value, replaced whole in one changelog record, and applying an event twice changes nothing.
-The changelog is flushed before offsets are committed (streams.transport makes Faust's flush wait
-for every record), so after a crash every uncommitted message is processed again and lands on a
-state that already has it or not: either way the figures are exact.
+Exactness rests on idempotent state and on a position kept with it, not on Kafka's offsets: each
+locality's state (streams.state) is one table value, replaced whole in one changelog record, and
+applying an event twice changes nothing; each events partition's next offset to apply is written
+into the same table after the state it covers (streams.positions), and the worker reads from there.
 faust's exactly_once mode is not used: it has open reports of duplicates and crashes, and this
 design does not need it.
 """
 from __future__ import annotations
 
+import logging
 import time
 import weakref
 from collections import deque
@@ -24,13 +24,16 @@ from faust.streams import _current_event  # the only handle to the partition a t
 from faust.types import EventT
 
 from schemas.events import Event, Rejection, parse_message
+from schemas.partitions import home_partition
 from schemas.settings import Settings
 
+from .positions import Positions, Verdict, position_key
 from .snapshots import SnapshotMirror
 from .state import LocalityState
 from .transport import App
 from .watchdog import RecoveryWatch, request_restart
 
+log = logging.getLogger("p06.worker")
 MAX_VALUE_BYTES = 5_242_880  # the broker's limit; oversized input must still reach the DLQ
 # Faust opens one RocksDB per partition with 64 MB write buffers (up to 3) and a 2 GB block cache
 # each; our state is read once per locality and then served from memory, so small buffers suffice.
@@ -78,36 +81,100 @@ class Processor:
         self.events_topic = app.topic(settings.events_topic, key_serializer="raw", value_serializer="raw")
         self.dlq_topic = app.topic(settings.dlq_topic, key_serializer="raw", value_serializer="raw")
         self.cache: dict[str, LocalityState] = {}
+        self.positions = Positions()
+        self.settings = settings
+        self.events_partitions: int | None = None  # learnt from the broker on first use
         self.stats = Stats()
         self.started = time.time()
 
     def forget_cache(self) -> None:
         """After a rebalance other workers may have written our keys: read them from the table again."""
         self.cache.clear()
+        self.positions.forget()
+
+    async def handle(self, batch: Sequence[EventT]) -> None:
+        """One batch: admit each record against its partition's position, fold the admitted ones in,
+        write the positions after the state they cover, then send the changed snapshots."""
+        generation = self.app.consumer_generation_id
+        current = [fe for fe in batch if fe.message.generation_id == generation]
+        # Fetched before a rebalance: the partition may be another worker's now, and writing its state
+        # here would race the owner. If it is still ours, the position makes us read it again.
+        self.stats.stale += len(batch) - len(current)
+        await self._start_positions(current)
+        admitted, gaps = [], {}
+        now = time.monotonic()
+        for fe in current:
+            verdict = self.positions.admit(fe.message.partition, fe.message.offset, now)
+            if verdict is Verdict.APPLY:
+                admitted.append(fe)
+            elif verdict is Verdict.SEEK:
+                gaps[fe.message.tp] = fe.message.offset
+        for tp, offset in gaps.items():
+            await self._seek_back(tp, offset)
+        changed = self.process(admitted)
+        last_of: dict[int, EventT] = {fe.message.partition: fe for fe in admitted}
+        for partition, fe in last_of.items():
+            with acting_for(fe):  # the changelog partition of the state it covers, after that state
+                self.localities[position_key(partition)] = self.positions.next[partition]
+        await self.publish_snapshots(changed)
+
+    async def seek_idle_partitions(self) -> None:
+        """Seek back any owned partition whose log goes past its position while nothing arrives:
+        the committed offset Faust started from may be ahead of the state."""
+        if self.app.rebalancing:
+            return  # the table may not be restored yet
+        topic = self.events_topic.get_topic_name()
+        for tp in [tp for tp in self.app.consumer.assignment() if tp.topic == topic]:
+            if not self.positions.known(tp.partition):
+                earliest = (await self.app.consumer.earliest_offsets(tp))[tp]
+                self.positions.start(tp.partition, self.localities.get(position_key(tp.partition)), earliest)
+            try:
+                highwater = self.app.consumer.highwater(tp)
+            except Exception:  # revoked meanwhile: nothing to catch up on here
+                continue
+            if self.positions.idle(tp.partition, highwater, time.monotonic()):
+                await self._seek_back(tp, None)
+
+    async def _start_positions(self, batch: Sequence[EventT]) -> None:
+        first_of: dict[int, EventT] = {}
+        for fe in batch:
+            if not self.positions.known(fe.message.partition):
+                first_of.setdefault(fe.message.partition, fe)
+        for partition, fe in first_of.items():
+            with acting_for(fe):
+                stored = self.localities.get(position_key(partition))
+            earliest = (await self.app.consumer.earliest_offsets(fe.message.tp))[fe.message.tp]
+            self.positions.start(partition, stored, earliest)
+
+    async def _seek_back(self, tp: Any, arrived: int | None) -> None:
+        earliest = (await self.app.consumer.earliest_offsets(tp))[tp]
+        self.positions.skip_to(tp.partition, earliest)
+        target = self.positions.next[tp.partition]
+        if arrived is not None:
+            log.warning("%s: record %d arrived but the state stands at %d: reading from there again", tp, arrived, target)
+        elif self.positions.resumed(tp.partition):
+            log.warning("%s: records past %d are not arriving: reading from there again", tp, target)
+        else:
+            log.info("%s: reading from %d, the position kept with the state", tp, target)
+        await self.app.consumer.seek(tp, target)
 
     def process(self, batch: Sequence[EventT]) -> dict[int, list[tuple[bytes, bytes]]]:
         """Fold a batch in; return the changed localities' snapshots per source partition."""
         pending: dict[str, list[tuple[Event, int]]] = {}
         carrier: dict[str, EventT] = {}
         now = time.time()
-        generation = self.app.consumer_generation_id
         for fe in batch:
             msg = fe.message
-            if msg.generation_id != generation:
-                # Fetched before a rebalance: its partition may be another worker's now, and writing
-                # its state here would race the owner. It is fetched again from the committed offset.
-                self.stats.stale += 1
-                continue
             self.stats.messages += 1
             self.stats.positions[(msg.topic, msg.partition)] = msg.offset
             self.stats.latencies_s.append(max(0.0, now - msg.timestamp))
-            valid, rejected = parse_message(fe.value)
+            valid, rejected = parse_message(fe.value, msg.timestamp)  # judged as the sink judges it
             for rejection in rejected:
                 self.to_dlq(rejection, fe)
             key = msg.key.decode("utf-8", "replace") if msg.key else None
             for event in valid:
-                if event.locality != key:
-                    self.reroute(event)
+                if event.locality != key or msg.partition != home_partition(key, self._partition_count()):
+                    self.reroute(event)  # counted in its own partition, by the one worker that owns it
                     continue
                 pending.setdefault(event.locality, []).append((event, int(msg.timestamp * 1000)))
                 carrier[event.locality] = fe
@@ -160,6 +227,12 @@ class Processor:
         # processing that event again changes nothing.
         return orjson.dumps(state.snapshot())
 
+    def _partition_count(self) -> int:
+        """The events topic's partitions as the broker has them (not as the settings would create them)."""
+        if self.events_partitions is None:
+            self.events_partitions = self.app.consumer.topic_partitions(self.events_topic.get_topic_name())
+        return self.events_partitions or self.settings.topic_partitions
+
     def to_dlq(self, rejection: Rejection, fe: EventT) -> None:
         msg = fe.message
         self.stats.dlq += 1
@@ -174,7 +247,9 @@ class Processor:
         self.dlq_topic.send_soon(key=msg.key, value=rejection.raw, headers=headers)
 
     def reroute(self, event: Event) -> None:
-        """An event keyed under another locality goes back to the topic under its own key.
+        """An event keyed under another locality, or in a partition other than its locality's
+        (a sender with another partitioner: schemas.partitions), goes back to the topic under its own
+        key, which Faust's producer partitions as the contract says.
 
         One locality's state must live in one partition, so that exactly one worker writes it.
         """
@@ -199,6 +274,7 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         producer_max_request_size=MAX_VALUE_BYTES,
         consumer_max_fetch_size=MAX_VALUE_BYTES,
         broker_commit_interval=settings.worker_commit_interval_s,
+        broker_session_timeout=settings.worker_session_timeout_s,
         stream_recovery_delay=0.0,
         table_standby_replicas=0,
     )
@@ -220,13 +296,17 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
 
     @app.agent(processor.events_topic, name="p06.count")
     async def count(stream: faust.Stream) -> None:
-        # Acks come after the body returns, and commits flush the changelog first: no event is lost.
+        # Reading resumes from the position kept with the state (streams.positions), not from Kafka's offsets.
         async for batch in stream.take_events(settings.worker_batch_size, within=settings.worker_batch_within_s):
-            await processor.publish_snapshots(processor.process(batch))
+            await processor.handle(batch)
 
     @app.task
     async def mirror_snapshots() -> None:
         await processor.mirror.run()
+
+    @app.timer(interval=1.0)
+    async def seek_idle_partitions() -> None:
+        await processor.seek_idle_partitions()
 
     watch = RecoveryWatch(settings.worker_recovery_stall_s)
 

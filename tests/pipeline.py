@@ -4,6 +4,7 @@ What the events must give is in bench/recount.py, written from the contract's wo
 """
 from __future__ import annotations
 
+import re
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -93,3 +94,24 @@ def wait_for_figures(worker: Worker, expected: dict[str, Any], timeout_s: float 
     got = figures_of(body) if body else None
     diff = {} if got is None else {s: (got[s], expected[s]) for s in ("nation", "urban", "rural") if got[s] != expected[s]}
     raise AssertionError(f"live figures never matched the recount within {timeout_s}s; differing: {diff}")
+
+
+def wait_until_both_own_partitions(*workers: Worker, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    owned: list[int] = []
+    while time.monotonic() < deadline:
+        owned = [_assigned(w) for w in workers]
+        if all(owned):
+            return
+        for w in workers:
+            assert w.failure() is None, w.failure()
+        time.sleep(0.3)
+    raise AssertionError(f"the workers never all owned partitions: {owned}")
+
+
+def _assigned(worker: Worker) -> int:
+    try:
+        found = re.search(r"^p06_assigned_partitions (\d+)$", httpx.get(f"{worker.url}/metrics", timeout=2).text, re.M)
+    except httpx.HTTPError:
+        return 0
+    return int(found.group(1)) if found else 0

@@ -92,7 +92,7 @@ BAD_EVENTS: list[tuple[str, Any, str]] = [
     ("naive occurred_at", event("eid.activations", occurred_at="2026-03-01T08:00:00"), "occurred_at: Input should have timezone info"),
     ("occurred_at not a time", event("eid.activations", occurred_at="yesterday"), "occurred_at: Input should be a valid datetime"),
     ("occurred_at before 2000", event("eid.activations", occurred_at="1999-12-31T00:00:00Z"), "occurred_at: occurred_at must not be before 2000-01-01"),
-    ("occurred_at in the future", event("eid.activations", occurred_at=FUTURE), "occurred_at: occurred_at is more than a day in the future"),
+    ("occurred_at in the future", event("eid.activations", occurred_at=FUTURE), "occurred_at: occurred_at is more than a day after it was sent"),
     ("empty event_id", event("eid.activations", event_id=""), "event_id: String should have at least 1 character"),
     ("long event_id", event("eid.activations", event_id="x" * 65), "event_id: String should have at most 64 characters"),
     ("negative count", with_payload("eid.activations", count=-1), "payload.count: Input should be greater than or equal to 0"),
@@ -147,3 +147,15 @@ def test_encode_batch_is_an_object_alone_and_an_array_otherwise() -> None:
     two = validate_event(event("eid.activations", event_id="e2"))
     assert orjson.loads(encode_batch([one]))["event_id"] == "e-eid.activations"
     assert parse_message(encode_batch([one, two])) == ([one, two], [])
+
+
+def test_the_same_bytes_get_the_same_verdict_whenever_they_are_read() -> None:
+    """Time bounds are judged against when the record reached Kafka, not the reader's clock: the
+    worker, a sink lagging by days and a replay next year all agree."""
+    sent = datetime(2026, 11, 3, 9, 0, tzinfo=timezone.utc).timestamp()
+    too_early = orjson.dumps(event("eid.activations", occurred_at="2026-11-04T17:00:00+07:00"))  # a day and an hour after
+    valid, rejected = parse_message(too_early, received_at=sent)
+    assert valid == [] and "more than a day after it was sent" in rejected[0].reason
+    assert len(parse_message(too_early)[0]) == 1  # by today's clock the same bytes would pass: not used by readers
+    within = orjson.dumps(event("eid.activations", occurred_at="2026-11-04T15:00:00+07:00"))  # 23 hours after
+    assert len(parse_message(within, received_at=sent)[0]) == 1

@@ -4,6 +4,7 @@ ClickHouse and by `p06 reconcile`, and that the archive holds every valid event.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import re
 import subprocess
@@ -20,7 +21,7 @@ import pytest
 from faults import Sink, assert_exact_everywhere, p06, uncommitted
 from bench.recount import expected_live
 from bench.proc import P06Process
-from pipeline import INVALID_MESSAGES, Worker, publish_raw, seeded_events, wait_for_figures
+from pipeline import INVALID_MESSAGES, Worker, publish_raw, seeded_events, wait_for_figures, wait_until_both_own_partitions
 from producers import Publisher, as_messages
 from schemas.settings import Settings, load_settings, settings as cached_settings
 from streams import local_broker
@@ -38,8 +39,8 @@ def pipeline(p06_settings: Settings, tmp_path: Path):
     class Pipeline:
         settings = p06_settings
 
-        def worker(self, **env: str) -> Worker:
-            w = Worker(local_broker.free_port(), tmp_path, **env)
+        def worker(self, port: int | None = None, **env: str) -> Worker:
+            w = Worker(port or local_broker.free_port(), tmp_path, **env)
             started.append(w)
             return w
 
@@ -288,25 +289,56 @@ def test_two_workers_one_stops_one_starts(pipeline) -> None:
     wait_for_figures(b, expected_live(events))
 
 
-def wait_until_both_own_partitions(*workers: Worker, timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
-    owned: list[int] = []
-    while time.monotonic() < deadline:
-        owned = [_assigned(w) for w in workers]
-        if all(owned):
-            return
-        for w in workers:
-            assert w.failure() is None, w.failure()
-        time.sleep(0.3)
-    raise AssertionError(f"the workers never all owned partitions: {owned}")
+class Flow(threading.Thread):
+    """A seeded stream that keeps flowing: `slices` sends `pause_s` apart, from a thread of the test."""
+
+    def __init__(self, settings: Settings, messages: list[tuple[bytes, bytes]], slices: int, pause_s: float) -> None:
+        super().__init__(daemon=True)
+        self.settings, self.pause_s = settings, pause_s
+        self.slices = [messages[i::slices] for i in range(slices)]
+        self.sent = 0
+
+    def run(self) -> None:
+        for part in self.slices:
+            publish(self.settings, part)
+            self.sent += 1
+            time.sleep(self.pause_s)
+
+    @property
+    def flowing(self) -> bool:
+        return self.sent < len(self.slices)
 
 
-def _assigned(worker: Worker) -> int:
+def test_rebalance_torture(pipeline) -> None:
+    """While a seeded stream flows, with a CPU-bound process beside them: a worker joins, one is
+    SIGKILLed, one joins, one leaves cleanly and rejoins on its old data. The survivors end exact.
+    P06_TORTURE_SEED picks the stream (a loop over seeds: docs/streams.md)."""
+    seed = int(os.environ.get("P06_TORTURE_SEED", "21"))
+    events = seeded_events(seed=seed, count=EVENTS * 2)
+    flow = Flow(pipeline.settings, as_messages(events, seed=seed, resend_share=0.1), slices=80, pause_s=1.0)
+    fast_failover = {"P06_WORKER_SESSION_TIMEOUT_S": "10"}
+    burner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
-        found = re.search(r"^p06_assigned_partitions (\d+)$", httpx.get(f"{worker.url}/metrics", timeout=2).text, re.M)
-    except httpx.HTTPError:
-        return 0
-    return int(found.group(1)) if found else 0
+        flow.start()
+        a = pipeline.worker(**fast_failover)
+        wait_until_processing(a)
+        b = pipeline.worker(**fast_failover)  # joins
+        wait_until_both_own_partitions(a, b)
+        assert flow.flowing, "the stream ended before the kill: the case proved nothing"
+        a.kill()  # SIGKILLed mid-stream, with whatever it had not committed
+        c = pipeline.worker(**fast_failover)  # joins while the group still waits for the dead one
+        wait_until_both_own_partitions(b, c)
+        b.stop()  # leaves cleanly
+        b = pipeline.worker(port=b.port, **fast_failover)  # rejoins on its old data folder
+        wait_until_both_own_partitions(b, c)
+        assert flow.flowing, "the stream ended before the last rebalance: the case proved less than it says"
+        flow.join()
+        expected = expected_live(events)
+        wait_for_figures(b, expected)
+        wait_for_figures(c, expected)
+    finally:
+        burner.kill()
+        flow.join(120)
 
 
 def test_hostile_input_lands_in_the_dlq_and_counts_nothing(pipeline) -> None:
