@@ -33,7 +33,7 @@ class SnapshotMirror:
             group_id=None,  # no group: every worker reads every partition
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            max_partition_fetch_bytes=5_242_880,
+            max_partition_fetch_bytes=1 << 20,  # a larger first batch still arrives whole
             fetch_max_wait_ms=FETCH_MAX_WAIT_MS,  # see streams.transport
         )
         await consumer.start()
