@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from schemas.events import parse_message
+from schemas.events import MAX_BATCH_EVENTS, parse_message
 from schemas.settings import Settings
 
 from . import api
@@ -35,6 +35,7 @@ class Stats:
     events: int = 0
     rejected: int = 0  # invalid messages or batch elements: the streams' DLQ reports them
     batches: int = 0
+    largest_batch: int = 0  # rows; P06_SINK_BATCH_ROWS bounds it (give or take one fetch of large messages)
     lag: int | None = None  # records on the broker not yet committed by this sink; None until known
     started: float = field(default_factory=time.monotonic)
 
@@ -76,6 +77,7 @@ class Sink:
         self.stop = asyncio.Event()
         self.consumer: AIOKafkaConsumer | None = None
         self.audit = Audit(settings, self.store, lambda: self.stats.lag)
+        self.events_per_message = float(MAX_BATCH_EVENTS)  # the most a message holds, until batches tell
 
     def snapshot(self) -> dict:
         return {**asdict(self.stats), "outages": self.store.outages, "last_error": self.store.last_error}
@@ -87,7 +89,8 @@ class Sink:
         await asyncio.to_thread(ensure_topics, s)
         self.consumer = AIOKafkaConsumer(
             s.events_topic, bootstrap_servers=s.kafka_bootstrap, group_id=f"{s.app_id}-sink",
-            enable_auto_commit=False, auto_offset_reset="earliest", max_partition_fetch_bytes=8 * 1024 * 1024,
+            enable_auto_commit=False, auto_offset_reset="earliest",
+            max_partition_fetch_bytes=1 << 20,  # a larger first batch still arrives whole; 8 MB x partitions cost RSS
             fetch_max_wait_ms=100,  # aiokafka's 500 ms default delays a partition left out of the fetch in flight
         )
         server = api.start(self.store, s.sink_api_port, self.snapshot, self.audit)
@@ -122,14 +125,18 @@ class Sink:
             if left <= 0 and batch.messages:
                 break
             wait = max(left, 0.05) if batch.messages else self.settings.sink_flush_s
-            room = self.settings.sink_batch_rows - len(batch.columns)  # a message holds one event or more
-            records = await self.consumer.getmany(timeout_ms=int(wait * 1000), max_records=min(room, 10_000))
+            # max_records counts messages, the cap counts rows: a packed message holds ~20 events or more.
+            room = self.settings.sink_batch_rows - len(batch.columns)
+            per_message = max(1.0, len(batch.columns) / batch.messages) if batch.messages else self.events_per_message
+            records = await self.consumer.getmany(timeout_ms=int(wait * 1000), max_records=max(1, min(int(room / per_message), 10_000)))
             for tp, messages in records.items():
                 for message in messages:
                     batch.add(tp.partition, message.offset, message.value, message.timestamp)
             if not batch.messages:
                 deadline = time.monotonic() + self.settings.sink_flush_s
                 await self._measure_lag()
+        if batch.messages:
+            self.events_per_message = max(1.0, len(batch.columns) / batch.messages)
         return batch
 
     async def _measure_lag(self) -> None:
@@ -178,6 +185,7 @@ class Sink:
         self.stats.events += len(batch.columns)
         self.stats.rejected += batch.rejected
         self.stats.batches += 1
+        self.stats.largest_batch = max(self.stats.largest_batch, len(batch.columns))
         await self._measure_lag()
 
 

@@ -58,6 +58,21 @@ def test_sigkill_mid_stream_then_restart_doubles_nothing(p06_settings: Settings,
         second.stop()
 
 
+def test_batches_keep_to_their_row_cap_with_packed_messages(p06_settings: Settings, tmp_path) -> None:
+    # Kafka's max_records counts messages; a packed message carries up to 20 events here (500 in
+    # production): a cap in messages let batches grow to four times P06_SINK_BATCH_ROWS.
+    events = make_events(seed=15, n=1500)
+    values = messages(events, seed=15)
+    publish(p06_settings, values)
+    sink = SinkProcess(p06_settings, tmp_path / "sink.log", P06_SINK_BATCH_ROWS="100")
+    try:
+        health = sink.wait(lambda h: h["messages"] >= len(values))
+        assert health["largest_batch"] <= 2 * 100, health
+        _assert_exact(p06_settings, events)
+    finally:
+        sink.stop()
+
+
 def test_clickhouse_client_closed_under_the_sink_loses_nothing(p06_settings: Settings) -> None:
     events = make_events(seed=13, n=400)
     values = messages(events, seed=13)
