@@ -27,6 +27,7 @@ METRICS: tuple[str, ...] = (
 METRIC_INDEX = {name: i for i, name in enumerate(METRICS)}
 STATE_TYPES = frozenset({"task.status", "village.status", "security.assessment"})
 FLOW_TYPES = frozenset({"eid.activations", "service.dossiers"})
+FLOW_METRICS = ("eid_activations", "dossiers_received", "dossiers_online", "dossiers_on_time")  # summed per hour
 TOTAL_TASKS = 225
 
 Vector = tuple[int, ...]

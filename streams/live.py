@@ -12,10 +12,9 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from schemas.metrics import ZERO, Vector, add, as_dict
+from schemas.metrics import FLOW_METRICS, ZERO, Vector, add, as_dict
 from schemas.registry import registry
 
-from .state import FLOW_METRICS
 
 DAY_MS = 86_400_000
 Snapshot = Mapping[str, Any]

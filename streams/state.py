@@ -11,11 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemas.events import Event
-from schemas.metrics import FLOW_TYPES, METRICS, contribution, entity_of, version
+from schemas.metrics import FLOW_METRICS, FLOW_TYPES, METRICS, contribution, entity_of, version
 
 HOUR_S = 3600
 # The four flow metrics, in the order hour buckets store them.
-FLOW_METRICS = ("eid_activations", "dossiers_received", "dossiers_online", "dossiers_on_time")
 _FLOW_INDEX = [METRICS.index(m) for m in FLOW_METRICS]
 
 
