@@ -1,8 +1,6 @@
 """The HTTP gateway on a real broker: 202/401/403/413/422, the province boundary, what reaches the topic."""
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,12 +11,12 @@ import pytest
 from producers_support import topic_events
 from starlette.testclient import TestClient
 
+from bench.proc import P06Process
 from producers.gateway import MAX_REQUEST_BYTES, create_app
 from producers.tokens import token_store
 from schemas.settings import Settings
 from streams.topics import ensure_topics
 
-REPO = Path(__file__).resolve().parent.parent
 HANOI, HANOI_WARD, HCMC_WARD = "01", "00004", "25747"
 
 
@@ -138,8 +136,7 @@ def test_openapi_describes_the_endpoint_and_the_events(client: TestClient) -> No
 
 def test_p06_gateway_serves_on_loopback(topics: Settings, tmp_path: Path) -> None:
     _, secret = token_store(topics.data_dir).add("national", "cli")
-    log = open(tmp_path / "gateway.log", "wb")
-    server = subprocess.Popen([sys.executable, "p06.py", "gateway"], cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    server = P06Process(["gateway"], tmp_path / "gateway.log")
     url = f"http://127.0.0.1:{topics.gateway_port}/v1/events"
     try:
         answer = None
@@ -148,10 +145,9 @@ def test_p06_gateway_serves_on_loopback(topics: Settings, tmp_path: Path) -> Non
                 answer = httpx.post(url, json=eid("s1"), headers={"Authorization": f"Bearer {secret}"}, timeout=30)
                 break
             except httpx.ConnectError:
-                assert server.poll() is None, (tmp_path / "gateway.log").read_text()
+                assert server.alive, server.failure()
                 time.sleep(0.2)
-        assert answer is not None and answer.status_code == 202, (tmp_path / "gateway.log").read_text()
+        assert answer is not None and answer.status_code == 202, server.tail(40)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        server.stop()
     assert ids_on_topic(topics) == ["s1"]
