@@ -48,6 +48,9 @@ FIGURES: tuple[Figure, ...] = (
     Figure("p99_clickhouse_s", "publish → ClickHouse p99", "s", at_most=2.0),
     Figure("worker_rss_mb", "worker peak RSS", "MB", at_most=300),
     Figure("sink_rss_mb", "sink peak RSS", "MB", at_most=300),
+    Figure("history_cost_ratio", "worker µs/event, last month of a year ÷ first", "×", at_most=1.25),
+    Figure("state_record_max_kb", "largest table changelog record after a year", "KB", at_most=64),
+    Figure("history_worker_rss_mb", "worker peak RSS with a year of state", "MB", at_most=400),
 )
 
 

@@ -17,7 +17,7 @@ from rich.console import Console
 from schemas.settings import settings
 from streams.topics import create_topics
 
-from . import bare_faust, clickhouse_raw, kafka_raw, latency, publish, report, sink, validate, worker
+from . import bare_faust, clickhouse_raw, history, kafka_raw, latency, publish, report, sink, validate, worker
 from .broker import Cluster, cluster, delete_topics
 from .events import encode, pack, source
 from .expected import recount
@@ -26,8 +26,8 @@ from .stages import StageEnv, StageMissing
 T = TypeVar("T")
 console = Console(stderr=True, width=None if Console(stderr=True).is_terminal else 150)  # the table and progress go to stderr, so --json stdout stays clean
 
-QUICK = {"events": 20_000, "publish": 20_000, "latency_s": 10, "repeat": 3, "budget_s": 150, "stage_s": 40}
-FULL = {"events": 500_000, "publish": 200_000, "latency_s": 60, "repeat": 3, "budget_s": 3600, "stage_s": 900}
+QUICK = {"events": 20_000, "publish": 20_000, "latency_s": 10, "repeat": 3, "budget_s": 150, "stage_s": 40, "history_provinces": 1, "history_wards": 6}
+FULL = {"events": 500_000, "publish": 200_000, "latency_s": 60, "repeat": 3, "budget_s": 3600, "stage_s": 900, "history_provinces": 3, "history_wards": 30}
 LATENCY_RATE = 5_000
 
 
@@ -141,7 +141,7 @@ def _measure(run: Run, c: Cluster, work: Path, sizes: dict[str, int], seed: int,
     packed_events = sum(k for *_, k in packed)
     meta.update(source=origin, valid_distinct=expected.valid_distinct, invalid=expected.invalid, packed_messages=len(packed), packed_events=packed_events, mean_event_bytes=round(sum(map(len, values)) / n))
     console.print(f"[green]✓[/green] {n:,} events from {origin}: {expected.valid_distinct:,} distinct valid, {len(packed):,} packed messages")
-    t = {name: c.topic(name) for name in ("single", "packed", "publish", "latency", "latency_alone", *[f"scratch{i}" for i in range(1, reps)])}
+    t = {name: c.topic(name) for name in ("single", "packed", "publish", "latency", "latency_alone", "history", *[f"scratch{i}" for i in range(1, reps)])}
     create_topics(c.bootstrap, list(t.values()), partitions)
 
     # Baselines first, on an idle machine. Each compares the same work as the stage it is the
@@ -221,3 +221,13 @@ def _pipeline(run: Run, c: Cluster, work: Path, sizes: dict[str, int], evs: list
         for key in ("p50_live_s", "p99_live_s", "p50_clickhouse_s", "p99_clickhouse_s"):
             if run.results[key] is None:
                 run.notes.setdefault(key, "not measured: see latency note")
+
+    years = history.year(seed=7, provinces=sizes["history_provinces"], wards_per_province=sizes["history_wards"])
+    keys = ["history_cost_ratio", "state_record_max_kb", "history_worker_rss_mb"]
+    h = run.stage(f"a year of state ({len(years):,} events), first month vs last", keys, lambda: history.run(stage(t["history"], "hist"), years, timeout_s=max(60.0, run.timeout())))
+    if h:
+        run.set("history_cost_ratio", h.cost_ratio)
+        run.set("state_record_max_kb", h.record_max_kb, 1)
+        run.set("history_worker_rss_mb", h.rss_mb, 1)
+        run.notes["history_cost_ratio"] = (f"{h.first_month_us:.0f} → {h.last_month_us:.0f} µs/event; {h.localities} localities "
+                                           f"reporting about daily over 365 days, {h.events:,} events")
