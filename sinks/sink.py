@@ -49,6 +49,7 @@ class Batch:
         self.offsets: dict[int, tuple[int, int]] = {}
         self.messages = 0
         self.rejected = 0
+        self.largest_message = 0  # events in the largest message so far
 
     def add(self, partition: int, offset: int, value: bytes | None, timestamp_ms: int) -> None:
         events, rejections = parse_message(value, timestamp_ms / 1000)  # judged as the worker judges it
@@ -57,6 +58,7 @@ class Batch:
             self.columns.add(event, self.topic, partition, offset, received)
         self.rejected += len(rejections)
         self.messages += 1
+        self.largest_message = max(self.largest_message, len(events))
         first, _ = self.offsets.get(partition, (offset, offset))
         self.offsets[partition] = (first, offset)
 
@@ -77,7 +79,7 @@ class Sink:
         self.stop = asyncio.Event()
         self.consumer: AIOKafkaConsumer | None = None
         self.audit = Audit(settings, self.store, lambda: self.stats.lag)
-        self.events_per_message = float(MAX_BATCH_EVENTS)  # the most a message holds, until batches tell
+        self.largest_message = MAX_BATCH_EVENTS  # events in the last batch's largest message; the most at first
 
     def snapshot(self) -> dict:
         return {**asdict(self.stats), "outages": self.store.outages, "last_error": self.store.last_error}
@@ -125,10 +127,11 @@ class Sink:
             if left <= 0 and batch.messages:
                 break
             wait = max(left, 0.05) if batch.messages else self.settings.sink_flush_s
-            # max_records counts messages, the cap counts rows: a packed message holds ~20 events or more.
+            # max_records counts messages, the cap counts rows: assume every message as large as the
+            # largest seen (a packed message holds up to 500 events; invalid ones none).
             room = self.settings.sink_batch_rows - len(batch.columns)
-            per_message = max(1.0, len(batch.columns) / batch.messages) if batch.messages else self.events_per_message
-            records = await self.consumer.getmany(timeout_ms=int(wait * 1000), max_records=max(1, min(int(room / per_message), 10_000)))
+            per_message = max(batch.largest_message, self.largest_message, 1)
+            records = await self.consumer.getmany(timeout_ms=int(wait * 1000), max_records=max(1, min(room // per_message, 10_000)))
             for tp, messages in records.items():
                 for message in messages:
                     batch.add(tp.partition, message.offset, message.value, message.timestamp)
@@ -136,7 +139,7 @@ class Sink:
                 deadline = time.monotonic() + self.settings.sink_flush_s
                 await self._measure_lag()
         if batch.messages:
-            self.events_per_message = max(1.0, len(batch.columns) / batch.messages)
+            self.largest_message = batch.largest_message
         return batch
 
     async def _measure_lag(self) -> None:

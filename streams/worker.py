@@ -9,6 +9,7 @@ design does not need it.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import weakref
@@ -98,7 +99,7 @@ class Processor:
 
     async def handle(self, batch: Sequence[EventT]) -> None:
         """One batch: admit each record against its partition's position, fold the admitted ones in,
-        write the positions after the state they cover, then send the changed snapshots."""
+        send the changed snapshots, then write the positions after the state and snapshots they cover."""
         generation = self.app.consumer_generation_id
         current = [fe for fe in batch if fe.message.generation_id == generation]
         # Fetched before a rebalance: the partition may be another worker's now, and writing its state
@@ -115,12 +116,11 @@ class Processor:
                 gaps[fe.message.tp] = fe.message.offset
         for tp, offset in gaps.items():
             await self._seek_back(tp, offset)
-        changed = self.process(admitted)
+        await self.publish_snapshots(self.process(admitted))
         last_of: dict[int, EventT] = {fe.message.partition: fe for fe in admitted}
         for partition, fe in last_of.items():
             with acting_for(fe):  # the changelog partition of the state it covers, after that state
                 self.localities[position_key(partition)] = self.positions.next[partition]
-        await self.publish_snapshots(changed)
 
     async def seek_idle_partitions(self) -> None:
         """Seek back any owned partition whose log goes past its position while nothing arrives:
@@ -192,24 +192,24 @@ class Processor:
         return changed
 
     async def publish_snapshots(self, changed: dict[int, list[tuple[bytes, bytes]]]) -> None:
-        """Send the changed snapshots, packed per partition: one record per locality costs far more.
-
-        They go through Faust's own producer, which it flushes before committing offsets, so a
-        committed event's snapshot is never lost.
-        """
+        """Send the changed snapshots, packed per partition (one record per locality costs far more),
+        and wait until the broker has them: the batch's position is written only after, so that
+        events the position covers never lack their snapshot."""
         producer = self.app.producer._ensure_producer()
         if self.snapshot_partitions is None:
             # The snapshot topic may have fewer partitions than the events topic; any partition will do.
             self.snapshot_partitions = len(await producer.partitions_for(self.snapshot_topic_name))
+        delivered = []
         for source_partition, records in changed.items():
             partition = source_partition % self.snapshot_partitions
             batch = producer.create_batch()
             for key, value in records:
                 if batch.append(key=key, value=value, timestamp=None) is None:  # full: send, start another
-                    await producer.send_batch(batch, self.snapshot_topic_name, partition=partition)
+                    delivered.append(await producer.send_batch(batch, self.snapshot_topic_name, partition=partition))
                     batch = producer.create_batch()
                     batch.append(key=key, value=value, timestamp=None)
-            await producer.send_batch(batch, self.snapshot_topic_name, partition=partition)
+            delivered.append(await producer.send_batch(batch, self.snapshot_topic_name, partition=partition))
+        await asyncio.gather(*delivered)
 
     def apply(self, locality: str, events: list[tuple[Event, int]]) -> bytes | None:
         """Fold a locality's events in; its snapshot if anyone may not have seen it yet, else None."""

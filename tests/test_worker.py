@@ -16,6 +16,7 @@ from schemas.partitions import home_partition
 from schemas.settings import Settings
 from streams import local_broker
 from streams.topics import ensure_topics
+from streams.positions import position_key
 from streams.worker import snapshot_topic
 
 from bench.recount import expected_live
@@ -100,10 +101,11 @@ def test_sigkill_mid_stream_and_restart_stays_exact(p06_settings: Settings, work
 
 
 def test_state_stored_but_snapshot_lost_is_sent_again_when_processed_again(p06_settings: Settings, workers) -> None:
-    """The window a SIGKILL can hit: a batch's state is in the table, its snapshots never left, and
-    its offsets were not committed. Made deterministic here: after a clean run, the consumer group's
-    offsets and the snapshot topic are deleted. The restarted worker finds every event already in the
-    state (nothing changes), and must still send the snapshots."""
+    """The window a SIGKILL can hit: a batch's state is in the changelog, its snapshots never left, and
+    its position was not written (a position is written only after the snapshots are delivered). Made
+    deterministic here: after a clean run the snapshot topic is deleted and each partition's position
+    set back to 0 in the changelog. The restarted worker finds every event already in the state
+    (nothing changes), and must still send the snapshots."""
     ensure_topics(p06_settings)
     events = seeded_events(seed=4, count=1500)
     publish_raw(p06_settings.kafka_bootstrap, p06_settings.events_topic, as_messages(events, seed=4, resend_share=0.1))
@@ -113,15 +115,21 @@ def test_state_stored_but_snapshot_lost_is_sent_again_when_processed_again(p06_s
     first.stop()
 
     admin = KafkaAdminClient(bootstrap_servers=p06_settings.kafka_bootstrap)
-    admin.delete_groups([p06_settings.app_id])
     admin.delete_topics([snapshot_topic(p06_settings)])
     deadline = time.monotonic() + 60
     while snapshot_topic(p06_settings) in admin.list_topics() and time.monotonic() < deadline:
         time.sleep(0.5)
     admin.close()
+    changelog = KafkaProducer(bootstrap_servers=p06_settings.kafka_bootstrap, acks="all")
+    for partition in range(p06_settings.topic_partitions):  # as the table writes it: JSON key and value
+        changelog.send(f"{p06_settings.app_id}-localities-changelog", key=orjson.dumps(position_key(partition)),
+                       value=b"0", partition=partition)
+    changelog.flush()
+    changelog.close()
 
     restarted = workers()  # another port, so another data folder: its state comes from the changelog
     wait_for_figures(restarted, expected)
+    assert "reading from 0, the position kept with the state" in restarted.log.read_text()
 
 
 def test_committed_offsets_ahead_of_the_state_are_only_a_hint(p06_settings: Settings, workers) -> None:
