@@ -22,6 +22,7 @@ from .expected import recount
 from .kafka_raw import produce
 from .proc import P06Process
 from .stages import StageEnv, require
+from .worker import live_body
 
 START = datetime(2025, 1, 1, 8, tzinfo=timezone(timedelta(hours=7)))
 POLL_S = 0.05
@@ -64,7 +65,7 @@ def run(stage: StageEnv, events: list[dict[str, Any]], timeout_s: float = 900) -
                 expected = recount(sent).nation
                 start = time.perf_counter()
                 produce(stage.bootstrap, stage.topic, [(k.encode(), v) for k, v, _ in pack(batch)], as_publisher=True)
-                while _nation(client, port) != expected:
+                while (live_body(client, port) or {}).get("nation") != expected:
                     if not worker.alive:
                         raise RuntimeError(f"p06 worker exited:\n{worker.tail()}")
                     if time.time() > deadline:
@@ -88,13 +89,6 @@ def run(stage: StageEnv, events: list[dict[str, Any]], timeout_s: float = 900) -
         events=len(events),
         localities=len({e["locality"] for e in events}),
     )
-
-
-def _nation(client: httpx.Client, port: int) -> dict[str, int] | None:
-    try:
-        return client.get(f"http://127.0.0.1:{port}/api/live", timeout=5).json()["nation"]
-    except (httpx.HTTPError, ValueError, KeyError):
-        return None
 
 
 def _wait_until_serving(client: httpx.Client, port: int, worker: P06Process, deadline: float) -> None:

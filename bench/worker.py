@@ -26,7 +26,7 @@ class DrainRun:
     provinces_exact: bool
 
 
-def _nation(client: httpx.Client, port: int) -> dict[str, Any] | None:
+def live_body(client: httpx.Client, port: int) -> dict[str, Any] | None:
     try:
         r = client.get(f"http://127.0.0.1:{port}/api/live", timeout=5)
         return r.json() if r.status_code == 200 else None
@@ -65,7 +65,7 @@ def run(stage: StageEnv, expected: Expected, events: int, workers: int = 1, time
                 for c in children:
                     if not c.alive:
                         raise RuntimeError(f"p06 worker exited {c.proc.returncode}:\n{c.tail()}")
-                bodies = [b for b in (_nation(client, stage.web_port(n)) for n in names) if b]
+                bodies = [b for b in (live_body(client, stage.web_port(n)) for n in names) if b]
                 now = time.time()
                 if first is None and any(any(b.get("nation", {}).values()) for b in bodies):
                     first = now

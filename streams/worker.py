@@ -130,8 +130,7 @@ class Processor:
         topic = self.events_topic.get_topic_name()
         for tp in [tp for tp in self.app.consumer.assignment() if tp.topic == topic]:
             if not self.positions.known(tp.partition):
-                earliest = (await self.app.consumer.earliest_offsets(tp))[tp]
-                self.positions.start(tp.partition, self.localities.get(position_key(tp.partition)), earliest)
+                await self._load_position(tp)
             try:
                 highwater = self.app.consumer.highwater(tp)
             except Exception:  # revoked meanwhile: nothing to catch up on here
@@ -140,15 +139,13 @@ class Processor:
                 await self._seek_back(tp, None)
 
     async def _start_positions(self, batch: Sequence[EventT]) -> None:
-        first_of: dict[int, EventT] = {}
-        for fe in batch:
-            if not self.positions.known(fe.message.partition):
-                first_of.setdefault(fe.message.partition, fe)
-        for partition, fe in first_of.items():
-            with acting_for(fe):
-                stored = self.localities.get(position_key(partition))
-            earliest = (await self.app.consumer.earliest_offsets(fe.message.tp))[fe.message.tp]
-            self.positions.start(partition, stored, earliest)
+        for tp in {fe.message.tp for fe in batch if not self.positions.known(fe.message.partition)}:
+            await self._load_position(tp)
+
+    async def _load_position(self, tp: Any) -> None:
+        """A partition's position as restored with the table (its key lives in that partition's store)."""
+        earliest = (await self.app.consumer.earliest_offsets(tp))[tp]
+        self.positions.start(tp.partition, self.localities.get(position_key(tp.partition)), earliest)
 
     async def _seek_back(self, tp: Any, arrived: int | None) -> None:
         earliest = (await self.app.consumer.earliest_offsets(tp))[tp]
@@ -176,8 +173,9 @@ class Processor:
             for rejection in rejected:
                 self.to_dlq(rejection, fe)
             key = msg.key.decode("utf-8", "replace") if msg.key else None
+            at_home = key is not None and msg.partition == home_partition(key, self._partition_count())
             for event in valid:
-                if event.locality != key or msg.partition != home_partition(key, self._partition_count()):
+                if event.locality != key or not at_home:
                     self.reroute(event)  # counted in its own partition, by the one worker that owns it
                     continue
                 pending.setdefault(event.locality, []).append((event, int(msg.timestamp * 1000)))
