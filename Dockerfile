@@ -5,6 +5,7 @@ WORKDIR /app
 COPY pyproject.toml README.md p06.py ./
 COPY schemas schemas
 COPY producers producers
+COPY stack stack
 COPY streams streams
 COPY sinks sinks
 COPY bench bench

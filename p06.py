@@ -12,6 +12,7 @@ from producers import cli as producers_cli
 from schemas import cli as schema_cli
 from schemas.settings import SettingsError, settings
 from sinks import cli as sinks_cli
+from stack import cli as stack_cli
 from streams import cli as streams_cli
 
 app = typer.Typer(
@@ -36,7 +37,7 @@ def _global_options(
 
 
 app.add_typer(schema_cli.app, name="schema")
-app.add_typer(streams_cli.stack_app, name="stack")
+app.add_typer(stack_cli.stack_app, name="stack")
 app.command("publish")(producers_cli.publish)
 app.command("simulate")(producers_cli.simulate)
 app.add_typer(producers_cli.gateway_app, name="gateway")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from kafka import KafkaAdminClient
 
 from schemas.settings import Settings
-from streams import local_broker
+from stack import broker as local_broker
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from streams.local_broker import free_port
+from stack import free_port
 
 from .proc import P06
 

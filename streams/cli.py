@@ -1,4 +1,4 @@
-"""`p06 stack` (the local Kafka broker), `p06 worker` and `p06 live`."""
+"""`p06 worker`, `p06 live` and `p06 up`."""
 from __future__ import annotations
 
 import gc
@@ -18,49 +18,18 @@ from rich.table import Table
 from schemas.metrics import METRICS
 from schemas.registry import registry
 from schemas.settings import settings
+from stack import broker as local_broker
+from stack.cli import stack_up
 
-from . import local_broker
-
-stack_app = typer.Typer(help="A local Apache Kafka broker (KRaft, single node) for development and tests.")
 console = Console()
-
-
-@stack_app.command("up")
-def stack_up() -> None:
-    """Start the broker on the port of P06_KAFKA_BOOTSTRAP (harmless when it already runs)."""
-    s = settings()
-    try:
-        with console.status(f"starting Kafka {local_broker.kafka_version()} on 127.0.0.1:{s.kafka_port}"):
-            broker = local_broker.up(s.data_dir, s.kafka_port)
-    except local_broker.StackError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from None
-    console.print(broker.describe())
-    console.print(f"log: {broker.folder / 'kafka.log'}")
-
-
-@stack_app.command("status")
-def stack_status() -> None:
-    """Say whether the broker is up, with its port and PID (exit 1 when down)."""
-    broker = local_broker.status(settings().data_dir)
-    console.print(broker.describe())
-    raise typer.Exit(0 if broker.running else 1)
-
-
-@stack_app.command("down")
-def stack_down(purge: bool = typer.Option(False, "--purge", help="also delete the broker's data")) -> None:
-    """Stop the broker by its PID; its data stays unless --purge."""
-    s = settings()
-    was_up = local_broker.down(s.data_dir, purge=purge)
-    console.print("Kafka stopped" if was_up else "Kafka was not running", end="")
-    console.print(" and its data deleted" if purge else "")
 
 
 def worker(
     web_port: Optional[int] = typer.Option(None, help="P06_WORKER_WEB_PORT: port of the live API and dashboard"),
 ) -> None:
     """Run a Faust worker: count events into live figures, serve the live API and dashboard."""
-    from .topics import ensure_topics
+    from stack import ensure_topics
+
     from .watchdog import Worker, restart_if_requested
     from .worker import create_app, snapshot_topic
 
@@ -126,7 +95,7 @@ def up(
     """Run the whole system on its defaults: broker, worker, sink and simulated localities."""
     import httpx
 
-    from .topics import ensure_topics
+    from stack import ensure_topics
 
     s = settings()
     # Ctrl-C and SIGTERM both stop what up started, even if a shell started us with SIGINT ignored.

@@ -15,7 +15,7 @@ import clickhouse_connect
 import pytest
 
 from schemas.settings import Settings, load_settings, settings
-from streams import local_broker
+from stack import broker as local_broker
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from bench.proc import P06Process
 from producers.gateway import MAX_REQUEST_BYTES, create_app
 from producers.tokens import token_store
 from schemas.settings import Settings
-from streams.topics import ensure_topics
+from stack import ensure_topics
 
 HANOI, HANOI_WARD, HCMC_WARD = "01", "00004", "25747"
 

@@ -12,8 +12,8 @@ from producers_support import read_topic, topic_events
 from producers import simulated_events
 from schemas.events import MAX_MESSAGE_BYTES
 from schemas.settings import Settings
-from streams import local_broker
-from streams.topics import ensure_topics
+from stack import broker as local_broker
+from stack import ensure_topics
 
 REPO = Path(__file__).resolve().parent.parent
 

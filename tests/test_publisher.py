@@ -13,8 +13,8 @@ from producers_support import events_of, read_topic, topic_events
 
 from producers import Publisher, simulated_events
 from schemas.settings import Settings
-from streams import local_broker
-from streams.topics import ensure_topics
+from stack import broker as local_broker
+from stack import ensure_topics
 
 REPO = Path(__file__).resolve().parent.parent
 

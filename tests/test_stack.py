@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from streams import local_broker
+from stack import broker as local_broker
 
 REPO = Path(__file__).resolve().parent.parent
 

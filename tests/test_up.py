@@ -16,7 +16,7 @@ import psutil
 import pytest
 
 from pipeline import figures_of
-from streams import local_broker
+from stack import broker as local_broker
 from streams.cli import STOP_GRACE_S
 
 pytestmark = pytest.mark.slow

@@ -1,0 +1,22 @@
+"""The local development stack: one real Apache Kafka broker and the pipeline's topics.
+
+`stack.broker` runs a single-node KRaft broker from the jars pinned in pom.xml (`p06 stack up`,
+`status`, `down`, in `stack.cli`), and `stack.topics` creates the topics every service needs. The
+package depends only on `schemas` (never on `streams`), so that the sink, the benchmark and the
+tests can start a broker and make topics without importing the Faust worker.
+"""
+from .broker import BrokerStatus, StackError, down, free_port, kafka_version, port_answers, status, up
+from .topics import create_topics, ensure_topics
+
+__all__ = [
+    "BrokerStatus",
+    "StackError",
+    "create_topics",
+    "down",
+    "ensure_topics",
+    "free_port",
+    "kafka_version",
+    "port_answers",
+    "status",
+    "up",
+]
