@@ -13,7 +13,7 @@ import httpx
 from .proc import P06Process
 from .stages import StageEnv, require
 
-ARCHIVE = "p06.events_raw"  # sinks/sql/0001_archive.sql
+ARCHIVE = "p06.archive"  # sinks/sql/0004_archive_first_copy.sql
 COUNT_SQL = f"SELECT count() AS n FROM {ARCHIVE} FINAL"
 POLL_S = 0.5
 

@@ -35,6 +35,8 @@ def build_app(store: Store, stats: Callable[[], dict[str, Any]], audit: Audit) -
             f"p06_sink_events_total {now['events']}",
             "# HELP p06_sink_rejected_total invalid messages or batch elements skipped",
             "# TYPE p06_sink_rejected_total counter", f"p06_sink_rejected_total {now['rejected']}",
+            "# HELP p06_sink_away_from_home_total valid events not archived where they landed (wrong key or partition): the worker re-sends them home",
+            "# TYPE p06_sink_away_from_home_total counter", f"p06_sink_away_from_home_total {now['away_from_home']}",
             "# HELP p06_sink_lag records on the broker not yet committed (-1: unknown)", "# TYPE p06_sink_lag gauge",
             f"p06_sink_lag {-1 if now['lag'] is None else now['lag']}",
             "# HELP p06_sink_clickhouse_up 1 while ClickHouse accepts the sink's writes", "# TYPE p06_sink_clickhouse_up gauge",

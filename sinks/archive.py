@@ -1,4 +1,8 @@
-"""Events to rows of p06.events_raw, column-oriented for a fast insert."""
+"""Events to rows of p06.archive, column-oriented for a fast insert.
+
+The archive keeps one row per event (locality, event_id, UTC day of occurred_at): of several copies
+the one with the lowest offset in the locality's home partition (sinks/sql/0004_archive_first_copy.sql).
+"""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -11,7 +15,7 @@ from schemas.registry import registry
 
 from .clickhouse import DATABASE
 
-TABLE = f"{DATABASE}.events_raw"
+TABLE = f"{DATABASE}.archive"
 COLUMNS: tuple[str, ...] = (
     "event_id", "type", "locality", "province", "level", "area", "entity", "occurred_at", "payload",
     *METRICS,

@@ -6,7 +6,7 @@ Two checks, each a comparison with something computed independently of the rollu
   entity's change in a day is its value at the day's end minus at the day before's), and the rollup
   totals against the live worker's counters;
 - full (every P06_RECONCILE_FULL_S, daily): what `p06 reconcile` compares (every figure recounted from
-  the whole archive against the rollups, the latest-state table and the live worker).
+  the whole archive against the rollups, the latest state per entity and the live worker).
 
 Warehouse reads run under the store's lock, so no sink write falls between the two sides. The live
 worker counts on its own schedule: a difference with it counts only if it is still there after
@@ -63,17 +63,17 @@ def recent_buckets_from_archive(reader: Reader, first_day: date) -> dict[Bucket,
     sums = ", ".join(f"sum({m}) AS {m}" for m in METRICS)
     latest = ", ".join(f"argMax({m}, (occurred_at, event_id)) AS {m}" for m in METRICS)
     metrics = ", ".join(METRICS)
-    touched = (f"SELECT DISTINCT locality, entity FROM {DATABASE}.events_raw"
+    touched = (f"SELECT DISTINCT locality, entity FROM {DATABASE}.archive"
                " WHERE entity != '' AND occurred_at >= {since:DateTime64(6, 'UTC')}")
     flows = reader.query(
-        f"SELECT locality, toString(toDate(occurred_at)) AS day, {sums} FROM {DATABASE}.events_raw FINAL"
+        f"SELECT locality, toString(toDate(occurred_at)) AS day, {sums} FROM {DATABASE}.archive FINAL"
         " WHERE entity = '' AND occurred_at >= {since:DateTime64(6, 'UTC')} GROUP BY locality, day", since)
     before = reader.query(
-        f"SELECT locality, entity, {latest} FROM {DATABASE}.events_raw FINAL"
+        f"SELECT locality, entity, {latest} FROM {DATABASE}.archive FINAL"
         f" WHERE entity != '' AND occurred_at < {{since:DateTime64(6, 'UTC')}} AND (locality, entity) IN ({touched})"
         " GROUP BY locality, entity", since)
     during = reader.query(
-        f"SELECT locality, entity, toString(toDate(occurred_at)) AS day, {metrics} FROM {DATABASE}.events_raw FINAL"
+        f"SELECT locality, entity, toString(toDate(occurred_at)) AS day, {metrics} FROM {DATABASE}.archive FINAL"
         " WHERE entity != '' AND occurred_at >= {since:DateTime64(6, 'UTC')} ORDER BY locality, entity, occurred_at, event_id",
         since)
 

@@ -66,12 +66,12 @@ def per_locality_recount(reader: Reader, as_of: date | None = None) -> list[dict
         f"""
         SELECT locality, {sums} FROM (
             SELECT locality, {latest}
-            FROM {DATABASE}.events_raw FINAL
+            FROM {DATABASE}.archive FINAL
             WHERE entity != '' AND occurred_at <= {{until:DateTime64(6, 'UTC')}}
             GROUP BY locality, entity
             UNION ALL
             SELECT locality, {plain}
-            FROM {DATABASE}.events_raw FINAL
+            FROM {DATABASE}.archive FINAL
             WHERE entity = '' AND occurred_at <= {{until:DateTime64(6, 'UTC')}}
         ) GROUP BY locality
         """,
@@ -103,10 +103,10 @@ def from_archive(reader: Reader, as_of: date | None = None) -> dict[str, Any]:
 
 
 def activity(reader: Reader, as_of: date | None = None, province: str | None = None) -> dict[str, dict[str, Any]]:
-    """Per locality: when it last reported and how many distinct events, up to as_of."""
+    """Per locality: when it last reported and how many distinct events (event_id and UTC day), up to as_of."""
     rows = reader.query(
-        f"SELECT locality, max(occurred_at) AS last_reported_at, uniqExact(event_id) AS events"
-        f" FROM {DATABASE}.events_raw WHERE occurred_at <= {{until:DateTime64(6, 'UTC')}}"
+        f"SELECT locality, max(occurred_at) AS last_reported_at, uniqExact(event_id, toDate(occurred_at)) AS events"
+        f" FROM {DATABASE}.archive WHERE occurred_at <= {{until:DateTime64(6, 'UTC')}}"
         " AND (province = {province:String} OR {province:String} = '') GROUP BY locality",
         {"until": _until(as_of), "province": province or ""},
     )

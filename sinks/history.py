@@ -25,7 +25,7 @@ def parse_entity(text: str) -> tuple[str, str]:
 def history(reader: Reader, text: str) -> dict[str, Any]:
     locality, entity = parse_entity(text)
     events = reader.query(
-        f"SELECT event_id, type, occurred_at, received_at, payload FROM {DATABASE}.events_raw FINAL"
+        f"SELECT event_id, type, occurred_at, received_at, payload FROM {DATABASE}.archive FINAL"
         " WHERE locality = {locality:String} AND entity = {entity:String} ORDER BY occurred_at, event_id",
         {"locality": locality, "entity": entity},
     )

@@ -1,5 +1,6 @@
 """`p06 reconcile`: recount every figure from the raw archive and compare it with the rollups, the
-latest-state table, and the live worker's counters. Every difference is listed by scope and metric.
+latest state per entity (read separately from the archive, rolled up here), and the live worker's
+counters. Every difference is listed by scope and metric.
 
 An unreachable worker is a failure unless --no-live is given: an exit 0 must mean every source was
 compared, never that one was silently left out.
@@ -56,16 +57,18 @@ def compare(source: str, recount: dict[str, Any], other: dict[str, Any], metrics
 
 
 def from_latest(reader: Reader) -> dict[str, Any]:
-    """State metrics from the latest-state table (argMaxMerge), rolled up like the recount."""
+    """State metrics from each entity's latest state in the archive (argMax over (occurred_at, event_id),
+    as schemas.metrics.version orders them), rolled up per entity here rather than summed in SQL."""
+    state = ", ".join(f"argMax({m}, (occurred_at, event_id))" for m in STATE_METRICS)
     rows = reader.query(
-        f"SELECT locality, tupleElement(argMaxMerge(state), 4) AS contribution FROM {DATABASE}.entity_latest"
-        " GROUP BY locality, entity"
+        f"SELECT locality, entity, [{state}] AS contribution FROM {DATABASE}.archive FINAL"
+        " WHERE entity != '' GROUP BY locality, entity"
     )
     reg = registry()
     out = figures.empty_scopes()
     for row in rows:
         place = reg.localities[row["locality"]]
-        values = dict(zip(METRICS, row["contribution"]))
+        values = dict(zip(STATE_METRICS, row["contribution"]))
         targets = [out["nation"], out["provinces"].setdefault(place.province, figures.zero())]
         if place.level == "ward":
             targets += [out[place.area], out["wards"].setdefault(place.code, figures.zero())]
@@ -96,7 +99,7 @@ def reconcile(reader: Reader, worker_url: str | None, as_of: date | None = None)
     done.append("rollups: every scope and metric")
     if as_of is None:
         diffs += compare("latest", recount, from_latest(reader), STATE_METRICS)
-        done.append("latest-state table: state metrics")
+        done.append("latest state per entity: state metrics")
     if worker_url is not None:
         live = from_live(worker_url, sorted(recount["provinces"]))
         diffs += compare("live", recount, live)

@@ -43,7 +43,7 @@ _LOCAL_HOURS = f"""
 INSERT INTO {HOUR} ({_COLS.format(bucket='hour')})
 WITH d AS (
     SELECT province, locality, level, area, toStartOfHour(occurred_at) AS hour, {_deltas()}
-    FROM {DATABASE}.events_raw FINAL
+    FROM {DATABASE}.archive FINAL
     WHERE province IN {{provinces:Array(String)}}
     WINDOW w AS (PARTITION BY locality, entity ORDER BY occurred_at, event_id
                  ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)

@@ -3,6 +3,12 @@
 aiokafka rather than kafka-python: on this kind of machine its consumer decodes JSON at ~130k msg/s
 against ~23k (76k with crc32c) for kafka-python, and the sink is the one consumer of every event.
 Delivery is at least once; exactness comes from the warehouse (dedup token, FINAL, rewrites).
+
+Only records at home are archived, by the live worker's own test (streams.worker.Processor.process):
+the Kafka key is the event's locality and the record lies in that locality's home partition
+(schemas.partitions). The worker sends any other event again, under its own key, to its home
+partition, where this sink archives it; so all copies of an event are in one partition and the
+archive's lowest offset is the first copy, the one that counts (issue 11).
 """
 from __future__ import annotations
 
@@ -17,6 +23,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from schemas.events import MAX_BATCH_EVENTS, parse_message
+from schemas.metrics import version
+from schemas.partitions import home_partition
 from schemas.settings import Settings
 
 from . import api
@@ -34,6 +42,7 @@ class Stats:
     messages: int = 0
     events: int = 0
     rejected: int = 0  # invalid messages or batch elements: the streams' DLQ reports them
+    away_from_home: int = 0  # valid events skipped where they landed: the worker re-sends them home
     batches: int = 0
     largest_batch: int = 0  # rows; P06_SINK_BATCH_ROWS bounds it (give or take one fetch of large messages)
     lag: int | None = None  # records on the broker not yet committed by this sink; None until known
@@ -43,19 +52,37 @@ class Stats:
 class Batch:
     """Records taken since the last commit: their rows and, per partition, the offsets they span."""
 
-    def __init__(self, topic: str) -> None:
+    def __init__(self, topic: str, partitions: int = 0) -> None:
         self.topic = topic
+        self.partitions = partitions  # of the events topic as the broker has them; set before the first add()
         self.columns = Columns()
         self.offsets: dict[int, tuple[int, int]] = {}
         self.messages = 0
         self.rejected = 0
+        self.away_from_home = 0
         self.largest_message = 0  # events in the largest message so far
 
-    def add(self, partition: int, offset: int, value: bytes | None, timestamp_ms: int) -> None:
+    def add(self, partition: int, offset: int, key: bytes | None, value: bytes | None, timestamp_ms: int) -> None:
         events, rejections = parse_message(value, timestamp_ms / 1000)  # judged as the worker judges it
         received = now()
+        # The worker's test, exactly: keyed by the event's locality, in that locality's home partition.
+        locality = key.decode("utf-8", "replace") if key else None
+        at_home = locality is not None and partition == home_partition(locality, self.partitions)
+        seen: set[tuple[str, int]] = set()  # (event_id, UTC day): copies within one message share its offset
+        away = 0
         for event in events:
+            if event.locality != locality or not at_home:
+                away += 1  # archived when the worker's copy arrives at home
+                continue
+            identity = (event.event_id, version(event)[0] // 86_400_000_000)
+            if identity in seen:
+                continue  # a later copy in the same message: the first one counts, as in the worker
+            seen.add(identity)
             self.columns.add(event, self.topic, partition, offset, received)
+        if away:
+            self.away_from_home += away
+            log.debug("%s[%d]@%d: %d event(s) away from home (key %r, %d partitions): not archived here",
+                      self.topic, partition, offset, away, locality, self.partitions)
         self.rejected += len(rejections)
         self.messages += 1
         self.largest_message = max(self.largest_message, len(events))
@@ -80,12 +107,13 @@ class Sink:
         self.consumer: AIOKafkaConsumer | None = None
         self.audit = Audit(settings, self.store, lambda: self.stats.lag)
         self.largest_message = MAX_BATCH_EVENTS  # events in the last batch's largest message; the most at first
+        self.events_partitions: int | None = None  # learnt from the consumer's metadata on first use
 
     def snapshot(self) -> dict:
         return {**asdict(self.stats), "outages": self.store.outages, "last_error": self.store.last_error}
 
     async def run(self) -> None:
-        from streams.topics import ensure_topics
+        from stack import ensure_topics
 
         s = self.settings
         await asyncio.to_thread(ensure_topics, s)
@@ -132,15 +160,24 @@ class Sink:
             room = self.settings.sink_batch_rows - len(batch.columns)
             per_message = max(batch.largest_message, self.largest_message, 1)
             records = await self.consumer.getmany(timeout_ms=int(wait * 1000), max_records=max(1, min(room // per_message, 10_000)))
+            if records:  # the consumer has the topic's metadata now
+                batch.partitions = self._partition_count()
             for tp, messages in records.items():
                 for message in messages:
-                    batch.add(tp.partition, message.offset, message.value, message.timestamp)
+                    batch.add(tp.partition, message.offset, message.key, message.value, message.timestamp)
             if not batch.messages:
                 deadline = time.monotonic() + self.settings.sink_flush_s
                 await self._measure_lag()
         if batch.messages:
             self.largest_message = batch.largest_message
         return batch
+
+    def _partition_count(self) -> int:
+        """The events topic's partitions as the broker has them (not as the settings would create
+        them), learnt once, as the worker learns them (streams.worker.Processor._partition_count)."""
+        if self.events_partitions is None:
+            self.events_partitions = len(self.consumer.partitions_for_topic(self.settings.events_topic) or ()) or None
+        return self.events_partitions or self.settings.topic_partitions
 
     async def _measure_lag(self) -> None:
         lag = 0
@@ -187,6 +224,7 @@ class Sink:
         self.stats.messages += batch.messages
         self.stats.events += len(batch.columns)
         self.stats.rejected += batch.rejected
+        self.stats.away_from_home += batch.away_from_home
         self.stats.batches += 1
         self.stats.largest_batch = max(self.stats.largest_batch, len(batch.columns))
         await self._measure_lag()

@@ -14,7 +14,7 @@ from kafka import KafkaProducer
 from bench.proc import P06Process
 from producers import as_messages, simulated_events
 from schemas.settings import Settings
-from streams.topics import ensure_topics
+from stack import ensure_topics
 
 START = datetime(2026, 9, 1, tzinfo=timezone.utc)
 P06 = str(Path(sys.executable).parent / "p06")  # the console script, as a user runs it
@@ -47,11 +47,24 @@ INVALID = [
 ]
 
 
+def sender_key(value: bytes) -> bytes | None:
+    """The key a sender puts on a message, as the contract says: its events' locality (none for garbage)."""
+    try:
+        data = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return None
+    first = data[0] if isinstance(data, list) and data else data
+    locality = first.get("locality") if isinstance(first, dict) else None
+    return locality.encode() if isinstance(locality, str) else None
+
+
 def publish(settings: Settings, values: list[bytes]) -> None:
+    """Each value keyed by its locality (kafka-python partitions by murmur2, as the contract says), so
+    it lands in its locality's home partition: the sink archives only records at home."""
     ensure_topics(settings)
     producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=5)
     for value in values:
-        producer.send(settings.events_topic, value)
+        producer.send(settings.events_topic, value, key=sender_key(value))
     producer.flush()
     producer.close()
 

@@ -13,12 +13,13 @@ def test_migrations_apply_once_and_are_recorded(chdb_client) -> None:
     assert migrate(chdb_client) == []  # idempotent: a second start changes nothing
     assert applied(chdb_client) == {m.version: m.checksum for m in available()}
     tables = {r[0] for r in chdb_client.query("SHOW TABLES FROM p06").result_rows}
-    assert {"events_raw", "entity_latest", "rollup_hour", "rollup_day", "schema_migrations"} <= tables
+    assert {"archive", "rollup_hour", "rollup_day", "schema_migrations"} <= tables
+    assert not {"entity_latest", "entity_latest_mv"} & tables  # dropped by 0004: reconcile reads the archive
 
 
 def test_every_metric_has_a_column_in_archive_and_rollups(chdb_client) -> None:
     migrate(chdb_client)
-    for table in ("events_raw", "rollup_hour", "rollup_day"):
+    for table in ("archive", "rollup_hour", "rollup_day"):
         columns = {r[0] for r in chdb_client.query(f"DESCRIBE TABLE p06.{table}").result_rows}
         assert set(METRICS) <= columns, table
 
@@ -35,9 +36,56 @@ def test_retried_insert_with_the_same_token_is_dropped(chdb_client) -> None:
     migrate(chdb_client)
     row = {"event_id": "e1", "locality": "00070", "province": "01", "occurred_at": "2026-09-01 00:00:00"}
     for token in ("t:0:0-9", "t:0:0-9", "t:0:10-19"):
-        chdb_client.insert("p06.events_raw", [list(row.values())], column_names=list(row),
+        chdb_client.insert("p06.archive", [list(row.values())], column_names=list(row),
                            settings={"insert_deduplication_token": token})
-    raw = chdb_client.query("SELECT count() FROM p06.events_raw").result_rows[0][0]
-    final = chdb_client.query("SELECT count() FROM p06.events_raw FINAL").result_rows[0][0]
+    raw = chdb_client.query("SELECT count() FROM p06.archive").result_rows[0][0]
+    final = chdb_client.query("SELECT count() FROM p06.archive FINAL").result_rows[0][0]
     assert raw == 2  # the same token once, a new token (another batch) kept until a merge
     assert final == 1  # and the read path sees the event once anyway
+
+
+ARCHIVE_COLUMNS = ["event_id", "locality", "province", "occurred_at", "eid_activations", "partition", "offset"]
+
+
+def _archived(chdb_client, final: bool = True) -> list[tuple]:
+    return chdb_client.query(
+        f"SELECT event_id, toString(occurred_at), eid_activations, offset FROM p06.archive {'FINAL' if final else ''}"
+        " ORDER BY occurred_at, event_id").result_rows
+
+
+def test_archive_keeps_the_lowest_offset_of_an_event_per_utc_day(chdb_client) -> None:
+    """Issue 11: copies of (locality, event_id, UTC day) collapse to the one with the lowest offset, whatever
+    order they were inserted in, before merges (FINAL) and after them; another UTC day is another event."""
+    migrate(chdb_client)
+    rows = [  # (event_id, occurred_at, count, offset), one insert each, later offsets first
+        ("e1", "2026-09-01 10:00:00", 7, 12),
+        ("e1", "2026-09-01 10:00:00", 5, 4),   # the first copy: counts
+        ("e1", "2026-09-01 23:00:00", 9, 30),  # same UTC day, other content (instant): ignored
+        ("e1", "2026-09-02 01:00:00", 3, 31),  # another UTC day: another event
+        ("e2", "2026-09-01 10:00:00", 1, 0),   # offset 0 is the greatest precedence there is
+        ("e2", "2026-09-01 10:00:00", 2, 1),
+    ]
+    for i, (event_id, at, count, offset) in enumerate(rows):
+        chdb_client.insert("p06.archive", [[event_id, "00070", "01", at, count, 0, offset]], column_names=ARCHIVE_COLUMNS,
+                           settings={"insert_deduplication_token": f"t:0:{i}"})
+    expected = [("e1", "2026-09-01 10:00:00.000000", 5, 4), ("e2", "2026-09-01 10:00:00.000000", 1, 0),
+                ("e1", "2026-09-02 01:00:00.000000", 3, 31)]
+    assert _archived(chdb_client) == expected
+    chdb_client.command("OPTIMIZE TABLE p06.archive FINAL")
+    assert _archived(chdb_client, final=False) == expected  # merges keep the same rows
+
+
+def test_0004_copies_the_old_archive_and_drops_the_latest_state_table(chdb_client, monkeypatch) -> None:
+    old = [m for m in available() if m.version < 4]
+    monkeypatch.setattr("sinks.migrations.available", lambda: old)
+    migrate(chdb_client)
+    chdb_client.insert("p06.events_raw", [["e1", "00070", "01", "2026-09-01 10:00:00", 4, 2, 8],
+                                          ["e2", "00070", "01", "2026-09-01 11:00:00", 6, 2, 9]], column_names=ARCHIVE_COLUMNS)
+    monkeypatch.undo()
+    assert [m.version for m in migrate(chdb_client)] == [4]
+    assert _archived(chdb_client) == [("e1", "2026-09-01 10:00:00.000000", 4, 8), ("e2", "2026-09-01 11:00:00.000000", 6, 9)]
+    for statement in next(m for m in available() if m.version == 4).statements():
+        chdb_client.command(statement)  # an interrupted run, applied again: nothing changes
+    assert _archived(chdb_client) == [("e1", "2026-09-01 10:00:00.000000", 4, 8), ("e2", "2026-09-01 11:00:00.000000", 6, 9)]
+    tables = {r[0] for r in chdb_client.query("SHOW TABLES FROM p06").result_rows}
+    assert "entity_latest" not in tables and "entity_latest_mv" not in tables

@@ -9,7 +9,7 @@ from schemas.settings import Settings
 from sinks.figures import from_archive, from_rollups
 from sinks.sink import Sink
 from sinks.warehouse import DirectReader, open_reader
-from bench.recount import recount
+from bench.recount import identity, recount
 from sinkstream import SinkProcess, expected_rejections, make_events, messages, publish
 
 
@@ -20,8 +20,9 @@ def _assert_exact(settings: Settings, events: list[dict]) -> None:
         for name, got in (("rollups", from_rollups(reader)), ("archive", from_archive(reader))):
             for scope in ("nation", "urban", "rural", "provinces", "wards"):
                 assert got[scope] == expected[scope], f"{name} {scope} differs from the recount"
-        dup = reader.query("SELECT count() AS rows, uniqExact(event_id) AS ids FROM p06.events_raw FINAL")[0]
-        assert dup["rows"] == dup["ids"] == len({e["event_id"] for e in events})
+        dup = reader.query("SELECT count() AS rows, uniqExact(locality, event_id, toDate(occurred_at)) AS ids"
+                           " FROM p06.archive FINAL")[0]
+        assert dup["rows"] == dup["ids"] == len({identity(e) for e in events})
     finally:
         reader.close()
 
