@@ -7,14 +7,14 @@ from typing import Any
 
 from schemas.events import InvalidEvent, validate_event
 
-from .recount import expected_live
+from .recount import expected_live, identity
 
 
 @dataclass(frozen=True)
 class Expected:
     nation: dict[str, int]
     provinces: dict[str, dict[str, int]]
-    valid_distinct: int  # distinct event_ids that pass the contract: the rows the archive must hold
+    valid_distinct: int  # distinct events (bench.recount.identity) that pass the contract: the rows the archive must hold
     invalid: int
 
 
@@ -27,6 +27,6 @@ def recount(events: list[dict[str, Any]]) -> Expected:
             invalid += 1
             continue
         valid.append(raw)
-        ids.add(raw["event_id"])
+        ids.add(identity(raw))
     figures = expected_live(valid)
     return Expected(figures["nation"], figures["provinces"], len(ids), invalid)

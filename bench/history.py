@@ -1,7 +1,7 @@
 """history_*: does the worker's cost per event grow with the history it holds?
 
-A simulated year of a sample of wards reporting daily (the project's generator, spread evenly over
-365 days), sent month by month to one `p06 worker`: the drain of the first month is timed on an
+A simulated year of a sample of wards reporting daily and a few reporting hourly (the project's
+generator, spread evenly over 365 days), sent month by month to one `p06 worker`: the drain of the first month is timed on an
 empty state, months 2-11 fill the state, then the drain of the last month is timed on a year of it.
 Also the largest record the worker wrote to its table's changelog, and its peak RSS.
 """
@@ -16,6 +16,7 @@ import httpx
 from kafka import KafkaConsumer, TopicPartition
 
 from producers.simulate import simulated_events
+from streams.state import changelog_topic
 
 from .events import pack
 from .expected import recount
@@ -43,11 +44,15 @@ class HistoryRun:
         return self.last_month_us / self.first_month_us
 
 
-def year(seed: int, provinces: int, wards_per_province: int) -> list[dict[str, Any]]:
-    """About one report a day for each sampled ward (a report is ~13 events), over 365 days."""
-    count = 365 * provinces * (wards_per_province + 1) * 13
-    return list(simulated_events(seed, count, start=START, span=timedelta(days=365), provinces=provinces,
-                                 wards_per_province=wards_per_province))
+def year(seed: int, provinces: int, wards_per_province: int, hourly_wards: int) -> list[dict[str, Any]]:
+    """About one report a day for each sampled ward (a report is ~13 events) and one an hour for
+    `hourly_wards` others, over 365 days, in the order they occurred."""
+    span = timedelta(days=365)
+    daily = simulated_events(seed, 365 * provinces * (wards_per_province + 1) * 13, start=START, span=span,
+                             provinces=provinces, wards_per_province=wards_per_province)
+    hourly = simulated_events(seed + 1, 365 * 24 * hourly_wards * 13, start=START, span=span,
+                              provinces=1, wards_per_province=hourly_wards)  # and the province: about hourly each
+    return sorted([*daily, *hourly], key=lambda e: datetime.fromisoformat(e["occurred_at"]))
 
 
 def run(stage: StageEnv, events: list[dict[str, Any]], timeout_s: float = 900) -> HistoryRun:
@@ -84,7 +89,7 @@ def run(stage: StageEnv, events: list[dict[str, Any]], timeout_s: float = 900) -
     return HistoryRun(
         first_month_us=first / len(months[0][WARM_UP:]) * 1e6,
         last_month_us=last / len(months[11]) * 1e6,
-        record_max_kb=_largest_record(stage.bootstrap, f"{stage.app_id}-localities-changelog") / 1024,
+        record_max_kb=_largest_record(stage.bootstrap, changelog_topic(stage.app_id)) / 1024,
         rss_mb=worker.peak_rss_mb,
         events=len(events),
         localities=len({e["locality"] for e in events}),

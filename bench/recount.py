@@ -2,13 +2,15 @@
 
 Every pipeline test and the benchmark compare what the system shows (live API, ClickHouse, reports)
 with this recount, so the two can disagree: that is the point. It imports nothing of the counting
-code (schemas.metrics, streams, sinks), only the registry for the hierarchy. Latest occurred_at wins per state entity (a tie goes to the
-larger event_id); a flow counts once per event_id.
+code (schemas.metrics, streams, sinks), only the registry for the hierarchy. An event is its locality,
+its event_id and the UTC day it occurred; of several copies the first in the list counts (the list
+in the order it was published). Latest occurred_at wins per state entity (a tie goes to the larger
+event_id); a flow counts once.
 """
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from schemas.registry import registry
@@ -42,13 +44,18 @@ def _entity(e: dict) -> str | None:
     return None
 
 
+def identity(e: dict) -> tuple[str, str, str]:
+    day = datetime.fromisoformat(e["occurred_at"]).astimezone(timezone.utc).date().isoformat()
+    return e["locality"], e["event_id"], day
+
+
 def recount(events: list[dict], as_of: datetime | None = None) -> dict[str, Any]:
     """{"nation", "provinces", "urban", "rural", "wards"}: provinces and wards only where events are."""
     reg = registry()
-    seen: dict[str, dict] = {}
+    seen: dict[tuple[str, str, str], dict] = {}
     for e in events:
         if as_of is None or datetime.fromisoformat(e["occurred_at"]) <= as_of:
-            seen.setdefault(e["event_id"], e)
+            seen.setdefault(identity(e), e)
     current: dict[str, dict] = {}
     counted: list[dict] = []
     for e in seen.values():

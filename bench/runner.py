@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from rich.console import Console
 
 from schemas.settings import settings
-from streams.topics import create_topics
+from stack import create_topics
 
 from . import bare_faust, clickhouse_raw, history, kafka_raw, latency, publish, report, sink, validate, worker
 from .broker import Cluster, cluster, delete_topics
@@ -26,8 +26,8 @@ from .stages import StageEnv, StageMissing
 T = TypeVar("T")
 console = Console(stderr=True, width=None if Console(stderr=True).is_terminal else 150)  # the table and progress go to stderr, so --json stdout stays clean
 
-QUICK = {"events": 20_000, "publish": 20_000, "latency_s": 10, "repeat": 3, "budget_s": 150, "stage_s": 40, "history_provinces": 1, "history_wards": 6}
-FULL = {"events": 500_000, "publish": 200_000, "latency_s": 60, "repeat": 3, "budget_s": 3600, "stage_s": 900, "history_provinces": 3, "history_wards": 30}
+QUICK = {"events": 20_000, "publish": 20_000, "latency_s": 10, "repeat": 3, "budget_s": 150, "stage_s": 40, "history_provinces": 1, "history_wards": 6, "history_hourly_wards": 1}
+FULL = {"events": 500_000, "publish": 200_000, "latency_s": 60, "repeat": 3, "budget_s": 3600, "stage_s": 900, "history_provinces": 3, "history_wards": 30, "history_hourly_wards": 2}
 LATENCY_RATE = 5_000
 
 
@@ -222,7 +222,8 @@ def _pipeline(run: Run, c: Cluster, work: Path, sizes: dict[str, int], evs: list
             if run.results[key] is None:
                 run.notes.setdefault(key, "not measured: see latency note")
 
-    years = history.year(seed=7, provinces=sizes["history_provinces"], wards_per_province=sizes["history_wards"])
+    years = history.year(seed=7, provinces=sizes["history_provinces"], wards_per_province=sizes["history_wards"],
+                         hourly_wards=sizes["history_hourly_wards"])
     keys = ["history_cost_ratio", "state_record_max_kb", "history_worker_rss_mb"]
     h = run.stage(f"a year of state ({len(years):,} events), first month vs last", keys, lambda: history.run(stage(t["history"], "hist"), years, timeout_s=max(60.0, run.timeout())))
     if h:
@@ -230,4 +231,4 @@ def _pipeline(run: Run, c: Cluster, work: Path, sizes: dict[str, int], evs: list
         run.set("state_record_max_kb", h.record_max_kb, 1)
         run.set("history_worker_rss_mb", h.rss_mb, 1)
         run.notes["history_cost_ratio"] = (f"{h.first_month_us:.0f} → {h.last_month_us:.0f} µs/event; {h.localities} localities "
-                                           f"reporting about daily over 365 days, {h.events:,} events")
+                                           f"reporting daily or hourly over 365 days, {h.events:,} events")

@@ -2,11 +2,15 @@
 
 States (a task, a village, a system) count by their current value: the event with the latest
 `occurred_at` wins, a tie going to the larger `event_id`. Flows (e-ID activations, dossiers) add
-their counts once per `event_id`.
+their counts once per event. An event is its locality, event_id and UTC day of occurred_at; of copies
+with other content (content_digest) the first in the log counts (docs/streams.md).
 """
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
+
+import orjson
 
 from .events import Event
 
@@ -83,6 +87,12 @@ def contribution(event: Event) -> Vector:
 def version(event: Event) -> tuple[int, str]:
     """Orders events of one state entity: later occurred_at wins, then the larger event_id."""
     return (int(event.occurred_at.timestamp() * 1_000_000), event.event_id)
+
+
+def content_digest(event: Event) -> int:
+    """Tells two copies of one event apart: its type, instant and payload (not the sender's zone)."""
+    content = [event.type, version(event)[0], vars(event.payload)]
+    return zlib.crc32(orjson.dumps(content, option=orjson.OPT_SORT_KEYS))
 
 
 def add(a: Vector, b: Vector) -> Vector:

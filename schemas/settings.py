@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     worker_commit_interval_s: float = Field(1.0, gt=0, description="how often a worker commits its consumed offsets (where a restart starts reading; the position kept with the state decides)")
     worker_session_timeout_s: float = Field(30.0, ge=6, description="a worker silent this long is dropped from the group and its partitions move on")
     worker_recovery_stall_s: float = Field(30.0, gt=0, description="a table recovery that reads nothing this long restarts the worker")
+    worker_cache_localities: int = Field(4000, ge=1, description="localities a worker keeps in memory; others are read from its table when they report")
+    live_window_days: int = Field(35, ge=1, le=3660, description="days of hourly flow counts the live view carries, back from each locality's newest event")
     sink_api_port: int = Field(6070, ge=1, le=65535)
     sink_batch_rows: int = Field(50_000, ge=1, le=1_000_000, description="events the sink writes per ClickHouse insert at most")
     sink_flush_s: float = Field(1.0, gt=0, le=600, description="longest the sink holds events before writing them")

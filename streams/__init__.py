@@ -1,19 +1,8 @@
-"""Live counting: the Faust worker, locality state, the live view, and the local Kafka broker.
+"""Live counting: the Faust worker (streams.worker), the locality state it keeps (streams.state), and
+the live view's read side (streams.view).
 
 `streams.worker.create_app` builds the Faust app (imported on demand: Faust is heavy to import).
 """
-from .live import live_body, province_body, silent_body, windows_body
-from .local_broker import BrokerStatus, StackError
-from .state import LocalityState
-from .topics import ensure_topics
+from .state import LocalityState, Outcome
 
-__all__ = [
-    "BrokerStatus",
-    "LocalityState",
-    "StackError",
-    "ensure_topics",
-    "live_body",
-    "province_body",
-    "silent_body",
-    "windows_body",
-]
+__all__ = ["LocalityState", "Outcome"]

@@ -1,91 +1,152 @@
-"""The state of one locality, as the worker keeps it: exact under resends, reordering and replays.
+"""The state of one locality, as the worker keeps it: exact under resends, reordering and replays,
+and stored as small records so that what an event costs does not grow with the history behind it.
 
-Applying an event is idempotent and order-free: a state entity keeps the event with the greatest
-version (occurred_at, event_id), a flow is kept once per event_id. So reprocessing any event after a
-crash or a rebalance changes nothing, and the figures are a pure function of the set of events seen.
-The whole locality is one table value, written in one changelog record: it never half-applies.
+An event is identified by its event_id and the UTC day it occurred. A state entity (a task, a village,
+a system) keeps the event with the greatest version (occurred_at, event_id); a flow counts once. So
+applying an event is idempotent and order-free, and the figures are a function of the set of events
+seen. Copies of one event with different content: the first applied counts, the others are CONFLICT.
+
+Records of the worker's `state` table, all in the locality's partition (one writer each):
+  "<locality>"                 the aggregate: figures, events received, freshness (a few hundred bytes)
+  "<locality>/e/<kind>"        each task, village or system's current version: {id: [occurred_us,
+                               event_id, vector]}; bounded by the locality's size (225 tasks at most)
+  "<locality>/d/<yyyy-mm-dd>"  the events that occurred that UTC day, {event_id: digest}, and the
+                               day's flow counts per hour
+A batch writes only the records it changed; a day record holds one day of one locality.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import enum
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from schemas.events import Event
-from schemas.metrics import FLOW_METRICS, FLOW_TYPES, METRICS, contribution, entity_of, version
+from schemas.metrics import FLOW_METRICS, FLOW_TYPES, METRICS, content_digest, contribution, entity_of, version
 
-HOUR_S = 3600
+TABLE = "state"  # the Faust table holding these records
+HOUR_S, DAY_S = 3600, 86_400
+WINDOW_DAYS = 35  # hour buckets the snapshot carries, back from the locality's newest event
+DAYS_KEPT = 8  # day records kept in memory per locality after a batch; older ones are read again when needed
 # The four flow metrics, in the order hour buckets store them.
 _FLOW_INDEX = [METRICS.index(m) for m in FLOW_METRICS]
 
+Read = Callable[[str], Any]
 
-@dataclass
+
+def changelog_topic(app_id: str) -> str:
+    """The topic Faust keeps the table in; a takeover restores the state from it."""
+    return f"{app_id}-{TABLE}-changelog"
+
+
+class Outcome(enum.Enum):
+    COUNTED = "counted"  # first sight of this event
+    RESENT = "resent"  # seen before, same content: nothing to do
+    CONFLICT = "conflict"  # seen before with other content: the first copy counts
+
+
+def day_of(occurred_us: int) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(occurred_us // 1_000_000))
+
+
+class Day:
+    """One UTC day of one locality: the events that occurred then, and its flow counts per hour."""
+
+    __slots__ = ("ids", "hours")
+
+    def __init__(self, record: dict[str, Any] | None = None) -> None:
+        self.ids: dict[str, int] = dict(record["ids"]) if record else {}
+        self.hours: dict[int, list[int]] = {h: counts for h, *counts in record["hours"]} if record else {}
+
+    def to_record(self) -> dict[str, Any]:
+        return {"ids": self.ids, "hours": [[h, *counts] for h, counts in self.hours.items()]}
+
+
 class LocalityState:
-    # entity -> [occurred_at in µs, event_id, metric vector while current]
-    entities: dict[str, list[Any]] = field(default_factory=dict)
-    # flow event_id -> [hour start in s, the four flow counts]
-    flows: dict[str, list[int]] = field(default_factory=dict)
-    # ids of state events seen, so that "events received" counts each event once
-    state_ids: set[str] = field(default_factory=set)
-    last_reported_ms: int = 0  # newest Kafka timestamp of an event from this locality
-    newest_event_us: int = 0  # newest occurred_at
-    # Derived from the above, kept up to date by apply() so a snapshot costs O(hours), not O(events).
-    figures: list[int] = field(init=False)
-    hours: dict[int, list[int]] = field(init=False)
+    """One locality, loaded record by record from `read` (the table), changed by apply(),
+    written back with writes(): only the records changed since the last writes()."""
 
-    def __post_init__(self) -> None:
-        self.figures = [0] * len(METRICS)
-        self.hours = {}
-        for _, _, vector in self.entities.values():
-            self._add(vector, +1)
-        for hour, *counts in self.flows.values():
-            self._add_flow(hour, counts)
+    def __init__(self, locality: str, read: Read = lambda key: None, window_days: int = WINDOW_DAYS) -> None:
+        self.locality, self._read, self.window_days = locality, read, window_days
+        aggregate = read(locality) or {}
+        self.figures: list[int] = list(aggregate.get("figures") or [0] * len(METRICS))
+        self.events: int = aggregate.get("events", 0)  # distinct events received
+        self.last_reported_ms: int = aggregate.get("last_reported_ms", 0)  # newest Kafka timestamp
+        self.newest_event_us: int = aggregate.get("newest_event_us", 0)  # newest occurred_at
+        self.entities: dict[str, dict[str, list[Any]]] = {}  # kind -> id -> version, read on first use
+        self.days: dict[str, Day] = {}  # read on first use, the recent ones kept
+        self.hours: dict[int, list[int]] = {}  # flow counts per hour within the window
+        self._dirty: set[str] = set()
+        if self.newest_event_us:
+            newest = self.newest_event_us // 1_000_000
+            for back in range(window_days):
+                for hour, counts in self._day(day_of((newest - back * DAY_S) * 1_000_000)).hours.items():
+                    self._count_in_window(hour, counts)
 
-    def _add(self, vector: list[int], sign: int) -> None:
-        for i, v in enumerate(vector):
-            if v:
-                self.figures[i] += sign * v
-
-    def _add_flow(self, hour: int, counts: list[int]) -> None:
-        bucket = self.hours.setdefault(hour, [0] * len(FLOW_METRICS))
-        for i, c in enumerate(counts):
-            bucket[i] += c
-            self.figures[_FLOW_INDEX[i]] += c
-
-    def apply(self, event: Event, received_ms: int) -> bool:
-        """Fold one valid event in; True if any figure or freshness changed."""
-        changed = False
+    def apply(self, event: Event, received_ms: int) -> Outcome:
+        """Fold one valid event in."""
         if received_ms > self.last_reported_ms:
-            self.last_reported_ms, changed = received_ms, True
+            self.last_reported_ms = received_ms
+            self._dirty.add(self.locality)
         occurred_us, event_id = version(event)
+        day_key = day_of(occurred_us)
+        day = self._day(day_key)
+        digest = content_digest(event)
+        seen = day.ids.get(event_id)
+        if seen is not None:
+            return Outcome.RESENT if seen == digest else Outcome.CONFLICT
+        day.ids[event_id] = digest
+        self.events += 1
+        self._dirty.update((self.locality, self._day_key(day_key)))
         if occurred_us > self.newest_event_us:
-            self.newest_event_us, changed = occurred_us, True
+            self.newest_event_us = occurred_us
+            self._drop_hours_before(self._window_start())
         if event.type in FLOW_TYPES:
-            if event_id in self.flows:
-                return changed
             v = contribution(event)
-            hour = occurred_us // 1_000_000 // HOUR_S * HOUR_S
             counts = [v[i] for i in _FLOW_INDEX]
-            self.flows[event_id] = [hour, *counts]
-            self._add_flow(hour, counts)
-            return True
+            hour = occurred_us // 1_000_000 // HOUR_S * HOUR_S
+            bucket = day.hours.setdefault(hour, [0] * len(FLOW_METRICS))
+            for i, c in enumerate(counts):
+                bucket[i] += c
+                self.figures[_FLOW_INDEX[i]] += c
+            if hour >= self._window_start():
+                self._count_in_window(hour, counts)
+            return Outcome.COUNTED
         entity = entity_of(event)
         assert entity is not None
-        if event_id not in self.state_ids:  # a new report, even one an earlier-dated event outranks
-            self.state_ids.add(event_id)
-            changed = True
-        current = self.entities.get(entity)
+        kind, _, name = entity.partition(":")
+        versions = self._kind(kind)
+        current = versions.get(name)
         if current is not None and (current[0], current[1]) >= (occurred_us, event_id):
-            return changed
+            return Outcome.COUNTED  # a new report, but an older version of the entity
         if current is not None:
             self._add(current[2], -1)
         vector = list(contribution(event))
-        self.entities[entity] = [occurred_us, event_id, vector]
+        versions[name] = [occurred_us, event_id, vector]
         self._add(vector, +1)
-        return True
+        self._dirty.add(f"{self.locality}/e/{kind}")
+        return Outcome.COUNTED
 
     @property
-    def events(self) -> int:
-        return len(self.state_ids) + len(self.flows)
+    def changed(self) -> bool:
+        return bool(self._dirty)
+
+    def writes(self) -> Iterator[tuple[str, Any]]:
+        """The records changed since the last call, as the table stores them."""
+        for key in sorted(self._dirty):
+            if key == self.locality:
+                yield key, self._aggregate()
+            elif "/e/" in key:
+                yield key, self.entities[key.rsplit("/e/", 1)[1]]
+            else:
+                yield key, self.days[key.rsplit("/d/", 1)[1]].to_record()
+        self._dirty.clear()
+
+    def trim(self, keep: int = DAYS_KEPT) -> None:
+        """Forget all but the newest day records (after writes(): they are in the table)."""
+        if len(self.days) > keep:
+            for day in sorted(self.days)[:-keep]:
+                del self.days[day]
 
     def snapshot(self) -> dict[str, Any]:
         """What the live view needs of this locality: small, and enough to aggregate anywhere."""
@@ -94,26 +155,46 @@ class LocalityState:
             "events": self.events,
             "last_reported_ms": self.last_reported_ms,
             "newest_event_us": self.newest_event_us,
-            "hours": {str(h): list(c) for h, c in self.hours.items()},
+            "hours": {str(h): list(c) for h, c in sorted(self.hours.items())},
         }
 
-    def to_json(self) -> dict[str, Any]:
+    def _aggregate(self) -> dict[str, Any]:
         return {
-            "entities": self.entities,
-            "flows": self.flows,
-            "state_ids": list(self.state_ids),
+            "figures": self.figures,
+            "events": self.events,
             "last_reported_ms": self.last_reported_ms,
             "newest_event_us": self.newest_event_us,
         }
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any] | None) -> "LocalityState":
-        if not data:
-            return cls()
-        return cls(
-            entities=data["entities"],
-            flows=data["flows"],
-            state_ids=set(data["state_ids"]),
-            last_reported_ms=data["last_reported_ms"],
-            newest_event_us=data["newest_event_us"],
-        )
+    def _day_key(self, day: str) -> str:
+        return f"{self.locality}/d/{day}"
+
+    def _day(self, day: str) -> Day:
+        found = self.days.get(day)
+        if found is None:
+            found = self.days[day] = Day(self._read(self._day_key(day)))
+        return found
+
+    def _kind(self, kind: str) -> dict[str, list[Any]]:
+        found = self.entities.get(kind)
+        if found is None:
+            found = self.entities[kind] = self._read(f"{self.locality}/e/{kind}") or {}
+        return found
+
+    def _add(self, vector: list[int], sign: int) -> None:
+        for i, v in enumerate(vector):
+            if v:
+                self.figures[i] += sign * v
+
+    def _window_start(self) -> int:
+        newest_day = self.newest_event_us // 1_000_000 // DAY_S * DAY_S
+        return newest_day - (self.window_days - 1) * DAY_S
+
+    def _count_in_window(self, hour: int, counts: list[int]) -> None:
+        bucket = self.hours.setdefault(hour, [0] * len(FLOW_METRICS))
+        for i, c in enumerate(counts):
+            bucket[i] += c
+
+    def _drop_hours_before(self, start: int) -> None:
+        for hour in [h for h in self.hours if h < start]:
+            del self.hours[hour]

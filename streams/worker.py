@@ -1,9 +1,10 @@
 """The Faust worker: validates every message, folds events into locality state, feeds the live view.
 
 Exactness rests on idempotent state and on a position kept with it, not on Kafka's offsets: each
-locality's state (streams.state) is one table value, replaced whole in one changelog record, and
-applying an event twice changes nothing; each events partition's next offset to apply is written
-into the same table after the state it covers (streams.positions), and the worker reads from there.
+locality's state (streams.state) is a few small records of the `state` table, of which a batch
+writes those it changed, and applying an event twice changes nothing; each events partition's next
+offset to apply is written into the same table after the state it covers (streams.positions), and
+the worker reads from there.
 faust's exactly_once mode is not used: it has open reports of duplicates and crashes, and this
 design does not need it.
 """
@@ -13,10 +14,9 @@ import asyncio
 import logging
 import time
 import weakref
-from collections import deque
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 import faust
@@ -29,9 +29,10 @@ from schemas.partitions import home_partition
 from schemas.settings import Settings
 
 from .positions import Positions, Verdict, position_key
-from .snapshots import SnapshotMirror
-from .state import LocalityState
+from .state import TABLE, LocalityState, Outcome, day_of
+from .stats import Stats, prometheus_text
 from .transport import App
+from .view import SnapshotMirror, install_routes
 from .watchdog import RecoveryWatch, request_restart
 
 log = logging.getLogger("p06.worker")
@@ -43,21 +44,6 @@ FETCH_BYTES_PER_PARTITION = 1 << 20
 # Faust opens one RocksDB per partition with 64 MB write buffers (up to 3) and a 2 GB block cache
 # each; our state is read once per locality and then served from memory, so small buffers suffice.
 ROCKSDB_OPTIONS = {"write_buffer_size": 4 << 20, "max_write_buffer_number": 2, "block_cache_size": 8 << 20}
-
-
-@dataclass
-class Stats:
-    """Counters for /metrics; process-local, reset on restart like any Prometheus counter."""
-
-    messages: int = 0
-    events: int = 0
-    events_changed: int = 0
-    dlq: int = 0
-    rerouted: int = 0
-    stale: int = 0
-    batches: int = 0
-    latencies_s: deque[float] = field(default_factory=lambda: deque(maxlen=10_000))
-    positions: dict[tuple[str, int], int] = field(default_factory=dict)
 
 
 @contextmanager
@@ -75,22 +61,21 @@ def acting_for(event: EventT) -> Iterator[None]:
 
 
 class Processor:
-    """One batch of Kafka messages in, one table write per touched locality out."""
+    """One batch of Kafka messages in, the state records it changed out."""
 
     def __init__(self, app: faust.App, settings: Settings) -> None:
-        self.localities = app.Table("localities", default=None, partitions=settings.topic_partitions, options=dict(ROCKSDB_OPTIONS))
+        self.table = app.Table(TABLE, default=None, partitions=settings.topic_partitions, options=dict(ROCKSDB_OPTIONS))
         self.app = app
         self.snapshot_topic_name = snapshot_topic(settings)
         self.snapshot_partitions: int | None = None  # learnt on the first send
         self.mirror = SnapshotMirror(settings.kafka_bootstrap, self.snapshot_topic_name)
         self.events_topic = app.topic(settings.events_topic, key_serializer="raw", value_serializer="raw")
         self.dlq_topic = app.topic(settings.dlq_topic, key_serializer="raw", value_serializer="raw")
-        self.cache: dict[str, LocalityState] = {}
+        self.cache: OrderedDict[str, LocalityState] = OrderedDict()  # least recently used first
         self.positions = Positions()
         self.settings = settings
         self.events_partitions: int | None = None  # learnt from the broker on first use
         self.stats = Stats()
-        self.started = time.time()
 
     def forget_cache(self) -> None:
         """After a rebalance other workers may have written our keys: read them from the table again."""
@@ -120,7 +105,7 @@ class Processor:
         last_of: dict[int, EventT] = {fe.message.partition: fe for fe in admitted}
         for partition, fe in last_of.items():
             with acting_for(fe):  # the changelog partition of the state it covers, after that state
-                self.localities[position_key(partition)] = self.positions.next[partition]
+                self.table[position_key(partition)] = self.positions.next[partition]
 
     async def seek_idle_partitions(self) -> None:
         """Seek back any owned partition whose log goes past its position while nothing arrives:
@@ -145,7 +130,7 @@ class Processor:
     async def _load_position(self, tp: Any) -> None:
         """A partition's position as restored with the table (its key lives in that partition's store)."""
         earliest = (await self.app.consumer.earliest_offsets(tp))[tp]
-        self.positions.start(tp.partition, self.localities.get(position_key(tp.partition)), earliest)
+        self.positions.start(tp.partition, self.table.get(position_key(tp.partition)), earliest)
 
     async def _seek_back(self, tp: Any, arrived: int | None) -> None:
         earliest = (await self.app.consumer.earliest_offsets(tp))[tp]
@@ -161,8 +146,7 @@ class Processor:
 
     def process(self, batch: Sequence[EventT]) -> dict[int, list[tuple[bytes, bytes]]]:
         """Fold a batch in; return the changed localities' snapshots per source partition."""
-        pending: dict[str, list[tuple[Event, int]]] = {}
-        carrier: dict[str, EventT] = {}
+        pending: dict[str, list[tuple[Event, EventT]]] = {}
         now = time.time()
         for fe in batch:
             msg = fe.message
@@ -178,14 +162,16 @@ class Processor:
                 if event.locality != key or not at_home:
                     self.reroute(event)  # counted in its own partition, by the one worker that owns it
                     continue
-                pending.setdefault(event.locality, []).append((event, int(msg.timestamp * 1000)))
-                carrier[event.locality] = fe
+                pending.setdefault(event.locality, []).append((event, fe))
         changed: dict[int, list[tuple[bytes, bytes]]] = {}
         for locality, events in pending.items():
-            with acting_for(carrier[locality]):
+            carrier = events[-1][1]  # any of the locality's own messages: they share its partition
+            with acting_for(carrier):
                 snapshot = self.apply(locality, events)
             if snapshot is not None:
-                changed.setdefault(carrier[locality].message.partition, []).append((locality.encode(), snapshot))
+                changed.setdefault(carrier.message.partition, []).append((locality.encode(), snapshot))
+        while len(self.cache) > self.settings.worker_cache_localities:
+            self.cache.popitem(last=False)  # written already: read from the table when it reports again
         self.stats.batches += 1
         return changed
 
@@ -209,20 +195,25 @@ class Processor:
             delivered.append(await producer.send_batch(batch, self.snapshot_topic_name, partition=partition))
         await asyncio.gather(*delivered)
 
-    def apply(self, locality: str, events: list[tuple[Event, int]]) -> bytes | None:
-        """Fold a locality's events in; its snapshot if anyone may not have seen it yet, else None."""
-        state = self.cache.get(locality)
+    def apply(self, locality: str, events: list[tuple[Event, EventT]]) -> bytes | None:
+        """Fold a locality's events in and write the records they changed; the locality's snapshot
+        if anyone may not have seen it yet, else None."""
+        state = self.cache.pop(locality, None)
         loaded = state is None
         if loaded:
-            state = self.cache[locality] = LocalityState.from_json(self.localities.get(locality))
-        changed = 0
-        for event, received_ms in events:
-            changed += state.apply(event, received_ms)
+            state = LocalityState(locality, self.table.get, self.settings.live_window_days)
+        self.cache[locality] = state  # now the most recently used
+        for event, fe in events:
+            outcome = state.apply(event, int(fe.message.timestamp * 1000))
+            self.stats.events_changed += outcome is Outcome.COUNTED
+            if outcome is Outcome.CONFLICT:
+                self.conflict(event, fe)
         self.stats.events += len(events)
-        self.stats.events_changed += changed
-        if changed:
-            self.localities[locality] = state.to_json()
-        elif not loaded:
+        changed = state.changed
+        for key, record in state.writes():
+            self.table[key] = record
+        state.trim()
+        if not changed and not loaded:
             return None
         # A locality just read from the table is republished even when nothing changed: a killed
         # worker may have stored an event's state and died before sending its snapshot, and
@@ -248,6 +239,14 @@ class Processor:
             headers.append(("p06-batch-index", str(rejection.index).encode()))
         self.dlq_topic.send_soon(key=msg.key, value=rejection.raw, headers=headers)
 
+    def conflict(self, event: Event, fe: EventT) -> None:
+        """A copy of an event already counted, with other content: the first copy stays counted."""
+        self.stats.conflicts += 1
+        day = day_of(int(event.occurred_at.timestamp() * 1_000_000))
+        reason = (f"event_id: {event.event_id!r} of {day} was received before with other content; "
+                  "the first copy counts (send a correction under a new event_id)")
+        self.to_dlq(Rejection(None, reason, event.to_json()), fe)
+
     def reroute(self, event: Event) -> None:
         """An event keyed under another locality, or in a partition other than its locality's
         (a sender with another partitioner: schemas.partitions), goes back to the topic under its own
@@ -257,9 +256,6 @@ class Processor:
         """
         self.stats.rerouted += 1
         self.events_topic.send_soon(key=event.locality.encode(), value=event.to_json())
-
-    def snapshots(self) -> dict[str, Any]:
-        return self.mirror.snapshots
 
 
 def snapshot_topic(settings: Settings) -> str:
@@ -327,7 +323,11 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
     async def _assigned(app: faust.App, assigned: Any, **kwargs: Any) -> None:
         processor.forget_cache()
 
-    from .web import install_routes
-
-    app.on_webserver_init = lambda web: install_routes(web.web_app, app, processor, settings)  # type: ignore[method-assign]
+    app.on_webserver_init = lambda web: install_routes(  # type: ignore[method-assign]
+        web.web_app,
+        processor.mirror,
+        metrics_text=lambda: prometheus_text(app, processor),
+        stopping=lambda: app.should_stop,
+        silent_after_hours=settings.silent_after_hours,
+    )
     return app, processor

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
@@ -24,8 +24,8 @@ from bench.proc import P06Process
 from pipeline import INVALID_MESSAGES, Worker, publish_raw, seeded_events, wait_for_figures, wait_until_both_own_partitions
 from producers import Publisher, as_messages
 from schemas.settings import Settings, load_settings, settings as cached_settings
-from streams import local_broker
-from streams.topics import ensure_topics
+from stack import broker as local_broker
+from stack import ensure_topics
 
 pytestmark = pytest.mark.slow
 EVENTS = 1500
@@ -362,6 +362,36 @@ def test_hostile_input_lands_in_the_dlq_and_counts_nothing(pipeline) -> None:
     metrics = httpx.get(f"{worker.url}/metrics").text
     assert re.search(rf"^p06_dlq_total {len(hostile)}$", metrics, re.M), metrics  # the whole line: 130 is not 13
     assert worker.proc.poll() is None
+
+
+def _other_content(event: dict) -> dict:
+    """The same event_id and instant with other content, as a sender that reuses its ids sends it."""
+    p = dict(event["payload"])
+    for field in ("count", "received", "open_findings"):
+        if field in p:
+            p[field] += 3
+    for field in ("electricity", "internet"):
+        if field in p:
+            p[field] = not p[field]
+    if "status" in p:
+        p["status"] = "in_progress" if p["status"] == "completed" else "completed"
+    return dict(event, payload=p)
+
+
+def test_an_event_id_sent_again_with_other_content_counts_its_first_copy_live_and_in_clickhouse(pipeline) -> None:
+    """The one rule: an event is its locality, event_id and UTC day; of copies with other content the
+    first in the log counts, live and in the warehouse; the worker sends the others to the DLQ."""
+    events = seeded_events(seed=23, count=400)
+    rng = random.Random(23)
+    conflicting = [_other_content(e) for e in rng.sample(events, 30)]
+    later = lambda e: (datetime.fromisoformat(e["occurred_at"]) + timedelta(days=10)).isoformat()  # noqa: E731
+    next_day = [dict(_other_content(e), occurred_at=later(e)) for e in rng.sample(events, 10)]  # the same ids: other events
+    worker, sink = pipeline.worker(), pipeline.sink()
+    publish(pipeline.settings, as_messages(events, seed=23, max_batch=1))
+    publish(pipeline.settings, as_messages(conflicting + next_day + events[:50], seed=23, max_batch=1))
+    assert_exact_everywhere(pipeline.settings, worker, sink, events + conflicting + next_day)
+    metrics = httpx.get(f"{worker.url}/metrics").text
+    assert re.search(r"^p06_conflicting_copies_total 30$", metrics, re.M), metrics
 
 
 def test_gateway_token_cannot_publish_for_another_province(pipeline, tmp_path: Path) -> None:

@@ -13,8 +13,8 @@ from faults import Sink, assert_exact_everywhere
 from pipeline import Worker, publish_raw
 from producers import simulated_events
 from schemas.settings import Settings
-from streams import local_broker
-from streams.topics import ensure_topics
+from stack import broker as local_broker
+from stack import ensure_topics
 
 pytestmark = pytest.mark.slow
 

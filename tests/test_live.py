@@ -5,7 +5,7 @@ import random
 
 from schemas.metrics import METRICS
 from schemas.registry import registry
-from streams.live import LiveTotals, live_body
+from streams.view import LiveTotals, live_body
 
 
 def plain_sums(snapshots: dict[str, dict]) -> dict[str, dict[str, int]]:

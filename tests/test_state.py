@@ -5,9 +5,11 @@ import itertools
 import random
 from datetime import datetime, timezone
 
+import orjson
+
 from schemas.events import validate_event
 from schemas.metrics import METRICS
-from streams.state import LocalityState
+from streams.state import LocalityState, Outcome
 
 
 def village(event_id: str, at: str, electricity: bool, internet: bool = True, village_id: str = "V1"):
@@ -39,17 +41,17 @@ def test_latest_occurred_at_wins_and_ties_go_to_the_larger_event_id_in_any_order
         village("b", "2026-11-01T09:00:00+07:00", electricity=False),  # same instant as "c": "c" wins
     ]
     for order in itertools.permutations(events):
-        state = LocalityState()
+        state = LocalityState("00070")
         for e in order:
             state.apply(e, received_ms=1)
         assert figures(state)["villages"] == 1
         assert figures(state)["villages_without_electricity"] == 0
-        assert state.entities["village:V1"][1] == "c"
+        assert state.entities["village"]["V1"][1] == "c"
         assert state.events == 3
 
 
 def test_flows_count_once_per_event_id_and_land_in_their_event_hour() -> None:
-    state = LocalityState()
+    state = LocalityState("00070")
     for e in [eid("x", "2026-11-01T10:15:00Z", 5), eid("y", "2026-11-01T11:59:00Z", 7), eid("x", "2026-11-01T10:15:00Z", 5)]:
         state.apply(e, received_ms=1)
     assert figures(state)["eid_activations"] == 12
@@ -57,19 +59,71 @@ def test_flows_count_once_per_event_id_and_land_in_their_event_hour() -> None:
     assert sorted(state.snapshot()["hours"].items()) == [(ten, [5, 0, 0, 0]), (eleven, [7, 0, 0, 0])]
 
 
-def test_a_state_rebuilt_from_its_json_has_the_same_figures_and_ignores_replays() -> None:
+class Table(dict):
+    """The worker's table as far as the state sees it: records stored as JSON, as Faust stores them."""
+
+    def write(self, state: LocalityState) -> None:
+        for key, record in state.writes():
+            self[key] = orjson.loads(orjson.dumps(record))
+        state.trim(keep=2)
+
+    def load(self, locality: str = "00070", window_days: int = 35) -> LocalityState:
+        return LocalityState(locality, self.get, window_days)
+
+
+def test_a_state_read_back_from_its_records_has_the_same_figures_and_ignores_replays() -> None:
     rng = random.Random(4)
     events = [
         village(f"e{i}", f"2026-11-0{rng.randint(1, 9)}T00:00:00Z", rng.random() < 0.5, rng.random() < 0.5, f"V{rng.randint(1, 5)}")
         for i in range(200)
-    ] + [eid(f"f{i}", "2026-11-02T00:00:00Z", rng.randint(0, 9)) for i in range(50)]
-    state = LocalityState()
-    for e in events[:150]:
+    ] + [eid(f"f{i}", f"2026-11-0{rng.randint(1, 9)}T0{rng.randint(0, 9)}:00:00Z", rng.randint(0, 9)) for i in range(50)]
+    table = Table()
+    state = table.load()
+    for i, e in enumerate(events[:150]):
         state.apply(e, received_ms=1)
-    restored = LocalityState.from_json(state.to_json())
-    for e in events:  # the first 150 again, as after a crash, then the rest
-        restored.apply(e, received_ms=1)
-    fresh = LocalityState()
+        if i % 7 == 0:
+            table.write(state)  # batch ends: written, old days forgotten
+    table.write(state)
+    restored = table.load()
+    outcomes = [restored.apply(e, received_ms=1) for e in events]  # the first 150 again, as after a crash
+    assert outcomes[:150] == [Outcome.RESENT] * 150 and set(outcomes[150:]) == {Outcome.COUNTED}
+    fresh = LocalityState("00070")
     for e in reversed(events):
         fresh.apply(e, received_ms=1)
     assert restored.snapshot() == fresh.snapshot()
+    assert restored.events == fresh.events == 250
+
+
+def test_a_copy_with_other_content_is_a_conflict_and_the_first_copy_counts() -> None:
+    first, other = eid("x", "2026-11-01T10:15:00+07:00", 5), eid("x", "2026-11-01T03:15:00Z", 7)
+    restamped = eid("x", "2026-11-01T03:15:00Z", 5)  # the same instant in UTC: the same event
+    state = LocalityState("00070")
+    assert [state.apply(e, received_ms=1) for e in (first, other, restamped)] == [Outcome.COUNTED, Outcome.CONFLICT, Outcome.RESENT]
+    assert figures(state)["eid_activations"] == 5
+    a, b = village("v", "2026-11-01T08:00:00Z", electricity=True), village("v", "2026-11-01T08:00:00Z", electricity=False)
+    assert [state.apply(e, received_ms=1) for e in (a, b)] == [Outcome.COUNTED, Outcome.CONFLICT]
+    assert figures(state)["villages_without_electricity"] == 0
+
+
+def test_an_event_id_used_again_on_another_day_is_another_event() -> None:
+    state = LocalityState("00070")
+    for e in (eid("x", "2026-11-01T10:00:00Z", 5), eid("x", "2026-11-02T10:00:00Z", 7)):
+        assert state.apply(e, received_ms=1) is Outcome.COUNTED
+    assert figures(state)["eid_activations"] == 12 and state.events == 2
+
+
+def test_records_stay_small_and_the_live_hours_stay_in_their_window_after_a_year() -> None:
+    """One report an hour for a year: no record grows with it, the snapshot carries 35 days."""
+    table, start = Table(), datetime(2025, 1, 1, tzinfo=timezone.utc).timestamp()
+    state = table.load()
+    for hour in range(365 * 24):
+        at = datetime.fromtimestamp(start + hour * 3600, timezone.utc).isoformat()
+        state.apply(eid(f"h{hour}", at, 1), received_ms=hour)
+        state.apply(village(f"v{hour}", at, electricity=hour % 2 == 0, village_id=f"V{hour % 9}"), received_ms=hour)
+        if hour % 24 == 23:
+            table.write(state)
+    assert figures(state)["eid_activations"] == 365 * 24 and state.events == 2 * 365 * 24
+    assert max(len(orjson.dumps(record)) for record in table.values()) < 4096
+    assert len(state.snapshot()["hours"]) == 35 * 24
+    assert table.load().snapshot() == state.snapshot()  # the window is rebuilt from the day records
+    assert len(table.load().days) <= 35

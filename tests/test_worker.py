@@ -14,9 +14,10 @@ from kafka.structs import OffsetAndMetadata
 
 from schemas.partitions import home_partition
 from schemas.settings import Settings
-from streams import local_broker
-from streams.topics import ensure_topics
+from stack import broker as local_broker
+from stack import ensure_topics
 from streams.positions import position_key
+from streams.state import changelog_topic
 from streams.worker import snapshot_topic
 
 from bench.recount import expected_live
@@ -122,7 +123,7 @@ def test_state_stored_but_snapshot_lost_is_sent_again_when_processed_again(p06_s
     admin.close()
     changelog = KafkaProducer(bootstrap_servers=p06_settings.kafka_bootstrap, acks="all")
     for partition in range(p06_settings.topic_partitions):  # as the table writes it: JSON key and value
-        changelog.send(f"{p06_settings.app_id}-localities-changelog", key=orjson.dumps(position_key(partition)),
+        changelog.send(changelog_topic(p06_settings.app_id), key=orjson.dumps(position_key(partition)),
                        value=b"0", partition=partition)
     changelog.flush()
     changelog.close()

@@ -14,7 +14,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from .live import LiveTotals
-from .transport import FETCH_MAX_WAIT_MS
+from ..transport import FETCH_MAX_WAIT_MS
 
 log = logging.getLogger("p06.snapshots")
 
