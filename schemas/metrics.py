@@ -91,7 +91,7 @@ def version(event: Event) -> tuple[int, str]:
 
 def content_digest(event: Event) -> int:
     """Tells two copies of one event apart: its type, instant and payload (not the sender's zone)."""
-    content = [event.type, version(event)[0], vars(event.payload)]
+    content = [event.type, event.occurred_at, vars(event.payload)]  # occurred_at is in UTC: an instant
     return zlib.crc32(orjson.dumps(content, option=orjson.OPT_SORT_KEYS))
 
 

@@ -7,16 +7,19 @@ applying an event is idempotent and order-free, and the figures are a function o
 seen. Copies of one event with different content: the first applied counts, the others are CONFLICT.
 
 Records of the worker's `state` table, all in the locality's partition (one writer each):
-  "<locality>"                 the aggregate: figures, events received, freshness (a few hundred bytes)
-  "<locality>/e/<kind>"        each task, village or system's current version: {id: [occurred_us,
-                               event_id, vector]}; bounded by the locality's size (225 tasks at most)
-  "<locality>/d/<yyyy-mm-dd>"  the events that occurred that UTC day, {event_id: digest}, and the
-                               day's flow counts per hour
-A batch writes only the records it changed; a day record holds one day of one locality.
+  "<locality>"                 figures, events received, freshness, each task, village or system's
+                               current version {kind: {id: [occurred_us, event_id, vector]}}, and the
+                               open day (the newest day with events): bounded by the locality's size
+                               (225 tasks at most) and one day, not by its history
+  "<locality>/d/<yyyy-mm-dd>"  an earlier UTC day: the events that occurred then, {event_id: digest},
+                               and the day's flow counts per hour; written when the day closes, or
+                               when a late event for it arrives
+So a batch of today's events writes one record per locality, and no record grows with history.
 """
 from __future__ import annotations
 
 import enum
+import functools
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -45,8 +48,14 @@ class Outcome(enum.Enum):
     CONFLICT = "conflict"  # seen before with other content: the first copy counts
 
 
+@functools.lru_cache(maxsize=4096)
+def _iso_day(day_number: int) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(day_number * DAY_S))
+
+
 def day_of(occurred_us: int) -> str:
-    return time.strftime("%Y-%m-%d", time.gmtime(occurred_us // 1_000_000))
+    """The UTC day of an instant, as day records are keyed."""
+    return _iso_day(occurred_us // 1_000_000 // DAY_S)
 
 
 class Day:
@@ -68,20 +77,22 @@ class LocalityState:
 
     def __init__(self, locality: str, read: Read = lambda key: None, window_days: int = WINDOW_DAYS) -> None:
         self.locality, self._read, self.window_days = locality, read, window_days
-        aggregate = read(locality) or {}
-        self.figures: list[int] = list(aggregate.get("figures") or [0] * len(METRICS))
-        self.events: int = aggregate.get("events", 0)  # distinct events received
-        self.last_reported_ms: int = aggregate.get("last_reported_ms", 0)  # newest Kafka timestamp
-        self.newest_event_us: int = aggregate.get("newest_event_us", 0)  # newest occurred_at
-        self.entities: dict[str, dict[str, list[Any]]] = {}  # kind -> id -> version, read on first use
+        record = read(locality) or {}
+        self.figures: list[int] = list(record.get("figures") or [0] * len(METRICS))
+        self.events: int = record.get("events", 0)  # distinct events received
+        self.last_reported_ms: int = record.get("last_reported_ms", 0)  # newest Kafka timestamp
+        self.newest_event_us: int = record.get("newest_event_us", 0)  # newest occurred_at
+        self.entities: dict[str, dict[str, list[Any]]] = record.get("entities", {})  # kind -> id -> version
+        self.open_day: str = record.get("open_day", "")  # the newest day with events, kept in this record
         self.days: dict[str, Day] = {}  # read on first use, the recent ones kept
+        if self.open_day:
+            self.days[self.open_day] = Day(record["open"])
         self.hours: dict[int, list[int]] = {}  # flow counts per hour within the window
+        self._window_start = self._start_of_window()
         self._dirty: set[str] = set()
-        if self.newest_event_us:
-            newest = self.newest_event_us // 1_000_000
-            for back in range(window_days):
-                for hour, counts in self._day(day_of((newest - back * DAY_S) * 1_000_000)).hours.items():
-                    self._count_in_window(hour, counts)
+        for day in self._window_days():
+            for hour, counts in self._day(day).hours.items():
+                self._count_in_window(hour, counts)
 
     def apply(self, event: Event, received_ms: int) -> Outcome:
         """Fold one valid event in."""
@@ -97,10 +108,14 @@ class LocalityState:
             return Outcome.RESENT if seen == digest else Outcome.CONFLICT
         day.ids[event_id] = digest
         self.events += 1
-        self._dirty.update((self.locality, self._day_key(day_key)))
+        self._dirty.add(self.locality)
+        if day_key > self.open_day:
+            self._close_open_day(day_key)
+        elif day_key != self.open_day:
+            self._dirty.add(self._day_key(day_key))  # a late event: its day's record changes
         if occurred_us > self.newest_event_us:
             self.newest_event_us = occurred_us
-            self._drop_hours_before(self._window_start())
+            self._move_window()
         if event.type in FLOW_TYPES:
             v = contribution(event)
             counts = [v[i] for i in _FLOW_INDEX]
@@ -109,13 +124,13 @@ class LocalityState:
             for i, c in enumerate(counts):
                 bucket[i] += c
                 self.figures[_FLOW_INDEX[i]] += c
-            if hour >= self._window_start():
+            if hour >= self._window_start:
                 self._count_in_window(hour, counts)
             return Outcome.COUNTED
         entity = entity_of(event)
         assert entity is not None
         kind, _, name = entity.partition(":")
-        versions = self._kind(kind)
+        versions = self.entities.setdefault(kind, {})
         current = versions.get(name)
         if current is not None and (current[0], current[1]) >= (occurred_us, event_id):
             return Outcome.COUNTED  # a new report, but an older version of the entity
@@ -124,7 +139,6 @@ class LocalityState:
         vector = list(contribution(event))
         versions[name] = [occurred_us, event_id, vector]
         self._add(vector, +1)
-        self._dirty.add(f"{self.locality}/e/{kind}")
         return Outcome.COUNTED
 
     @property
@@ -135,9 +149,7 @@ class LocalityState:
         """The records changed since the last call, as the table stores them."""
         for key in sorted(self._dirty):
             if key == self.locality:
-                yield key, self._aggregate()
-            elif "/e/" in key:
-                yield key, self.entities[key.rsplit("/e/", 1)[1]]
+                yield key, self._record()
             else:
                 yield key, self.days[key.rsplit("/d/", 1)[1]].to_record()
         self._dirty.clear()
@@ -158,13 +170,22 @@ class LocalityState:
             "hours": {str(h): list(c) for h, c in sorted(self.hours.items())},
         }
 
-    def _aggregate(self) -> dict[str, Any]:
+    def _record(self) -> dict[str, Any]:
         return {
             "figures": self.figures,
             "events": self.events,
             "last_reported_ms": self.last_reported_ms,
             "newest_event_us": self.newest_event_us,
+            "entities": self.entities,
+            "open_day": self.open_day,
+            "open": self.days[self.open_day].to_record() if self.open_day else None,
         }
+
+    def _close_open_day(self, newer: str) -> None:
+        """A newer day opens: the open one moves out of the locality's record into its own."""
+        if self.open_day:
+            self._dirty.add(self._day_key(self.open_day))
+        self.open_day = newer
 
     def _day_key(self, day: str) -> str:
         return f"{self.locality}/d/{day}"
@@ -172,13 +193,7 @@ class LocalityState:
     def _day(self, day: str) -> Day:
         found = self.days.get(day)
         if found is None:
-            found = self.days[day] = Day(self._read(self._day_key(day)))
-        return found
-
-    def _kind(self, kind: str) -> dict[str, list[Any]]:
-        found = self.entities.get(kind)
-        if found is None:
-            found = self.entities[kind] = self._read(f"{self.locality}/e/{kind}") or {}
+            found = self.days[day] = Day(None if day == self.open_day else self._read(self._day_key(day)))
         return found
 
     def _add(self, vector: list[int], sign: int) -> None:
@@ -186,15 +201,23 @@ class LocalityState:
             if v:
                 self.figures[i] += sign * v
 
-    def _window_start(self) -> int:
+    def _start_of_window(self) -> int:
         newest_day = self.newest_event_us // 1_000_000 // DAY_S * DAY_S
         return newest_day - (self.window_days - 1) * DAY_S
+
+    def _window_days(self) -> list[str]:
+        if not self.newest_event_us:
+            return []
+        return [day_of((self._window_start + back * DAY_S) * 1_000_000) for back in range(self.window_days)]
+
+    def _move_window(self) -> None:
+        start = self._start_of_window()
+        if start != self._window_start:  # once a day, not once an event
+            self._window_start = start
+            for hour in [h for h in self.hours if h < start]:
+                del self.hours[hour]
 
     def _count_in_window(self, hour: int, counts: list[int]) -> None:
         bucket = self.hours.setdefault(hour, [0] * len(FLOW_METRICS))
         for i, c in enumerate(counts):
             bucket[i] += c
-
-    def _drop_hours_before(self, start: int) -> None:
-        for hour in [h for h in self.hours if h < start]:
-            del self.hours[hour]

@@ -43,6 +43,10 @@ MAX_VALUE_BYTES = 5_242_880  # the broker's limit; oversized input must still re
 FETCH_BYTES_PER_PARTITION = 1 << 20
 # Faust opens one RocksDB per partition with 64 MB write buffers (up to 3) and a 2 GB block cache
 # each; our state is read once per locality and then served from memory, so small buffers suffice.
+# Messages Faust may hold fetched but unprocessed (its default is 4,096). A packed message holds up to
+# 500 events (~100 KB); with 1,024 the year of the history stage drained with 60 MB less RSS, at
+# the same rate (packed drain A/B, 2026-11-27).
+STREAM_BUFFER_MESSAGES = 1024
 ROCKSDB_OPTIONS = {"write_buffer_size": 4 << 20, "max_write_buffer_number": 2, "block_cache_size": 8 << 20}
 
 
@@ -271,6 +275,7 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         consumer_auto_offset_reset="earliest",
         producer_max_request_size=MAX_VALUE_BYTES,
         consumer_max_fetch_size=FETCH_BYTES_PER_PARTITION,
+        stream_buffer_maxsize=STREAM_BUFFER_MESSAGES,
         broker_commit_interval=settings.worker_commit_interval_s,
         broker_session_timeout=settings.worker_session_timeout_s,
         stream_recovery_delay=0.0,
