@@ -1,7 +1,7 @@
 """Where each events partition stands, kept in the worker's own state rather than in Kafka's offsets.
 
 After each batch the worker writes, per events partition it applied, the offset of the next record
-to apply, into the `localities` table under a key no locality has, *after* the batch's locality
+to apply, into the `state` table under a key no locality has, *after* the batch's locality
 writes. Faust sends a table write to the changelog partition of the event it acts for, the same number
 as the events partition, in order: so wherever the changelog has a partition's position, it also has
 every state change that position covers. A worker that takes the partition over restores both together.
