@@ -39,7 +39,7 @@ def prometheus_text(app: faust.App, processor: Processor) -> str:
         "# HELP p06_events_processed_total Valid events folded into locality state (resends included).",
         "# TYPE p06_events_processed_total counter",
         f"p06_events_processed_total {s.events}",
-        "# HELP p06_events_changed_total Events that changed a figure (first sight of a flow, a newer state).",
+        "# HELP p06_events_changed_total Events seen for the first time (not a resend, not a conflicting copy).",
         "# TYPE p06_events_changed_total counter",
         f"p06_events_changed_total {s.events_changed}",
         "# HELP p06_dlq_total Invalid messages or batch elements sent to the dead-letter topic.",
