@@ -7,6 +7,8 @@ with other content (content_digest) the first in the log counts (docs/streams.md
 """
 from __future__ import annotations
 
+import functools
+import time
 import zlib
 from dataclasses import dataclass
 
@@ -87,6 +89,21 @@ def contribution(event: Event) -> Vector:
 def version(event: Event) -> tuple[int, str]:
     """Orders events of one state entity: later occurred_at wins, then the larger event_id."""
     return (int(event.occurred_at.timestamp() * 1_000_000), event.event_id)
+
+
+@functools.lru_cache(maxsize=4096)
+def _iso_day(day_number: int) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(day_number * 86_400))
+
+
+def day_of(occurred_us: int) -> str:
+    """The UTC day of an instant: part of an event's identity."""
+    return _iso_day(occurred_us // 86_400_000_000)
+
+
+def identity(event: Event) -> tuple[str, str]:
+    """What makes copies one event (within its locality): its event_id and the UTC day it occurred."""
+    return event.event_id, day_of(version(event)[0])
 
 
 def content_digest(event: Event) -> int:

@@ -11,3 +11,10 @@ from kafka.partitioner import murmur2
 
 def home_partition(locality: str, partitions: int) -> int:
     return (murmur2(locality.encode()) & 0x7FFFFFFF) % partitions
+
+
+def counted_locality(key: bytes | None, partition: int, partitions: int) -> str | None:
+    """The one locality whose events a record may count for where it lies: its key, when the record is
+    in that key's home partition; None otherwise. Events of any other locality belong elsewhere."""
+    locality = key.decode("utf-8", "replace") if key else None
+    return locality if locality is not None and partition == home_partition(locality, partitions) else None

@@ -4,7 +4,7 @@ aiokafka rather than kafka-python: on this kind of machine its consumer decodes 
 against ~23k (76k with crc32c) for kafka-python, and the sink is the one consumer of every event.
 Delivery is at least once; exactness comes from the warehouse (dedup token, FINAL, rewrites).
 
-Only records at home are archived, by the live worker's own test (streams.worker.Processor.process):
+Only records at home are archived, by the live worker's own test (schemas.partitions.counted_locality):
 the Kafka key is the event's locality and the record lies in that locality's home partition
 (schemas.partitions). The worker sends any other event again, under its own key, to its home
 partition, where this sink archives it; so all copies of an event are in one partition and the
@@ -23,8 +23,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from schemas.events import MAX_BATCH_EVENTS, parse_message
-from schemas.metrics import version
-from schemas.partitions import home_partition
+from schemas.metrics import identity
+from schemas.partitions import counted_locality
 from schemas.settings import Settings
 
 from . import api
@@ -65,24 +65,22 @@ class Batch:
     def add(self, partition: int, offset: int, key: bytes | None, value: bytes | None, timestamp_ms: int) -> None:
         events, rejections = parse_message(value, timestamp_ms / 1000)  # judged as the worker judges it
         received = now()
-        # The worker's test, exactly: keyed by the event's locality, in that locality's home partition.
-        locality = key.decode("utf-8", "replace") if key else None
-        at_home = locality is not None and partition == home_partition(locality, self.partitions)
-        seen: set[tuple[str, int]] = set()  # (event_id, UTC day): copies within one message share its offset
+        home = counted_locality(key, partition, self.partitions)  # the worker's test, the same function
+        seen: set[tuple[str, str]] = set()  # copies within one message share its offset
         away = 0
         for event in events:
-            if event.locality != locality or not at_home:
+            if event.locality != home:
                 away += 1  # archived when the worker's copy arrives at home
                 continue
-            identity = (event.event_id, version(event)[0] // 86_400_000_000)
-            if identity in seen:
+            this = identity(event)
+            if this in seen:
                 continue  # a later copy in the same message: the first one counts, as in the worker
-            seen.add(identity)
+            seen.add(this)
             self.columns.add(event, self.topic, partition, offset, received)
         if away:
             self.away_from_home += away
             log.debug("%s[%d]@%d: %d event(s) away from home (key %r, %d partitions): not archived here",
-                      self.topic, partition, offset, away, locality, self.partitions)
+                      self.topic, partition, offset, away, key, self.partitions)
         self.rejected += len(rejections)
         self.messages += 1
         self.largest_message = max(self.largest_message, len(events))

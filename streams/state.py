@@ -19,13 +19,11 @@ So a batch of today's events writes one record per locality, and no record grows
 from __future__ import annotations
 
 import enum
-import functools
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from schemas.events import Event
-from schemas.metrics import FLOW_METRICS, FLOW_TYPES, METRICS, content_digest, contribution, entity_of, version
+from schemas.metrics import FLOW_METRICS, FLOW_TYPES, METRICS, content_digest, contribution, day_of, entity_of, version
 
 TABLE = "state"  # the Faust table holding these records
 HOUR_S, DAY_S = 3600, 86_400
@@ -46,16 +44,6 @@ class Outcome(enum.Enum):
     COUNTED = "counted"  # first sight of this event
     RESENT = "resent"  # seen before, same content: nothing to do
     CONFLICT = "conflict"  # seen before with other content: the first copy counts
-
-
-@functools.lru_cache(maxsize=4096)
-def _iso_day(day_number: int) -> str:
-    return time.strftime("%Y-%m-%d", time.gmtime(day_number * DAY_S))
-
-
-def day_of(occurred_us: int) -> str:
-    """The UTC day of an instant, as day records are keyed."""
-    return _iso_day(occurred_us // 1_000_000 // DAY_S)
 
 
 class Day:

@@ -25,11 +25,12 @@ from faust.streams import _current_event  # the only handle to the partition a t
 from faust.types import EventT
 
 from schemas.events import Event, Rejection, parse_message
-from schemas.partitions import home_partition
+from schemas.metrics import identity
+from schemas.partitions import counted_locality
 from schemas.settings import Settings
 
 from .positions import Positions, Verdict, position_key
-from .state import TABLE, LocalityState, Outcome, day_of
+from .state import TABLE, LocalityState, Outcome
 from .stats import Stats, prometheus_text
 from .transport import App
 from .view import SnapshotMirror, install_routes
@@ -160,10 +161,9 @@ class Processor:
             valid, rejected = parse_message(fe.value, msg.timestamp)  # judged as the sink judges it
             for rejection in rejected:
                 self.to_dlq(rejection, fe)
-            key = msg.key.decode("utf-8", "replace") if msg.key else None
-            at_home = key is not None and msg.partition == home_partition(key, self._partition_count())
+            home = counted_locality(msg.key, msg.partition, self._partition_count())
             for event in valid:
-                if event.locality != key or not at_home:
+                if event.locality != home:
                     self.reroute(event)  # counted in its own partition, by the one worker that owns it
                     continue
                 pending.setdefault(event.locality, []).append((event, fe))
@@ -246,8 +246,8 @@ class Processor:
     def conflict(self, event: Event, fe: EventT) -> None:
         """A copy of an event already counted, with other content: the first copy stays counted."""
         self.stats.conflicts += 1
-        day = day_of(int(event.occurred_at.timestamp() * 1_000_000))
-        reason = (f"event_id: {event.event_id!r} of {day} was received before with other content; "
+        event_id, day = identity(event)
+        reason = (f"event_id: {event_id!r} of {day} was received before with other content; "
                   "the first copy counts (send a correction under a new event_id)")
         self.to_dlq(Rejection(None, reason, event.to_json()), fe)
 
