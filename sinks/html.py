@@ -6,7 +6,7 @@ from typing import Any
 
 from schemas.metrics import INDICATORS, METRICS, indicator_values
 
-from .render import SCOPE_TITLES, rows, share
+from .render import SCOPE_TITLES, events, rows, share
 from .svg import bar_chart, line_chart
 
 CSS = """
@@ -59,17 +59,19 @@ def _completeness(report: dict[str, Any]) -> str:
     comp = report["completeness"]
     comp = comp.get("nation", comp)
     return (f'<p>Reporting completeness: <b>{comp["reporting"]}/{comp["wards"]}</b> wards '
-            f'({share(comp["reporting_share"])}); timely {comp["timely"]}/{comp["wards"]} ({share(comp["timely_share"])})</p>')
+            f'({share(comp["reporting_share"])}); timely {comp["timely"]}/{comp["wards"]} ({share(comp["timely_share"])}); '
+            f'backed by <b>{events(report)[rows(report)[0][0]]:,}</b> distinct archived events</p>')
 
 
 def _table(report: dict[str, Any]) -> str:
     changed = report.get("changed_since_last_export", {})
-    head = "".join(f"<th>{escape(m)}</th>" for m in METRICS)
+    head = "".join(f"<th>{escape(m)}</th>" for m in METRICS) + '<th title="distinct archived events behind the figures">events</th>'
+    backing = events(report)
     lines = [f'<h2 id="figures">Figures</h2><p class="note">Highlighted: changed since the last export ({escape(str(report.get("last_export")))})</p>',
              f"<table><tr><th>Code</th><th>Name</th>{head}</tr>"]
     for code, name, figures, _ in rows(report):
         cells = "".join(
             f'<td class="changed" title="was {changed[code][m]}">{figures[m]:,}</td>' if m in changed.get(code, {})
             else f"<td>{figures[m]:,}</td>" for m in METRICS)
-        lines.append(f"<tr><td>{escape(code)}</td><td>{escape(SCOPE_TITLES.get(name, name))}</td>{cells}</tr>")
+        lines.append(f"<tr><td>{escape(code)}</td><td>{escape(SCOPE_TITLES.get(name, name))}</td>{cells}<td>{backing[code]:,}</td></tr>")
     return "".join(lines) + "</table>"

@@ -31,15 +31,24 @@ def rows(report: dict[str, Any]) -> list[tuple[str, str, dict[str, int], dict[st
     return out
 
 
+def events(report: dict[str, Any]) -> dict[str, int]:
+    """scope -> distinct archived events behind its figures, for either report kind."""
+    if "figures" in report:
+        return {report["code"]: report["events"], **{w: v["events"] for w, v in report["wards"].items()}}
+    counts = report["events"]
+    return {**{s: counts[s] for s in SCOPE_TITLES}, **counts["provinces"]}
+
+
 def as_csv(report: dict[str, Any]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     changed = report.get("changed_since_last_export", {})
-    writer.writerow(["code", "name", *METRICS, *(i.name for i in INDICATORS), "changed_since_last_export"])
+    backing = events(report)
+    writer.writerow(["code", "name", *METRICS, *(i.name for i in INDICATORS), "events", "changed_since_last_export"])
     for code, name, figures, indicators in rows(report):
         values = [indicators.get(i.name) for i in INDICATORS]
         writer.writerow([code, name, *(figures[m] for m in METRICS),
-                         *("" if v is None else f"{v:.4f}" for v in values), " ".join(sorted(changed.get(code, {})))])
+                         *("" if v is None else f"{v:.4f}" for v in values), backing[code], " ".join(sorted(changed.get(code, {})))])
     return buffer.getvalue()
 
 
@@ -63,8 +72,12 @@ def as_md(report: dict[str, Any]) -> str:
     comp = report["completeness"]
     comp = comp.get("nation", comp)
     lines += ["", f"Reporting completeness: {comp['reporting']}/{comp['wards']} wards ({share(comp['reporting_share'])}),"
-              f" timely {comp['timely']}/{comp['wards']} ({share(comp['timely_share'])})", ""]
-    lines += ["## Figures", "", "| Code | Name | " + " | ".join(METRICS) + " |", "|---|---|" + "---:|" * len(METRICS)]
+              f" timely {comp['timely']}/{comp['wards']} ({share(comp['timely_share'])})",
+              f"Backed by {events(report)[table[0][0]]:,} distinct archived events.", ""]
+    backing = events(report)
+    lines += ["## Figures", "", "Events: distinct archived events behind the row's figures.", "",
+              "| Code | Name | " + " | ".join(METRICS) + " | events |", "|---|---|" + "---:|" * (len(METRICS) + 1)]
     for code, name, figures, _ in table:
-        lines.append(f"| {code} | {name} | " + " | ".join(_cell(code, m, figures[m], changed) for m in METRICS) + " |")
+        cells = " | ".join(_cell(code, m, figures[m], changed) for m in METRICS)
+        lines.append(f"| {code} | {name} | {cells} | {backing[code]:,} |")
     return "\n".join(lines) + "\n"

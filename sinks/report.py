@@ -1,11 +1,13 @@
 """Report data: the figures at a date, the indicators, reporting completeness, and what changed.
 
 The json shape is /api/live's (nation, provinces, urban, rural) plus indicators, completeness,
-the registry's names, and `changed_since_last_export`.
+the registry's names, how many distinct archived events back each figure (`events`), and
+`changed_since_last_export`.
 """
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,17 @@ def completeness(activity: dict[str, dict], wards: list[str], at: datetime, sile
     }
 
 
+def event_counts(activity: dict[str, dict]) -> dict[str, int]:
+    """Distinct archived events per scope (nation, urban, rural, each province and ward): what backs each figure."""
+    reg = registry()
+    counts: dict[str, int] = defaultdict(int)
+    for code, seen in activity.items():
+        place = reg.localities[code]
+        for scope in ("nation", place.province, *((place.area, code) if place.level == "ward" else ())):
+            counts[scope] += seen["events"]
+    return dict(counts)
+
+
 def trend(reader: Reader, scope: str, code: str, as_of: date | None, provinces: int) -> dict[str, Any]:
     """Each indicator at the end of every day with data, up to as_of: the trend lines."""
     series = [(d, f) for d, f in figures.daily_series(reader, (scope,)).get(code, []) if as_of is None or d <= as_of.isoformat()]
@@ -52,6 +65,7 @@ def national(reader: Reader, settings: Settings, as_of: date | None = None) -> d
     at = moment(as_of)
     act = figures.activity(reader, as_of)
     all_wards = [w for p in reg.provinces for w in reg.wards_by_province[p]]
+    events = event_counts(act)
     return {
         "as_of": at.isoformat(),
         "nation": figs["nation"],
@@ -65,6 +79,8 @@ def national(reader: Reader, settings: Settings, as_of: date | None = None) -> d
             "rural": indicator_values(figs["rural"], provinces=0),
             "provinces": {p: indicator_values(f) for p, f in provinces.items()},
         },
+        "events": {**{s: events.get(s, 0) for s in ("nation", "urban", "rural")},
+                   "provinces": {p: events.get(p, 0) for p in reg.provinces}},
         "trend": trend(reader, "nation", "VN", as_of, len(reg.provinces)),
         "completeness": {
             "nation": completeness(act, all_wards, at, settings.silent_after_hours),
@@ -91,6 +107,7 @@ def province(reader: Reader, settings: Settings, code: str, as_of: date | None =
         "name": place.name,
         "figures": own,
         "indicators": indicator_values(own),
+        "events": event_counts(act).get(code, 0),
         "completeness": completeness(act, list(wards), moment(as_of), settings.silent_after_hours),
         "trend": trend(reader, "province", code, as_of, 1),
         "wards": {
