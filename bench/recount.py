@@ -10,7 +10,7 @@ event_id); a flow counts once.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from schemas.registry import registry
@@ -20,6 +20,7 @@ METRIC_NAMES = (
     "villages_without_internet", "eid_activations", "dossiers_received", "dossiers_online",
     "dossiers_on_time", "systems_assessed", "systems_failed", "open_findings",
 )
+FLOW_NAMES = ("eid_activations", "dossiers_received", "dossiers_online", "dossiers_on_time")  # counted once per event
 
 
 def _contribution(e: dict) -> dict[str, int]:
@@ -92,3 +93,23 @@ def expected_live(events: list[dict]) -> dict[str, Any]:
         "urban": counted["urban"],
         "rural": counted["rural"],
     }
+
+
+def end_of(day: date) -> datetime:
+    """The last instant of a UTC day: what a report "at" that date covers."""
+    return datetime.combine(day, time.max, tzinfo=timezone.utc)
+
+
+def period(events: list[dict], start: date, end: date) -> dict[str, Any]:
+    """A review from `start` to `end`: {scope: {"from", "to", "change"}} for nation, urban, rural and
+    each province and ward with events. "from": states as they stood at the end of `start`, flows up
+    to the end of the day before it, so a flow's change is what the days `start`..`end` added."""
+    opened, before, closed = (recount(events, end_of(d)) for d in (start, start - timedelta(days=1), end))
+    flat = [{**{s: c[s] for s in ("nation", "urban", "rural")}, **c["provinces"], **c["wards"]}
+            for c in (opened, before, closed)]
+    out: dict[str, Any] = {}
+    for code in set().union(*flat):
+        state, flow, last = (f.get(code, dict.fromkeys(METRIC_NAMES, 0)) for f in flat)
+        first = {m: (flow if m in FLOW_NAMES else state)[m] for m in METRIC_NAMES}
+        out[code] = {"from": first, "to": last, "change": {m: last[m] - first[m] for m in METRIC_NAMES}}
+    return out

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
+from datetime import date, datetime, timezone
 from enum import Enum
 from pathlib import Path
 from typing import Optional
@@ -12,7 +12,7 @@ import typer
 
 from schemas.settings import settings
 
-report_app = typer.Typer(help="Official figures from ClickHouse: national or one province, at a date.", no_args_is_help=True)
+report_app = typer.Typer(help="Official figures from ClickHouse: national or one province, at a date or between two.", no_args_is_help=True)
 
 
 def sink() -> None:
@@ -59,38 +59,86 @@ def _emit(report: dict, fmt: Format, out: Optional[Path], kind: str) -> None:
 
 
 AS_OF = typer.Option(None, "--as-of", formats=["%Y-%m-%d"], help="figures at the end of this day (UTC)")
+FROM = typer.Option(None, "--from", formats=["%Y-%m-%d"],
+                    help="a review from this day: each figure at both ends, the change, rankings, projected dates")
+TO = typer.Option(None, "--to", formats=["%Y-%m-%d"], help="the review's last day (default: today, UTC)")
 FORMAT = typer.Option(Format.json, "--format", help="json (the /api/live shape), csv, md or html")
 OUT = typer.Option(None, "--out", help="write to this file (an export) instead of stdout")
 
 
-@report_app.command("national")
-def report_national(as_of: Optional[datetime] = AS_OF, fmt: Format = FORMAT, out: Optional[Path] = OUT) -> None:
-    """Nation, provinces, urban and rural: the twelve metrics, indicators and reporting completeness."""
-    from .report import national
+def _period(as_of: Optional[datetime], start: Optional[datetime], end: Optional[datetime]) -> Optional[tuple[date, date]]:
+    """--from/--to as two days (--to defaults to today, UTC), None for a report at one date; usage errors exit 2."""
+    problem = None
+    if start is None:
+        problem = "--to needs --from (the review's first day); for figures at one date use --as-of" if end else None
+    elif as_of is not None:
+        problem = "--as-of gives figures at one date, --from/--to a review between two: use one or the other"
+    else:
+        last = end.date() if end else datetime.now(timezone.utc).date()
+        if start.date() > last:
+            problem = (f"--from {start.date()} is after --to {last}{'' if end else ' (today, UTC)'}:"
+                       " give the review's first day to --from and its last to --to")
+    if problem:
+        typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(2)
+    return None if start is None else (start.date(), last)
 
+
+def _emit_review(report: dict, fmt: Format, out: Optional[Path]) -> None:
+    from . import review_html, review_render
+
+    render = {Format.json: review_render.as_json, Format.csv: review_render.as_csv, Format.md: review_render.as_md,
+              Format.html: review_html.page}[fmt]
+    text = render(report)
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    typer.echo(f"wrote {out}", err=True)
+
+
+def _report(build, fmt: Format, out: Optional[Path], kind: str, review: bool) -> None:
     reader = _reader()
     try:
-        report = national(reader, settings(), as_of.date() if as_of else None)
-    finally:
-        reader.close()
-    _emit(report, fmt, out, "national")
-
-
-@report_app.command("province")
-def report_province(code: str = typer.Argument(..., help="province code, e.g. 01"), as_of: Optional[datetime] = AS_OF,
-                    fmt: Format = FORMAT, out: Optional[Path] = OUT) -> None:
-    """One province with each of its wards."""
-    from .report import province
-
-    reader = _reader()
-    try:
-        report = province(reader, settings(), code, as_of.date() if as_of else None)
+        report = build(reader)
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     finally:
         reader.close()
-    _emit(report, fmt, out, f"province-{code}")
+    if review:
+        _emit_review(report, fmt, out)
+    else:
+        _emit(report, fmt, out, kind)
+
+
+@report_app.command("national")
+def report_national(as_of: Optional[datetime] = AS_OF, start: Optional[datetime] = FROM, end: Optional[datetime] = TO,
+                    fmt: Format = FORMAT, out: Optional[Path] = OUT) -> None:
+    """Nation, provinces, urban and rural: the twelve metrics, indicators and reporting completeness."""
+    from . import report, review
+
+    period = _period(as_of, start, end)
+    if period:
+        _report(lambda r: review.national(r, settings(), *period), fmt, out, "national", review=True)
+    else:
+        _report(lambda r: report.national(r, settings(), as_of.date() if as_of else None), fmt, out, "national", review=False)
+
+
+@report_app.command("province")
+def report_province(code: str = typer.Argument(..., help="province code, e.g. 01"), as_of: Optional[datetime] = AS_OF,
+                    start: Optional[datetime] = FROM, end: Optional[datetime] = TO,
+                    fmt: Format = FORMAT, out: Optional[Path] = OUT) -> None:
+    """One province with each of its wards."""
+    from . import report, review
+
+    period = _period(as_of, start, end)
+    if period:
+        _report(lambda r: review.province(r, settings(), code, *period), fmt, out, f"province-{code}", review=True)
+    else:
+        _report(lambda r: report.province(r, settings(), code, as_of.date() if as_of else None), fmt, out,
+                f"province-{code}", review=False)
 
 
 def history(entity: str = typer.Argument(..., help="LOCALITY/KIND:ID, e.g. 00070/village:V12, 01/task:T003, 01/system:S1"),

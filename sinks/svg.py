@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from html import escape
+from typing import Callable
 
 W, H, PAD = 560, 220, 40
 
@@ -36,6 +37,26 @@ def bar_chart(items: list[tuple[str, float | None]], title: str, colors: tuple[s
         parts.append(f'<text x="8" y="{top + 11}" font-size="11">{escape(label)}</text>')
         parts.append(f'<rect class="bar" x="180" y="{top}" width="{width:.1f}" height="{row - 4}" fill="{colors[n % len(colors)]}"><title>{escape(label)}: {share_text(value)}</title></rect>')
         parts.append(f'<text x="{184 + width:.1f}" y="{top + 11}" font-size="11">{share_text(value)}</text>')
+    return _svg(parts, "ranking", height)
+
+
+def signed_bars(items: list[tuple[str, float | None]], title: str, label: Callable[[float | None], str]) -> str:
+    """Horizontal bars from a zero line, in the order given: gains to the right (green), losses to the left (red)."""
+    row = 16
+    height = PAD + row * max(len(items), 1) + 10
+    known = [v for _, v in items if v is not None]
+    low, high = min([0.0, *known]), max([0.0, *known])
+    scale = (W - 260) / ((high - low) or 1)
+    zero = 180 + -low * scale
+    parts = [f'<text x="8" y="18" font-size="13" font-weight="bold">{escape(title)}</text>',
+             f'<line x1="{zero:.1f}" x2="{zero:.1f}" y1="{PAD - 12}" y2="{height - 8}" stroke="#888"/>']
+    for n, (name, value) in enumerate(items):
+        top, v = PAD - 10 + n * row, value or 0.0
+        color = "#2da44e" if v >= 0 else "#cf222e"
+        parts.append(f'<text x="8" y="{top + 11}" font-size="11">{escape(name)}</text>')
+        parts.append(f'<rect class="bar" x="{zero + min(v, 0) * scale:.1f}" y="{top}" width="{abs(v) * scale:.1f}" height="{row - 4}"'
+                     f' fill="{color}"><title>{escape(name)}: {escape(label(value))}</title></rect>')
+        parts.append(f'<text x="{zero + max(v, 0) * scale + 4:.1f}" y="{top + 11}" font-size="11">{escape(label(value))}</text>')
     return _svg(parts, "ranking", height)
 
 
