@@ -52,8 +52,8 @@ def applied(client: Client) -> dict[int, str]:
     return {int(v): c for v, c in rows}
 
 
-def migrate(client: Client) -> list[Migration]:
-    """Apply what is missing, in version order; return what was applied now."""
+def migrate(client: Client, until: int | None = None) -> list[Migration]:
+    """Apply what is missing, in version order, up to version `until` (all by default); return what was applied now."""
     client.command(f"CREATE DATABASE IF NOT EXISTS {DATABASE}")
     client.command(
         f"CREATE TABLE IF NOT EXISTS {LEDGER} (version UInt32, name String, checksum String,"
@@ -62,6 +62,8 @@ def migrate(client: Client) -> list[Migration]:
     done = applied(client)
     new = []
     for migration in available():
+        if until is not None and migration.version > until:
+            break
         if migration.version in done:
             if done[migration.version] != migration.checksum:
                 raise MigrationError(

@@ -1,24 +1,42 @@
-"""Rewrite the hour and day rollups of the provinces a batch touched, from the archive.
+"""Keep the hour and day rollups up to date with each batch, at a cost that follows the batch.
 
-A state event's row is its contribution minus its predecessor's (window over the entity in
-version order); a flow's row is its contribution. Only buckets at or after the batch's earliest
-event can change (an event changes only its own delta and its successor's), so only those are
-rewritten, with a larger `rev`; ReplacingMergeTree(rev) + FINAL makes the rewrite replace.
+Tables (sinks/sql/0005_incremental_rollups.sql):
+- p06.counted: one row per event that counts, with its contribution c_* and its delta d_* (a flow:
+  its contribution; a state event: its contribution minus its entity's previous version's). The
+  first copy of an event counts (the archive's rule), so a later copy is never written here.
+- p06.heads: each state entity's newest version: where a new event's predecessor is found without
+  reading the entity's history.
+- rollup_hour / rollup_day: per bucket, the sum of the deltas in it. A bucket is rewritten whole,
+  never incremented (ReplacingMergeTree(rev) + FINAL), so a replayed batch writes the same values.
+
+A batch places its state events in their entities' chains: a new event's delta is taken against its
+predecessor, and a late event also rewrites its successor's delta. It reads only the batch's events,
+the chains of its entities from the batch's earliest day on, and the buckets it touched, so its cost
+does not grow with the archive. Writes go heads, then counted (one block), then buckets: after a
+failure at any point the same batch, read again, finishes the job (see `_outside_previous`).
 """
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Iterable
 
 from clickhouse_connect.driver.client import Client
 
 from schemas.metrics import METRICS
-from schemas.times import clickhouse_param, to_utc
 
+from .archive import COLUMNS, Columns
 from .clickhouse import DATABASE
 
+COUNTED, HEADS = f"{DATABASE}.counted", f"{DATABASE}.heads"
 HOUR, DAY = f"{DATABASE}.rollup_hour", f"{DATABASE}.rollup_day"
-AREA_SCOPES = ("nation", "urban", "rural")
+Vector = tuple[int, ...]
+ZERO: Vector = (0,) * len(METRICS)
+_FIELD = {name: i for i, name in enumerate(COLUMNS)}
+_KEYS = ("day", "locality", "event_id", "province", "level", "area", "entity", "occurred_at", "hour", "partition", "offset")
+COUNTED_COLUMNS = (*_KEYS, *(f"c_{m}" for m in METRICS), *(f"d_{m}" for m in METRICS), "rev")
 _last_rev = 0
 
 
@@ -29,60 +47,246 @@ def next_rev() -> int:
     return _last_rev
 
 
-def _sums(prefix: str = "") -> str:
-    return ", ".join(f"sum({prefix}{m}) AS {m}" for m in METRICS)
+@dataclass
+class Row:
+    """An event that counts: its place, its version, its contribution and its delta."""
+
+    day: date
+    locality: str
+    event_id: str
+    province: str
+    level: str
+    area: str
+    entity: str
+    occurred_at: datetime  # UTC
+    hour: datetime
+    partition: int
+    offset: int
+    c: Vector
+    d: Vector = ZERO
+    stored: bool = field(default=False, compare=False)  # already in p06.counted
+
+    @property
+    def identity(self) -> tuple[date, str, str]:
+        return self.day, self.locality, self.event_id
+
+    @property
+    def version(self) -> tuple[datetime, str]:
+        return self.occurred_at, self.event_id
+
+    @property
+    def bucket(self) -> tuple[str, datetime]:
+        return self.locality, self.hour
+
+    def values(self, rev: int) -> list[Any]:
+        return [self.day, self.locality, self.event_id, self.province, self.level, self.area, self.entity,
+                self.occurred_at, self.hour, self.partition, self.offset, *self.c, *self.d, rev]
 
 
-def _deltas() -> str:
-    return ", ".join(f"if(entity = '', {m}, {m} - lagInFrame({m}, 1, toInt64(0)) OVER w) AS d_{m}" for m in METRICS)
+def _minus(a: Vector, b: Vector) -> Vector:
+    return tuple(x - y for x, y in zip(a, b))
 
 
-_COLS = "scope, code, province, area, {bucket}, " + ", ".join(METRICS) + ", rev"
-
-_LOCAL_HOURS = f"""
-INSERT INTO {HOUR} ({_COLS.format(bucket='hour')})
-WITH d AS (
-    SELECT province, locality, level, area, toStartOfHour(occurred_at) AS hour, {_deltas()}
-    FROM {DATABASE}.archive FINAL
-    WHERE province IN {{provinces:Array(String)}}
-    WINDOW w AS (PARTITION BY locality, entity ORDER BY occurred_at, event_id
-                 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-)
-SELECT if(level = 'ward', 'ward', 'province_self'), locality, province, area, hour, {_sums('d_')}, {{rev:UInt64}}
-FROM d WHERE hour >= {{since:DateTime64(6, 'UTC')}} GROUP BY level, locality, province, area, hour
-UNION ALL
-SELECT 'province', province, province, '', hour, {_sums('d_')}, {{rev:UInt64}}
-FROM d WHERE hour >= {{since:DateTime64(6, 'UTC')}} GROUP BY province, hour
-"""
-
-_AREA_HOURS = f"""
-INSERT INTO {HOUR} ({_COLS.format(bucket='hour')})
-SELECT 'nation', 'VN', '', '', hour, {_sums()}, {{rev:UInt64}}
-FROM {HOUR} FINAL WHERE scope = 'province' AND hour >= {{since:DateTime64(6, 'UTC')}} GROUP BY hour
-UNION ALL
-SELECT area, area, '', area, hour, {_sums()}, {{rev:UInt64}}
-FROM {HOUR} FINAL WHERE scope = 'ward' AND hour >= {{since:DateTime64(6, 'UTC')}} GROUP BY area, hour
-"""
-
-_DAYS = f"""
-INSERT INTO {DAY} ({_COLS.format(bucket='day')})
-SELECT scope, code, any(province), any(area), toDate(hour) AS day, {_sums()}, {{rev:UInt64}}
-FROM {HOUR} FINAL
-WHERE (province IN {{provinces:Array(String)}} OR scope IN {AREA_SCOPES})
-  AND hour >= toStartOfDay({{since:DateTime64(6, 'UTC')}})
-GROUP BY scope, code, day
-"""
+def _from_batch(raw: tuple) -> Row:
+    at = raw[_FIELD["occurred_at"]].astimezone(timezone.utc)
+    return Row(
+        day=at.date(), locality=raw[_FIELD["locality"]], event_id=raw[_FIELD["event_id"]],
+        province=raw[_FIELD["province"]], level=raw[_FIELD["level"]], area=raw[_FIELD["area"]],
+        entity=raw[_FIELD["entity"]], occurred_at=at, hour=at.replace(minute=0, second=0, microsecond=0),
+        partition=raw[_FIELD["partition"]], offset=raw[_FIELD["offset"]],
+        c=tuple(raw[_FIELD[m]] for m in METRICS),
+    )
 
 
-def refresh(client: Client, provinces: set[str], since: datetime) -> None:
-    """Rewrite every rollup row the archive's events of these provinces from `since` on determine."""
-    if not provinces:
+def _from_counted(row: dict[str, Any]) -> Row:
+    utc = lambda v: v.replace(tzinfo=timezone.utc) if v.tzinfo is None else v.astimezone(timezone.utc)  # noqa: E731
+    return Row(
+        **{k: row[k] for k in _KEYS if k not in ("occurred_at", "hour")},
+        occurred_at=utc(row["occurred_at"]), hour=utc(row["hour"]),
+        c=tuple(int(row[f"c_{m}"]) for m in METRICS), d=tuple(int(row[f"d_{m}"]) for m in METRICS), stored=True,
+    )
+
+
+def _query(client: Client, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    result = client.query(sql, parameters=params)
+    return [dict(zip(result.column_names, r)) for r in result.result_rows]
+
+
+def _first_copies(columns: Columns) -> list[Row]:
+    """The batch's events, one per identity: the copy with the lowest offset (the first in the log)."""
+    first: dict[tuple, Row] = {}
+    for raw in columns.rows:
+        row = _from_batch(raw)
+        held = first.get(row.identity)
+        if held is None or (row.partition, row.offset) < (held.partition, held.offset):
+            first[row.identity] = row
+    return list(first.values())
+
+
+def _stored(client: Client, rows: list[Row]) -> dict[tuple, Row]:
+    """Rows of p06.counted for these identities (point reads: the key starts with the identity)."""
+    if not rows:
+        return {}
+    found = _query(client, f"SELECT {', '.join(COUNTED_COLUMNS[:-1])} FROM {COUNTED} FINAL"
+                   " WHERE day IN {days:Array(Date)} AND (day, locality, event_id) IN {keys:Array(Tuple(Date, String, String))}",
+                   {"days": sorted({r.day for r in rows}), "keys": [r.identity for r in rows]})
+    return {(x.day, x.locality, x.event_id): x for x in map(_from_counted, found)}
+
+
+def _chains(client: Client, rows: list[Row]) -> dict[tuple[str, str], list[Row]]:
+    """Every stored version of the batch's entities from the batch's earliest day on."""
+    pairs = sorted({(r.locality, r.entity) for r in rows})
+    found = _query(client, f"SELECT {', '.join(COUNTED_COLUMNS[:-1])} FROM {COUNTED} FINAL"
+                   " WHERE day >= {since:Date} AND locality IN {localities:Array(String)} AND entity != ''"
+                   " AND (locality, entity) IN {pairs:Array(Tuple(String, String))}",
+                   {"since": min(r.day for r in rows), "localities": sorted({p[0] for p in pairs}), "pairs": pairs})
+    chains: dict[tuple[str, str], list[Row]] = defaultdict(list)
+    for row in map(_from_counted, found):
+        chains[(row.locality, row.entity)].append(row)
+    return chains
+
+
+def _heads(client: Client, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[datetime, str]]:
+    found = _query(client, f"SELECT locality, entity, occurred_at, event_id FROM {HEADS} FINAL"
+                   " WHERE (locality, entity) IN {pairs:Array(Tuple(String, String))}", {"pairs": pairs})
+    return {(h["locality"], h["entity"]): (h["occurred_at"].replace(tzinfo=timezone.utc), h["event_id"]) for h in found}
+
+
+@dataclass
+class Plan:
+    """What a batch writes: rows into p06.counted, heads, and the locality buckets to rewrite."""
+
+    rows: list[Row] = field(default_factory=list)
+    heads: dict[tuple[str, str], Row] = field(default_factory=dict)
+    buckets: set[tuple[str, datetime]] = field(default_factory=set)
+
+
+def plan(client: Client, columns: Columns) -> Plan:
+    """Place the batch's first copies in their entities' chains; nothing is written yet."""
+    out = Plan()
+    batch = _first_copies(columns)
+    stored = _stored(client, batch)
+    # A copy whose event is stored from another offset is a later copy: the first one counts.
+    batch = [stored.get(r.identity, r) for r in batch if r.identity not in stored or
+             (stored[r.identity].partition, stored[r.identity].offset) == (r.partition, r.offset)]
+    states = [r for r in batch if r.entity]
+    for r in batch:
+        out.buckets.add(r.bucket)  # a replayed batch rewrites its buckets even when its rows are stored
+        if not r.entity and not r.stored:
+            out.rows.append(replace(r, d=r.c))
+    if states:
+        chains, heads = _chains(client, states), _heads(client, sorted({(r.locality, r.entity) for r in states}))
+        by_entity: dict[tuple[str, str], list[Row]] = defaultdict(list)
+        for r in states:
+            by_entity[(r.locality, r.entity)].append(r)
+        for key, mine in by_entity.items():
+            _place(client, key, mine, chains.get(key, []), heads.get(key), out)
+    return out
+
+
+def _province_of(locality: str) -> str:
+    from schemas.registry import registry
+
+    return registry().localities[locality].province
+
+
+def _place(client: Client, key: tuple[str, str], mine: list[Row], chain: list[Row], head: tuple[datetime, str] | None, out: Plan) -> None:
+    """One entity: new versions get their delta, the stored version after each gets its delta again."""
+    new = [r for r in mine if not r.stored]
+    merged = sorted(chain + new, key=lambda r: r.version)
+    previous = _outside_previous(client, key, merged, head)
+    mine_ids = {r.identity for r in mine}
+    after_mine = False
+    for row in merged:
+        if after_mine:
+            out.buckets.add(row.bucket)  # a late event's successor (or one a failed write may have left)
+        if not row.stored:
+            out.rows.append(replace(row, d=_minus(row.c, previous)))
+        elif _minus(row.c, row.d) != previous:
+            out.rows.append(replace(row, d=_minus(row.c, previous)))
+            out.buckets.add(row.bucket)
+        after_mine = row.identity in mine_ids
+        previous = row.c
+    newest = merged[-1]
+    if new and (head is None or newest.version > head):
+        out.heads[key] = newest
+
+
+def _outside_previous(client: Client, key: tuple[str, str], merged: list[Row], head: tuple[datetime, str] | None) -> Vector:
+    """The contribution of the version just before `merged` (the chain from the batch's earliest day).
+
+    A stored row keeps its predecessor's contribution as c - d, so the first stored row of `merged`
+    tells it. With none, the entity's head is before the window: it is read from p06.counted, which
+    also proves it was written (heads are written first; a head the failed write of a batch left
+    behind is not in p06.counted, and the entity's history is then read instead)."""
+    first_stored = next((r for r in merged if r.stored), None)
+    if first_stored is not None:
+        return _minus(first_stored.c, first_stored.d)
+    if head is None:
+        return ZERO
+    if head < merged[0].version:
+        rows = _query(client, f"SELECT {', '.join(f'c_{m}' for m in METRICS)} FROM {COUNTED} FINAL"
+                      " WHERE day = {day:Date} AND locality = {locality:String} AND event_id = {id:String} AND entity = {entity:String}",
+                      {"day": head[0].date(), "locality": key[0], "id": head[1], "entity": key[1]})
+        if rows:
+            return tuple(int(v) for v in rows[0].values())
+    rows = _query(client, f"SELECT {', '.join(f'argMax(c_{m}, (occurred_at, event_id))' for m in METRICS)}, count() AS n"
+                  f" FROM {COUNTED} FINAL WHERE day < {{day:Date}} AND locality = {{locality:String}} AND entity = {{entity:String}}",
+                  {"day": merged[0].day, "locality": key[0], "entity": key[1]})
+    return tuple(int(v) for v in list(rows[0].values())[:-1]) if rows and rows[0]["n"] else ZERO
+
+
+def apply(client: Client, columns: Columns) -> None:
+    """Write the batch's rows and rewrite the buckets they touch. Safe to repeat after any failure."""
+    if not len(columns):
         return
-    params = {
-        "provinces": sorted(provinces),
-        # Converted to UTC before the hour is cut: the buckets are UTC hours (issue 9).
-        "since": clickhouse_param(to_utc(since).replace(minute=0, second=0, microsecond=0)),
-        "rev": next_rev(),
-    }
-    for statement in (_LOCAL_HOURS, _AREA_HOURS, _DAYS):
-        client.command(statement, parameters=params)
+    todo = plan(client, columns)
+    rev = next_rev()
+    if todo.heads:
+        client.insert(HEADS, [[r.locality, r.entity, r.occurred_at, r.event_id, rev] for r in todo.heads.values()],
+                      column_names=["locality", "entity", "occurred_at", "event_id", "rev"])
+    if todo.rows:
+        client.insert(COUNTED, [r.values(rev) for r in todo.rows], column_names=list(COUNTED_COLUMNS))
+    rewrite(client, todo.buckets, rev)
+
+
+def _sums(prefix: str = "") -> str:
+    return ", ".join(f"sum({prefix}{m})" for m in METRICS)
+
+
+_ROLLUP_COLUMNS = "scope, code, province, area, {bucket}, " + ", ".join(METRICS) + ", rev"
+
+
+def rewrite(client: Client, buckets: Iterable[tuple[str, datetime]], rev: int) -> None:
+    """Rewrite these (locality, hour) buckets, then the province, nation, urban and rural hours and
+    the days they lie in, each from the rows below it."""
+    buckets = sorted(set(buckets))
+    if not buckets:
+        return
+    hours = sorted({h for _, h in buckets})
+    days = sorted({h.date() for h in hours})
+    provinces = sorted({(h, _province_of(loc)) for loc, h in buckets})
+    client.command(
+        f"INSERT INTO {HOUR} ({_ROLLUP_COLUMNS.format(bucket='hour')})"
+        f" SELECT if(level = 'ward', 'ward', 'province_self'), locality, any(province), any(area), hour, {_sums('d_')}, {{rev:UInt64}}"
+        f" FROM {COUNTED} FINAL WHERE day IN {{days:Array(Date)}}"
+        " AND (locality, hour) IN {buckets:Array(Tuple(String, DateTime('UTC')))} GROUP BY hour, level, locality",
+        parameters={"days": days, "buckets": buckets, "rev": rev})
+    client.command(
+        f"INSERT INTO {HOUR} ({_ROLLUP_COLUMNS.format(bucket='hour')})"
+        f" SELECT 'province', province, province, '', hour, {_sums()}, {{rev:UInt64}} FROM {HOUR} FINAL"
+        " WHERE hour IN {hours:Array(DateTime('UTC'))} AND scope IN ('ward', 'province_self')"
+        " AND (hour, province) IN {provinces:Array(Tuple(DateTime('UTC'), String))} GROUP BY hour, province"
+        f" UNION ALL SELECT 'nation', 'VN', '', '', hour, {_sums()}, {{rev:UInt64}} FROM {HOUR} FINAL"
+        " WHERE hour IN {hours:Array(DateTime('UTC'))} AND scope IN ('ward', 'province_self') GROUP BY hour"
+        f" UNION ALL SELECT area, area, '', area, hour, {_sums()}, {{rev:UInt64}} FROM {HOUR} FINAL"
+        " WHERE hour IN {hours:Array(DateTime('UTC'))} AND scope = 'ward' GROUP BY hour, area",
+        parameters={"hours": hours, "provinces": provinces, "rev": rev})
+    codes = sorted({loc for loc, _ in buckets} | {p for _, p in provinces} | {"VN", "urban", "rural"})
+    client.command(
+        f"INSERT INTO {DAY} ({_ROLLUP_COLUMNS.format(bucket='day')})"
+        f" SELECT scope, code, any(province), any(area), toDate(hour) AS day, {_sums()}, {{rev:UInt64}} FROM {HOUR} FINAL"
+        " WHERE hour >= {start:DateTime('UTC')} AND hour < {end:DateTime('UTC')} AND toDate(hour) IN {days:Array(Date)}"
+        " AND code IN {codes:Array(String)} GROUP BY day, scope, code",
+        parameters={"start": datetime.combine(days[0], datetime.min.time()), "end": datetime.combine(days[-1] + timedelta(days=1), datetime.min.time()),
+                    "days": days, "codes": codes, "rev": rev})

@@ -1,7 +1,7 @@
 """The durable side of the sink: one ClickHouse client, reconnected after any failure.
 
-A write is the archive insert (with a deterministic deduplication token) followed by the rollup
-rewrite of the provinces it touched; both are safe to repeat, so a failed write is simply retried.
+A write is the archive insert (with a deterministic deduplication token) followed by the rollups'
+update for the batch (sinks/rollups.py); both are safe to repeat, so a failed write is simply retried.
 """
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ class Store:
                 TABLE, columns.data, column_names=list(COLUMNS), column_oriented=True,
                 settings={"insert_deduplication_token": token},
             )
-            rollups.refresh(client, columns.provinces, columns.earliest)
+            rollups.apply(client, columns)
 
     def query(self, sql: str, params: dict[str, Any] | None) -> list[Row]:
         return self.read_between_writes(lambda reader: reader.query(sql, params))

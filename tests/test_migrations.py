@@ -3,7 +3,14 @@ from __future__ import annotations
 
 import pytest
 
+from bench.recount import recount
+from schemas.events import validate_event
 from schemas.metrics import METRICS
+from schemas.registry import registry
+from sinks import rollups
+from sinks.archive import COLUMNS, TABLE, Columns, now
+from sinks.figures import from_rollups
+from sinks.warehouse import ClientReader
 from sinks.migrations import Migration, MigrationError, applied, available, migrate
 
 
@@ -82,10 +89,45 @@ def test_0004_copies_the_old_archive_and_drops_the_latest_state_table(chdb_clien
     chdb_client.insert("p06.events_raw", [["e1", "00070", "01", "2026-09-01 10:00:00", 4, 2, 8],
                                           ["e2", "00070", "01", "2026-09-01 11:00:00", 6, 2, 9]], column_names=ARCHIVE_COLUMNS)
     monkeypatch.undo()
-    assert [m.version for m in migrate(chdb_client)] == [4]
+    assert [m.version for m in migrate(chdb_client, until=4)] == [4]
     assert _archived(chdb_client) == [("e1", "2026-09-01 10:00:00.000000", 4, 8), ("e2", "2026-09-01 11:00:00.000000", 6, 9)]
     for statement in next(m for m in available() if m.version == 4).statements():
         chdb_client.command(statement)  # an interrupted run, applied again: nothing changes
     assert _archived(chdb_client) == [("e1", "2026-09-01 10:00:00.000000", 4, 8), ("e2", "2026-09-01 11:00:00.000000", 6, 9)]
     tables = {r[0] for r in chdb_client.query("SHOW TABLES FROM p06").result_rows}
     assert "entity_latest" not in tables and "entity_latest_mv" not in tables
+
+
+def test_0005_builds_the_rollups_of_an_archive_the_batches_then_keep_up_to_date(chdb_client) -> None:
+    """A warehouse from before issue 12 gets its per-event deltas and time-ordered rollups from its
+    archive; the next batches (a late event among them) update them in step with the recount."""
+    migrate(chdb_client, until=4)
+    ward = registry().wards_by_province["01"][0]
+
+    def village(n: int, at: str, electricity: bool) -> dict:
+        return {"type": "village.status", "locality": ward, "event_id": f"v{n}", "occurred_at": at,
+                "payload": {"village_id": "V1", "electricity": electricity, "internet": True}}
+
+    before = [village(1, "2026-09-01T08:00:00+07:00", False), village(2, "2026-09-03T08:00:00+07:00", True),
+              {"type": "eid.activations", "locality": ward, "event_id": "e1", "occurred_at": "2026-09-02T23:30:00+07:00", "payload": {"count": 5}}]
+    after = [village(3, "2026-09-02T08:00:00+07:00", False), village(4, "2026-09-04T08:00:00+07:00", False)]
+
+    def columns(events: list[dict], first: int) -> Columns:
+        out = Columns()
+        for offset, raw in enumerate(events, first):
+            out.add(validate_event(raw), "t", 0, offset, now())
+        return out
+
+    old = columns(before, 0)
+    chdb_client.insert(TABLE, old.data, column_names=list(COLUMNS), column_oriented=True)
+    assert [m.version for m in migrate(chdb_client)] == [5]
+    reader = ClientReader(chdb_client)
+    assert from_rollups(reader)["wards"][ward] == recount(before)["wards"][ward]
+    for statement in next(m for m in available() if m.version == 5).statements():
+        chdb_client.command(statement)  # an interrupted run, applied again: the same figures
+    assert from_rollups(reader)["wards"][ward] == recount(before)["wards"][ward]
+    for i, event in enumerate(after):
+        batch = columns([event], len(before) + i)
+        chdb_client.insert(TABLE, batch.data, column_names=list(COLUMNS), column_oriented=True)
+        rollups.apply(chdb_client, batch)
+    assert from_rollups(reader)["wards"][ward] == recount(before + after)["wards"][ward]
