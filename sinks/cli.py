@@ -116,7 +116,7 @@ def _report(build, fmt: Format, out: Optional[Path], kind: str, review: bool) ->
 @report_app.command("national")
 def report_national(as_of: Optional[datetime] = AS_OF, start: Optional[datetime] = FROM, end: Optional[datetime] = TO,
                     fmt: Format = FORMAT, out: Optional[Path] = OUT) -> None:
-    """Nation, provinces, urban and rural: the twelve metrics, indicators and reporting completeness."""
+    """Nation, provinces, urban and rural: the twelve metrics, indicators and reporting completeness; with --from, a review between two dates."""
     from . import report, review
 
     period = _period(as_of, start, end)
@@ -130,7 +130,7 @@ def report_national(as_of: Optional[datetime] = AS_OF, start: Optional[datetime]
 def report_province(code: str = typer.Argument(..., help="province code, e.g. 01"), as_of: Optional[datetime] = AS_OF,
                     start: Optional[datetime] = FROM, end: Optional[datetime] = TO,
                     fmt: Format = FORMAT, out: Optional[Path] = OUT) -> None:
-    """One province with each of its wards."""
+    """One province with each of its wards; with --from, a review between two dates."""
     from . import report, review
 
     period = _period(as_of, start, end)

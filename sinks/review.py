@@ -51,7 +51,7 @@ class Period:
     reported: dict[str, dict]  # localities with events in the period: their activity at the end
     silent_after_hours: float
 
-    def figures(self, code: str) -> tuple[Figures, Figures]:
+    def ends(self, code: str) -> tuple[Figures, Figures]:
         return self.opening.get(code, figures.zero()), self.closing.get(code, figures.zero())
 
 
@@ -110,7 +110,7 @@ def _indicators(period: Period, opening: Figures, closing: Figures, provinces: i
 
 def scope(period: Period, code: str, name: str, wards: list[str], provinces: int) -> dict[str, Any]:
     """One scope's review: figures at both ends and the change, indicators, events, completeness."""
-    opening, closing = period.figures(code)
+    opening, closing = period.ends(code)
     return {
         "code": code,
         "name": name,

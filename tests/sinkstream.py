@@ -103,3 +103,13 @@ class SinkProcess(P06Process):
                 return health
             time.sleep(0.1)
         raise AssertionError(f"sink did not get there in {timeout}s; last {self.health()}\n{self.tail(40)}")
+
+
+def archived_by_sink(settings: Settings, log: Path, seed: int, n: int) -> tuple[list[dict], SinkProcess]:
+    """A stream of about n events published and drained by a real `p06 sink` (left running: stop it)."""
+    events = make_events(seed=seed, n=n)
+    values = messages(events, seed=seed)
+    publish(settings, values)
+    sink = SinkProcess(settings, log)
+    sink.wait(lambda h: h["messages"] >= len(values) and h["lag"] == 0)
+    return events, sink

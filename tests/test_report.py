@@ -13,7 +13,7 @@ from schemas.metrics import INDICATORS
 from schemas.registry import registry
 from schemas.settings import Settings
 from bench.recount import recount
-from sinkstream import P06, SinkProcess, make_events, messages, publish
+from sinkstream import P06, archived_by_sink, publish
 
 REPO = Path(__file__).resolve().parent.parent
 SCOPES = ("nation", "urban", "rural")
@@ -38,11 +38,7 @@ def assert_figures(report: dict, expected: dict) -> None:
 
 @pytest.fixture
 def archived(p06_settings: Settings, tmp_path: Path):
-    events = make_events(seed=21, n=500)
-    values = messages(events, seed=21)
-    publish(p06_settings, values)
-    sink = SinkProcess(p06_settings, tmp_path / "sink.log")
-    sink.wait(lambda h: h["messages"] >= len(values) and h["lag"] == 0)
+    events, sink = archived_by_sink(p06_settings, tmp_path / "sink.log", seed=21, n=500)
     yield events, sink
     sink.stop()
 

@@ -19,7 +19,7 @@ import pytest
 from bench.recount import end_of, identity, period
 from schemas.registry import registry
 from schemas.settings import Settings
-from sinkstream import P06, SinkProcess, make_events, messages, publish
+from sinkstream import P06, archived_by_sink, publish
 
 START, END = date(2026, 9, 8), date(2026, 9, 22)
 TASKS_PER_PROVINCE = 225  # the programme's tasks, each province's own
@@ -121,11 +121,7 @@ def period_start() -> datetime:
 
 @pytest.fixture
 def archived(p06_settings: Settings, tmp_path: Path):
-    events = make_events(seed=33, n=600)
-    values = messages(events, seed=33)
-    publish(p06_settings, values)
-    sink = SinkProcess(p06_settings, tmp_path / "sink.log")
-    sink.wait(lambda h: h["messages"] >= len(values) and h["lag"] == 0)
+    events, sink = archived_by_sink(p06_settings, tmp_path / "sink.log", seed=33, n=600)
     yield events, sink
     sink.stop()
 
