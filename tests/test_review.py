@@ -299,3 +299,29 @@ def test_period_options_say_what_to_do_when_wrong(p06_settings: Settings) -> Non
     open_ended = json.loads(p06("report", "national", "--from", "2026-09-01", "--format", "json"))
     assert open_ended["to"] == today.isoformat()
     assert open_ended["scopes"]["nation"]["figures"]["to"] == zero()  # nothing archived in this test
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is needed: apt-get install -y chromium")
+def test_review_html_renders_offline_in_chromium(p06_settings: Settings, archived, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    expected = expected_period(archived[0])
+    moves = {p: progress(expected[p], p) for p in registry().provinces}
+    page_file = tmp_path / "review.html"
+    p06("report", "national", "--from", START.isoformat(), "--to", END.isoformat(), "--format", "html", "--out", str(page_file))
+    requests: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1240, "height": 900})
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(page_file.as_uri())
+        for name in TARGETS:
+            assert page.locator(f"#{name} + .pair svg.trend path.series").bounding_box()["width"] > 50, name
+            bars = page.locator(f"#{name} + .pair svg.ranking rect.bar")
+            widest = max(bars.nth(i).bounding_box()["width"] for i in range(bars.count()))
+            assert widest > 10 if any(moves[p][name] for p in moves) else widest == 0, name
+        browser.close()
+    assert all(url.startswith("file://") for url in requests), requests  # nothing from the network
