@@ -4,16 +4,17 @@ Tables (sinks/sql/0005_incremental_rollups.sql):
 - p06.counted: one row per event that counts, with its contribution c_* and its delta d_* (a flow:
   its contribution; a state event: its contribution minus its entity's previous version's). The
   first copy of an event counts (the archive's rule), so a later copy is never written here.
-- p06.heads: each state entity's newest version: where a new event's predecessor is found without
-  reading the entity's history.
+- p06.heads: each state entity's newest version and its contribution: a new event's predecessor
+  without reading the entity's history.
 - rollup_hour / rollup_day: per bucket, the sum of the deltas in it. A bucket is rewritten whole,
   never incremented (ReplacingMergeTree(rev) + FINAL), so a replayed batch writes the same values.
 
 A batch places its state events in their entities' chains: a new event's delta is taken against its
 predecessor, and a late event also rewrites its successor's delta. It reads only the batch's events,
 the chains of its entities from the batch's earliest day on, and the buckets it touched, so its cost
-does not grow with the archive. Writes go heads, then counted (one block), then buckets: after a
-failure at any point the same batch, read again, finishes the job (see `_outside_previous`).
+does not grow with the archive. Writes go counted (one block), heads, then buckets, and the sink
+commits after all three: a batch read again after a failure finishes the job, once `repair` (run by
+every new connection) has brought heads level with counted.
 """
 from __future__ import annotations
 
@@ -146,10 +147,14 @@ def _chains(client: Client, rows: list[Row]) -> dict[tuple[str, str], list[Row]]
     return chains
 
 
-def _heads(client: Client, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[datetime, str]]:
-    found = _query(client, f"SELECT locality, entity, occurred_at, event_id FROM {HEADS} FINAL"
+def _heads(client: Client, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], Head]:
+    found = _query(client, f"SELECT locality, entity, occurred_at, event_id, {', '.join(f'c_{m}' for m in METRICS)} FROM {HEADS} FINAL"
                    " WHERE (locality, entity) IN {pairs:Array(Tuple(String, String))}", {"pairs": pairs})
-    return {(h["locality"], h["entity"]): (h["occurred_at"].replace(tzinfo=timezone.utc), h["event_id"]) for h in found}
+    return {(h["locality"], h["entity"]): ((h["occurred_at"].replace(tzinfo=timezone.utc), h["event_id"]),
+                                           tuple(int(h[f"c_{m}"]) for m in METRICS)) for h in found}
+
+
+Head = tuple[tuple[datetime, str], Vector]  # (version, contribution)
 
 
 @dataclass
@@ -157,7 +162,7 @@ class Plan:
     """What a batch writes: rows into p06.counted, heads, and the locality buckets to rewrite."""
 
     rows: list[Row] = field(default_factory=list)
-    heads: dict[tuple[str, str], Row] = field(default_factory=dict)
+    heads: dict[tuple[str, str], Head] = field(default_factory=dict)
     buckets: set[tuple[str, datetime]] = field(default_factory=set)
 
 
@@ -180,7 +185,8 @@ def plan(client: Client, columns: Columns) -> Plan:
         for r in states:
             by_entity[(r.locality, r.entity)].append(r)
         for key, mine in by_entity.items():
-            _place(client, key, mine, chains.get(key, []), heads.get(key), out)
+            merged = sorted(chains.get(key, []) + [r for r in mine if not r.stored], key=lambda r: r.version)
+            _place(mine, merged, _outside_previous(merged, heads.get(key)), heads.get(key), out)
     return out
 
 
@@ -190,50 +196,50 @@ def _province_of(locality: str) -> str:
     return registry().localities[locality].province
 
 
-def _place(client: Client, key: tuple[str, str], mine: list[Row], chain: list[Row], head: tuple[datetime, str] | None, out: Plan) -> None:
+def _place(mine: list[Row], merged: list[Row], previous: Vector, head: Head | None, out: Plan) -> None:
     """One entity: new versions get their delta, the stored version after each gets its delta again."""
-    new = [r for r in mine if not r.stored]
-    merged = sorted(chain + new, key=lambda r: r.version)
-    previous = _outside_previous(client, key, merged, head)
     mine_ids = {r.identity for r in mine}
-    after_mine = False
+    after_mine, written = False, False
     for row in merged:
         if after_mine:
             out.buckets.add(row.bucket)  # a late event's successor (or one a failed write may have left)
-        if not row.stored:
-            out.rows.append(replace(row, d=_minus(row.c, previous)))
-        elif _minus(row.c, row.d) != previous:
+        if not row.stored or _minus(row.c, row.d) != previous:
             out.rows.append(replace(row, d=_minus(row.c, previous)))
             out.buckets.add(row.bucket)
+            written = True
         after_mine = row.identity in mine_ids
         previous = row.c
     newest = merged[-1]
-    if new and (head is None or newest.version > head):
-        out.heads[key] = newest
+    if written:  # rewritten even when unchanged: heads then hold the rev of every write (see repair)
+        out.heads[(newest.locality, newest.entity)] = (newest.version, newest.c) if head is None or newest.version > head[0] else head
 
 
-def _outside_previous(client: Client, key: tuple[str, str], merged: list[Row], head: tuple[datetime, str] | None) -> Vector:
+def _outside_previous(merged: list[Row], head: Head | None) -> Vector:
     """The contribution of the version just before `merged` (the chain from the batch's earliest day).
 
     A stored row keeps its predecessor's contribution as c - d, so the first stored row of `merged`
-    tells it. With none, the entity's head is before the window: it is read from p06.counted, which
-    also proves it was written (heads are written first; a head the failed write of a batch left
-    behind is not in p06.counted, and the entity's history is then read instead)."""
+    tells it. With none, the entity's newest version is older than the window: its head."""
     first_stored = next((r for r in merged if r.stored), None)
     if first_stored is not None:
         return _minus(first_stored.c, first_stored.d)
-    if head is None:
-        return ZERO
-    if head < merged[0].version:
-        rows = _query(client, f"SELECT {', '.join(f'c_{m}' for m in METRICS)} FROM {COUNTED} FINAL"
-                      " WHERE day = {day:Date} AND locality = {locality:String} AND event_id = {id:String} AND entity = {entity:String}",
-                      {"day": head[0].date(), "locality": key[0], "id": head[1], "entity": key[1]})
-        if rows:
-            return tuple(int(v) for v in rows[0].values())
-    rows = _query(client, f"SELECT {', '.join(f'argMax(c_{m}, (occurred_at, event_id))' for m in METRICS)}, count() AS n"
-                  f" FROM {COUNTED} FINAL WHERE day < {{day:Date}} AND locality = {{locality:String}} AND entity = {{entity:String}}",
-                  {"day": merged[0].day, "locality": key[0], "entity": key[1]})
-    return tuple(int(v) for v in list(rows[0].values())[:-1]) if rows and rows[0]["n"] else ZERO
+    return ZERO if head is None else head[1]
+
+
+def repair(client: Client) -> None:
+    """Bring heads level with counted after a write that stopped between the two (or a crash there).
+
+    Every write of counted rows also writes its entities' heads with the same rev, so counted rows
+    with a rev above the newest head's are those a failed write left; their entities' heads are
+    computed again from counted. A full read, but only when a connection is opened."""
+    newest_head = f"(SELECT max(rev) FROM {HEADS})"
+    if not int(client.query(f"SELECT count() FROM {COUNTED} WHERE entity != '' AND rev > {newest_head}").result_rows[0][0]):
+        return
+    latest = ", ".join(f"argMax(c_{m}, v)" for m in METRICS)
+    client.command(
+        f"INSERT INTO {HEADS} SELECT locality, entity, max(occurred_at), argMax(event_id, v), {latest}, {{rev:UInt64}}"
+        f" FROM (SELECT *, (occurred_at, event_id) AS v FROM {COUNTED} FINAL WHERE entity != ''"
+        f" AND (locality, entity) IN (SELECT locality, entity FROM {COUNTED} WHERE rev > {newest_head}))"
+        " GROUP BY locality, entity", parameters={"rev": next_rev()})
 
 
 def apply(client: Client, columns: Columns) -> None:
@@ -242,11 +248,11 @@ def apply(client: Client, columns: Columns) -> None:
         return
     todo = plan(client, columns)
     rev = next_rev()
-    if todo.heads:
-        client.insert(HEADS, [[r.locality, r.entity, r.occurred_at, r.event_id, rev] for r in todo.heads.values()],
-                      column_names=["locality", "entity", "occurred_at", "event_id", "rev"])
     if todo.rows:
         client.insert(COUNTED, [r.values(rev) for r in todo.rows], column_names=list(COUNTED_COLUMNS))
+    if todo.heads:
+        client.insert(HEADS, [[locality, entity, at, event_id, *c, rev] for (locality, entity), ((at, event_id), c) in todo.heads.items()],
+                      column_names=["locality", "entity", "occurred_at", "event_id", *(f"c_{m}" for m in METRICS), "rev"])
     rewrite(client, todo.buckets, rev)
 
 

@@ -44,6 +44,7 @@ class Stats:
     rejected: int = 0  # invalid messages or batch elements: the streams' DLQ reports them
     away_from_home: int = 0  # valid events skipped where they landed: the worker re-sends them home
     batches: int = 0
+    write_s: float = 0.0  # time spent writing batches to ClickHouse (archive and rollups), retries included
     largest_batch: int = 0  # rows; P06_SINK_BATCH_ROWS bounds it (give or take one fetch of large messages)
     lag: int | None = None  # records on the broker not yet committed by this sink; None until known
     started: float = field(default_factory=time.monotonic)
@@ -129,7 +130,9 @@ class Sink:
         try:
             while not self.stop.is_set():
                 batch = await self._collect()
+                started = time.perf_counter()
                 if batch.messages and await self._until_up(lambda: self.store.write(batch.columns, batch.token())):
+                    self.stats.write_s += time.perf_counter() - started
                     await self._commit(batch)
         finally:
             try:  # leaving the group needs the broker; without it, stopping must not wait for ever

@@ -37,6 +37,7 @@ class Store:
         if self.client is None:
             client = open_client(self.settings)
             migrate(client)
+            rollups.repair(client)  # a write cut short (a failure or a crash) may have left heads behind
             self.client = client
         return self.client
 

@@ -5,8 +5,8 @@
 -- its contribution minus its entity's previous version's, in (occurred_at, event_id) order).
 -- A late event rewrites its successor's row (same key, larger rev). ORDER BY starts with the UTC day:
 -- a batch of recent events reads recent days only, however long the archive is.
--- p06.heads: each state entity's newest version, so a batch finds an event's predecessor without
--- reading the entity's history.
+-- p06.heads: each state entity's newest version and its contribution, so a batch finds an event's
+-- predecessor without reading the entity's history.
 -- rollup_hour and rollup_day are re-created ordered by time first, for the same reason, and filled
 -- again from p06.counted. Scopes are unchanged: ward | province_self | province | nation | urban | rural.
 --
@@ -69,14 +69,20 @@ CREATE TABLE p06.heads
     entity String,
     occurred_at DateTime64(6, 'UTC'),
     event_id String,
+    c_tasks_reported Int64, c_tasks_completed Int64, c_villages Int64, c_villages_without_electricity Int64,
+    c_villages_without_internet Int64, c_eid_activations Int64, c_dossiers_received Int64, c_dossiers_online Int64,
+    c_dossiers_on_time Int64, c_systems_assessed Int64, c_systems_failed Int64, c_open_findings Int64,
     rev UInt64
 )
 ENGINE = ReplacingMergeTree(rev)
 ORDER BY (locality, entity);
 
 INSERT INTO p06.heads
-SELECT locality, entity, max(occurred_at), argMax(event_id, (occurred_at, event_id)), 1
-FROM p06.counted FINAL WHERE entity != '' GROUP BY locality, entity;
+SELECT locality, entity, max(occurred_at), argMax(event_id, v),
+    argMax(c_tasks_reported, v), argMax(c_tasks_completed, v), argMax(c_villages, v), argMax(c_villages_without_electricity, v),
+    argMax(c_villages_without_internet, v), argMax(c_eid_activations, v), argMax(c_dossiers_received, v), argMax(c_dossiers_online, v),
+    argMax(c_dossiers_on_time, v), argMax(c_systems_assessed, v), argMax(c_systems_failed, v), argMax(c_open_findings, v), 1
+FROM (SELECT *, (occurred_at, event_id) AS v FROM p06.counted FINAL WHERE entity != '') GROUP BY locality, entity;
 
 DROP TABLE IF EXISTS p06.rollup_hour;
 
