@@ -32,6 +32,7 @@ from .archive import COLUMNS, Columns
 from .clickhouse import DATABASE
 
 COUNTED, HEADS = f"{DATABASE}.counted", f"{DATABASE}.heads"
+BATCH, BUCKETS = f"{DATABASE}.batch", f"{DATABASE}.batch_buckets"  # scratch tables of the batch being applied
 HOUR, DAY = f"{DATABASE}.rollup_hour", f"{DATABASE}.rollup_day"
 Vector = tuple[int, ...]
 ZERO: Vector = (0,) * len(METRICS)
@@ -124,32 +125,39 @@ def _first_copies(columns: Columns) -> list[Row]:
     return list(first.values())
 
 
-def _stored(client: Client, rows: list[Row]) -> dict[tuple, Row]:
-    """Rows of p06.counted for these identities (point reads: the key starts with the identity)."""
-    if not rows:
-        return {}
+def _load_batch(client: Client, rows: list[Row]) -> None:
+    """The batch's keys into p06.batch, so reads select by a subquery on it: a native insert, where
+    thousands of keys bound as query parameters cost more than the reads themselves."""
+    client.command(f"TRUNCATE TABLE {BATCH}")
+    client.insert(BATCH, [[r.day, r.locality, r.event_id, r.entity, r.occurred_at] for r in rows],
+                  column_names=["day", "locality", "event_id", "entity", "occurred_at"])
+
+
+def _stored(client: Client) -> dict[tuple, Row]:
+    """Rows of p06.counted for the batch's identities (point reads: the key starts with the identity)."""
     found = _query(client, f"SELECT {', '.join(COUNTED_COLUMNS[:-1])} FROM {COUNTED} FINAL"
-                   " WHERE day IN {days:Array(Date)} AND (day, locality, event_id) IN {keys:Array(Tuple(Date, String, String))}",
-                   {"days": sorted({r.day for r in rows}), "keys": [r.identity for r in rows]})
+                   f" WHERE day IN (SELECT day FROM {BATCH}) AND (day, locality, event_id) IN (SELECT day, locality, event_id FROM {BATCH})", {})
     return {(x.day, x.locality, x.event_id): x for x in map(_from_counted, found)}
 
 
-def _chains(client: Client, rows: list[Row]) -> dict[tuple[str, str], list[Row]]:
-    """Every stored version of the batch's entities from the batch's earliest day on."""
-    pairs = sorted({(r.locality, r.entity) for r in rows})
-    found = _query(client, f"SELECT {', '.join(COUNTED_COLUMNS[:-1])} FROM {COUNTED} FINAL"
-                   " WHERE day >= {since:Date} AND locality IN {localities:Array(String)} AND entity != ''"
-                   " AND (locality, entity) IN {pairs:Array(Tuple(String, String))}",
-                   {"since": min(r.day for r in rows), "localities": sorted({p[0] for p in pairs}), "pairs": pairs})
+def _chains(client: Client) -> dict[tuple[str, str], list[Row]]:
+    """The stored versions of the batch's entities from each entity's earliest version in the batch on."""
+    columns = ", ".join(f"c.{name}" for name in COUNTED_COLUMNS[:-1])
+    found = _query(client, f"SELECT {columns} FROM {COUNTED} AS c FINAL INNER JOIN"
+                   f" (SELECT locality, entity, min((occurred_at, event_id)) AS since FROM {BATCH} WHERE entity != '' GROUP BY locality, entity) AS b"
+                   " ON c.locality = b.locality AND c.entity = b.entity"
+                   f" WHERE c.day >= (SELECT min(day) FROM {BATCH} WHERE entity != '')"
+                   f" AND (c.locality, c.entity) IN (SELECT locality, entity FROM {BATCH} WHERE entity != '')"
+                   " AND (c.occurred_at, c.event_id) >= b.since", {})
     chains: dict[tuple[str, str], list[Row]] = defaultdict(list)
     for row in map(_from_counted, found):
         chains[(row.locality, row.entity)].append(row)
     return chains
 
 
-def _heads(client: Client, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], Head]:
+def _heads(client: Client) -> dict[tuple[str, str], Head]:
     found = _query(client, f"SELECT locality, entity, occurred_at, event_id, {', '.join(f'c_{m}' for m in METRICS)} FROM {HEADS} FINAL"
-                   " WHERE (locality, entity) IN {pairs:Array(Tuple(String, String))}", {"pairs": pairs})
+                   f" WHERE (locality, entity) IN (SELECT locality, entity FROM {BATCH} WHERE entity != '')", {})
     return {(h["locality"], h["entity"]): ((h["occurred_at"].replace(tzinfo=timezone.utc), h["event_id"]),
                                            tuple(int(h[f"c_{m}"]) for m in METRICS)) for h in found}
 
@@ -170,7 +178,8 @@ def plan(client: Client, columns: Columns) -> Plan:
     """Place the batch's first copies in their entities' chains; nothing is written yet."""
     out = Plan()
     batch = _first_copies(columns)
-    stored = _stored(client, batch)
+    _load_batch(client, batch)
+    stored = _stored(client)
     # A copy whose event is stored from another offset is a later copy: the first one counts.
     batch = [stored.get(r.identity, r) for r in batch if r.identity not in stored or
              (stored[r.identity].partition, stored[r.identity].offset) == (r.partition, r.offset)]
@@ -180,7 +189,7 @@ def plan(client: Client, columns: Columns) -> Plan:
         if not r.entity and not r.stored:
             out.rows.append(replace(r, d=r.c))
     if states:
-        chains, heads = _chains(client, states), _heads(client, sorted({(r.locality, r.entity) for r in states}))
+        chains, heads = _chains(client), _heads(client)
         by_entity: dict[tuple[str, str], list[Row]] = defaultdict(list)
         for r in states:
             by_entity[(r.locality, r.entity)].append(r)
@@ -272,12 +281,14 @@ def rewrite(client: Client, buckets: Iterable[tuple[str, datetime]], rev: int) -
     hours = sorted({h for _, h in buckets})
     days = sorted({h.date() for h in hours})
     provinces = sorted({(h, _province_of(loc)) for loc, h in buckets})
+    client.command(f"TRUNCATE TABLE {BUCKETS}")
+    client.insert(BUCKETS, buckets, column_names=["locality", "hour"])
     client.command(
         f"INSERT INTO {HOUR} ({_ROLLUP_COLUMNS.format(bucket='hour')})"
         f" SELECT if(level = 'ward', 'ward', 'province_self'), locality, any(province), any(area), hour, {_sums('d_')}, {{rev:UInt64}}"
         f" FROM {COUNTED} FINAL WHERE day IN {{days:Array(Date)}}"
-        " AND (locality, hour) IN {buckets:Array(Tuple(String, DateTime('UTC')))} GROUP BY hour, level, locality",
-        parameters={"days": days, "buckets": buckets, "rev": rev})
+        f" AND (locality, hour) IN (SELECT locality, hour FROM {BUCKETS}) GROUP BY hour, level, locality",
+        parameters={"days": days, "rev": rev})
     client.command(
         f"INSERT INTO {HOUR} ({_ROLLUP_COLUMNS.format(bucket='hour')})"
         f" SELECT 'province', province, province, '', hour, {_sums()}, {{rev:UInt64}} FROM {HOUR} FINAL"
