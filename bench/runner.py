@@ -17,7 +17,7 @@ from rich.console import Console
 from schemas.settings import settings
 from stack import create_topics
 
-from . import bare_faust, clickhouse_raw, history, kafka_raw, latency, publish, report, sink, validate, worker
+from . import bare_faust, clickhouse_raw, history, kafka_raw, latency, publish, report, sink, validate, warehouse, worker
 from .broker import Cluster, cluster, delete_topics
 from .events import encode, pack, source
 from .expected import recount
@@ -26,8 +26,8 @@ from .stages import StageEnv, StageMissing
 T = TypeVar("T")
 console = Console(stderr=True, width=None if Console(stderr=True).is_terminal else 150)  # the table and progress go to stderr, so --json stdout stays clean
 
-QUICK = {"events": 20_000, "publish": 20_000, "latency_s": 10, "repeat": 3, "budget_s": 150, "stage_s": 40, "history_provinces": 1, "history_wards": 6, "history_hourly_wards": 1}
-FULL = {"events": 500_000, "publish": 200_000, "latency_s": 60, "repeat": 3, "budget_s": 3600, "stage_s": 900, "history_provinces": 3, "history_wards": 30, "history_hourly_wards": 2}
+QUICK = {"events": 20_000, "publish": 20_000, "latency_s": 10, "repeat": 3, "budget_s": 150, "stage_s": 40, "history_provinces": 1, "history_wards": 6, "history_hourly_wards": 1, "year_wards": 300}
+FULL = {"events": 500_000, "publish": 200_000, "latency_s": 60, "repeat": 3, "budget_s": 3600, "stage_s": 900, "history_provinces": 3, "history_wards": 30, "history_hourly_wards": 2, "year_wards": None}
 LATENCY_RATE = 5_000
 
 
@@ -141,7 +141,7 @@ def _measure(run: Run, c: Cluster, work: Path, sizes: dict[str, int], seed: int,
     packed_events = sum(k for *_, k in packed)
     meta.update(source=origin, valid_distinct=expected.valid_distinct, invalid=expected.invalid, packed_messages=len(packed), packed_events=packed_events, mean_event_bytes=round(sum(map(len, values)) / n))
     console.print(f"[green]✓[/green] {n:,} events from {origin}: {expected.valid_distinct:,} distinct valid, {len(packed):,} packed messages")
-    t = {name: c.topic(name) for name in ("single", "packed", "publish", "latency", "latency_alone", "history", *[f"scratch{i}" for i in range(1, reps)])}
+    t = {name: c.topic(name) for name in ("single", "packed", "publish", "latency", "latency_alone", "history", "wh_empty", "wh_full", *[f"scratch{i}" for i in range(1, reps)])}
     create_topics(c.bootstrap, list(t.values()), partitions)
 
     # Baselines first, on an idle machine. Each compares the same work as the stage it is the
@@ -221,6 +221,23 @@ def _pipeline(run: Run, c: Cluster, work: Path, sizes: dict[str, int], evs: list
         for key in ("p50_live_s", "p99_live_s", "p50_clickhouse_s", "p99_clickhouse_s"):
             if run.results[key] is None:
                 run.notes.setdefault(key, "not measured: see latency note")
+
+    wards = sizes["year_wards"]
+    keys = ["sink_batch_empty_s", "sink_batch_full_s", "sink_batch_cost_ratio", "p99_clickhouse_full_archive_s", "reconcile_full_archive_s"]
+    wh = run.stage(f"sink at {LATENCY_RATE:,} ev/s on an empty archive and on a year of {'all' if wards is None else f'{wards:,}'} wards' daily reports", keys,
+                   lambda: warehouse.run(stage(t["wh_empty"], "whe"), stage(t["wh_full"], "whf"), lat_events, LATENCY_RATE, wards, ready_s=min(180.0, run.timeout())))
+    if wh:
+        run.set("sink_batch_empty_s", wh.empty.batch_s)
+        run.set("sink_batch_full_s", wh.full.batch_s)
+        run.set("sink_batch_cost_ratio", wh.cost_ratio)
+        run.set("p99_clickhouse_full_archive_s", report.percentile(wh.full.clickhouse_s, 0.99))
+        run.set("reconcile_full_archive_s", wh.reconcile_s, 1)
+        run.set("sink_rss_mb", max(run.results["sink_rss_mb"] or 0, wh.empty.rss_mb, wh.full.rss_mb), 1)
+        run.notes["sink_batch_cost_ratio"] = (f"{wh.empty.events_per_batch:,.0f} / {wh.full.events_per_batch:,.0f} events per batch; "
+                                              f"year: {wh.year.events:,} events of {wh.year.wards:,} wards, loaded in {wh.year.load_s:.0f}s, migration 0005 {wh.year.migrate_s:.0f}s")
+        run.notes["p99_clickhouse_full_archive_s"] = (f"p99 on the empty archive {report.percentile(wh.empty.clickhouse_s, 0.99):.2f}s; "
+                                                      + "; ".join(wh.full.notes))
+        run.notes["sink_rss_mb"] = f"drain {sk.rss_mb if sk else '—'} MB, steady on empty {wh.empty.rss_mb} MB, on the year {wh.full.rss_mb} MB"
 
     years = history.year(seed=7, provinces=sizes["history_provinces"], wards_per_province=sizes["history_wards"],
                          hourly_wards=sizes["history_hourly_wards"])

@@ -138,9 +138,12 @@ class Audit:
         self.halt = threading.Event()  # set when the sink stops: a check in its thread gives up waiting
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Both checks first after one recent interval, then each on its own interval, until stop."""
+        """Each check first after its own interval, then on it, until stop. The full check holds the
+        sink's writes while it reads the whole archive (25 s on a year of national reporting), so a
+        restart does not bring it forward."""
         s = self.settings
-        due = dict.fromkeys(("recent", "full"), time.monotonic() + s.reconcile_recent_s)
+        started = time.monotonic()
+        due = {"recent": started + s.reconcile_recent_s, "full": started + s.reconcile_full_s}
         try:
             while not stop.is_set():
                 check = min(due, key=due.get)

@@ -14,6 +14,7 @@ REQUIRED = (
     "worker_drain_eps", "worker2_drain_eps", "sink_drain_eps", "p50_live_s", "p99_live_s",
     "p50_clickhouse_s", "p99_clickhouse_s", "worker_rss_mb", "sink_rss_mb",
     "history_cost_ratio", "state_record_max_kb", "history_worker_rss_mb",
+    "sink_batch_cost_ratio", "p99_clickhouse_full_archive_s", "reconcile_full_archive_s",
 )
 BASELINES = ("raw_produce_eps", "raw_produce_single_eps", "raw_consume_eps", "validate_eps", "bare_faust_eps",
              "bare_faust_packed_eps", "raw_clickhouse_insert_rps", "raw_clickhouse_bare_rps")
