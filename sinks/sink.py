@@ -107,6 +107,7 @@ class Sink:
         self.audit = Audit(settings, self.store, lambda: self.stats.lag)
         self.largest_message = MAX_BATCH_EVENTS  # events in the last batch's largest message; the most at first
         self.events_partitions: int | None = None  # learnt from the consumer's metadata on first use
+        self.closed_at = time.monotonic()  # when the last batch stopped taking records
 
     def snapshot(self) -> dict:
         return {**asdict(self.stats), "outages": self.store.outages, "last_error": self.store.last_error}
@@ -148,14 +149,13 @@ class Sink:
             log.info("sink stopped: %s", self.snapshot())
 
     async def _collect(self) -> Batch:
-        """Records until the batch is full or it has waited sink_flush_s since its first record."""
+        """Records until the batch is full, or sink_flush_s has passed since the last batch closed
+        (records fetched during its write have waited since then) and nothing more is buffered."""
         batch = Batch(self.settings.events_topic)
-        deadline = time.monotonic() + self.settings.sink_flush_s
+        deadline = self.closed_at + self.settings.sink_flush_s
         while not self.stop.is_set() and len(batch.columns) < self.settings.sink_batch_rows:
             left = deadline - time.monotonic()
-            if left <= 0 and batch.messages:
-                break
-            wait = max(left, 0.05) if batch.messages else self.settings.sink_flush_s
+            wait = max(left, 0.0) if batch.messages else self.settings.sink_flush_s
             # max_records counts messages, the cap counts rows: assume every message as large as the
             # largest seen (a packed message holds up to 500 events; invalid ones none).
             room = self.settings.sink_batch_rows - len(batch.columns)
@@ -166,11 +166,15 @@ class Sink:
             for tp, messages in records.items():
                 for message in messages:
                     batch.add(tp.partition, message.offset, message.key, message.value, message.timestamp)
-            if not batch.messages:
-                deadline = time.monotonic() + self.settings.sink_flush_s
+            if not records and batch.messages and left <= 0:
+                break  # past the deadline, and what was buffered is in the batch
+            if not batch.messages:  # idle: a record arriving now waits at most sink_flush_s
+                self.closed_at = time.monotonic()
+                deadline = self.closed_at + self.settings.sink_flush_s
                 await self._measure_lag()
         if batch.messages:
             self.largest_message = batch.largest_message
+            self.closed_at = time.monotonic()
         return batch
 
     def _partition_count(self) -> int:
