@@ -142,6 +142,7 @@ class Sink:
                 log.warning("the Kafka consumer did not stop cleanly (%r); stopped without leaving the group", exc)
             self.stop.set()
             await audit  # returns once any check in progress has finished
+            self.audit.close()
             if server is not None:
                 server.should_exit = True
                 await asyncio.sleep(0.2)
