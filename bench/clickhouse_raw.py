@@ -2,10 +2,15 @@
 
 - insert_archive (raw_clickhouse_insert_rps): the sink's own rows into a table identical to the sink's
   archive (the migrations: same columns and engine), in the sink's batch size;
-- insert (raw_clickhouse_bare_rps): six envelope columns into a bare table without views, 10k a batch.
+- insert (raw_clickhouse_bare_rps): six envelope columns into a bare table without views, 10k a batch;
+- idle_rss_mb (chdb_idle_rss_mb): the peak RSS of a process with the sink's imports and the registry,
+  chDB open on a fresh folder, the schema applied and one query run: what any sink on embedded chDB
+  carries before its first event (its file-backed part is the chDB library's pages).
 """
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -92,3 +97,20 @@ def insert_archive(folder: Path, events: list[dict[str, Any]], batch_rows: int) 
         return rows / elapsed
     finally:
         client.close()
+
+
+_IDLE = """
+import re, clickhouse_connect, sinks.sink
+from schemas.registry import registry
+from sinks.migrations import migrate
+registry()
+client = clickhouse_connect.get_client(dsn="chdb://{folder}")
+migrate(client)
+client.query("SELECT count() FROM p06.archive FINAL")
+print(re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read()).group(1))
+"""
+
+
+def idle_rss_mb(folder: Path) -> float:
+    done = subprocess.run([sys.executable, "-c", _IDLE.format(folder=folder)], capture_output=True, text=True, timeout=300, check=True)
+    return int(done.stdout.strip().splitlines()[-1]) / 1024

@@ -31,6 +31,7 @@ FIGURES: tuple[Figure, ...] = (
     Figure("validate_eps", "contract validation alone, packed (1 process, no Kafka)", "ev/s"),
     Figure("raw_clickhouse_insert_rps", "raw insert into the archive table, sink's batch size", "rows/s"),
     Figure("raw_clickhouse_bare_rps", "raw insert, bare 6 columns, 10k batches", "rows/s"),
+    Figure("chdb_idle_rss_mb", "a process with chDB open and the schema applied, idle", "MB"),
     Figure("bare_faust_eps", "bare Faust agent (worker's transport), 1 event/msg", "ev/s"),
     Figure("bare_faust_packed_eps", "bare Faust agent (worker's transport), packed", "ev/s"),
     Figure("bare_faust_startup_s", "bare Faust startup (start → first msg)", "s"),

@@ -159,6 +159,8 @@ def _measure(run: Run, c: Cluster, work: Path, sizes: dict[str, int], seed: int,
     run.set("validate_eps", run.stage(f"validation alone, packed ×{reps}", ["validate_eps"], lambda: _repeat(reps, judge)), 1)
     archive = lambda i: clickhouse_raw.insert_archive(work / "chdb-archive", evs, s.sink_batch_rows)  # noqa: E731
     run.set("raw_clickhouse_insert_rps", run.stage(f"raw chDB insert into the archive table ×{reps}", ["raw_clickhouse_insert_rps"], lambda: _repeat(reps, archive)), 1)
+    idle = run.stage("chDB open and migrated, idle (RSS)", ["chdb_idle_rss_mb"], lambda: clickhouse_raw.idle_rss_mb(work / "chdb-idle"))
+    run.set("chdb_idle_rss_mb", idle, 1)
     insert = lambda i: clickhouse_raw.insert(work / "chdb-raw", evs)  # noqa: E731
     run.set("raw_clickhouse_bare_rps", run.stage(f"raw chDB insert, bare 6 columns ×{reps}", ["raw_clickhouse_bare_rps"], lambda: _repeat(reps, insert)), 1)
     for key, topic, count, packed_mode in (("bare_faust_eps", t["single"], n, False), ("bare_faust_packed_eps", t["packed"], packed_events, True)):

@@ -17,7 +17,7 @@ REQUIRED = (
     "sink_batch_cost_ratio", "p99_clickhouse_full_archive_s", "reconcile_full_archive_s",
 )
 BASELINES = ("raw_produce_eps", "raw_produce_single_eps", "raw_consume_eps", "validate_eps", "bare_faust_eps",
-             "bare_faust_packed_eps", "raw_clickhouse_insert_rps", "raw_clickhouse_bare_rps")
+             "bare_faust_packed_eps", "raw_clickhouse_insert_rps", "raw_clickhouse_bare_rps", "chdb_idle_rss_mb")
 
 
 @pytest.mark.slow
