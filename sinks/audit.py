@@ -39,6 +39,7 @@ from .warehouse import ClientReader, Reader
 log = logging.getLogger("p06.sink")
 LIVE_RETRIES, LIVE_RETRY_S = 3, 5.0
 SHOWN_DIFFERENCES = 20  # listed on /health; the count is always whole
+LOOKBACK_DAYS = 35  # where the recent check looks first for an entity's version before its days
 
 Bucket = tuple[str, str, str]  # (scope, code, day)
 
@@ -69,14 +70,11 @@ def recent_buckets_from_archive(reader: Reader, first_day: date) -> dict[Bucket,
     flows = reader.query(
         f"SELECT locality, toString(toDate(occurred_at)) AS day, {sums} FROM {DATABASE}.archive FINAL"
         " WHERE entity = '' AND occurred_at >= {since:DateTime64(6, 'UTC')} GROUP BY locality, day", since)
-    before = reader.query(
-        f"SELECT locality, entity, {latest} FROM {DATABASE}.archive FINAL"
-        f" WHERE entity != '' AND occurred_at < {{since:DateTime64(6, 'UTC')}} AND (locality, entity) IN ({touched})"
-        " GROUP BY locality, entity", since)
     during = reader.query(
         f"SELECT locality, entity, toString(toDate(occurred_at)) AS day, {metrics} FROM {DATABASE}.archive FINAL"
         " WHERE entity != '' AND occurred_at >= {since:DateTime64(6, 'UTC')} ORDER BY locality, entity, occurred_at, event_id",
         since)
+    before = _versions_before(reader, {(r["locality"], r["entity"]) for r in during}, since, touched, latest)
 
     per_locality: dict[tuple[str, str], dict[str, int]] = defaultdict(figures.zero)
     for row in flows:
@@ -90,6 +88,31 @@ def recent_buckets_from_archive(reader: Reader, first_day: date) -> dict[Bucket,
             _add(per_locality[(locality, day)], previous, -1)
             previous = last
     return _by_scope(per_locality)
+
+
+def _versions_before(reader: Reader, touched_pairs: set[tuple[str, str]], since: dict[str, str], touched: str, latest: str) -> list[dict[str, Any]]:
+    """Each touched entity's version current at `since`: searched in the LOOKBACK_DAYS before it (an
+    entity reporting daily has one there), then in the whole history of the localities still missing
+    (their key prefix), so the recount never reads the whole archive for entities that report often."""
+    if not touched_pairs:
+        return []
+    window = reader.query(
+        f"SELECT locality, entity, {latest} FROM {DATABASE}.archive FINAL"
+        f" WHERE entity != '' AND occurred_at < {{since:DateTime64(6, 'UTC')}}"
+        f" AND occurred_at >= {{since:DateTime64(6, 'UTC')}} - toIntervalDay({LOOKBACK_DAYS}) AND (locality, entity) IN ({touched})"
+        " GROUP BY locality, entity", since)
+    missing = sorted(touched_pairs - {(r["locality"], r["entity"]) for r in window})
+    if not missing:
+        return window
+    localities = sorted({locality for locality, _ in missing})
+    reg = registry()
+    older = reader.query(
+        f"SELECT locality, entity, {latest} FROM {DATABASE}.archive FINAL"
+        f" WHERE entity != '' AND occurred_at < {{since:DateTime64(6, 'UTC')}} - toIntervalDay({LOOKBACK_DAYS})"
+        " AND (province, locality) IN {places:Array(Tuple(String, String))} AND (locality, entity) IN {pairs:Array(Tuple(String, String))}"
+        " GROUP BY locality, entity",
+        {**since, "places": [(reg.localities[loc].province, loc) for loc in localities], "pairs": missing})
+    return window + older
 
 
 def _add(target: dict[str, int], row: dict[str, Any], sign: int) -> None:
@@ -200,7 +223,9 @@ class Audit:
     def _side_reader(self) -> Reader:
         """A client of its own (chDB serves several in one process), for reads that need not wait for writes."""
         if self._side is None:
-            self._side = ClientReader(open_client(self.settings))
+            client = open_client(self.settings)
+            client.set_client_setting("max_threads", "1")  # one core at most: the sink's writes keep the other
+            self._side = ClientReader(client)
         return self._side
 
     def _full(self, result: CheckResult) -> list[Difference]:

@@ -11,8 +11,8 @@ Tables (sinks/sql/0005_incremental_rollups.sql):
 
 A batch places its state events in their entities' chains: a new event's delta is taken against its
 predecessor, and a late event also rewrites its successor's delta. It reads only the batch's events,
-the chains of its entities from the batch's earliest day on, and the buckets it touched, so its cost
-does not grow with the archive. Writes go counted (one block), heads, then buckets, and the sink
+its entities' heads and stored versions from their earliest version in the batch on, and the buckets
+it touched, so its cost does not grow with the archive. Writes go counted (one block), heads, then buckets, and the sink
 commits after all three: a batch read again after a failure finishes the job, once `repair` (run by
 every new connection) has brought heads level with counted.
 """
@@ -27,6 +27,7 @@ from typing import Any, Iterable
 from clickhouse_connect.driver.client import Client
 
 from schemas.metrics import METRICS
+from schemas.registry import registry
 
 from .archive import COLUMNS, Columns
 from .clickhouse import DATABASE
@@ -155,14 +156,14 @@ def _chains(client: Client) -> dict[tuple[str, str], list[Row]]:
     return chains
 
 
+Head = tuple[tuple[datetime, str], Vector]  # (version, contribution)
+
+
 def _heads(client: Client) -> dict[tuple[str, str], Head]:
     found = _query(client, f"SELECT locality, entity, occurred_at, event_id, {', '.join(f'c_{m}' for m in METRICS)} FROM {HEADS} FINAL"
                    f" WHERE (locality, entity) IN (SELECT locality, entity FROM {BATCH} WHERE entity != '')", {})
     return {(h["locality"], h["entity"]): ((h["occurred_at"].replace(tzinfo=timezone.utc), h["event_id"]),
                                            tuple(int(h[f"c_{m}"]) for m in METRICS)) for h in found}
-
-
-Head = tuple[tuple[datetime, str], Vector]  # (version, contribution)
 
 
 @dataclass
@@ -200,8 +201,6 @@ def plan(client: Client, columns: Columns) -> Plan:
 
 
 def _province_of(locality: str) -> str:
-    from schemas.registry import registry
-
     return registry().localities[locality].province
 
 
