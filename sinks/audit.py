@@ -40,6 +40,9 @@ log = logging.getLogger("p06.sink")
 LIVE_RETRIES, LIVE_RETRY_S = 3, 5.0
 SHOWN_DIFFERENCES = 20  # listed on /health; the count is always whole
 LOOKBACK_DAYS = 35  # where the recent check looks first for an entity's version before its days
+# FINAL reads every partition whatever the WHERE on occurred_at (chDB 26.9: "Parts: 34/34"); the archive
+# is partitioned by month and all copies of an event share its UTC day, so naming the partitions is exact.
+_FROM_MONTH = "_partition_id >= toString(toYYYYMM({since:DateTime64(6, 'UTC')}))"
 
 Bucket = tuple[str, str, str]  # (scope, code, day)
 
@@ -69,10 +72,10 @@ def recent_buckets_from_archive(reader: Reader, first_day: date) -> dict[Bucket,
                " WHERE entity != '' AND occurred_at >= {since:DateTime64(6, 'UTC')}")
     flows = reader.query(
         f"SELECT locality, toString(toDate(occurred_at)) AS day, {sums} FROM {DATABASE}.archive FINAL"
-        " WHERE entity = '' AND occurred_at >= {since:DateTime64(6, 'UTC')} GROUP BY locality, day", since)
+        f" WHERE {_FROM_MONTH} AND entity = '' AND occurred_at >= {{since:DateTime64(6, 'UTC')}} GROUP BY locality, day", since)
     during = reader.query(
         f"SELECT locality, entity, toString(toDate(occurred_at)) AS day, {metrics} FROM {DATABASE}.archive FINAL"
-        " WHERE entity != '' AND occurred_at >= {since:DateTime64(6, 'UTC')} ORDER BY locality, entity, occurred_at, event_id",
+        f" WHERE {_FROM_MONTH} AND entity != '' AND occurred_at >= {{since:DateTime64(6, 'UTC')}} ORDER BY locality, entity, occurred_at, event_id",
         since)
     before = _versions_before(reader, {(r["locality"], r["entity"]) for r in during}, since, touched, latest)
 
@@ -98,7 +101,8 @@ def _versions_before(reader: Reader, touched_pairs: set[tuple[str, str]], since:
         return []
     window = reader.query(
         f"SELECT locality, entity, {latest} FROM {DATABASE}.archive FINAL"
-        f" WHERE entity != '' AND occurred_at < {{since:DateTime64(6, 'UTC')}}"
+        f" WHERE _partition_id >= toString(toYYYYMM({{since:DateTime64(6, 'UTC')}} - toIntervalDay({LOOKBACK_DAYS})))"
+        f" AND entity != '' AND occurred_at < {{since:DateTime64(6, 'UTC')}}"
         f" AND occurred_at >= {{since:DateTime64(6, 'UTC')}} - toIntervalDay({LOOKBACK_DAYS}) AND (locality, entity) IN ({touched})"
         " GROUP BY locality, entity", since)
     missing = sorted(touched_pairs - {(r["locality"], r["entity"]) for r in window})
