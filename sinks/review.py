@@ -26,6 +26,7 @@ from .warehouse import Reader
 
 Figures = dict[str, int]
 EID = "eid_activations"  # a target without an indicator: ranked by the period's activations
+HORIZON_DAYS = 36_525  # a projected date further than a century away is reported as "not at this pace"
 
 
 def check_period(start: date, end: date) -> None:
@@ -92,9 +93,10 @@ def projection(indicator: Indicator, before: float | None, after: float | None, 
     if after * sign >= goal * sign:
         return {"target": goal, "status": "reached", "date": None}
     pace = (after - before) * sign / span if span > 0 else 0.0
-    if pace <= 0:
+    needed = abs(goal - after) / pace if pace > 0 else math.inf
+    if needed > HORIZON_DAYS:  # no progress, going back, or a pace that needs more than a century
         return {"target": goal, "status": "not at this pace", "date": None}
-    due = end + timedelta(days=math.ceil(abs(goal - after) / pace))
+    due = end + timedelta(days=math.ceil(needed))
     return {"target": goal, "status": "projected", "date": due.isoformat()}
 
 

@@ -326,3 +326,18 @@ def test_review_html_renders_offline_in_chromium(p06_settings: Settings, archive
             assert widest > 10 if any(moves[p][name] for p in moves) else widest == 0, name
         browser.close()
     assert all(url.startswith("file://") for url in requests), requests  # nothing from the network
+
+
+def test_a_pace_that_needs_more_than_a_century_is_not_a_date() -> None:
+    """Found on a year of national reporting: a share moving by a hair overflowed the calendar."""
+    from schemas.metrics import INDICATORS
+    from sinks.review import projection, target
+
+    rising = next(i for i in INDICATORS if target(i) > 0)
+    end = date(2025, 12, 31)
+    assert projection(rising, 0.5, 0.5000001, 30, end)["status"] == "not at this pace"  # past year 9999
+    assert projection(rising, 0.5, 0.50015, 30, end)["status"] == "not at this pace"  # some 274 years
+    # 0.1 in 30 days: the rest to the target at that pace (a day either way for float rounding)
+    expected = end + timedelta(days=(target(rising) - 0.6) / (0.1 / 30))
+    got = projection(rising, 0.5, 0.6, 30, end)
+    assert got["status"] == "projected" and abs((date.fromisoformat(got["date"]) - expected).days) <= 1, got
