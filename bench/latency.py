@@ -44,7 +44,7 @@ class LatencyRun:
     notes: list[str]
 
 
-def _send_ticks(stage: StageEnv, events: list[dict[str, Any]], rate: int) -> tuple[list[Marker], float]:
+def send_ticks(stage: StageEnv, events: list[dict[str, Any]], rate: int) -> tuple[list[Marker], float]:
     from producers.publisher import Publisher  # the real publish path; absent -> the stage is skipped
 
     s = load_settings(kafka_bootstrap=stage.bootstrap, events_topic=stage.topic, dlq_topic=f"{stage.topic}.dlq", data_dir=stage.work / "latency-publisher", topic_partitions=stage.partitions)
@@ -75,7 +75,7 @@ def _count(raw: dict[str, Any], seen: set[str], eid: int, rows: int) -> tuple[in
     return eid + (e.payload.count if e.type == "eid.activations" else 0), rows + 1  # type: ignore[union-attr]
 
 
-class _Poller(threading.Thread):
+class Poller(threading.Thread):
     """Samples (time, value) until stopped; value from `read`, None samples skipped."""
 
     def __init__(self, read: Callable[[httpx.Client], int | None], every_s: float) -> None:
@@ -92,7 +92,7 @@ class _Poller(threading.Thread):
                 time.sleep(self.every_s)
 
 
-def _latencies(markers: list[Marker], samples: list[tuple[float, int]], field: str, ended_at: float) -> tuple[list[float], int]:
+def latencies(markers: list[Marker], samples: list[tuple[float, int]], field: str, ended_at: float) -> tuple[list[float], int]:
     """One latency per tick, and how many ticks never became visible.
 
     A tick never seen counts as the time from its send to the end of the stage (a lower bound on its
@@ -120,7 +120,7 @@ def _live_eid(port: int) -> Callable[[httpx.Client], int | None]:
     return read
 
 
-def _wait_ready(read: Callable[[httpx.Client], int | None], child: P06Process, timeout_s: float) -> None:
+def wait_ready(read: Callable[[httpx.Client], int | None], child: P06Process, timeout_s: float) -> None:
     with httpx.Client() as client:
         deadline = time.time() + timeout_s
         while read(client) is None:
@@ -136,15 +136,15 @@ def run(stage: StageEnv, events: list[dict[str, Any]], rate: int, settle_s: floa
     worker needs, and the run with both shows that contention, this one the worker's own latency.
     """
     notes: list[str] = []
-    pollers: list[tuple[str, _Poller]] = []
+    pollers: list[tuple[str, Poller]] = []
     children: list[P06Process] = []
     try:
         if available("worker"):
             env = stage.env("lw")
             children.append(P06Process(["worker"], stage.work / "latency-worker.log", env))
             read = _live_eid(int(env["P06_WORKER_WEB_PORT"]))
-            _wait_ready(read, children[-1], ready_s)
-            pollers.append(("eid_total", _Poller(read, 0.05)))
+            wait_ready(read, children[-1], ready_s)
+            pollers.append(("eid_total", Poller(read, 0.05)))
         else:
             notes.append("live: `p06 worker` not available")
         if sink and available("sink"):
@@ -152,16 +152,16 @@ def run(stage: StageEnv, events: list[dict[str, Any]], rate: int, settle_s: floa
             port = int(env["P06_SINK_API_PORT"])
             children.append(P06Process(["sink"], stage.work / "latency-sink.log", env))
             read = lambda client: archived(client, port)  # noqa: E731
-            _wait_ready(read, children[-1], ready_s)
-            pollers.append(("rows_total", _Poller(read, 0.25)))
+            wait_ready(read, children[-1], ready_s)
+            pollers.append(("rows_total", Poller(read, 0.25)))
         elif sink:
             notes.append("clickhouse: `p06 sink` not available")
         if not pollers:
             raise RuntimeError("; ".join(notes))
         for _, p in pollers:
             p.start()
-        markers, achieved = _send_ticks(stage, events, rate)
-        _settle(pollers, markers[-1], settle_s)
+        markers, achieved = send_ticks(stage, events, rate)
+        settle(pollers, markers[-1], settle_s)
         ended_at = time.time()
     finally:
         for _, p in pollers:
@@ -171,14 +171,13 @@ def run(stage: StageEnv, events: list[dict[str, Any]], rate: int, settle_s: floa
     counted = markers[WARMUP_S * TICKS_PER_S :]
     found = {}
     for f, p in pollers:
-        latencies, unseen = _latencies(counted, p.samples, f, ended_at)
-        found[f] = latencies
+        found[f], unseen = latencies(counted, p.samples, f, ended_at)
         if unseen:
             notes.append(f"{f}: {unseen} of {len(counted)} ticks never became visible; each counts as {settle_s:.0f}+ s (send to end of stage)")
     return LatencyRun(achieved, found.get("eid_total", []), found.get("rows_total", []), notes), {c.log.stem: c.peak_rss_mb for c in children}
 
 
-def _settle(pollers: list[tuple[str, _Poller]], last: Marker, settle_s: float) -> None:
+def settle(pollers: list[tuple[str, Poller]], last: Marker, settle_s: float) -> None:
     """Wait until every poller has seen the last tick, or settle_s passes."""
     deadline = time.time() + settle_s
     while time.time() < deadline:

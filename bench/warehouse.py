@@ -69,21 +69,21 @@ def steady(stage: StageEnv, events: list[dict[str, Any]], rate: int, since: date
     sink = P06Process(["sink"], stage.work / "sink.log", env)
     try:
         read = _stage_rows(port, since.strftime("%Y-%m-%d %H:%M:%S.%f"))
-        latency._wait_ready(read, sink, ready_s)
-        poller = latency._Poller(read, 0.25)
+        latency.wait_ready(read, sink, ready_s)
+        poller = latency.Poller(read, 0.25)
         poller.start()
         warm: list[dict[str, Any]] = []
         timer = threading.Timer(latency.WARMUP_S, lambda: warm.append(_health(port)))
         timer.start()
-        markers, achieved = latency._send_ticks(stage, events, rate)
-        latency._settle([("rows_total", poller)], markers[-1], settle_s)
+        markers, achieved = latency.send_ticks(stage, events, rate)
+        latency.settle([("rows_total", poller)], markers[-1], settle_s)
         ended_at = time.time()
         poller.halt.set()
         timer.join()
         end = _health(port)
     finally:
         sink.stop()
-    seen, unseen = latency._latencies(markers[latency.WARMUP_S * latency.TICKS_PER_S:], poller.samples, "rows_total", ended_at)
+    seen, unseen = latency.latencies(markers[latency.WARMUP_S * latency.TICKS_PER_S:], poller.samples, "rows_total", ended_at)
     batches = end["batches"] - warm[0]["batches"]
     if batches <= 0:
         raise RuntimeError(f"the sink wrote no batch after the warm-up:\n{sink.tail()}")
