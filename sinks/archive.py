@@ -24,12 +24,10 @@ COLUMNS: tuple[str, ...] = (
 
 
 class Columns:
-    """A batch being built: one list per column, plus where its rows came from."""
+    """A batch being built: its rows, turned column-oriented for the insert."""
 
     def __init__(self) -> None:
         self.rows: list[tuple] = []
-        self.provinces: set[str] = set()
-        self.earliest: datetime | None = None
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -47,9 +45,6 @@ class Columns:
             *contribution(event),
             topic, partition, offset, received,
         ))
-        self.provinces.add(place.province)
-        if self.earliest is None or event.occurred_at < self.earliest:
-            self.earliest = event.occurred_at
 
 
 def now() -> datetime:
