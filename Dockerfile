@@ -1,15 +1,15 @@
 # One image for every p06 service (worker, sink, gateway): the command picks the role.
-FROM python:3.11-slim
+FROM python:3.12-slim
 ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 P06_DATA_DIR=/data
 WORKDIR /app
-COPY pyproject.toml README.md p06.py ./
+COPY pyproject.toml constraints.txt README.md p06.py ./
 COPY schemas schemas
 COPY producers producers
 COPY stack stack
 COPY streams streams
 COPY sinks sinks
 COPY bench bench
-RUN pip install . && useradd --create-home p06 && mkdir -p /data && chown p06 /data
+RUN pip install -c constraints.txt . && useradd --create-home p06 && mkdir -p /data && chown p06 /data
 USER p06
 VOLUME ["/data"]
 ENTRYPOINT ["p06"]
