@@ -5,6 +5,7 @@ locality). Each event of a batch is judged on its own: one invalid event never r
 """
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -20,13 +21,18 @@ from pydantic import (
     StrictInt,
     TypeAdapter,
     ValidationError,
+    SerializerFunctionWrapHandler,
     ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
+from .maps import CURRENT, OLD, MapName, to_current
 from .registry import registry
 
+_CODE = re.compile(r"[0-9]{2}|[0-9]{5}")
 MAX_BATCH_EVENTS = 500
 MAX_MESSAGE_BYTES = 1_000_000  # a full batch of 500 events is ~100 KB; anything near 1 MB is not ours
 MAX_COUNT = 1_000_000_000  # no single report counts a billion of anything; 2**63 is an attack, not data
@@ -77,13 +83,51 @@ class ServiceDossiers(_Strict):
         return self
 
 
+MAP_DESCRIPTION = (
+    "The map the locality code is from: '2025', the current one (the default), or '2024', the one before the"
+    " reform of 1 July 2025, whose codes are converted to the 2025 unit they passed into whole. Never guessed"
+    " from the code: the 2025 map reuses 2024 codes for other units."
+)
+LOCALITY_DESCRIPTION = "A province (2 digits) or ward (5 digits) code of the map named by `map`."
+
+
 class _Envelope(_Strict):
     event_id: Annotated[str, Field(min_length=1, max_length=64)]
-    locality: Annotated[str, Field(pattern=r"^([0-9]{2}|[0-9]{5})$")]
+    map: MapName = Field(CURRENT, description=MAP_DESCRIPTION)
+    # After validation: the 2025 code the event counts under (what keys, partitions and figures use).
+    locality: Annotated[str, Field(pattern=r"^([0-9]{2}|[0-9]{5})$", description=LOCALITY_DESCRIPTION)]
     occurred_at: AwareDatetime
+    # The code as sent, for an event of the 2024 map (None on the 2025 map): set here, never by senders,
+    # and written back as `locality` on the wire, so every reader converts the same bytes alike.
+    sent_locality: SkipJsonSchema[str | None] = Field(None, exclude=True)
 
     # The locality levels each type may be reported for; set per type.
     levels: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_old_map(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        if "sent_locality" in data:
+            raise ValueError("sent_locality: not a field of the contract; send `map` and `locality` as the sender has them")
+        code = data.get("locality")
+        if data.get("map") != OLD or not isinstance(code, str) or not _CODE.fullmatch(code):
+            return data  # the 2025 map, or a value the field rules below refuse with their own reason
+        return {**data, "locality": to_current(code), "sent_locality": code}
+
+    @model_serializer(mode="wrap")
+    def _as_sent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        out = handler(self)
+        if self.sent_locality is not None:
+            out["locality"] = self.sent_locality
+        else:
+            out.pop("map", None)  # the default: the wire of a 2025 event is as it was before maps existed
+        return out
+
+    @property
+    def code_as_sent(self) -> str:
+        return self.sent_locality or self.locality
 
     @field_validator("event_id")
     @classmethod
@@ -96,7 +140,7 @@ class _Envelope(_Strict):
     @classmethod
     def _known_locality(cls, value: str) -> str:
         if value not in registry():
-            raise ValueError(f"{value!r} is not an official province or ward code")
+            raise ValueError(f"{value!r} is not a province or ward code of the 2025 map (a code of the 2024 map needs map '2024')")
         return value
 
     @field_validator("occurred_at")
@@ -117,7 +161,7 @@ class _Envelope(_Strict):
         level = registry().localities[self.locality].level
         if level not in self.levels:
             raise ValueError(
-                f"locality: {self.locality!r} is a {level}, but "
+                f"locality: {self.code_as_sent!r} is a {level}, but "
                 f"{self.type} is reported by a {' or '.join(sorted(self.levels))}"  # type: ignore[attr-defined]
             )
         return self

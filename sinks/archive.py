@@ -1,6 +1,7 @@
 """Events to rows of p06.archive, column-oriented for a fast insert.
 
-The archive keeps one row per event (locality, event_id, UTC day of occurred_at): of several copies
+`locality` is the 2025 code an event counts under; `sent_locality` the code as sent (a 2024 one when
+`map` is '2024'). The archive keeps one row per event (locality, event_id, UTC day of occurred_at): of several copies
 the one with the lowest offset in the locality's home partition (sinks/sql/0004_archive_first_copy.sql).
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ COLUMNS: tuple[str, ...] = (
     "event_id", "type", "locality", "province", "level", "area", "entity", "occurred_at", "payload",
     *METRICS,
     "topic", "partition", "offset", "received_at",
+    "map", "sent_locality",  # the map the code was sent on, and the code as sent (0006_sent_locality.sql)
 )
 
 
@@ -44,6 +46,7 @@ class Columns:
             entity_of(event) or "", event.occurred_at, orjson.dumps(event.payload.model_dump(mode="json")).decode(),
             *contribution(event),
             topic, partition, offset, received,
+            event.map, event.code_as_sent,
         ))
 
 

@@ -86,7 +86,7 @@ BAD_EVENTS: list[tuple[str, Any, str]] = [
     ("not an object", b"[1, 2]", "event: expected a JSON object, got list"),
     ("unknown type", event("eid.activations", type="eid.activation"), "type: unknown event type, expected one of"),
     ("missing type", {k: v for k, v in event("eid.activations").items() if k != "type"}, "type: field required"),
-    ("unknown locality", event("eid.activations", locality="99999"), "locality: '99999' is not an official province or ward code"),
+    ("unknown locality", event("eid.activations", locality="99999"), "locality: '99999' is not a province or ward code of the 2025 map"),
     ("malformed locality", event("eid.activations", locality="4"), "locality: String should match pattern"),
     ("missing occurred_at", {k: v for k, v in event("eid.activations").items() if k != "occurred_at"}, "occurred_at: Field required"),
     ("naive occurred_at", event("eid.activations", occurred_at="2026-03-01T08:00:00"), "occurred_at: Input should have timezone info"),

@@ -1,0 +1,117 @@
+"""The two maps: the current one (2025: 34 provinces, 3,321 wards) and the one before the reform of
+1 July 2025 (2024: 63 provinces, ~10,000 wards), with the official old -> new conversion.
+
+Both come from `vietnam-provinces` (its `legacy` package and its 2025 conversion tables). An old unit
+that passed whole into one new unit is counted there; an old unit split between several new ones
+(or only partly merged, `is_partly_merged`) cannot be placed exactly and is refused, naming where its
+parts went. Codes are written as the registry writes them: 2 digits for a province, 5 for a ward.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal, NoReturn
+
+from .registry import Level, registry
+
+MapName = Literal["2025", "2024"]
+CURRENT: MapName = "2025"
+OLD: MapName = "2024"
+MAPS: tuple[MapName, ...] = (CURRENT, OLD)
+
+
+@dataclass(frozen=True, slots=True)
+class OldUnit:
+    """A province or ward of the 2024 map and what became of it."""
+
+    code: str
+    name: str
+    level: Level
+    province: str  # its 2024 province (its own code for a province)
+    became: tuple[str, ...]  # the 2025 codes its territory went to; empty when the table has no entry
+    partly: bool  # the official table marks it partly merged: only part of it went to `became`
+
+    @property
+    def whole(self) -> str | None:
+        """The one 2025 unit it passed into whole, None when it cannot be placed exactly."""
+        return self.became[0] if len(self.became) == 1 and not self.partly else None
+
+
+@dataclass(frozen=True)
+class OldMap:
+    units: dict[str, OldUnit]
+    wards_by_province: dict[str, tuple[str, ...]]
+    came_from: dict[str, tuple[str, ...]]  # 2025 code -> the 2024 codes of its level it was made of (whole or part)
+
+    @property
+    def provinces(self) -> list[str]:
+        return sorted(self.wards_by_province)
+
+    def get(self, code: str) -> OldUnit | None:
+        return self.units.get(code)
+
+    def old_provinces_of(self, code: str) -> tuple[str, ...]:
+        """The 2024 provinces a 2025 unit's territory comes from (one: it lies within that old province)."""
+        place = registry().localities[code]
+        if place.level == "province":
+            return self.came_from.get(code, ())
+        sources = {self.units[c].province for c in self.came_from.get(code, ()) if c in self.units}
+        # A ward the table gives no source for lies where its province came from, if that is one place.
+        return tuple(sorted(sources)) if sources else self.came_from.get(place.province, ())
+
+
+@lru_cache(maxsize=1)
+def old_map() -> OldMap:
+    """Built once, on first use: the legacy tables are large and most processes never need them."""
+    from vietnam_provinces import legacy
+    from vietnam_provinces._province_conversion_2025 import OLD_TO_NEW as PROVINCES
+    from vietnam_provinces._ward_conversion_2025 import OLD_TO_NEW as WARDS
+
+    units: dict[str, OldUnit] = {}
+    wards: dict[str, list[str]] = defaultdict(list)
+    came_from: dict[str, list[str]] = defaultdict(list)
+    for p in legacy.Province.iter_all():
+        code = f"{p.code.value:02d}"
+        entry = PROVINCES.get(p.code.value)
+        became = tuple(f"{n.code:02d}" for n in entry.new_provinces) if entry else ()
+        units[code] = OldUnit(code, p.name, "province", code, became, False)
+        wards[code] = []
+        for new in became:
+            came_from[new].append(code)
+    for w in legacy.Ward.iter_all():
+        code, province = f"{w.code.value:05d}", f"{w.province_code.value:02d}"
+        entry = WARDS.get(w.code.value)
+        became = tuple(f"{n.code:05d}" for n in entry.new_wards) if entry else ()
+        units[code] = OldUnit(code, w.name, "ward", province, became, bool(entry and entry.old_ward.is_partly_merged))
+        wards[province].append(code)
+        for new in became:
+            came_from[new].append(code)
+    return OldMap(units, {p: tuple(sorted(c)) for p, c in wards.items()}, {k: tuple(sorted(v)) for k, v in came_from.items()})
+
+
+def _named(codes: tuple[str, ...]) -> str:
+    names = registry().localities
+    return ", ".join(f"{c} {names[c].name}" if c in names else c for c in codes)
+
+
+def to_current(code: str) -> str:
+    """The 2025 code under which the events of a 2024 unit count; ValueError saying why when there is none."""
+    unit = old_map().get(code)
+    if unit is None:
+        raise ValueError(f"locality: {code!r} is not a province or ward code of the 2024 map")
+    if unit.whole is not None:
+        return unit.whole
+    if not unit.became:
+        raise ValueError(f"locality: {code!r} ({unit.name}, 2024 map) has no entry in the official conversion"
+                         " table; send the code of the 2025 unit it is now part of, with map '2025'")
+    how = "was split between" if len(unit.became) > 1 else "went only in part to"
+    return _refuse(code, unit, how)
+
+
+def _refuse(code: str, unit: OldUnit, how: str) -> NoReturn:
+    kind = "provinces" if unit.level == "province" else "wards"
+    raise ValueError(
+        f"locality: {code!r} ({unit.name}, 2024 map) {how} 2025 {kind} {_named(unit.became)}"
+        f" and cannot be counted exactly; send the 2025 code of the {unit.level} the report is about, with map '2025'"
+    )
