@@ -2,10 +2,13 @@
 
 A request is all or nothing: either every event in it is valid and within the token's province and
 all are accepted (202), or none is published and the answer says, per event, what is wrong (422, 403).
-Accepted events go through the same Publisher as `p06 publish`, spool included.
+Accepted events go through the same Publisher as `p06 publish`, spool included: a province token's
+into that province's ingestion topic (the admission stage checks them again), a national token's into
+the events topic.
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -22,7 +25,7 @@ from schemas import Event, Rejection
 from schemas.settings import Settings
 
 from .publisher import Publisher, validate_items
-from .tokens import Token, TokenStore, token_store
+from .tokens import NATIONAL, Token, TokenStore, token_store
 
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # ~50,000 events: a locality's day, not a denial of service
 
@@ -103,7 +106,7 @@ async def post_events(request: Request) -> Response:
         return _problem(422, f"{len(rejections)} of {len(items)} events are invalid; none was accepted", _invalid(items, rejections))
     if outside := _outside(token, events):
         return _problem(403, f"token {token.id} may publish for province {token.scope} and its wards only; none was accepted", outside)
-    result = await run_in_threadpool(request.app.state.publisher.publish, events)
+    result = await run_in_threadpool(request.app.state.publisher(token.scope).publish, events)
     results = [{"index": i, "event_id": e.event_id, "status": "accepted"} for i, e in enumerate(events)]
     summary = {"accepted": result.accepted, "delivered": result.delivered, "spooled": result.spooled}
     return _JSON({**summary, "results": results}, status_code=202)
@@ -147,10 +150,31 @@ def openapi_document() -> dict[str, Any]:
     }
 
 
-def create_app(settings: Settings, publisher: Publisher | None = None) -> Starlette:
+class Publishers:
+    """One Publisher per token scope: a province's events go to its ingestion topic, where the admission
+    stage checks them again (the gateway's check is not the only one); a national token's to the
+    events topic."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.by_scope: dict[str, Publisher] = {}
+        self.lock = threading.Lock()
+
+    def __call__(self, scope: str) -> Publisher:
+        with self.lock:
+            if scope not in self.by_scope:
+                self.by_scope[scope] = Publisher(self.settings, province="" if scope == NATIONAL else scope)
+            return self.by_scope[scope]
+
+    def close(self) -> None:
+        for publisher in self.by_scope.values():
+            publisher.close()
+
+
+def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        app.state.publisher = publisher or Publisher(settings)
+        app.state.publisher = Publishers(settings)
         try:
             yield
         finally:

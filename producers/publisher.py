@@ -16,8 +16,9 @@ import orjson
 from kafka import KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError
 
-from schemas import EVENT_TYPES, Event, InvalidEvent, Rejection, encode_batch, parse_event_json, validate_event
+from schemas import EVENT_TYPES, Event, InvalidEvent, Rejection, encode_batch, parse_event_json, registry, validate_event
 from schemas.settings import Settings, settings as default_settings
+from schemas.topics import ingestion_topic
 
 from .spool import Message, Spool
 
@@ -46,17 +47,27 @@ class _Delivery:
     error: str | None
 
 
-def validate_items(items: Iterable[Item]) -> tuple[list[Event], list[Rejection]]:
-    """Judge each item on its own: events in order, and a rejection per invalid item."""
+def validate_items(items: Iterable[Item], province: str = "") -> tuple[list[Event], list[Rejection]]:
+    """Judge each item on its own: events in order, and a rejection per invalid item. With a province,
+    an event of another province's locality is invalid too (its ingestion topic would refuse it)."""
     events: list[Event] = []
     rejections: list[Rejection] = []
     for index, item in enumerate(items):
         try:
-            events.append(_validate(item))
+            event = _validate(item)
+            if province and (home := registry().get(event.locality).province) != province:  # type: ignore[union-attr]
+                raise InvalidEvent(f"locality: {event.locality!r} is in province {home}; "
+                                   f"this sender publishes for province {province} only")
+            events.append(event)
         except InvalidEvent as exc:
-            raw = item if isinstance(item, bytes) else item.encode() if isinstance(item, str) else orjson.dumps(item)
-            rejections.append(Rejection(index, str(exc), raw))
+            rejections.append(Rejection(index, str(exc), _raw(item)))
     return events, rejections
+
+
+def _raw(item: Item) -> bytes:
+    if isinstance(item, (bytes, str)):
+        return item if isinstance(item, bytes) else item.encode()
+    return item.to_json() if isinstance(item, tuple(EVENT_TYPES.values())) else orjson.dumps(item)  # type: ignore[union-attr]
 
 
 def _validate(item: Item) -> Event:
@@ -80,11 +91,13 @@ def pack(events: Sequence[Event], batch_size: int) -> list[Message]:
 
 
 class Publisher:
-    """Publishes events to the events topic; thread-safe; use as a context manager or close()."""
+    """Publishes events to the events topic, or a province's senders to that province's ingestion topic
+    (P06_PUBLISH_PROVINCE); thread-safe; use as a context manager or close()."""
 
-    def __init__(self, settings: Settings | None = None, batch_size: int | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, batch_size: int | None = None, province: str | None = None) -> None:
         self.settings = settings or default_settings()
-        self.topic = self.settings.events_topic
+        self.province = self.settings.publish_province if province is None else province
+        self.topic = ingestion_topic(self.settings.events_topic, self.province) if self.province else self.settings.events_topic
         self.batch_size = batch_size or self.settings.batch_size
         if not 1 <= self.batch_size <= 500:
             raise ValueError(f"batch_size must be 1 to 500, got {self.batch_size}")
@@ -96,7 +109,7 @@ class Publisher:
 
     def publish(self, items: Iterable[Item]) -> PublishResult:
         """Validate, then deliver or spool every valid item; invalid ones come back as rejections."""
-        events, rejections = validate_items(items)
+        events, rejections = validate_items(items, self.province)
         messages = pack(events, self.batch_size)
         with self._lock, self.spool.locked():
             drained, error = self._drain_locked() if self.spool and self._online() else (0, None)

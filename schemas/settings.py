@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -17,6 +18,13 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(Path(".p06"), description="Folder for the local broker, spool, chDB and state")
     kafka_bootstrap: str = Field("127.0.0.1:9092", description="host:port[,host:port...] of the Kafka cluster")
+    kafka_security_protocol: Literal["SASL_SSL", "PLAINTEXT"] = Field("SASL_SSL", description="SASL_SSL (TLS + SCRAM, what `p06 stack up` runs) or PLAINTEXT (an unsecured broker)")
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256"] = "SCRAM-SHA-512"
+    kafka_username: str = Field("", description="SCRAM user every command connects as; empty: each command its own role's principal (p06-worker, p06-sink, ...)")
+    kafka_password: SecretStr | None = Field(None, description="password of KAFKA_USERNAME (prefer KAFKA_PASSWORD_FILE)")
+    kafka_password_file: Path | None = Field(None, description="file holding the password of KAFKA_USERNAME")
+    kafka_ssl_cafile: Path | None = Field(None, description="PEM file of the CA that signed the broker's certificate; default SECRETS_DIR/ca.pem")
+    kafka_secrets_dir: Path | None = Field(None, description="folder of the local broker's CA and per-principal password files; default DATA_DIR/kafka/secrets")
     clickhouse_url: str = Field("", description="chdb:///folder (embedded) or http(s)://host:port (server)")
     events_topic: str = "p06.events"
     dlq_topic: str = "p06.events.dlq"
@@ -41,8 +49,17 @@ class Settings(BaseSettings):
     reconcile_full_s: float = Field(86_400.0, gt=0, description="the sink compares every figure this often")
     gateway_host: str = Field("127.0.0.1", description="address the HTTP gateway listens on")
     gateway_port: int = Field(8080, ge=1, le=65535)
+    publish_province: str = Field("", description="the province (2-digit code) this sender publishes for, into that province's ingestion topic; empty: a national sender, into the events topic")
+    admission_batch: int = Field(500, ge=1, le=10_000, description="ingestion-topic messages the admission stage moves per write to the events topic")
     publish_timeout_s: float = Field(30.0, gt=0, le=600, description="how long a publish waits for the broker before spooling")
     silent_after_hours: float = Field(24.0, gt=0, description="a locality silent this long is listed as silent")
+    operator_user: str = Field("", description="account the p06 commands (live, report, reconcile, the sink's audit, bench) log in with; empty: `admin` if `p06 up` made DATA_DIR/admin-password")
+    operator_password: SecretStr | None = Field(None, description="password of OPERATOR_USER (prefer OPERATOR_PASSWORD_FILE)")
+    operator_password_file: Path | None = Field(None, description="file holding the password of OPERATOR_USER")
+    monitor_user: str = Field("", description="monitor-role account that reads /metrics; empty: `monitor` if `p06 up` made DATA_DIR/monitor-password")
+    monitor_password: SecretStr | None = Field(None, description="password of MONITOR_USER (prefer MONITOR_PASSWORD_FILE)")
+    monitor_password_file: Path | None = Field(None, description="file holding the password of MONITOR_USER")
+    session_hours: float = Field(12.0, gt=0, le=24 * 30, description="a login session expires this long after it began")
 
     @field_validator("kafka_bootstrap")
     @classmethod
@@ -51,6 +68,15 @@ class Settings(BaseSettings):
             host, sep, port = server.strip().rpartition(":")
             if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
                 raise ValueError(f"expected host:port, got {server!r}")
+        return value
+
+    @field_validator("publish_province")
+    @classmethod
+    def _province(cls, value: str) -> str:
+        from .registry import registry
+
+        if value and value not in registry().wards_by_province:
+            raise ValueError(f"expected a province code such as 01 or 79 (the registry's), got {value!r}")
         return value
 
     @field_validator("clickhouse_url")
@@ -67,6 +93,10 @@ class Settings(BaseSettings):
     @property
     def live_url(self) -> str:
         return self.worker_url.rstrip("/") or f"http://127.0.0.1:{self.worker_web_port}"
+
+    @property
+    def kafka_secrets(self) -> Path:
+        return (self.kafka_secrets_dir or self.data_dir / "kafka" / "secrets").resolve()
 
     @property
     def kafka_port(self) -> int:

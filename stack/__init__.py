@@ -6,13 +6,14 @@ package depends only on `schemas` (never on `streams`), so that the sink, the be
 tests can start a broker and make topics without importing the Faust worker.
 """
 from .broker import BrokerStatus, StackError, down, free_port, kafka_version, port_answers, status, up
-from .topics import create_topics, ensure_topics
+from .topics import create_topics, ensure_ingestion_topics, ensure_topics
 
 __all__ = [
     "BrokerStatus",
     "StackError",
     "create_topics",
     "down",
+    "ensure_ingestion_topics",
     "ensure_topics",
     "free_port",
     "kafka_version",

@@ -8,7 +8,9 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
+from schemas.registry import registry
 from schemas.settings import Settings
+from schemas.topics import INGESTION_PARTITIONS, ingestion_topic
 
 log = logging.getLogger("p06.topics")
 # Values up to 5 MB reach the topic so that oversized input lands in the DLQ with a reason.
@@ -56,3 +58,9 @@ def create_topics(bootstrap: str, names: list[str], partitions: int, compacted: 
 def ensure_topics(settings: Settings, compacted: tuple[str, ...] = (), wait_s: float = 600) -> None:
     """Create the events and DLQ topics (and any compacted ones) if they do not exist yet."""
     create_topics(settings.kafka_bootstrap, [settings.events_topic, settings.dlq_topic], settings.topic_partitions, compacted, wait_s)
+
+
+def ensure_ingestion_topics(settings: Settings, wait_s: float = 600) -> None:
+    """Create every province's ingestion topic (schemas.topics) if it does not exist yet."""
+    names = [ingestion_topic(settings.events_topic, p) for p in registry().provinces]
+    create_topics(settings.kafka_bootstrap, names, INGESTION_PARTITIONS, wait_s=wait_s)

@@ -52,6 +52,22 @@ def worker(
         restart_if_requested()
 
 
+def admission() -> None:
+    """Move each province's ingestion topic onto the events topic, that province's events only."""
+    import logging
+
+    from stack import ensure_ingestion_topics, ensure_topics
+
+    from .admission import run_until_stopped
+
+    s = settings()
+    ensure_topics(s)
+    ensure_ingestion_topics(s)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    console.print(f"admission: {s.events_topic}.in.<province> -> {s.events_topic} (others -> {s.dlq_topic})")
+    run_until_stopped(s)
+
+
 def live(
     fmt: str = typer.Option("json", "--format", help="json (the /api/live body) or table"),
     url: Optional[str] = typer.Option(None, help="a worker's base URL; default from P06_WORKER_WEB_PORT"),
@@ -92,10 +108,10 @@ def up(
     duration: Optional[float] = typer.Option(
         None, min=0, help="stop simulating after this many seconds; the worker and sink keep running"),
 ) -> None:
-    """Run the whole system on its defaults: broker, worker, sink and simulated localities."""
+    """Run the whole system on its defaults: broker, worker, admission, sink and simulated localities."""
     import httpx
 
-    from stack import ensure_topics
+    from stack import ensure_ingestion_topics, ensure_topics
 
     s = settings()
     # Ctrl-C and SIGTERM both stop what up started, even if a shell started us with SIGINT ignored.
@@ -104,9 +120,10 @@ def up(
     if not local_broker.port_answers(s.kafka_port):
         stack_up()
     ensure_topics(s)
+    ensure_ingestion_topics(s)
     logs = (s.data_dir / "logs").resolve()
     logs.mkdir(parents=True, exist_ok=True)
-    commands = {"worker": ["worker"], "sink": ["sink"]}
+    commands = {"worker": ["worker"], "admission": ["admission"], "sink": ["sink"]}
     if rate:
         commands["simulate"] = ["simulate", "--rate", str(rate), "--resend-share", "0.05", "--reorder-share", "0.05"]
         commands["simulate"] += ["--duration", str(duration)] if duration is not None else []
@@ -132,7 +149,7 @@ def up(
                     time.sleep(0.5)
         console.print(f"dashboard: {base}/dashboard/")
         console.print(f"live API:  {base}/api/live   metrics: {base}/metrics")
-        console.print(f"logs:      {logs}/   (Ctrl-C stops worker, sink and simulator; `p06 stack down` the broker)")
+        console.print(f"logs:      {logs}/   (Ctrl-C stops worker, admission, sink and simulator; `p06 stack down` the broker)")
         _watch(children, logs)
     except KeyboardInterrupt:
         pass

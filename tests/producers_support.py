@@ -38,5 +38,5 @@ def events_of(record: ConsumerRecord) -> list[dict]:
     return value if isinstance(value, list) else [value]
 
 
-def topic_events(settings: Settings) -> list[dict]:
-    return [e for record in read_topic(settings) for e in events_of(record)]
+def topic_events(settings: Settings, topic: str | None = None) -> list[dict]:
+    return [e for record in read_topic(settings, topic) for e in events_of(record)]

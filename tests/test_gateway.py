@@ -15,7 +15,8 @@ from bench.proc import P06Process
 from producers.gateway import MAX_REQUEST_BYTES, create_app
 from producers.tokens import token_store
 from schemas.settings import Settings
-from stack import ensure_topics
+from schemas.topics import ingestion_topic
+from stack import ensure_ingestion_topics, ensure_topics
 
 HANOI, HANOI_WARD, HCMC_WARD = "01", "00004", "25747"
 
@@ -33,6 +34,7 @@ def dossiers(event_id: str, locality: str = HANOI) -> dict:
 @pytest.fixture
 def topics(p06_settings: Settings) -> Settings:
     ensure_topics(p06_settings)
+    ensure_ingestion_topics(p06_settings)
     return p06_settings
 
 
@@ -53,7 +55,12 @@ def national(topics: Settings) -> dict[str, str]:
 
 
 def ids_on_topic(settings: Settings) -> list[str]:
-    return sorted(e["event_id"] for e in topic_events(settings))
+    """What reached Kafka: the events topic (national tokens) and Hanoi's ingestion topic (its token)."""
+    return sorted(e["event_id"] for e in topic_events(settings) + topic_events(settings, ingestion_topic(settings.events_topic, HANOI)))
+
+
+def ids_on(settings: Settings, topic: str) -> list[str]:
+    return sorted(e["event_id"] for e in topic_events(settings, topic))
 
 
 def test_one_event_an_array_and_ndjson_are_accepted(client: TestClient, hanoi: dict, topics: Settings) -> None:
@@ -118,6 +125,9 @@ def test_province_token_covers_its_province_and_wards_only(
     both = client.post("/v1/events", json=[eid("p6", HCMC_WARD), dossiers("p7", "79"), eid("p8")], headers=national)
     assert both.status_code == 202
     assert ids_on_topic(topics) == ["p1", "p2", "p6", "p7", "p8"]
+    # A province token's events go through its ingestion topic, where admission checks them again.
+    assert ids_on(topics, ingestion_topic(topics.events_topic, HANOI)) == ["p1", "p2"]
+    assert ids_on(topics, topics.events_topic) == ["p6", "p7", "p8"]
 
 
 def test_request_size_is_bounded(client: TestClient, hanoi: dict, topics: Settings) -> None:

@@ -1,0 +1,132 @@
+"""Admission: each province's ingestion topic onto the events topic, that province's events only.
+
+A province's Kafka credentials can write only its own ingestion topic (`schemas.topics`). This stage
+reads every ingestion topic and judges each event by the contract, as the worker will: an event whose
+locality lies in the topic's province goes on to the events topic under its locality's key, with the
+record's own timestamp (so every later reader judges the same bytes alike); any other event goes to
+the dead-letter topic with the reason. A record whose events all pass goes on byte for byte.
+
+Consumed offsets are committed only after the events topic and the DLQ acknowledged what the records
+became (acks=all). A stage that dies before its commit moves the same records again after a restart;
+that is harmless, since the worker and the sink count an event_id once.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from kafka import KafkaConsumer, KafkaProducer
+from kafka.consumer.fetcher import ConsumerRecord
+from kafka.errors import CommitFailedError, KafkaError
+
+from schemas import Rejection, encode_batch, parse_message, registry
+from schemas.settings import Settings
+from schemas.topics import ingestion_pattern, province_of_topic
+
+log = logging.getLogger("p06.admission")
+PRODUCER_OPTIONS = dict(acks="all", enable_idempotence=True, compression_type="lz4", linger_ms=2,
+                        max_request_size=5_242_880)
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    topic: str
+    key: bytes | None
+    value: bytes
+    timestamp_ms: int
+    headers: list[tuple[str, bytes]]
+    events: int = 1
+
+
+def judge(record: ConsumerRecord, events_topic: str, dlq_topic: str) -> list[Outgoing]:
+    """What one ingestion record becomes: its province's events onward, everything else to the DLQ."""
+    province = province_of_topic(events_topic, record.topic)
+    events, rejections = parse_message(record.value, record.timestamp / 1000)
+    admitted = []
+    for event in events:
+        home = registry().get(event.locality).province  # type: ignore[union-attr]  # valid: in the registry
+        if home == province:
+            admitted.append(event)
+        else:
+            reason = (f"locality: {event.locality!r} is in province {home}, not {province}: "
+                      f"{record.topic} carries province {province}'s events only")
+            rejections.append(Rejection(None, reason, event.to_json()))
+    source = [("p06-source-topic", record.topic.encode()), ("p06-source-partition", str(record.partition).encode()),
+              ("p06-source-offset", str(record.offset).encode())]
+    out = [Outgoing(dlq_topic, record.key, r.raw, record.timestamp, [("p06-error", r.reason.encode()), *source,
+                    *([("p06-batch-index", str(r.index).encode())] if r.index is not None else [])])
+           for r in rejections]
+    if admitted:
+        whole = not rejections  # untouched: on byte for byte under the sender's key
+        value = record.value if whole else encode_batch(admitted)
+        key = record.key if whole and record.key else admitted[0].locality.encode()
+        out.append(Outgoing(events_topic, key, value, record.timestamp, [], len(admitted)))
+    return out
+
+
+class Admission:
+    """The stage's loop: read a batch of ingestion records, write what they become, then commit."""
+
+    def __init__(self, settings: Settings, client_options: dict | None = None) -> None:
+        self.settings = settings
+        self.options = client_options or {"bootstrap_servers": settings.kafka_bootstrap.split(",")}
+        self.admitted = self.rejected = 0
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                self._run(stop)
+            except KafkaError as exc:  # the broker went away: start again from the committed offsets
+                log.warning("admission: %s; starting again from the committed offsets in 2 s", exc)
+                stop.wait(2)
+
+    def _run(self, stop: threading.Event) -> None:
+        s = self.settings
+        consumer = KafkaConsumer(group_id=f"{s.app_id}-admission", enable_auto_commit=False,
+                                 auto_offset_reset="earliest", fetch_max_wait_ms=20,
+                                 max_poll_records=s.admission_batch, metadata_max_age_ms=30_000, **self.options)
+        producer = KafkaProducer(**PRODUCER_OPTIONS, **self.options)
+        consumer.subscribe(pattern=ingestion_pattern(s.events_topic))
+        try:
+            while not stop.is_set():
+                polled = consumer.poll(timeout_ms=200)
+                if not polled:
+                    continue
+                outgoing = [o for records in polled.values() for r in records for o in judge(r, s.events_topic, s.dlq_topic)]
+                futures = [producer.send(o.topic, key=o.key, value=o.value, timestamp_ms=o.timestamp_ms, headers=o.headers)
+                           for o in outgoing]
+                producer.flush()
+                for f in futures:
+                    f.get(timeout=0)  # raises the send's error: nothing is committed past a failed write
+                self._count(outgoing)
+                try:
+                    consumer.commit()
+                except CommitFailedError as exc:  # the group moved on: the new owner moves them again
+                    log.warning("admission: commit refused (%s); these records will be moved again", exc)
+        finally:
+            producer.close(timeout=10)
+            consumer.close()
+
+    def _count(self, outgoing: list[Outgoing]) -> None:
+        for o in outgoing:
+            if o.topic == self.settings.dlq_topic:
+                self.rejected += o.events
+            else:
+                self.admitted += o.events
+
+
+def run_until_stopped(settings: Settings) -> None:
+    """`p06 admission`: run until SIGTERM or Ctrl-C, logging the totals now and then."""
+    import signal
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    stage = Admission(settings)
+    worker = threading.Thread(target=stage.run, args=(stop,), name="admission")
+    worker.start()
+    while worker.is_alive():
+        worker.join(timeout=60)
+        log.info("admission: %d events on to %s, %d to %s", stage.admitted, settings.events_topic,
+                 stage.rejected, settings.dlq_topic)
