@@ -17,10 +17,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from schemas.registry import registry
 from schemas.settings import settings
 
 from .jsonl import Line, read_lines
-from .publisher import Publisher, PublishResult
+from .publisher import Publisher, PublishResult, validate_items
 from .simulate import simulated_events
 from .tokens import token_store
 
@@ -183,6 +184,7 @@ def simulate(
     resend_share: float = typer.Option(0.0, min=0, max=1, help="share of events sent again (same event_id)"),
     reorder_share: float = typer.Option(0.0, min=0, max=1, help="share of events that arrive late, after newer ones"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="write JSON Lines here (- for stdout) instead of publishing"),
+    as_provinces: bool = typer.Option(False, "--as-provinces", help="publish as each province's own senders, into its ingestion topic (through `p06 admission`), not as a national sender"),
 ) -> None:
     """Realistic load from the real registry: 34 provinces, their wards and villages, 225 tasks."""
     if duration is None and count is None and output is not None:
@@ -197,9 +199,26 @@ def simulate(
         err.print(f"wrote {written:,} events to {output}")
         return
     tally = Tally()
-    with Publisher(settings()) as publisher, err.status("publishing simulated events") as status:
+    with ExitStack() as stack, err.status("publishing simulated events") as status:
+        publishers: dict[str, Publisher] = {}
+
+        def publisher(province: str) -> Publisher:
+            if province not in publishers:
+                publishers[province] = stack.enter_context(Publisher(settings(), province=province))
+            return publishers[province]
+
         for chunk in chunks:
-            tally.add(publisher.publish(chunk), 0)
+            if not as_provinces:
+                tally.add(publisher("").publish(chunk), 0)
+                continue
+            # Judged first, so that each event goes to the province of the unit it counts for.
+            events, rejections = validate_items(chunk)
+            tally.add(PublishResult(rejections=rejections), len(rejections))
+            by_province: dict[str, list] = {}
+            for event in events:
+                by_province.setdefault(registry().get(event.locality).province, []).append(event)  # type: ignore[union-attr]
+            for province, group in by_province.items():
+                tally.add(publisher(province).publish(group), 0)
             status.update(f"publishing simulated events: {tally.accepted:,}")
     out.print(tally.summary())
 
