@@ -37,6 +37,7 @@ def _global_options(
 
 
 app.add_typer(schema_cli.app, name="schema")
+app.add_typer(schema_cli.registry_app, name="registry")
 app.add_typer(stack_cli.stack_app, name="stack")
 app.command("publish")(producers_cli.publish)
 app.command("simulate")(producers_cli.simulate)

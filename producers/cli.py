@@ -18,6 +18,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from schemas.registry import registry
+from schemas.maps import MAPS
 from schemas.settings import settings
 
 from .jsonl import Line, read_lines
@@ -103,9 +104,21 @@ def _progress() -> Progress:
     )
 
 
-def _publish_chunk(publisher: Publisher, name: str, lines: list[Line], rejects: Rejects, tally: Tally) -> None:
+def _on_map(data: bytes, map_name: str | None) -> bytes | dict:
+    """A line as sent, or with `map` set when --map was given and the line names none (an explicit map wins)."""
+    if map_name is None:
+        return data
+    try:
+        event = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return data  # judged, and reported, as the line it is
+    return {**event, "map": map_name} if isinstance(event, dict) and "map" not in event else data
+
+
+def _publish_chunk(publisher: Publisher, name: str, lines: list[Line], rejects: Rejects, tally: Tally,
+                   map_name: str | None = None) -> None:
     readable = [line for line in lines if line.error is None]
-    result = publisher.publish([line.data for line in readable])
+    result = publisher.publish([_on_map(line.data, map_name) for line in readable])
     failures = [(line, line.error or "") for line in lines if line.error is not None]
     failures += [(readable[r.index], r.reason) for r in result.rejections]  # type: ignore[index]
     for line, reason in sorted(failures, key=lambda f: f[0].number):
@@ -114,13 +127,14 @@ def _publish_chunk(publisher: Publisher, name: str, lines: list[Line], rejects: 
     tally.add(result, len(failures))
 
 
-def _publish_source(publisher: Publisher, source: str, rejects: Rejects, tally: Tally, progress: Progress) -> None:
+def _publish_source(publisher: Publisher, source: str, rejects: Rejects, tally: Tally, progress: Progress,
+                    map_name: str | None = None) -> None:
     name = "<stdin>" if source == "-" else source
     with _opened(source) as (stream, total):
         task = progress.add_task(name, total=total, events=0)
         lines = read_lines(stream)
         while chunk := list(islice(lines, CHUNK_LINES)):
-            _publish_chunk(publisher, name, chunk, rejects, tally)
+            _publish_chunk(publisher, name, chunk, rejects, tally, map_name)
             progress.update(task, advance=sum(line.size for line in chunk), events=chunk[-1].number)
         progress.update(task, completed=total or 0, total=total or 0)
 
@@ -130,6 +144,8 @@ def publish(
     drain: bool = typer.Option(False, "--drain", help="first deliver the events spooled while the broker was unreachable"),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, max=500, help="events per Kafka message (P06_BATCH_SIZE)"),
     rejects_path: Optional[Path] = typer.Option(None, "--rejects", help="where to write rejected lines (default: DATA_DIR/rejects/)"),
+    map_name: Optional[str] = typer.Option(None, "--map", help="the map of the lines that name none: 2025 (the default) or 2024"
+                                           " (codes before 1 July 2025, converted or refused as the contract says)"),
 ) -> None:
     """Publish events from JSON Lines files.
 
@@ -138,6 +154,8 @@ def publish(
     published), 2 usage error, 3 --drain left events in the spool (broker unreachable).
     """
     files = files or []
+    if map_name not in (None, *MAPS):
+        raise typer.BadParameter(f"{map_name!r}: the maps are {' and '.join(MAPS)}", param_hint="--map")
     if not files and not drain:
         raise typer.BadParameter("give at least one FILE (- for standard input), or --drain", param_hint="FILE...")
     missing = [f for f in files if f != "-" and not Path(f).is_file()]
@@ -152,7 +170,7 @@ def publish(
             _drain(publisher, tally)
         with _progress() as progress:
             for source in files:
-                _publish_source(publisher, source, rejects, tally, progress)
+                _publish_source(publisher, source, rejects, tally, progress, map_name)
         left = publisher.spool.pending_events() if drain or tally.spooled else 0
     _finish(tally, rejects, drain, left)
 

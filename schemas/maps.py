@@ -115,3 +115,38 @@ def _refuse(code: str, unit: OldUnit, how: str) -> NoReturn:
         f"locality: {code!r} ({unit.name}, 2024 map) {how} 2025 {kind} {_named(unit.became)}"
         f" and cannot be counted exactly; send the 2025 code of the {unit.level} the report is about, with map '2025'"
     )
+
+
+def _ref(code: str, name: str, **more: object) -> dict[str, object]:
+    return {"code": code, "name": name, **more}
+
+
+def _district(ward: str) -> dict[str, object]:
+    """The 2024 map had districts between province and ward: an old ward's parent, in its province."""
+    from vietnam_provinces import legacy
+
+    district = legacy.District.from_code(legacy.Ward.from_code(legacy.WardCode(int(ward))).district_code)
+    province = old_map().units[f"{district.province_code.value:02d}"]
+    return _ref(f"{district.code.value:03d}", district.name, level="district", province=_ref(province.code, province.name))
+
+
+def describe(code: str, map_name: MapName = CURRENT) -> dict[str, object]:
+    """A unit of either map, its parent, and what it became (2024) or came from (2025); ValueError if unknown."""
+    reg, old = registry(), old_map()
+    if map_name == OLD:
+        unit = old.get(code)
+        if unit is None:
+            raise ValueError(f"{code!r} is not a province or ward code of the 2024 map; without --map 2024, the 2025 map is searched")
+        parent = _ref("VN", "Việt Nam") if unit.level == "province" else _district(code)
+        became = [_ref(c, reg.localities[c].name) for c in unit.became if c in reg.localities]
+        counted = unit.whole
+        return {"map": OLD, "code": code, "name": unit.name, "level": unit.level, "parent": parent,
+                "became": became, "partly": unit.partly, "counted_as": counted}
+    place = reg.get(code)
+    if place is None:
+        raise ValueError(f"{code!r} is not a province or ward code of the 2025 map; --map 2024 searches the map before 1 July 2025")
+    parent = _ref("VN", "Việt Nam") if place.level == "province" else _ref(place.province, reg.localities[place.province].name)
+    sources = [old.units[c] for c in old.came_from.get(code, ()) if c in old.units]
+    came_from = [_ref(u.code, u.name, whole=u.whole == code) for u in sources]
+    return {"map": CURRENT, "code": code, "name": place.name, "level": place.level, "area": place.area,
+            "parent": parent, "came_from": came_from, "old_provinces": list(old.old_provinces_of(code))}

@@ -66,6 +66,21 @@ FORMAT = typer.Option(Format.json, "--format", help="json (the /api/live shape),
 OUT = typer.Option(None, "--out", help="write to this file (an export) instead of stdout")
 
 
+class Map(str, Enum):
+    current = "2025"
+    old = "2024"
+
+
+MAP = typer.Option(Map.current, "--map", help="2025: the 34 provinces of today; 2024: the 63 before the reform of 1 July 2025"
+                   " (figures of units that straddle old provinces are listed apart, never split)")
+
+
+def _no_old_review(period: Optional[tuple[date, date]], map_: Map) -> None:
+    if period and map_ is Map.old:
+        typer.echo("error: a review (--from/--to) is on the 2025 map only; on the 2024 map use --as-of", err=True)
+        raise typer.Exit(2)
+
+
 def _period(as_of: Optional[datetime], start: Optional[datetime], end: Optional[datetime]) -> Optional[tuple[date, date]]:
     """--from/--to as two days (--to defaults to today, UTC), None for a report at one date; usage errors exit 2."""
     problem = None
@@ -115,30 +130,35 @@ def _report(build, fmt: Format, out: Optional[Path], kind: str, review: bool) ->
 
 @report_app.command("national")
 def report_national(as_of: Optional[datetime] = AS_OF, start: Optional[datetime] = FROM, end: Optional[datetime] = TO,
-                    fmt: Format = FORMAT, out: Optional[Path] = OUT) -> None:
+                    fmt: Format = FORMAT, out: Optional[Path] = OUT, map_: Map = MAP) -> None:
     """Nation, provinces, urban and rural: the twelve metrics, indicators and reporting completeness; with --from, a review between two dates."""
-    from . import report, review
+    from . import oldmap, report, review
 
     period = _period(as_of, start, end)
+    _no_old_review(period, map_)
+    build = oldmap.national if map_ is Map.old else report.national
+    kind = "national" if map_ is Map.current else "national-2024"
     if period:
-        _report(lambda r: review.national(r, settings(), *period), fmt, out, "national", review=True)
+        _report(lambda r: review.national(r, settings(), *period), fmt, out, kind, review=True)
     else:
-        _report(lambda r: report.national(r, settings(), as_of.date() if as_of else None), fmt, out, "national", review=False)
+        _report(lambda r: build(r, settings(), as_of.date() if as_of else None), fmt, out, kind, review=False)
 
 
 @report_app.command("province")
-def report_province(code: str = typer.Argument(..., help="province code, e.g. 01"), as_of: Optional[datetime] = AS_OF,
+def report_province(code: str = typer.Argument(..., help="province code on the --map, e.g. 01"), as_of: Optional[datetime] = AS_OF,
                     start: Optional[datetime] = FROM, end: Optional[datetime] = TO,
-                    fmt: Format = FORMAT, out: Optional[Path] = OUT) -> None:
+                    fmt: Format = FORMAT, out: Optional[Path] = OUT, map_: Map = MAP) -> None:
     """One province with each of its wards; with --from, a review between two dates."""
-    from . import report, review
+    from . import oldmap, report, review
 
     period = _period(as_of, start, end)
+    _no_old_review(period, map_)
+    build = oldmap.province if map_ is Map.old else report.province
+    kind = f"province-{code}" if map_ is Map.current else f"province-2024-{code}"
     if period:
-        _report(lambda r: review.province(r, settings(), code, *period), fmt, out, f"province-{code}", review=True)
+        _report(lambda r: review.province(r, settings(), code, *period), fmt, out, kind, review=True)
     else:
-        _report(lambda r: report.province(r, settings(), code, as_of.date() if as_of else None), fmt, out,
-                f"province-{code}", review=False)
+        _report(lambda r: build(r, settings(), code, as_of.date() if as_of else None), fmt, out, kind, review=False)
 
 
 def history(entity: str = typer.Argument(..., help="LOCALITY/KIND:ID, e.g. 00070/village:V12, 01/task:T003, 01/system:S1"),

@@ -6,6 +6,7 @@ from typing import Any
 
 from schemas.metrics import INDICATORS, METRICS, indicator_values
 
+from . import unsplit
 from .render import SCOPE_TITLES, events, rows, share
 from .svg import bar_chart, line_chart
 
@@ -32,6 +33,7 @@ def page(report: dict[str, Any]) -> str:
     if national:
         body.append(_gap(report))
     body.append(_table(report))
+    body.append(unsplit.html_section(report))
     return (f'<!doctype html><html lang="vi"><head><meta charset="utf-8"><title>{escape(title)}</title>'
             f"<style>{CSS}</style></head><body>{''.join(body)}</body></html>\n")
 

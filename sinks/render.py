@@ -8,6 +8,8 @@ from typing import Any
 
 from schemas.metrics import INDICATORS, METRICS
 
+from . import unsplit
+
 SCOPE_TITLES = {"nation": "Toàn quốc", "urban": "Thành thị (phường)", "rural": "Nông thôn (xã, đặc khu)"}
 
 
@@ -49,6 +51,7 @@ def as_csv(report: dict[str, Any]) -> str:
         values = [indicators.get(i.name) for i in INDICATORS]
         writer.writerow([code, name, *(figures[m] for m in METRICS),
                          *("" if v is None else f"{v:.4f}" for v in values), backing[code], " ".join(sorted(changed.get(code, {})))])
+    writer.writerows(unsplit.csv_rows(report))
     return buffer.getvalue()
 
 
@@ -80,4 +83,5 @@ def as_md(report: dict[str, Any]) -> str:
     for code, name, figures, _ in table:
         cells = " | ".join(_cell(code, m, figures[m], changed) for m in METRICS)
         lines.append(f"| {code} | {name} | {cells} | {backing[code]:,} |")
+    lines += unsplit.md_section(report)
     return "\n".join(lines) + "\n"

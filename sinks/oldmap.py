@@ -1,0 +1,163 @@
+"""Reports on the 2024 map (63 provinces, before the reform of 1 July 2025), from the 2025 warehouse.
+
+Every figure is counted under a 2025 unit. An old province's figure is the sum of the 2025 wards (and
+their villages) that lie wholly within it, plus the province-level figures of a 2025 province made of
+that old province alone. A 2025 unit that straddles several old provinces (a ward made of old wards
+of several provinces, the province-level figures of a merged province) cannot be split without a
+guess: its figures are listed apart, under `cannot_split`, with the old provinces it straddles.
+So the nation (and urban, rural) is the same on both maps, and each old province is exact.
+
+The shape is the 2025 report's (sinks/report.py), with `map`, `became`, and `cannot_split` added.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+from schemas.maps import OLD, old_map
+from schemas.metrics import INDICATORS, METRICS, indicator_values
+from schemas.registry import registry
+from schemas.settings import Settings
+
+from . import figures, report
+from .warehouse import Reader
+
+Figures = dict[str, int]
+
+
+def _add(target: Figures, more: Figures) -> None:
+    for m in METRICS:
+        target[m] += more[m]
+
+
+def _province_self(figs: dict[str, Any]) -> dict[str, Figures]:
+    """The figures each 2025 province reported itself (not through its wards): its total less its wards'."""
+    reg, out = registry(), {}
+    for code, total in figs["provinces"].items():
+        own = dict(total)
+        for ward in reg.wards_by_province[code]:
+            for m, v in figs["wards"].get(ward, {}).items():
+                own[m] -= v
+        out[code] = own
+    return out
+
+
+@lru_cache(maxsize=1)
+def placement() -> dict[str, tuple[str, ...]]:
+    """Every 2025 ward and province -> the 2024 provinces it lies in (one: placed; several: cannot be split)."""
+    reg, old = registry(), old_map()
+    return {code: old.old_provinces_of(code) for code in reg.localities}
+
+
+def _straddling(code: str, olds: tuple[str, ...], figs: Figures, events: int) -> dict[str, Any]:
+    place, old = registry().localities[code], old_map()
+    return {"code": code, "name": place.name, "level": place.level,
+            "old_provinces": {p: old.units[p].name for p in olds}, "figures": figs, "events": events}
+
+
+def _split(figs: dict[str, Any], selves: dict[str, Figures], act: dict[str, dict]) -> tuple[dict, dict, list]:
+    """Per old province: figures and events of what lies in it; and the units that cannot be split."""
+    where = placement()
+    provinces: dict[str, Figures] = defaultdict(figures.zero)
+    events: dict[str, int] = defaultdict(int)
+    apart = []
+    for code, own in [*figs["wards"].items(), *selves.items()]:
+        olds, seen = where[code], act.get(code, {}).get("events", 0)
+        if len(olds) == 1:
+            _add(provinces[olds[0]], own)
+            events[olds[0]] += seen
+        elif any(own.values()) or seen:
+            apart.append(_straddling(code, olds, own, seen))
+    return provinces, events, sorted(apart, key=lambda u: (u["level"] != "province", u["code"]))
+
+
+def _placed_wards() -> dict[str, list[str]]:
+    """Old province -> the 2025 wards that lie wholly within it."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for code, olds in placement().items():
+        if len(olds) == 1 and registry().localities[code].level == "ward":
+            out[olds[0]].append(code)
+    return out
+
+
+def national(reader: Reader, settings: Settings, as_of: date | None = None) -> dict[str, Any]:
+    current = report.national(reader, settings, as_of)  # nation, urban, rural, trend: the same on both maps
+    old = old_map()
+    figs = figures.from_rollups(reader, as_of)
+    act = figures.activity(reader, as_of)
+    provinces, events, apart = _split(figs, _province_self(figs), act)
+    wards = _placed_wards()
+    at = report.moment(as_of)
+    own = {p: provinces.get(p, figures.zero()) for p in old.provinces}
+    return {
+        **current,
+        "map": OLD,
+        "provinces": own,
+        "names": {p: old.units[p].name for p in old.provinces},
+        "became": {p: list(old.units[p].became) for p in old.provinces},
+        "indicators": {**current["indicators"], "provinces": {p: indicator_values(f) for p, f in own.items()}},
+        "events": {**{s: current["events"][s] for s in ("nation", "urban", "rural")},
+                   "provinces": {p: events.get(p, 0) for p in old.provinces}},
+        "completeness": {
+            "nation": current["completeness"]["nation"],
+            "provinces": {p: report.completeness(act, wards.get(p, []), at, settings.silent_after_hours) for p in old.provinces},
+        },
+        "cannot_split": apart,
+    }
+
+
+def province(reader: Reader, settings: Settings, code: str, as_of: date | None = None) -> dict[str, Any]:
+    old = old_map()
+    unit = old.get(code)
+    if unit is None or unit.level != "province":
+        raise ValueError(f"{code!r} is not a province code of the 2024 map (two digits, e.g. 01); "
+                         f"`p06 registry show CODE --map 2024` tells what a code was")
+    reg = registry()
+    figs = figures.from_rollups(reader, as_of)
+    act = figures.activity(reader, as_of)
+    provinces, events, apart = _split(figs, _province_self(figs), act)
+    wards = sorted(_placed_wards().get(code, []))
+    own = provinces.get(code, figures.zero())
+    at = report.moment(as_of)
+    return {
+        "map": OLD,
+        "as_of": at.isoformat(),
+        "code": code,
+        "name": unit.name,
+        "became": list(unit.became),
+        "figures": own,
+        "indicators": indicator_values(own),
+        "events": events.get(code, 0),
+        "completeness": report.completeness(act, wards, at, settings.silent_after_hours),
+        "trend": _trend(reader, wards, [p for p, olds in placement().items() if olds == (code,) and reg.localities[p].level == "province"],
+                        as_of),
+        "wards": {
+            w: {
+                "name": reg.localities[w].name,
+                "area": reg.localities[w].area,
+                "figures": figs["wards"].get(w, figures.zero()),
+                "last_reported_at": act.get(w, {}).get("last_reported_at"),
+                "events": act.get(w, {}).get("events", 0),
+            }
+            for w in wards
+        },
+        "cannot_split": [u for u in apart if code in u["old_provinces"]],
+    }
+
+
+def _trend(reader: Reader, wards: list[str], selves: list[str], as_of: date | None) -> dict[str, Any]:
+    """The old province's indicators at the end of every day with data: its wards' and its own rollups summed."""
+    series = figures.daily_series(reader, ("ward", "province_self"))
+    mine = [series.get(code, []) for code in (*wards, *selves)]
+    days = sorted({d for s in mine for d, _ in s if as_of is None or d <= as_of.isoformat()})
+    values = []
+    for day in days:  # each code's cumulative figures carried forward to the day
+        total = figures.zero()
+        for s in mine:
+            last = next((f for d, f in reversed(s) if d <= day), None)
+            if last:
+                _add(total, last)
+        values.append(indicator_values(total))
+    return {"dates": days, "indicators": {i.name: [v[i.name] for v in values] for i in INDICATORS}}
