@@ -113,3 +113,71 @@ def period(events: list[dict], start: date, end: date) -> dict[str, Any]:
         first = {m: (flow if m in FLOW_NAMES else state)[m] for m in METRIC_NAMES}
         out[code] = {"from": first, "to": last, "change": {m: last[m] - first[m] for m in METRIC_NAMES}}
     return out
+
+
+# The 2024 map (issue 14), recounted from vietnam_provinces' own conversion data, not from schemas.maps
+# or sinks.oldmap: the old -> new tables for the events, its public legacy-source lookups for the report.
+
+def on_2025_map(events: list[dict]) -> tuple[list[dict], list[dict]]:
+    """(counted, refused): each event with the 2025 code it counts under; a 2024 event under the one unit
+    its old unit passed into whole, refused when the table splits it, marks it partly merged, or lacks it."""
+    from vietnam_provinces._province_conversion_2025 import OLD_TO_NEW as PROVINCES
+    from vietnam_provinces._ward_conversion_2025 import OLD_TO_NEW as WARDS
+
+    counted, refused = [], []
+    for e in events:
+        if e.get("map", "2025") == "2025":
+            counted.append(e)
+            continue
+        code = e["locality"]
+        if len(code) == 2:
+            entry = PROVINCES.get(int(code))
+            targets, partly = ([f"{p.code:02d}" for p in entry.new_provinces] if entry else []), False
+        else:
+            entry = WARDS.get(int(code))
+            targets = [f"{w.code:05d}" for w in entry.new_wards] if entry else []
+            partly = bool(entry and entry.old_ward.is_partly_merged)
+        if len(targets) == 1 and not partly:
+            counted.append({**e, "locality": targets[0]})
+        else:
+            refused.append(e)
+    return counted, refused
+
+
+def _old_provinces(code: str) -> set[str]:
+    """The 2024 provinces a 2025 ward or province was made from, by the library's public lookups."""
+    from vietnam_provinces import Province, ProvinceCode, Ward, WardCode
+
+    if len(code) == 2:
+        return {f"{p.code.value:02d}" for p in Province.from_code(ProvinceCode(int(code))).get_legacy_sources()}
+    ward = Ward.from_code(WardCode(int(code)))
+    found = {f"{w.province_code.value:02d}" for w in ward.get_legacy_sources()}
+    return found or _old_provinces(f"{ward.province_code.value:02d}")
+
+
+def recount_2024(events: list[dict], as_of: datetime | None = None) -> dict[str, Any]:
+    """{"nation", "provinces": {2024 province: figures}, "cannot_split": {2025 code: figures}}: what lies
+    wholly within one old province goes there; a 2025 ward or a province's own figures made of several
+    old provinces stays apart, listed when it has events."""
+    counted, _ = on_2025_map(events)
+    if as_of is not None:
+        counted = [e for e in counted if datetime.fromisoformat(e["occurred_at"]) <= as_of]
+    figures = recount(counted)
+    reg = registry()
+    own: dict[str, dict[str, int]] = {}  # a 2025 province's figures less its wards': what it reported itself
+    for code, total in figures["provinces"].items():
+        own[code] = {m: total[m] - sum(w[m] for c, w in figures["wards"].items() if reg.localities[c].province == code)
+                     for m in METRIC_NAMES}
+    reporting = {e["locality"] for e in counted}
+    out: dict[str, Any] = {"nation": figures["nation"], "provinces": defaultdict(lambda: dict.fromkeys(METRIC_NAMES, 0)),
+                           "cannot_split": {}}
+    for code, values in [*figures["wards"].items(), *((p, v) for p, v in own.items() if p in reporting)]:
+        olds = _old_provinces(code)
+        if len(olds) == 1:
+            target = out["provinces"][olds.pop()]
+            for m in METRIC_NAMES:
+                target[m] += values[m]
+        else:
+            out["cannot_split"][code] = values
+    out["provinces"] = dict(out["provinces"])
+    return out
