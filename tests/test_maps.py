@@ -276,3 +276,41 @@ def check_reports(valid: list[dict]) -> None:
     assert 'id="cannot-split"' in html and "Đặc khu Côn Đảo" in html
     wrong = p06("report", "province", "99", "--map", "2024", ok=False)
     assert wrong.returncode == 2 and "not a province code of the 2024 map" in wrong.stderr
+
+
+def test_the_gateway_takes_2024_codes_and_refuses_split_ones_per_item(p06_settings: Settings) -> None:
+    from producers_support import read_topic
+    from starlette.testclient import TestClient
+
+    from producers.gateway import create_app
+    from producers.tokens import token_store
+    from stack import ensure_ingestion_topics
+
+    ensure_topics(p06_settings)
+    ensure_ingestion_topics(p06_settings)
+    token = {"Authorization": f"Bearer {token_store(p06_settings.data_dir).add('national', 'ministry')[1]}"}
+    with TestClient(create_app(p06_settings)) as client:
+        refused = client.post("/v1/events", json=[eid("g1", "00013", "2024"), eid("g2", SPLIT_WARD, "2024")], headers=token)
+        assert refused.status_code == 422
+        assert [(e["index"], e["event_id"]) for e in refused.json()["errors"]] == [(1, "g2")]
+        assert SPLIT_NAMES in refused.json()["errors"][0]["error"]
+        accepted = client.post("/v1/events", json=eid("g1", "00013", "2024"), headers=token)
+        assert accepted.status_code == 202, accepted.text
+        schema = client.get("/openapi.json").json()["components"]["schemas"]["EidActivationsEvent"]
+        assert schema["properties"]["map"]["enum"] == ["2025", "2024"]
+    records = read_topic(p06_settings)
+    assert [(r.key, orjson.loads(r.value)["locality"], orjson.loads(r.value)["map"]) for r in records] == [(b"00004", "00013", "2024")]
+
+
+def test_p06_publish_map_sets_the_map_of_lines_that_name_none(p06_settings: Settings, tmp_path: Path) -> None:
+    from producers_support import topic_events
+
+    ensure_topics(p06_settings)
+    source = tmp_path / "old.jsonl"
+    source.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in (
+        eid("f1", "00013"), eid("f2", "00070", "2025"), eid("f3", SPLIT_WARD))))
+    done = p06("publish", "--map", "2024", str(source), "--rejects", str(tmp_path / "rejects.jsonl"), ok=False)
+    assert done.returncode == 1 and "accepted 2, rejected 1" in done.stdout
+    assert f"old.jsonl:3: locality: '00016' (Phường Ngọc Hà, 2024 map) was split between 2025 wards {SPLIT_NAMES}" in done.stderr
+    assert sorted((e["event_id"], e.get("map", "2025"), e["locality"]) for e in topic_events(p06_settings)) == [
+        ("f1", "2024", "00013"), ("f2", "2025", "00070")]  # an explicit map wins over --map
