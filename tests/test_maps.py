@@ -296,6 +296,11 @@ def test_the_gateway_takes_2024_codes_and_refuses_split_ones_per_item(p06_settin
         assert SPLIT_NAMES in refused.json()["errors"][0]["error"]
         accepted = client.post("/v1/events", json=eid("g1", "00013", "2024"), headers=token)
         assert accepted.status_code == 202, accepted.text
+        hanoi = {"Authorization": f"Bearer {token_store(p06_settings.data_dir).add('01', 'hanoi')[1]}"}
+        hcmc_old = eid("g3", "25753", "2024")  # a 2024 ward of Hồ Chí Minh that passed whole into 25747
+        outside = client.post("/v1/events", json=hcmc_old, headers=hanoi)
+        assert outside.status_code == 403
+        assert outside.json()["errors"][0]["error"] == "locality: '25753' (2024 map, counted as '25747') is outside province 01"
         schema = client.get("/openapi.json").json()["components"]["schemas"]["EidActivationsEvent"]
         assert schema["properties"]["map"]["enum"] == ["2025", "2024"]
     records = read_topic(p06_settings)
