@@ -10,6 +10,7 @@ import typer
 from bench import cli as bench_cli
 from producers import cli as producers_cli
 from schemas import cli as schema_cli
+from schemas import users as users_cli
 from schemas.settings import SettingsError, settings
 from sinks import cli as sinks_cli
 from stack import cli as stack_cli
@@ -37,6 +38,7 @@ def _global_options(
 
 
 app.add_typer(schema_cli.app, name="schema")
+app.add_typer(users_cli.app, name="users")
 app.add_typer(schema_cli.registry_app, name="registry")
 app.add_typer(stack_cli.stack_app, name="stack")
 app.command("publish")(producers_cli.publish)

@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     monitor_password: SecretStr | None = Field(None, description="password of MONITOR_USER (prefer MONITOR_PASSWORD_FILE)")
     monitor_password_file: Path | None = Field(None, description="file holding the password of MONITOR_USER")
     session_hours: float = Field(12.0, gt=0, le=24 * 30, description="a login session expires this long after it began")
+    accounts_dir: Path | None = Field(None, description="folder of the operators' accounts (users.json) and the session key; default DATA_DIR (compose: a volume the worker and sink share)")
 
     @field_validator("kafka_bootstrap")
     @classmethod
@@ -89,6 +90,10 @@ class Settings(BaseSettings):
     @property
     def clickhouse_dsn(self) -> str:
         return self.clickhouse_url or f"chdb://{(self.data_dir / 'chdb').resolve()}"
+
+    @property
+    def accounts_folder(self) -> Path:
+        return self.accounts_dir or self.data_dir
 
     @property
     def live_url(self) -> str:
