@@ -22,7 +22,7 @@ from .events import pack
 from .expected import recount
 from .kafka_raw import produce
 from .proc import P06Process
-from .stages import StageEnv, require
+from .stages import MONITOR, StageEnv, require
 from .worker import live_body
 
 START = datetime(2025, 1, 1, 8, tzinfo=timezone(timedelta(hours=7)))
@@ -100,7 +100,7 @@ def _wait_until_serving(client: httpx.Client, port: int, worker: P06Process, dea
     """Until the worker answers and owns its partitions, so that startup is not timed as month 1."""
     while True:
         try:
-            metrics = client.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+            metrics = client.get(f"http://127.0.0.1:{port}/metrics", auth=MONITOR, timeout=5).text
             if "\np06_assigned_partitions 0\n" not in metrics and "p06_assigned_partitions" in metrics:
                 return
         except httpx.HTTPError:

@@ -23,7 +23,7 @@ from schemas.settings import load_settings
 
 from .proc import P06Process
 from .sink import archived
-from .stages import StageEnv, available
+from .stages import OPERATOR, StageEnv, available
 
 TICKS_PER_S = 10
 WARMUP_S = 5
@@ -113,7 +113,7 @@ def latencies(markers: list[Marker], samples: list[tuple[float, int]], field: st
 def _live_eid(port: int) -> Callable[[httpx.Client], int | None]:
     def read(client: httpx.Client) -> int | None:
         try:
-            r = client.get(f"http://127.0.0.1:{port}/api/live", timeout=5)
+            r = client.get(f"http://127.0.0.1:{port}/api/live", auth=OPERATOR, timeout=5)
             return int(r.json()["nation"]["eid_activations"]) if r.status_code == 200 else None
         except (httpx.HTTPError, ValueError, KeyError):
             return None

@@ -1,7 +1,7 @@
 """sink_drain_eps: `p06 sink` on the pre-filled topic, until ClickHouse holds every distinct valid event.
 
 The sink owns the chDB folder (chDB is single-process), so the count is asked through the sink's
-API (POST /query, as sinks.warehouse.ApiReader does).
+API (POST /query with a named query, as sinks.warehouse.ApiReader does).
 """
 from __future__ import annotations
 
@@ -11,10 +11,9 @@ from dataclasses import dataclass
 import httpx
 
 from .proc import P06Process
-from .stages import StageEnv, require
+from .stages import OPERATOR, StageEnv, require
 
-ARCHIVE = "p06.archive"  # sinks/sql/0004_archive_first_copy.sql
-COUNT_SQL = f"SELECT count() AS n FROM {ARCHIVE} FINAL"
+COUNT = {"name": "archive_count", "params": {"since": "1970-01-01 00:00:00"}}  # sinks/queries.py
 POLL_S = 0.5
 
 
@@ -30,7 +29,7 @@ class SinkRun:
 def archived(client: httpx.Client, port: int) -> int | None:
     """Rows in the archive, through the sink's API; None while it does not answer."""
     try:
-        r = client.post(f"http://127.0.0.1:{port}/query", json={"sql": COUNT_SQL, "params": {}}, timeout=30)
+        r = client.post(f"http://127.0.0.1:{port}/query", json=COUNT, auth=OPERATOR, timeout=30)
         return int(r.json()["rows"][0]["n"]) if r.status_code == 200 else None
     except (httpx.HTTPError, ValueError, KeyError, IndexError):
         return None

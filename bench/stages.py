@@ -5,15 +5,30 @@ table) rather than failing the run: the harness is ready before the pipeline is.
 """
 from __future__ import annotations
 
+import secrets
 import subprocess
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from schemas.accounts import Accounts
 from stack import free_port
 
 from .proc import P06
+
+
+# The bench's own accounts, the same in every stage's data folder: a national operator for the live API
+# and the sink's named queries, a monitor for /metrics (HTTP Basic, as a p06 command sends them).
+OPERATOR = ("bench", secrets.token_urlsafe(18))
+MONITOR = ("bench-monitor", secrets.token_urlsafe(18))
+
+
+def bench_accounts(data: Path) -> None:
+    accounts = Accounts(data)
+    for (name, password), role in ((OPERATOR, "national"), (MONITOR, "monitor")):
+        if name not in accounts.all():
+            accounts.add(name, role, password)
 
 
 class StageMissing(RuntimeError):
@@ -56,6 +71,7 @@ class StageEnv:
     def env(self, name: str = "") -> dict[str, str]:
         data = self.work / (name or self.app_id)
         data.mkdir(parents=True, exist_ok=True)
+        bench_accounts(data)
         port = self.ports.setdefault(name, free_port())
         return {
             "P06_KAFKA_BOOTSTRAP": self.bootstrap,
@@ -68,6 +84,8 @@ class StageEnv:
             "P06_WORKER_WEB_PORT": str(port),
             "P06_SINK_API_PORT": str(self.ports.setdefault(f"{name}.sink", free_port())),
             "P06_GATEWAY_PORT": str(self.ports.setdefault(f"{name}.gateway", free_port())),
+            "P06_OPERATOR_USER": OPERATOR[0], "P06_OPERATOR_PASSWORD": OPERATOR[1],
+            "P06_MONITOR_USER": MONITOR[0], "P06_MONITOR_PASSWORD": MONITOR[1],
         }
 
     def web_port(self, name: str = "") -> int:

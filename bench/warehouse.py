@@ -23,9 +23,7 @@ import httpx
 
 from . import latency, year
 from .proc import P06, P06Process
-from .stages import StageEnv, require
-
-COUNT_SQL = "SELECT count() AS n FROM p06.archive FINAL WHERE occurred_at >= {since:DateTime64(6, 'UTC')}"
+from .stages import OPERATOR, StageEnv, require
 
 
 @dataclass(frozen=True)
@@ -52,7 +50,8 @@ class WarehouseRun:
 def _stage_rows(port: int, since: str) -> Callable[[httpx.Client], int | None]:
     def read(client: httpx.Client) -> int | None:
         try:
-            r = client.post(f"http://127.0.0.1:{port}/query", json={"sql": COUNT_SQL, "params": {"since": since}}, timeout=30)
+            r = client.post(f"http://127.0.0.1:{port}/query", json={"name": "archive_count", "params": {"since": since}},
+                            auth=OPERATOR, timeout=30)
             return int(r.json()["rows"][0]["n"]) if r.status_code == 200 else None
         except (httpx.HTTPError, ValueError, KeyError, IndexError):
             return None
@@ -60,7 +59,7 @@ def _stage_rows(port: int, since: str) -> Callable[[httpx.Client], int | None]:
 
 
 def _health(port: int) -> dict[str, Any]:
-    return httpx.get(f"http://127.0.0.1:{port}/health", timeout=30).json()
+    return httpx.get(f"http://127.0.0.1:{port}/health", auth=OPERATOR, timeout=30).json()
 
 
 def steady(stage: StageEnv, events: list[dict[str, Any]], rate: int, since: datetime, ready_s: float, settle_s: float = 15) -> SteadyRun:

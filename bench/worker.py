@@ -11,7 +11,7 @@ from schemas.metrics import METRICS
 
 from .expected import Expected
 from .proc import P06Process
-from .stages import StageEnv, require
+from .stages import OPERATOR, StageEnv, require
 
 POLL_S = 0.1
 
@@ -28,7 +28,7 @@ class DrainRun:
 
 def live_body(client: httpx.Client, port: int) -> dict[str, Any] | None:
     try:
-        r = client.get(f"http://127.0.0.1:{port}/api/live", timeout=5)
+        r = client.get(f"http://127.0.0.1:{port}/api/live", auth=OPERATOR, timeout=5)
         return r.json() if r.status_code == 200 else None
     except (httpx.HTTPError, ValueError):
         return None

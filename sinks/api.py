@@ -1,34 +1,131 @@
 """The sink's local HTTP API: /health and /metrics (its progress and its reconciliation verdict),
-and /query, through which reports read while the sink owns a chDB folder.
+/query (the named queries of sinks.queries, through which p06 commands read while the sink owns a
+chDB folder) and /reports (the national and province reports, rendered).
 
-Bound to 127.0.0.1 only, and only SELECT is answered (the warehouse stays single-writer).
+Bound to 127.0.0.1 only. Every route but /login and a bare /health needs an account (schemas.accounts):
+/query and the national report a national operator, a province report that province's operator or a
+national one, /metrics a monitor account. No SQL text is ever taken from a request.
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import re
 import socket
-from typing import Any, Callable
+from datetime import date
+from typing import Any, Awaitable, Callable
+from urllib.parse import parse_qs
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from schemas.accounts import COOKIE, LOGIN_HELP, Account, Accounts, login_page, safe_next
+
 from .audit import Audit
+from .queries import QueryRefused, UnknownQuery, catalogue, resolve
 from .store import Store
+from .warehouse import Row
 
 log = logging.getLogger("p06.sink")
+FORMATS = {"json": "application/json", "csv": "text/csv; charset=utf-8", "md": "text/markdown; charset=utf-8",
+           "html": "text/html; charset=utf-8"}
 
 
-def build_app(store: Store, stats: Callable[[], dict[str, Any]], audit: Audit) -> Starlette:
-    async def health(_: Request) -> JSONResponse:
+def redacted(dsn: str) -> str:
+    """A DSN without its password (http://user:secret@host -> http://user:***@host)."""
+    return re.sub(r"(//[^:/@]+:)[^@]*@", r"\1***@", dsn)
+
+
+class StoreReader:
+    """A reader of the named queries on the sink's own client, one query at a time between writes."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def named(self, name: str, params: dict[str, Any] | None = None) -> list[Row]:
+        return self.store.read_between_writes(lambda reader: reader.named(name, params))
+
+
+def render_report(store: Store, account: Account, kind: str, code: str | None, query: dict[str, str]) -> tuple[int, str, str]:
+    """(status, content type, body) of a report for this account; refusals are JSON naming the rule."""
+    from . import html, render, report, review, review_html, review_render
+
+    def refuse(status: int, message: str) -> tuple[int, str, str]:
+        import json
+        return status, FORMATS["json"], json.dumps({"error": message, "scope": account.scope})
+
+    if kind == "national" and account.role != "national":
+        return refuse(403, f"account {account.name!r} ({account.scope}) may not see the national report")
+    if kind == "province" and not (account.role == "national" or (account.role == "province" and account.province == code)):
+        return refuse(403, f"account {account.name!r} ({account.scope}) may not see province {code}")
+    fmt = query.get("format", "json")
+    if fmt not in FORMATS:
+        return refuse(400, f"format is one of {', '.join(FORMATS)}, got {fmt!r}")
+    try:
+        days = {k: date.fromisoformat(query[k]) if query.get(k) else None for k in ("as_of", "from", "to")}
+    except ValueError as exc:
+        return refuse(400, f"as_of, from and to are dates YYYY-MM-DD ({exc})")
+    if days["as_of"] and (days["from"] or days["to"]):
+        return refuse(400, "as_of gives figures at one date, from/to a review between two: use one or the other")
+    if days["to"] and not days["from"]:
+        return refuse(400, "to needs from (the review's first day)")
+    reader, settings = StoreReader(store), store.settings
+    try:
+        if days["from"]:
+            end = days["to"] or date.today()
+            built = review.national(reader, settings, days["from"], end) if kind == "national" else \
+                review.province(reader, settings, str(code), days["from"], end)
+            renderers = {"json": review_render.as_json, "csv": review_render.as_csv, "md": review_render.as_md,
+                         "html": review_html.page}
+        else:
+            built = report.national(reader, settings, days["as_of"]) if kind == "national" else \
+                report.province(reader, settings, str(code), days["as_of"])
+            report.mark_changes(built, report.snapshot_path(settings, kind if kind == "national" else f"province-{code}"))
+            renderers = {"json": render.as_json, "csv": render.as_csv, "md": render.as_md, "html": html.page}
+    except ValueError as exc:
+        return refuse(404 if kind == "province" else 400, str(exc))
+    return 200, FORMATS[fmt], renderers[fmt](built)
+
+
+def build_app(store: Store, stats: Callable[[], dict[str, Any]], audit: Audit, accounts: Accounts | None = None) -> Starlette:
+    accounts = accounts or Accounts(store.settings.accounts_folder)
+    max_age_s = store.settings.session_hours * 3600
+
+    def who(request: Request) -> Account | None:
+        return accounts.identify(request.headers.get("authorization"), request.cookies.get(COOKIE), max_age_s)
+
+    def login_required() -> JSONResponse:
+        return JSONResponse({"error": f"login required: {LOGIN_HELP}"}, status_code=401)
+
+    def operators(handler: Callable[[Request, Account], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+        async def guarded(request: Request) -> Response:
+            account = who(request)
+            if account is None:
+                return login_required()
+            if account.role not in ("national", "province"):
+                return JSONResponse({"error": f"account {account.name!r} ({account.scope}) reads /metrics only",
+                                     "scope": account.scope}, status_code=403)
+            return await handler(request, account)
+        return guarded
+
+    async def health(request: Request) -> JSONResponse:
         up = "up" if store.up else "down"
-        return JSONResponse({"dsn": store.settings.clickhouse_dsn, "clickhouse": up, **stats(), "reconcile": audit.health()})
+        account = who(request)
+        verdict = audit.health()
+        if account is None or account.role == "province":  # progress and the verdict, no figures
+            verdict = {"verdict": verdict["verdict"], "differences": verdict["differences"]}
+        return JSONResponse({"dsn": redacted(store.settings.clickhouse_dsn), "clickhouse": up, **stats(), "reconcile": verdict})
 
-    async def metrics(_: Request) -> PlainTextResponse:
+    async def metrics(request: Request) -> PlainTextResponse:
+        account = who(request)
+        if account is None or account.role != "monitor":
+            return PlainTextResponse("metrics need a monitor account's HTTP Basic credentials (`p06 users add NAME --role monitor`)\n",
+                                     status_code=401 if account is None else 403,
+                                     headers={"WWW-Authenticate": 'Basic realm="p06 metrics"'})
         now = stats()
         lines = [
             "# HELP p06_sink_events_total valid events written to ClickHouse", "# TYPE p06_sink_events_total counter",
@@ -49,17 +146,64 @@ def build_app(store: Store, stats: Callable[[], dict[str, Any]], audit: Audit) -
         ]
         return PlainTextResponse("\n".join(lines) + "\n")
 
-    async def query(request: Request) -> JSONResponse:
-        body = await request.json()
+    async def query(request: Request, account: Account) -> JSONResponse:
+        """A named query: {"name": ..., "params": {...}}; national operators only (it reads every province)."""
+        if account.role != "national":
+            return JSONResponse({"error": f"account {account.name!r} ({account.scope}) may not run named queries;"
+                                 f" GET /reports/province/{account.province} gives its province", "scope": account.scope},
+                                status_code=403)
         try:
-            rows = await asyncio.to_thread(store.query, body["sql"], body.get("params") or {})
-        except ValueError as exc:
+            body = await request.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or "sql" in body or "name" not in body:
+            return JSONResponse({"error": "send a named query as JSON {\"name\": ..., \"params\": {...}}; SQL text is"
+                                 " never run", "queries": catalogue()}, status_code=400)
+        try:
+            resolve(body["name"], body.get("params"))  # refuse before taking the sink's lock
+            rows = await asyncio.to_thread(StoreReader(store).named, body["name"], body.get("params"))
+        except UnknownQuery as exc:
+            return JSONResponse({"error": str(exc), "queries": catalogue()}, status_code=404)
+        except (QueryRefused, ValueError) as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         except Exception as exc:  # ClickHouse down or the query failed: say so, keep serving
             return JSONResponse({"error": f"{type(exc).__name__}: {exc}"}, status_code=503)
         return JSONResponse({"rows": rows})
 
-    return Starlette(routes=[Route("/health", health), Route("/metrics", metrics), Route("/query", query, methods=["POST"])])
+    async def reports(request: Request, account: Account) -> Response:
+        kind, code = ("province", request.path_params["code"]) if "code" in request.path_params else ("national", None)
+        try:
+            status, media, body = await asyncio.to_thread(render_report, store, account, kind, code, dict(request.query_params))
+        except Exception as exc:  # ClickHouse down: say so, keep serving
+            return JSONResponse({"error": f"{type(exc).__name__}: {exc}"}, status_code=503)
+        return Response(body, status_code=status, media_type=media)
+
+    async def login_form(request: Request) -> HTMLResponse:
+        return HTMLResponse(login_page("", safe_next(request.query_params.get("next"), "/reports/national?format=html")))
+
+    async def login(request: Request) -> Response:
+        form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
+        target = safe_next(form.get("next"), "/reports/national?format=html")
+        account = accounts.check_password(form.get("name", ""), form.get("password", ""))
+        if account is None:
+            return HTMLResponse(login_page("Wrong account name or password, or a revoked account.", target), status_code=401)
+        response = RedirectResponse(target, status_code=303)
+        response.set_cookie(COOKIE, accounts.session_for(account), max_age=int(max_age_s), httponly=True,
+                            samesite="strict", path="/")
+        return response
+
+    async def logout(request: Request) -> Response:
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(COOKIE, path="/")
+        return response
+
+    return Starlette(routes=[
+        Route("/health", health), Route("/metrics", metrics),
+        Route("/query", operators(query), methods=["POST"]),
+        Route("/reports/national", operators(reports)), Route("/reports/province/{code}", operators(reports)),
+        Route("/login", login_form, methods=["GET"]), Route("/login", login, methods=["POST"]),
+        Route("/logout", logout, methods=["GET", "POST"]),
+    ])
 
 
 class _Server(uvicorn.Server):

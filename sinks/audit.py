@@ -25,6 +25,7 @@ from datetime import date, datetime, timedelta, timezone
 from itertools import groupby
 from typing import Any, Callable
 
+from schemas.accounts import client_credentials
 from schemas.metrics import METRICS
 from schemas.registry import registry
 from schemas.settings import Settings
@@ -246,7 +247,8 @@ class Audit:
                 return []
             ours = self.store.read_between_writes(figures.from_rollups)
             try:
-                diffs = compare("live", ours, from_live(self.settings.live_url, sorted(ours["provinces"])), basis="rollups")
+                diffs = compare("live", ours, from_live(self.settings.live_url, sorted(ours["provinces"]),
+                                                           client_credentials(self.settings)), basis="rollups")
             except LiveUnavailable:
                 result.live = "unreachable"
                 return []

@@ -114,10 +114,12 @@ def _emit_review(report: dict, fmt: Format, out: Optional[Path]) -> None:
 
 
 def _report(build, fmt: Format, out: Optional[Path], kind: str, review: bool) -> None:
+    from .warehouse import WarehouseUnavailable
+
     reader = _reader()
     try:
         report = build(reader)
-    except ValueError as exc:
+    except (ValueError, WarehouseUnavailable) as exc:  # a wrong argument, or the sink's API refused the credentials
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     finally:
@@ -166,10 +168,12 @@ def history(entity: str = typer.Argument(..., help="LOCALITY/KIND:ID, e.g. 00070
     """Every event that set one task, village or system, in event-time order, and which one is current."""
     from . import history as module
 
+    from .warehouse import WarehouseUnavailable
+
     reader = _reader()
     try:
         result = module.history(reader, entity)
-    except ValueError as exc:
+    except (ValueError, WarehouseUnavailable) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     finally:
@@ -181,8 +185,11 @@ def reconcile(as_of: Optional[datetime] = AS_OF,
               no_live: bool = typer.Option(False, "--no-live", help="compare the warehouse only; without it an unreachable worker fails"),
               worker_url: Optional[str] = typer.Option(None, help="live worker base URL (default P06_WORKER_URL, else http://127.0.0.1:P06_WORKER_WEB_PORT)")) -> None:
     """Recount every figure from the raw archive; compare with rollups, latest states and live counters. Exit 0 only if all agree."""
+    from schemas.accounts import client_credentials
+
     from .reconcile import LiveUnavailable
     from .reconcile import reconcile as run
+    from .warehouse import WarehouseUnavailable
 
     if as_of is not None and not no_live:
         typer.echo("live: the worker counts now, not at a past date; use --no-live with --as-of", err=True)
@@ -190,10 +197,13 @@ def reconcile(as_of: Optional[datetime] = AS_OF,
     url = None if no_live else (worker_url or settings().live_url)
     reader = _reader()
     try:
-        diffs, compared = run(reader, url, as_of.date() if as_of else None)
+        diffs, compared = run(reader, url, as_of.date() if as_of else None, client_credentials(settings()))
     except LiveUnavailable as exc:
         typer.echo(f"live: {exc}; start the worker or pass --no-live", err=True)
         raise typer.Exit(3) from None
+    except WarehouseUnavailable as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     finally:
         reader.close()
     for line in compared:

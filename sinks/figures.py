@@ -13,7 +13,6 @@ from schemas.metrics import METRICS
 from schemas.registry import registry
 from schemas.times import clickhouse_param
 
-from .clickhouse import DATABASE
 from .warehouse import Reader
 
 Figures = dict[str, int]
@@ -38,12 +37,7 @@ def _figures(row: dict[str, Any]) -> Figures:
 
 def from_rollups(reader: Reader, as_of: date | None = None) -> dict[str, Any]:
     """Sum of the day rollups up to as_of, per scope."""
-    sums = ", ".join(f"sum({m}) AS {m}" for m in METRICS)
-    rows = reader.query(
-        f"SELECT scope, code, {sums} FROM {DATABASE}.rollup_day FINAL"
-        " WHERE day <= {as_of:Date} AND scope != 'province_self' GROUP BY scope, code",
-        {"as_of": (as_of or date(2299, 12, 31)).isoformat()},
-    )
+    rows = reader.named("rollup_sums", {"as_of": (as_of or date(2299, 12, 31)).isoformat()})
     out = empty_scopes()
     for row in rows:
         figures = _figures(row)
@@ -58,25 +52,7 @@ def from_rollups(reader: Reader, as_of: date | None = None) -> dict[str, Any]:
 
 def per_locality_recount(reader: Reader, as_of: date | None = None) -> list[dict[str, Any]]:
     """Each locality's figures straight from the archive: argMax per entity, sum per flow."""
-    # x_ aliases: a ClickHouse alias named like a column replaces that column everywhere, WHERE too.
-    latest = ", ".join(f"argMax({m}, (occurred_at, event_id)) AS x_{m}" for m in METRICS)
-    sums = ", ".join(f"sum(x_{m}) AS {m}" for m in METRICS)
-    plain = ", ".join(f"{m} AS x_{m}" for m in METRICS)
-    return reader.query(
-        f"""
-        SELECT locality, {sums} FROM (
-            SELECT locality, {latest}
-            FROM {DATABASE}.archive FINAL
-            WHERE entity != '' AND occurred_at <= {{until:DateTime64(6, 'UTC')}}
-            GROUP BY locality, entity
-            UNION ALL
-            SELECT locality, {plain}
-            FROM {DATABASE}.archive FINAL
-            WHERE entity = '' AND occurred_at <= {{until:DateTime64(6, 'UTC')}}
-        ) GROUP BY locality
-        """,
-        {"until": _until(as_of)},
-    )
+    return reader.named("locality_recount", {"until": _until(as_of)})
 
 
 def _until(as_of: date | None) -> str:
@@ -104,24 +80,13 @@ def from_archive(reader: Reader, as_of: date | None = None) -> dict[str, Any]:
 
 def activity(reader: Reader, as_of: date | None = None, province: str | None = None) -> dict[str, dict[str, Any]]:
     """Per locality: when it last reported and how many distinct events (event_id and UTC day), up to as_of."""
-    rows = reader.query(
-        f"SELECT locality, max(occurred_at) AS last_reported_at, uniqExact(event_id, toDate(occurred_at)) AS events"
-        f" FROM {DATABASE}.archive WHERE occurred_at <= {{until:DateTime64(6, 'UTC')}}"
-        " AND (province = {province:String} OR {province:String} = '') GROUP BY locality",
-        {"until": _until(as_of), "province": province or ""},
-    )
+    rows = reader.named("activity", {"until": _until(as_of), "province": province or ""})
     return {r["locality"]: {"last_reported_at": r["last_reported_at"], "events": int(r["events"])} for r in rows}
 
 
 def daily_series(reader: Reader, scopes: tuple[str, ...] = ("nation", "urban", "rural")) -> dict[str, list[tuple[str, Figures]]]:
     """Cumulative figures at the end of each day that has data, per scope: the trend lines."""
-    cumulative = ", ".join(f"sum({m}) OVER (PARTITION BY code ORDER BY day) AS {m}" for m in METRICS)
-    rows = reader.query(
-        f"SELECT code, day, {cumulative} FROM (SELECT code, day, {', '.join(f'sum({m}) AS {m}' for m in METRICS)}"
-        f" FROM {DATABASE}.rollup_day FINAL WHERE scope IN {{scopes:Array(String)}} GROUP BY code, day)"
-        " ORDER BY code, day",
-        {"scopes": list(scopes)},
-    )
+    rows = reader.named("daily_series", {"scopes": list(scopes)})
     series: dict[str, list[tuple[str, Figures]]] = defaultdict(list)
     for row in rows:
         series[row["code"]].append((str(row["day"]), _figures(row)))

@@ -7,7 +7,6 @@ from typing import Any
 
 from schemas.registry import registry
 
-from .clickhouse import DATABASE
 from .warehouse import Reader
 
 KINDS = ("task", "village", "system")
@@ -24,11 +23,7 @@ def parse_entity(text: str) -> tuple[str, str]:
 
 def history(reader: Reader, text: str) -> dict[str, Any]:
     locality, entity = parse_entity(text)
-    events = reader.query(
-        f"SELECT event_id, type, occurred_at, received_at, payload FROM {DATABASE}.archive FINAL"
-        " WHERE locality = {locality:String} AND entity = {entity:String} ORDER BY occurred_at, event_id",
-        {"locality": locality, "entity": entity},
-    )
+    events = reader.named("entity_history", {"locality": locality, "entity": entity})
     for event in events:
         event["payload"] = json.loads(event["payload"])
         event["current"] = False

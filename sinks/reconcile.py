@@ -17,11 +17,8 @@ from schemas.metrics import METRICS
 from schemas.registry import registry
 
 from . import figures
-from .clickhouse import DATABASE
+from .queries import STATE_METRICS
 from .warehouse import Reader
-
-STATE_METRICS = ("tasks_reported", "tasks_completed", "villages", "villages_without_electricity",
-                 "villages_without_internet", "systems_assessed", "systems_failed", "open_findings")
 
 
 @dataclass(frozen=True)
@@ -59,11 +56,7 @@ def compare(source: str, recount: dict[str, Any], other: dict[str, Any], metrics
 def from_latest(reader: Reader) -> dict[str, Any]:
     """State metrics from each entity's latest state in the archive (argMax over (occurred_at, event_id),
     as schemas.metrics.version orders them), rolled up per entity here rather than summed in SQL."""
-    state = ", ".join(f"argMax({m}, (occurred_at, event_id))" for m in STATE_METRICS)
-    rows = reader.query(
-        f"SELECT locality, entity, [{state}] AS contribution FROM {DATABASE}.archive FINAL"
-        " WHERE entity != '' GROUP BY locality, entity"
-    )
+    rows = reader.named("latest_states")
     reg = registry()
     out = figures.empty_scopes()
     for row in rows:
@@ -78,20 +71,30 @@ def from_latest(reader: Reader) -> dict[str, Any]:
     return out
 
 
-def from_live(worker_url: str, provinces: list[str]) -> dict[str, Any]:
+def from_live(worker_url: str, provinces: list[str], auth: tuple[str, str] | None = None) -> dict[str, Any]:
+    """The live figures of every scope; auth: a national operator's (name, password)."""
     try:
-        body = httpx.get(f"{worker_url}/api/live", timeout=10).json()
-        out = {"nation": body["nation"], "urban": body["urban"], "rural": body["rural"],
-               "provinces": body["provinces"], "wards": {}}
-        for code in provinces:
-            detail = httpx.get(f"{worker_url}/api/live/provinces/{code}", timeout=10).json()
-            out["wards"].update({w: v["figures"] for w, v in detail["wards"].items()})
+        with httpx.Client(auth=auth, timeout=10) as client:
+            body = _answer(client.get(f"{worker_url}/api/live"))
+            out = {"nation": body["nation"], "urban": body["urban"], "rural": body["rural"],
+                   "provinces": body["provinces"], "wards": {}}
+            for code in provinces:
+                detail = _answer(client.get(f"{worker_url}/api/live/provinces/{code}"))
+                out["wards"].update({w: v["figures"] for w, v in detail["wards"].items()})
     except (httpx.HTTPError, ValueError, KeyError) as exc:
         raise LiveUnavailable(f"no live worker answered at {worker_url}/api/live ({type(exc).__name__}: {exc})") from None
     return out
 
 
-def reconcile(reader: Reader, worker_url: str | None, as_of: date | None = None) -> tuple[list[Difference], list[str]]:
+def _answer(response: httpx.Response) -> dict[str, Any]:
+    if response.status_code in (401, 403):
+        raise LiveUnavailable(f"the live API refused the credentials ({response.status_code}: {response.text[:200]});"
+                              " set P06_OPERATOR_USER and P06_OPERATOR_PASSWORD_FILE to a national operator's account")
+    return response.raise_for_status().json()
+
+
+def reconcile(reader: Reader, worker_url: str | None, as_of: date | None = None,
+              auth: tuple[str, str] | None = None) -> tuple[list[Difference], list[str]]:
     """All differences, and a line per source saying what was compared."""
     recount = figures.from_archive(reader, as_of)
     done = []
@@ -101,7 +104,7 @@ def reconcile(reader: Reader, worker_url: str | None, as_of: date | None = None)
         diffs += compare("latest", recount, from_latest(reader), STATE_METRICS)
         done.append("latest state per entity: state metrics")
     if worker_url is not None:
-        live = from_live(worker_url, sorted(recount["provinces"]))
+        live = from_live(worker_url, sorted(recount["provinces"]), auth)
         diffs += compare("live", recount, live)
         done.append(f"live counters at {worker_url}")
     return diffs, done

@@ -1,5 +1,8 @@
 """Read-only queries for reports, the same whether the sink owns chDB (through its API) or not.
 
+Readers answer the named queries of sinks.queries (`named`); only a reader on a client of this process
+(ClientReader, DirectReader) also runs SQL text (`query`), for the sink's own audit and for tests.
+
 Rows come back as JSON-ready dicts (datetimes as ISO text) on both paths, so callers cannot tell
 which path answered.
 """
@@ -13,10 +16,12 @@ from typing import Any, Protocol
 import httpx
 from clickhouse_connect.driver.client import Client
 
+from schemas.accounts import client_credentials
 from schemas.settings import Settings
 
 from .clickhouse import chdb_folder, open_client
 from .migrations import migrate
+from .queries import resolve
 
 Row = dict[str, Any]
 _READ_ONLY = re.compile(r"^\s*(SELECT|WITH)\b", re.IGNORECASE)
@@ -27,7 +32,7 @@ class WarehouseUnavailable(RuntimeError):
 
 
 class Reader(Protocol):
-    def query(self, sql: str, params: dict[str, Any] | None = None) -> list[Row]: ...
+    def named(self, name: str, params: dict[str, Any] | None = None) -> list[Row]: ...
 
 
 def jsonable(value: Any) -> Any:
@@ -61,13 +66,17 @@ class ClientReader:
     def query(self, sql: str, params: dict[str, Any] | None = None) -> list[Row]:
         return run_select(self.client, sql, params)
 
+    def named(self, name: str, params: dict[str, Any] | None = None) -> list[Row]:
+        return run_select(self.client, *resolve(name, params))
+
 
 class DirectReader(ClientReader):
     """Opens the warehouse itself (chDB folder free, or a server)."""
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(open_client(settings))
-        migrate(self.client)  # a report on a fresh folder reads empty tables, not missing ones
+        if chdb_folder(settings.clickhouse_dsn) is not None:  # a server's tables are the sink's to make (p06_reports may not)
+            migrate(self.client)  # a report on a fresh folder reads empty tables, not missing ones
 
     def close(self) -> None:
         self.client.close()
@@ -76,11 +85,15 @@ class DirectReader(ClientReader):
 class ApiReader:
     """Asks the running sink, which owns the chDB folder."""
 
-    def __init__(self, base_url: str) -> None:
-        self.http = httpx.Client(base_url=base_url, timeout=120)
+    def __init__(self, base_url: str, auth: tuple[str, str] | None = None) -> None:
+        self.http = httpx.Client(base_url=base_url, timeout=120, auth=auth)
 
-    def query(self, sql: str, params: dict[str, Any] | None = None) -> list[Row]:
-        response = self.http.post("/query", json={"sql": sql, "params": jsonable(params or {})})
+    def named(self, name: str, params: dict[str, Any] | None = None) -> list[Row]:
+        response = self.http.post("/query", json={"name": name, "params": jsonable(params or {})})
+        if response.status_code in (401, 403):
+            raise WarehouseUnavailable(f"the sink's API refused the credentials ({response.status_code}: "
+                                       f"{response.text[:300]}); set P06_OPERATOR_USER and P06_OPERATOR_PASSWORD_FILE"
+                                       " to a national operator's account")
         if response.status_code != 200:
             raise WarehouseUnavailable(f"the sink's API answered {response.status_code}: {response.text[:300]}")
         return response.json()["rows"]
@@ -104,7 +117,7 @@ def _sink_owns(settings: Settings) -> bool:
 def open_reader(settings: Settings) -> DirectReader | ApiReader:
     """The sink's API when it owns this chDB folder, otherwise the warehouse directly."""
     if chdb_folder(settings.clickhouse_dsn) is not None and _sink_owns(settings):
-        return ApiReader(sink_api_url(settings))
+        return ApiReader(sink_api_url(settings), client_credentials(settings))
     try:
         return DirectReader(settings)
     except Exception as exc:  # chDB locked by another process, or a server that does not answer

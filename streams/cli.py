@@ -75,9 +75,16 @@ def live(
     """Print the live national figures from a running worker."""
     import httpx
 
+    from schemas.accounts import client_credentials
+
     base = url or f"http://127.0.0.1:{settings().worker_web_port}"
     try:
-        body = httpx.get(f"{base}/api/live", timeout=10).raise_for_status().json()
+        response = httpx.get(f"{base}/api/live", auth=client_credentials(settings()), timeout=10)
+        if response.status_code in (401, 403):
+            console.print(f"[red]error:[/red] {base} refused: {response.json().get('error')}; set P06_OPERATOR_USER and"
+                          " P06_OPERATOR_PASSWORD_FILE to an operator's account (`p06 users add`)")
+            raise typer.Exit(1)
+        body = response.raise_for_status().json()
     except httpx.HTTPError as exc:
         console.print(f"[red]error:[/red] no live figures from {base} ({exc}); is `p06 worker` running?")
         raise typer.Exit(1) from None
@@ -89,7 +96,7 @@ def live(
     for metric in METRICS:
         table.add_column(metric.replace("_", " "), justify="right")
     names = {code: loc.name for code, loc in registry().localities.items()}
-    rows = [("Nation", body["nation"]), ("Urban", body["urban"]), ("Rural", body["rural"])]
+    rows = [("Nation", body["nation"]), ("Urban", body["urban"]), ("Rural", body["rural"])] if "nation" in body else []
     rows += [(names[code], figures) for code, figures in body["provinces"].items()]
     for label, figures in rows:
         table.add_row(label, *(f"{figures[m]:,}" for m in METRICS))
@@ -111,6 +118,7 @@ def up(
     """Run the whole system on its defaults: broker, worker, admission, sink and simulated localities."""
     import httpx
 
+    from schemas.accounts import client_credentials, ensure_first_accounts, first_password_file
     from stack import ensure_ingestion_topics, ensure_topics
 
     s = settings()
@@ -123,6 +131,9 @@ def up(
     ensure_ingestion_topics(s)
     logs = (s.data_dir / "logs").resolve()
     logs.mkdir(parents=True, exist_ok=True)
+    for made in ensure_first_accounts(s.accounts_folder):  # a fresh folder: an admin and a monitor account to log in with
+        console.print(f"made account {made.name.removesuffix('-password')}: its password is in {made.resolve()} (owner-only)", soft_wrap=True)
+    auth = client_credentials(s)
     commands = {"worker": ["worker"], "admission": ["admission"], "sink": ["sink"]}
     if rate:
         commands["simulate"] = ["simulate", "--rate", str(rate), "--resend-share", "0.05", "--reorder-share", "0.05"]
@@ -141,14 +152,20 @@ def up(
         with console.status("waiting for the worker's live API"):
             while True:
                 try:
-                    httpx.get(f"{base}/api/live", timeout=2).raise_for_status()
+                    response = httpx.get(f"{base}/api/live", auth=auth, timeout=2)
+                    if response.status_code in (401, 403):
+                        console.print(f"[red]the live API refused {'no credentials' if auth is None else auth[0]}:[/red] set"
+                                      " P06_OPERATOR_USER and P06_OPERATOR_PASSWORD_FILE to a national operator's account")
+                        raise typer.Exit(1)
+                    response.raise_for_status()
                     break
                 except httpx.HTTPError:
                     if children["worker"].poll() is not None:
                         raise typer.Exit(1) from None
                     time.sleep(0.5)
-        console.print(f"dashboard: {base}/dashboard/")
-        console.print(f"live API:  {base}/api/live   metrics: {base}/metrics")
+        console.print(f"dashboard: {base}/dashboard/   (log in as admin, password in {first_password_file(s.accounts_folder, 'admin')})",
+                      soft_wrap=True)
+        console.print(f"live API:  {base}/api/live   metrics: {base}/metrics (the monitor account)   `p06 users` manages accounts")
         console.print(f"logs:      {logs}/   (Ctrl-C stops worker, admission, sink and simulator; `p06 stack down` the broker)")
         _watch(children, logs)
     except KeyboardInterrupt:

@@ -24,6 +24,7 @@ import orjson
 from faust.streams import _current_event  # the only handle to the partition a table write goes to
 from faust.types import EventT
 
+from schemas.accounts import Accounts
 from schemas.events import Event, Rejection, parse_message
 from schemas.metrics import identity
 from schemas.partitions import counted_locality
@@ -334,5 +335,7 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
         metrics_text=lambda: prometheus_text(app, processor),
         stopping=lambda: app.should_stop,
         silent_after_hours=settings.silent_after_hours,
+        accounts=Accounts(settings.accounts_folder),
+        session_hours=settings.session_hours,
     )
     return app, processor

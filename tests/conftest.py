@@ -7,6 +7,7 @@ Each test gets its own topic names and data folder, so tests never see each othe
 from __future__ import annotations
 
 import os
+import secrets
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 import clickhouse_connect
 import pytest
 
+from schemas.accounts import Accounts
 from schemas.settings import Settings, load_settings, settings
 from stack import broker as local_broker
 
@@ -28,6 +30,16 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     broker = local_broker.up(data_dir, local_broker.free_port())
     yield broker.bootstrap
     local_broker.down(data_dir, purge=True)
+
+
+def operator_accounts(data_dir: Path) -> dict[str, str]:
+    """A national operator and a monitor account in the test's data folder, as P06_* credentials."""
+    accounts, env = Accounts(data_dir), {}
+    for kind, name, role in (("OPERATOR", "test-national", "national"), ("MONITOR", "test-monitor", "monitor")):
+        password = secrets.token_urlsafe(16)
+        accounts.add(name, role, password)
+        env |= {f"P06_{kind}_USER": name, f"P06_{kind}_PASSWORD": password}
+    return env
 
 
 @pytest.fixture
@@ -52,6 +64,10 @@ def p06_settings(kafka_bootstrap: str, tmp_path: Path, monkeypatch: pytest.Monke
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
+    # Accounts beside the data folder, not in it: a folder named p06 in a process's cwd would shadow `python -m p06`.
+    monkeypatch.setenv("P06_ACCOUNTS_DIR", str(tmp_path / "accounts"))
+    for name, value in operator_accounts(tmp_path / "accounts").items():
+        monkeypatch.setenv(name, value)  # what `p06 live`, `p06 report`, the sink's audit... log in with
     settings.cache_clear()
     yield load_settings()
     settings.cache_clear()

@@ -67,7 +67,7 @@ def wait_for_clickhouse(expected: dict[str, Any], sink: Any, timeout_s: float = 
 def archived_event_ids(settings: Settings) -> set[str]:
     reader = open_reader(settings)
     try:
-        return {row[0] if isinstance(row, (list, tuple)) else row["event_id"] for row in reader.query("SELECT DISTINCT event_id FROM p06.archive FINAL")}
+        return {row[0] if isinstance(row, (list, tuple)) else row["event_id"] for row in reader.named("archive_event_ids")}
     finally:
         reader.close()
 

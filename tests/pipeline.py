@@ -18,6 +18,22 @@ from bench.proc import P06Process
 from producers.simulate import simulated_events
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def operator() -> tuple[str, str] | None:
+    """The test's national operator (conftest.operator_accounts), as HTTP Basic credentials."""
+    from schemas.accounts import client_credentials
+    from schemas.settings import settings
+
+    return client_credentials(settings(), "operator")
+
+
+def monitor() -> tuple[str, str] | None:
+    """The test's monitor account, for /metrics."""
+    from schemas.accounts import client_credentials
+    from schemas.settings import settings
+
+    return client_credentials(settings(), "monitor")
 BASE_TIME = datetime(2026, 11, 1, tzinfo=timezone.utc)
 
 
@@ -71,7 +87,7 @@ class Worker(P06Process):
 
     def live(self) -> dict[str, Any] | None:
         try:
-            return httpx.get(f"{self.url}/api/live", timeout=5).json()
+            return httpx.get(f"{self.url}/api/live", auth=operator(), timeout=5).json()
         except (httpx.HTTPError, ValueError):
             return None
 
@@ -111,7 +127,7 @@ def wait_until_both_own_partitions(*workers: Worker, timeout_s: float = 120) -> 
 
 def _assigned(worker: Worker) -> int:
     try:
-        found = re.search(r"^p06_assigned_partitions (\d+)$", httpx.get(f"{worker.url}/metrics", timeout=2).text, re.M)
+        found = re.search(r"^p06_assigned_partitions (\d+)$", httpx.get(f"{worker.url}/metrics", auth=monitor(), timeout=2).text, re.M)
     except httpx.HTTPError:
         return 0
     return int(found.group(1)) if found else 0

@@ -12,6 +12,7 @@ import orjson
 from kafka import KafkaProducer
 
 from bench.proc import P06Process
+from pipeline import operator
 from producers import as_messages, simulated_events
 from schemas.settings import Settings
 from stack import ensure_topics
@@ -89,7 +90,7 @@ class SinkProcess(P06Process):
 
     def health(self) -> dict | None:
         try:
-            return httpx.get(f"http://127.0.0.1:{self.settings.sink_api_port}/health", timeout=2).json()
+            return httpx.get(f"http://127.0.0.1:{self.settings.sink_api_port}/health", auth=operator(), timeout=2).json()
         except (httpx.HTTPError, ValueError):
             return None
 

@@ -2,6 +2,7 @@
 published to Kafka appear on the open page, twice, without the page reloading."""
 from __future__ import annotations
 
+import secrets
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,10 +18,12 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from bench.proc import P06Process
 from bench.recount import recount
+from schemas.accounts import Accounts
 from schemas.events import validate_event
 from schemas.metrics import METRICS, TOTAL_TASKS
 from schemas.registry import registry
 from schemas.settings import Settings
+from pipeline import operator
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -47,7 +50,7 @@ def worker_url(p06_settings: Settings, tmp_path: Path) -> Iterator[str]:
             assert worker.alive, worker.failure()
             assert time.monotonic() < deadline, "worker's web server never came up"
             try:
-                if httpx.get(f"{url}/api/live", timeout=2).status_code == 200:
+                if httpx.get(f"{url}/api/live", auth=operator(), timeout=2).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
@@ -99,10 +102,22 @@ def nation_shown(page: Page, expected: dict[str, int]) -> None:
         shown = page.evaluate(
             "Object.fromEntries([...document.querySelectorAll('#nation [data-metric]')].map(n => [n.dataset.metric, n.dataset.value]))"
         )
-        api = httpx.get(page.url.replace("/dashboard/", "/api/live"), timeout=10).json()["nation"]
+        api = httpx.get(page.url.replace("/dashboard/", "/api/live"), auth=operator(), timeout=10).json()["nation"]
         raise AssertionError(
             f"page never showed {expected}\npage: {shown}\n/api/live: {api}\nstream: {page.inner_text('#status')}"
         ) from None
+
+
+def log_in(page: Page, worker_url: str, name: str, password: str, accepted: bool = True) -> None:
+    """As an operator does: the dashboard sends them to the login page, and back once logged in."""
+    page.goto(f"{worker_url}/dashboard/")
+    assert page.url.startswith(f"{worker_url}/login"), page.url
+    page.fill("#name", name)
+    page.fill("#password", password)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    if accepted:
+        page.wait_for_url(f"{worker_url}/dashboard/")
 
 
 def test_dashboard_follows_the_stream_without_reloading(p06_settings: Settings, worker_url: str, page: Page) -> None:
@@ -112,7 +127,7 @@ def test_dashboard_follows_the_stream_without_reloading(p06_settings: Settings, 
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
 
-    page.goto(f"{worker_url}/dashboard/")
+    log_in(page, worker_url, *operator())
     page.wait_for_selector("#status[data-state=live]")
     nation_shown(page, dict.fromkeys(METRICS, 0))
     # Set after load: a reload would wipe it.
@@ -156,3 +171,30 @@ def test_dashboard_follows_the_stream_without_reloading(p06_settings: Settings, 
 
     SCREENSHOT.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True, animations="disabled")  # no change flashes
+
+def test_a_province_operator_sees_their_province_only(p06_settings: Settings, worker_url: str, page: Page) -> None:
+    """Logged in as province A's operator: A's row and figures, no nation, no other province; a wrong
+    password stays on the login page."""
+    reg = registry()
+    mine, other = reg.provinces[-1], reg.provinces[0]
+    password = secrets.token_urlsafe(16)
+    Accounts(p06_settings.accounts_folder).add("ops-a", "province", password, mine)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    log_in(page, worker_url, "ops-a", "not-the-password", accepted=False)  # the form again, with a message
+    page.wait_for_selector("p.error[role=alert]")
+    assert page.url.startswith(f"{worker_url}/login")
+    log_in(page, worker_url, "ops-a", password)
+    page.wait_for_selector("#status[data-state=live]")
+
+    sent = [event("eid.activations", reg.wards_by_province[mine][0], {"count": 321}, 5),
+            event("eid.activations", reg.wards_by_province[other][0], {"count": 999}, 5)]
+    publish(p06_settings, sent)
+    cell = f'#provinces tr[data-code="{mine}"] [data-metric="eid_activations"]'
+    page.wait_for_function(f"document.querySelector('{cell}')?.dataset.value === '321'", timeout=FIGURES_TIMEOUT_MS)
+    assert [tr.get_attribute("data-code") for tr in page.locator("#provinces tbody tr").all()] == [mine]
+    assert page.locator("#nation").count() == 0 and page.locator("#provinces tfoot").count() == 0
+    assert "999" not in page.content()  # the other province's figure reached the worker, not this page
+    assert reg.localities[mine].name in page.locator("h1").inner_text()
+    assert errors == []

@@ -21,7 +21,7 @@ import pytest
 from faults import Sink, assert_exact_everywhere, p06, uncommitted
 from bench.recount import expected_live
 from bench.proc import P06Process
-from pipeline import INVALID_MESSAGES, Worker, publish_raw, seeded_events, wait_for_figures, wait_until_both_own_partitions
+from pipeline import INVALID_MESSAGES, Worker, monitor, operator, publish_raw, seeded_events, wait_for_figures, wait_until_both_own_partitions
 from producers import Publisher, as_messages
 from schemas.settings import Settings, load_settings, settings as cached_settings
 from stack import broker as local_broker
@@ -78,7 +78,7 @@ def test_shuffled_with_some_days_late(pipeline) -> None:
     # Events that happened days ago arrive now: they must land in their own hour and day.
     publish(pipeline.settings, as_messages(late, seed=13, resend_share=0.1))
     assert_exact_everywhere(pipeline.settings, worker, sink, events)
-    days = httpx.get(f"{worker.url}/api/live/windows", params={"granularity": "day"}).json()["windows"]
+    days = httpx.get(f"{worker.url}/api/live/windows", params={"granularity": "day"}, auth=operator()).json()["windows"]
     expected_eid_by_day: dict[str, int] = {}
     for e in events:
         if e["type"] == "eid.activations":
@@ -114,7 +114,7 @@ def test_worker_killed_three_times(pipeline) -> None:
 
 def processed(worker: Worker) -> int | None:
     try:
-        found = re.search(r"^p06_events_processed_total (\d+)$", httpx.get(f"{worker.url}/metrics", timeout=2).text, re.M)
+        found = re.search(r"^p06_events_processed_total (\d+)$", httpx.get(f"{worker.url}/metrics", auth=monitor(), timeout=2).text, re.M)
     except httpx.HTTPError:
         return None
     return int(found.group(1)) if found else None
@@ -204,7 +204,7 @@ def wait_until_serving(worker: Worker, s: Settings, timeout_s: float = 90) -> No
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
-            sink_up = httpx.get(f"http://127.0.0.1:{s.sink_api_port}/health", timeout=2).status_code == 200
+            sink_up = httpx.get(f"http://127.0.0.1:{s.sink_api_port}/health", auth=operator(), timeout=2).status_code == 200
         except httpx.HTTPError:
             sink_up = False
         if sink_up and worker.live() is not None:
@@ -359,7 +359,7 @@ def test_hostile_input_lands_in_the_dlq_and_counts_nothing(pipeline) -> None:
     worker, sink = pipeline.worker(), pipeline.sink()
     publish(pipeline.settings, [*hostile, *as_messages(events, seed=19, resend_share=0.1)])
     assert_exact_everywhere(pipeline.settings, worker, sink, events)
-    metrics = httpx.get(f"{worker.url}/metrics").text
+    metrics = httpx.get(f"{worker.url}/metrics", auth=monitor()).text
     assert re.search(rf"^p06_dlq_total {len(hostile)}$", metrics, re.M), metrics  # the whole line: 130 is not 13
     assert worker.proc.poll() is None
 
@@ -390,7 +390,7 @@ def test_an_event_id_sent_again_with_other_content_counts_its_first_copy_live_an
     publish(pipeline.settings, as_messages(events, seed=23, max_batch=1))
     publish(pipeline.settings, as_messages(conflicting + next_day + events[:50], seed=23, max_batch=1))
     assert_exact_everywhere(pipeline.settings, worker, sink, events + conflicting + next_day)
-    metrics = httpx.get(f"{worker.url}/metrics").text
+    metrics = httpx.get(f"{worker.url}/metrics", auth=monitor()).text
     assert re.search(r"^p06_conflicting_copies_total 30$", metrics, re.M), metrics
 
 

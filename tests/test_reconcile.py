@@ -14,7 +14,7 @@ import httpx
 from schemas.settings import Settings
 from bench.recount import recount
 from sinkstream import P06, SinkProcess, make_events, messages, publish
-from pipeline import Worker
+from pipeline import Worker, monitor
 
 
 def reconcile(*args: str) -> subprocess.CompletedProcess:
@@ -111,7 +111,7 @@ def test_the_sink_reconciles_on_its_own_and_reports_the_verdict(p06_settings: Se
             agreed = sink.wait(lambda h: all(h["reconcile"]["checks"].get(k, {}).get("runs", 0) > runs.get(k, {}).get("runs", 0)
                                              and h["reconcile"]["checks"][k]["live"] == "agree" for k in ("recent", "full")))
             assert agreed["reconcile"]["verdict"] == "agree" and agreed["reconcile"]["differences"] == 0, agreed["reconcile"]
-            metrics = httpx.get(metrics_url).text
+            metrics = httpx.get(metrics_url, auth=monitor()).text
             assert re.search(r"^p06_reconcile_agree 1$", metrics, re.M), metrics
             assert re.search(r'^p06_reconcile_differences\{check="recent",source="rollups"\} 0$', metrics, re.M), metrics
             assert re.search(r'^p06_reconcile_live_compared\{check="full"\} 1$', metrics, re.M), metrics
@@ -129,7 +129,7 @@ def test_the_sink_reconciles_on_its_own_and_reports_the_verdict(p06_settings: Se
             assert checks["recent"]["shown"][0].startswith(f"rollups: province {province} on ")
             assert checks["full"]["differences"]["rollups"] == 1, checks["full"]  # the cumulative figure of that province
             assert checks["full"]["differences"]["live"] == 1, checks["full"]["shown"]  # live agrees with the archive
-            metrics = httpx.get(metrics_url).text
+            metrics = httpx.get(metrics_url, auth=monitor()).text
             assert re.search(r"^p06_reconcile_agree 0$", metrics, re.M), metrics
             assert re.search(r'^p06_reconcile_differences\{check="recent",source="rollups"\} 1$', metrics, re.M), metrics
         finally:

@@ -20,8 +20,7 @@ def _assert_exact(settings: Settings, events: list[dict]) -> None:
         for name, got in (("rollups", from_rollups(reader)), ("archive", from_archive(reader))):
             for scope in ("nation", "urban", "rural", "provinces", "wards"):
                 assert got[scope] == expected[scope], f"{name} {scope} differs from the recount"
-        dup = reader.query("SELECT count() AS rows, uniqExact(locality, event_id, toDate(occurred_at)) AS ids"
-                           " FROM p06.archive FINAL")[0]
+        dup = reader.named("archive_identities")[0]
         assert dup["rows"] == dup["ids"] == len({identity(e) for e in events})
     finally:
         reader.close()

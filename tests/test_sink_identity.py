@@ -64,8 +64,7 @@ def warehouse(settings: Settings) -> dict:
         rollups, archive, latest = from_rollups(reader), from_archive(reader), from_latest(reader)
         assert not compare("latest", archive, latest, STATE_METRICS), "latest states differ from the recount"
         return {"rollups": rollups, "archive": archive, "activity": activity(reader),
-                "rows": reader.query("SELECT event_id, toString(toDate(occurred_at)) AS day, payload,"
-                                     " partition, offset FROM p06.archive FINAL ORDER BY day, event_id")}
+                "rows": reader.named("archive_rows")}
     finally:
         reader.close()
 

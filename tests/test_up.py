@@ -35,13 +35,13 @@ def _wait_for_line(log: Path, text: str, up: subprocess.Popen, timeout_s: float)
         time.sleep(1)
 
 
-def _wait_for_sink_verdict(env: dict[str, str], verdict: str, timeout_s: float) -> None:
+def _wait_for_sink_verdict(env: dict[str, str], verdict: str, timeout_s: float, auth: tuple[str, str]) -> None:
     """Until a full check of the sink's own reconciliation that ran after now compared live and gave verdict."""
     url = f"http://127.0.0.1:{env['P06_SINK_API_PORT']}/health"
-    runs = httpx.get(url).json()["reconcile"]["checks"].get("full", {}).get("runs", 0)
+    runs = httpx.get(url, auth=auth).json()["reconcile"]["checks"].get("full", {}).get("runs", 0)
     deadline, health = time.monotonic() + timeout_s, None
     while time.monotonic() < deadline:
-        health = httpx.get(url).json()["reconcile"]
+        health = httpx.get(url, auth=auth).json()["reconcile"]
         full = health["checks"].get("full", {})
         if full.get("runs", 0) > runs and full["live"] == "agree":
             assert health["verdict"] == verdict, health
@@ -68,6 +68,13 @@ def test_p06_up_report_equals_live_reconcile_agrees_and_ctrl_c_stops_all(tmp_pat
                           stdin=subprocess.DEVNULL, start_new_session=True)  # its own group, as a terminal's job
     try:
         _wait_for_line(log, "simulator finished", up, timeout_s=240)
+        # A fresh folder: `p06 up` made an admin account and said where its password is (owner-only); the
+        # commands below log in with it by default, as a newcomer's would.
+        password_file = tmp_path / ".p06" / "admin-password"
+        assert f"made account admin: its password is in {password_file}" in log.read_text()
+        assert password_file.stat().st_mode & 0o777 == 0o600 and (tmp_path / ".p06" / "users.json").stat().st_mode & 0o777 == 0o600
+        admin = ("admin", password_file.read_text().strip())
+        assert httpx.get(f"http://127.0.0.1:{env['P06_WORKER_WEB_PORT']}/api/live").status_code == 401
         deadline, live, report = time.monotonic() + 180, None, None
         while time.monotonic() < deadline:  # until the sink has caught up with the worker
             live = json.loads(_p06(env, tmp_path, "live", "--format", "json").stdout)
@@ -79,7 +86,7 @@ def test_p06_up_report_equals_live_reconcile_agrees_and_ctrl_c_stops_all(tmp_pat
         assert report["nation"]["eid_activations"] > 0 and report["nation"]["tasks_reported"] > 0
         reconcile = _p06(env, tmp_path, "reconcile")
         assert reconcile.returncode == 0, reconcile.stdout[-3000:] + reconcile.stderr
-        _wait_for_sink_verdict(env, "agree", timeout_s=120)
+        _wait_for_sink_verdict(env, "agree", timeout_s=120, auth=admin)
 
         started = [p for p in psutil.Process(up.pid).children(recursive=True) if "p06" in p.cmdline()]  # not the broker
         names = {p.pid: " ".join(p.cmdline()[2:]) for p in started}

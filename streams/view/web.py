@@ -3,17 +3,21 @@
 The handlers read only the snapshot mirror (streams.view.mirror), never the worker's state: every
 worker mirrors every locality's snapshot, so any worker answers for the whole country, whichever
 worker counted the events.
+
+Every route but /login needs an account (schemas.accounts): a province operator's answers hold
+their province and its wards only; /metrics answers monitor accounts only.
 """
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import orjson
 from aiohttp import web
 
+from schemas.accounts import COOKIE, LOGIN_HELP, Account, Accounts, login_page, safe_next
 from schemas.metrics import METRICS
 from schemas.registry import registry
 
@@ -28,6 +32,29 @@ def _json(body: Any, status: int = 200) -> web.Response:
     return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
 
 
+Handler = Callable[[web.Request, Account], Awaitable[web.StreamResponse]]
+
+
+def out_of_scope(account: Account, what: str) -> web.Response:
+    return _json({"error": f"account {account.name!r} ({account.scope}) may not see {what}", "scope": account.scope}, 403)
+
+
+def scoped_live(body: dict[str, Any], account: Account) -> dict[str, Any]:
+    """/api/live as the account may see it: a province operator gets their province only (no nation, urban, rural)."""
+    if account.role == "national":
+        return body
+    code = account.province
+    return {"as_of": body["as_of"], "scope": account.scope, "provinces": {code: body["provinces"][code]},
+            "freshness": {"provinces": {code: body["freshness"]["provinces"][code]}}}
+
+
+def scoped_silent(body: dict[str, Any], account: Account) -> dict[str, Any]:
+    if account.role == "national":
+        return body
+    mine = [s for s in body["localities"] if s["province"] == account.province]
+    return {**body, "count": len(mine), "localities": mine}
+
+
 def install_routes(
     router_app: web.Application,
     view: SnapshotMirror,
@@ -35,49 +62,79 @@ def install_routes(
     metrics_text: Callable[[], str],
     stopping: Callable[[], bool],
     silent_after_hours: float,
+    accounts: Accounts,
+    session_hours: float,
 ) -> None:
-    """metrics_text: the process's Prometheus text; stopping: true once the process is shutting down."""
+    """metrics_text: the process's Prometheus text; stopping: true once the process is shutting down;
+    accounts: who may read; session_hours: how long a login lasts."""
+    max_age_s = session_hours * 3600
 
-    async def live(request: web.Request) -> web.Response:
-        return _json(live_body(view.snapshots, view.totals))
+    def who(request: web.Request) -> Account | None:
+        return accounts.identify(request.headers.get("Authorization"), request.cookies.get(COOKIE), max_age_s)
 
-    async def province(request: web.Request) -> web.Response:
+    def operators(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        """National and province operators only; 401 saying how to log in, 403 for a monitor account."""
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            account = who(request)
+            if account is None:
+                return _json({"error": f"login required: {LOGIN_HELP}"}, 401)
+            if account.role not in ("national", "province"):
+                return out_of_scope(account, "figures (a monitor account reads /metrics only)")
+            return await handler(request, account)
+        return guarded
+
+    async def live(request: web.Request, account: Account) -> web.Response:
+        return _json(scoped_live(live_body(view.snapshots, view.totals), account))
+
+    async def province(request: web.Request, account: Account) -> web.Response:
         code = request.match_info["code"]
         if code not in registry().wards_by_province:
             return _json({"error": f"{code!r} is not a province code; see /api/registry"}, 404)
+        if not account.sees(code):
+            return out_of_scope(account, f"province {code}")
         return _json(province_body(view.snapshots, code))
 
-    async def silent(request: web.Request) -> web.Response:
-        hours = float(request.query.get("hours", silent_after_hours))
-        return _json(silent_body(view.snapshots, hours * 3600))
+    async def silent(request: web.Request, account: Account) -> web.Response:
+        try:
+            hours = float(request.query.get("hours", silent_after_hours))
+        except ValueError:
+            return _json({"error": "hours is a number of hours, e.g. ?hours=24"}, 400)
+        return _json(scoped_silent(silent_body(view.snapshots, hours * 3600), account))
 
-    async def windows(request: web.Request) -> web.Response:
-        scope = request.query.get("scope", "nation")
+    async def windows(request: web.Request, account: Account) -> web.Response:
+        scope = request.query.get("scope", "nation" if account.role == "national" else str(account.province))
         granularity = request.query.get("granularity", "day")
         if granularity not in ("hour", "day") or (scope != "nation" and scope not in registry()):
             return _json({"error": "scope is 'nation' or a locality code; granularity is 'hour' or 'day'"}, 400)
+        if not (account.role == "national" or (scope != "nation" and account.sees(scope))):
+            return out_of_scope(account, "the nation" if scope == "nation" else f"locality {scope}")
         return _json(windows_body(view.snapshots, scope, granularity))
 
-    async def names(request: web.Request) -> web.Response:
+    async def names(request: web.Request, account: Account) -> web.Response:
         reg = registry()
         return _json(
             {
                 "metrics": METRICS,
                 "provinces": {
                     code: {"name": reg.localities[code].name, "wards": len(reg.wards_by_province[code])}
-                    for code in reg.provinces
+                    for code in reg.provinces if account.sees(code)
                 },
             }
         )
 
-    async def stream(request: web.Request) -> web.StreamResponse:
-        """Server-Sent Events: the /api/live body each time a figure or the coverage changes."""
+    async def me(request: web.Request, account: Account) -> web.Response:
+        return _json({"name": account.name, "role": account.role, "province": account.province, "scope": account.scope})
+
+    async def stream(request: web.Request, account: Account) -> web.StreamResponse:
+        """Server-Sent Events: the /api/live body (as the account may see it) each time a figure or the coverage changes."""
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await response.prepare(request)
         last: bytes | None = None
         try:
             while not stopping():  # an open dashboard must not hold up the worker's shutdown
-                body = live_body(view.snapshots, view.totals)
+                if who(request) is None:  # revoked or expired while connected: the stream ends
+                    break
+                body = scoped_live(live_body(view.snapshots, view.totals), account)
                 figures = orjson.dumps({k: v for k, v in body.items() if k != "as_of"})
                 if figures != last:
                     await response.write(b"event: live\ndata: " + orjson.dumps(body) + b"\n\n")
@@ -90,17 +147,50 @@ def install_routes(
         return response
 
     async def metrics(request: web.Request) -> web.Response:
+        account = who(request)
+        if account is None or account.role != "monitor":
+            status = 401 if account is None else 403
+            return web.Response(status=status, text="metrics need a monitor account's HTTP Basic credentials"
+                                " (`p06 users add NAME --role monitor`)\n", headers={"WWW-Authenticate": 'Basic realm="p06 metrics"'})
         return web.Response(text=metrics_text(), content_type="text/plain")
 
-    async def dashboard(request: web.Request) -> web.FileResponse:
+    async def dashboard(request: web.Request) -> web.StreamResponse:
+        account = who(request)
+        if account is None or account.role not in ("national", "province"):
+            raise web.HTTPSeeOther("/login?next=/dashboard/")
         return web.FileResponse(DASHBOARD / "index.html")
 
-    router_app.router.add_get("/api/live", live)
-    router_app.router.add_get("/api/live/provinces/{code}", province)
-    router_app.router.add_get("/api/live/silent", silent)
-    router_app.router.add_get("/api/live/windows", windows)
-    router_app.router.add_get("/api/live/stream", stream)
-    router_app.router.add_get("/api/registry", names)
+    async def login_form(request: web.Request) -> web.Response:
+        return web.Response(text=login_page("", safe_next(request.query.get("next"), "/dashboard/")), content_type="text/html")
+
+    async def login(request: web.Request) -> web.Response:
+        form = await request.post()
+        target = safe_next(str(form.get("next", "")), "/dashboard/")
+        account = accounts.check_password(str(form.get("name", "")), str(form.get("password", "")))
+        if account is None:
+            return web.Response(status=401, text=login_page("Wrong account name or password, or a revoked account.", target),
+                                content_type="text/html")
+        response = web.Response(status=303, headers={"Location": target})
+        response.set_cookie(COOKIE, accounts.session_for(account), max_age=int(max_age_s), httponly=True,
+                            samesite="Strict", path="/")
+        return response
+
+    async def logout(request: web.Request) -> web.Response:
+        response = web.Response(status=303, headers={"Location": "/login"})
+        response.del_cookie(COOKIE, path="/")
+        return response
+
+    router_app.router.add_get("/api/live", operators(live))
+    router_app.router.add_get("/api/live/provinces/{code}", operators(province))
+    router_app.router.add_get("/api/live/silent", operators(silent))
+    router_app.router.add_get("/api/live/windows", operators(windows))
+    router_app.router.add_get("/api/live/stream", operators(stream))
+    router_app.router.add_get("/api/registry", operators(names))
+    router_app.router.add_get("/api/me", operators(me))
     router_app.router.add_get("/metrics", metrics)
+    router_app.router.add_get("/login", login_form)
+    router_app.router.add_post("/login", login)
+    router_app.router.add_post("/logout", logout)
+    router_app.router.add_get("/logout", logout)
     router_app.router.add_get("/dashboard/", dashboard)
     router_app.router.add_static("/dashboard/static/", DASHBOARD)

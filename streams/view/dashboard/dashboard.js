@@ -32,7 +32,8 @@ const pct = (v) => (v == null ? "—" : `${(v * 100).toFixed(1)}%`);
 const withPower = (f) => share(f.villages - f.villages_without_electricity, f.villages);
 const withInternet = (f) => share(f.villages - f.villages_without_internet, f.villages);
 
-let registry = null; // {metrics, provinces: {code: {name, wards}}}
+let registry = null; // {metrics, provinces: {code: {name, wards}}}: the provinces this account sees
+let me = null; // {name, role, province, scope}: who is logged in (GET /api/me)
 let latest = null; // the last /api/live body drawn
 let clockSkewMs = 0; // server time minus browser time, so ages are right on a skewed laptop
 const sortBy = { key: "code", dir: 1 };
@@ -215,7 +216,7 @@ function drawTable(body) {
   if ([...tbody.rows].map((tr) => tr.dataset.code).join() !== order) {
     for (const row of rows) tbody.append(tbody.querySelector(`tr[data-code="${row.code}"]`));
   }
-  fillRow($("#provinces tfoot tr"), { provinces: rows.length, f: body.nation, fresh: body.freshness.nation });
+  if (body.nation) fillRow($("#provinces tfoot tr"), { provinces: rows.length, f: body.nation, fresh: body.freshness.nation });
   for (const th of document.querySelectorAll("#provinces thead th")) {
     th.setAttribute("aria-sort", th.dataset.key !== sortBy.key ? "none" : sortBy.dir > 0 ? "ascending" : "descending");
   }
@@ -223,8 +224,11 @@ function drawTable(body) {
 
 // ---- freshness and silent localities ----------------------------------------------------------
 
+// A province operator's body has no nation: its own province's freshness stands in.
+const freshnessOf = (body) => body.freshness.nation ?? Object.values(body.freshness.provinces)[0];
+
 function drawFreshness(body) {
-  const n = body.freshness.nation;
+  const n = freshnessOf(body);
   put($("#coverage"), n.wards_reported_last_day_share,
     `${pct(n.wards_reported_last_day_share)} (${num.format(n.wards_reported_last_day)} of ${num.format(n.wards)})`);
   $("#newest").textContent = age(n.last_reported_at);
@@ -261,6 +265,7 @@ async function refreshSilent() {
 
 async function getJSON(url) {
   const res = await fetch(url, { cache: "no-store" });
+  if (res.status === 401) location.assign("/login?next=/dashboard/"); // the session expired or was revoked
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
   return res.json();
 }
@@ -269,9 +274,11 @@ function draw(body) {
   latest = body;
   drawnAt = Date.now();
   clockSkewMs = Date.parse(body.as_of) - Date.now();
-  drawNation(body.nation);
-  drawTargets(body);
-  drawGap(body.urban, body.rural);
+  if (body.nation) {
+    drawNation(body.nation);
+    drawTargets(body);
+    drawGap(body.urban, body.rural);
+  }
   drawTable(body);
   drawFreshness(body);
   if (Date.now() - silentFetchedAt > SILENT_REFRESH_MS) refreshSilent().catch(console.error);
@@ -307,14 +314,31 @@ async function checkQuiet() {
   }
 }
 
+// Who is logged in, a way out, and for a province operator only what their province has.
+function scopeTo(account) {
+  const who = el("span", { id: "account" }, `${account.name} (${account.scope}) · `);
+  const out = el("form", { method: "post", action: "/logout", class: "logout" });
+  out.append(el("button", { type: "submit" }, "Log out"));
+  who.append(out);
+  $("#freshness").append(who);
+  if (account.role !== "province") return;
+  const name = registry.provinces[account.province].name;
+  $("h1").textContent = `Project 06 · live figures of ${name}`;
+  document.title = `p06 · ${name}`;
+  for (const id of ["#nation", "#targets-title", "#gap-title"]) $(id).closest("section").remove();
+  $("#provinces-title").textContent = "Your province";
+  $("#provinces tfoot").remove();
+}
+
 async function start() {
-  registry = await getJSON("/api/registry");
+  [registry, me] = await Promise.all([getJSON("/api/registry"), getJSON("/api/me")]);
   buildNation();
   buildTable();
+  scopeTo(me);
   draw(await getJSON("/api/live"));
   connect();
   setInterval(() => {
-    if (latest) $("#newest").textContent = age(latest.freshness.nation.last_reported_at);
+    if (latest) $("#newest").textContent = age(freshnessOf(latest).last_reported_at);
     if (Date.now() - silentFetchedAt > SILENT_REFRESH_MS) refreshSilent().catch(console.error);
     checkQuiet();
   }, 1000);
