@@ -52,6 +52,7 @@ app.command("sink")(sinks_cli.sink)
 app.add_typer(sinks_cli.report_app, name="report")
 app.command("history")(sinks_cli.history)
 app.command("reconcile")(sinks_cli.reconcile)
+app.add_typer(sinks_cli.warehouse_app, name="warehouse")
 app.command("bench")(bench_cli.bench)
 
 

@@ -21,10 +21,9 @@ from pydantic import (
     StrictInt,
     TypeAdapter,
     ValidationError,
-    SerializerFunctionWrapHandler,
     ValidationInfo,
+    field_serializer,
     field_validator,
-    model_serializer,
     model_validator,
 )
 from pydantic.json_schema import SkipJsonSchema
@@ -116,14 +115,9 @@ class _Envelope(_Strict):
             return data  # the 2025 map, or a value the field rules below refuse with their own reason
         return {**data, "locality": to_current(code), "sent_locality": code}
 
-    @model_serializer(mode="wrap")
-    def _as_sent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        out = handler(self)
-        if self.sent_locality is not None:
-            out["locality"] = self.sent_locality
-        else:
-            out.pop("map", None)  # the default: the wire of a 2025 event is as it was before maps existed
-        return out
+    @field_serializer("locality")
+    def _as_sent(self, value: str) -> str:
+        return self.sent_locality or value  # on the wire as sent: every reader converts the same bytes alike
 
     @property
     def code_as_sent(self) -> str:
@@ -167,7 +161,7 @@ class _Envelope(_Strict):
         return self
 
     def to_json(self) -> bytes:
-        return orjson.dumps(self.model_dump(mode="json"))
+        return orjson.dumps(self.model_dump(mode="json", exclude_defaults=True))
 
 
 class TaskStatusEvent(_Envelope):
@@ -302,7 +296,7 @@ def parse_message(raw: bytes | None, received_at: float | None = None) -> tuple[
 
 def encode_batch(events: list[Event]) -> bytes:
     """The Kafka message value for events of one locality: an object alone, an array otherwise."""
-    dumped = [e.model_dump(mode="json") for e in events]
+    dumped = [e.model_dump(mode="json", exclude_defaults=True) for e in events]  # without map "2025": the wire as before maps
     return orjson.dumps(dumped[0] if len(dumped) == 1 else dumped)
 
 

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     monitor_password_file: Path | None = Field(None, description="file holding the password of MONITOR_USER")
     session_hours: float = Field(12.0, gt=0, le=24 * 30, description="a login session expires this long after it began")
     accounts_dir: Path | None = Field(None, description="folder of the operators' accounts (users.json) and the session key; default DATA_DIR (compose: a volume the worker and sink share)")
+    clickhouse_sink_password: SecretStr | None = Field(None, description="`p06 warehouse grant`: password of the ClickHouse user p06_sink (or a file p06_sink in CLICKHOUSE_PASSWORDS_DIR)")
+    clickhouse_reports_password: SecretStr | None = Field(None, description="`p06 warehouse grant`: password of the ClickHouse user p06_reports (or a file p06_reports in CLICKHOUSE_PASSWORDS_DIR)")
+    clickhouse_passwords_dir: Path | None = Field(None, description="`p06 warehouse grant`: folder of password files named after the ClickHouse users (p06_sink, p06_reports, p06_province_PP)")
 
     @field_validator("kafka_bootstrap")
     @classmethod

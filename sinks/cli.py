@@ -212,3 +212,40 @@ def reconcile(as_of: Optional[datetime] = AS_OF,
         typer.echo(f"DIFF {diff}")
     typer.echo(f"{len(diffs)} difference(s)" if diffs else "all figures agree")
     raise typer.Exit(1 if diffs else 0)
+
+
+warehouse_app = typer.Typer(help="The ClickHouse server's users and privileges (a server DSN; embedded chDB has no users).",
+                            no_args_is_help=True)
+
+
+@warehouse_app.command("grant")
+def warehouse_grant(
+    province: list[str] = typer.Option([], "--province", help="also make p06_province_PP for this province (repeat); its password: file p06_province_PP in P06_CLICKHOUSE_PASSWORDS_DIR"),
+    show: bool = typer.Option(False, "--print", help="print the statements (passwords masked) instead of running them"),
+) -> None:
+    """Create or update p06_sink (inserts, migrations), p06_reports (SELECT only) and the province readers
+    (row policy: their province's rows), with no file, URL or remote table function for any of them.
+    Run with P06_CLICKHOUSE_URL holding an administrator's credentials (http://admin:PASSWORD@host:8123)."""
+    from .access import AccessError, apply, plan
+    from .clickhouse import is_embedded, open_client
+
+    s = settings()
+    try:
+        statements = plan(s, province)
+    except AccessError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if show:
+        typer.echo(";\n".join(st.shown for st in statements) + ";")
+        return
+    if is_embedded(s.clickhouse_dsn):
+        typer.echo("error: embedded chDB has no users or grants; set P06_CLICKHOUSE_URL to a server's DSN with an"
+                   " administrator's credentials (the sink's API answers only named queries on chDB)", err=True)
+        raise typer.Exit(2)
+    client = open_client(s)
+    try:
+        apply(client, statements)
+    finally:
+        client.close()
+    typer.echo(f"applied {len(statements)} statements: users p06_sink, p06_reports"
+               + "".join(f", p06_province_{p}" for p in province))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import typer
@@ -26,24 +27,49 @@ def test_compose_runs_our_three_services_from_one_dockerfile() -> None:
 def test_every_command_a_service_runs_exists_in_the_cli() -> None:
     root = typer.main.get_command(p06.app)
     for name, svc in OURS.items():
-        command = root
-        for word in svc["command"]:
-            if word.startswith("-"):
-                break
-            assert word in getattr(command, "commands", {}), f"service {name}: `p06 {' '.join(svc['command'])}` is not a p06 command"
-            command = command.commands[word]
+        # a shell entrypoint (a one-shot job) runs `p06 ...` commands inside its script
+        runs = [svc["command"]] if "command" in svc else [c.split() for c in re.findall(r"\bp06 ([a-z ]+)", svc["entrypoint"][-1])]
+        assert runs, name
+        for words in runs:
+            command = root
+            for word in words:
+                if word.startswith("-") or not getattr(command, "commands", None):
+                    break
+                assert word in command.commands, f"service {name}: `p06 {' '.join(words)}` is not a p06 command"
+                command = command.commands[word]
 
 
 def test_every_p06_variable_is_a_setting() -> None:
     fields = set(Settings.model_fields)
     for name, svc in OURS.items():
         env = svc.get("environment", {})
-        assert env.get("P06_CLICKHOUSE_URL") == "http://clickhouse:8123", name
         assert env.get("P06_KAFKA_BOOTSTRAP") == "kafka:9092", name
         for variable, value in env.items():
             assert variable.startswith("P06_"), f"{name}: {variable} is not a p06 setting"
             assert variable.removeprefix("P06_").lower() in fields, f"{name}: {variable} is not in Settings"
-            Settings(**{variable.removeprefix("P06_").lower(): value})  # and its value is valid
+            Settings(**{variable.removeprefix("P06_").lower(): _interpolated(value)})  # and its value is valid
+
+
+def _interpolated(value: str) -> str:
+    """A compose value with each ${VAR:?message} as a placeholder password."""
+    return re.sub(r"\$\{[A-Z0-9_]+:\?[^}]*\}", "placeholder-secret", str(value))
+
+
+def test_clickhouse_users_have_least_privilege_and_no_default_password() -> None:
+    """The sink connects as p06_sink, Grafana as p06_reports; only the grant job has the administrator;
+    every password is a required variable (${VAR:?...}), none has a default."""
+    services = COMPOSE["services"]
+    urls = {name: svc["environment"].get("P06_CLICKHOUSE_URL") for name, svc in OURS.items()}
+    assert urls["sink"].startswith("http://p06_sink:${P06_CLICKHOUSE_SINK_PASSWORD:?")
+    assert urls["warehouse-grant"].startswith("http://p06_admin:${P06_CLICKHOUSE_ADMIN_PASSWORD:?")
+    assert {n for n, u in urls.items() if u} == {"sink", "warehouse-grant"}  # the worker and gateway need no warehouse
+    assert OURS["warehouse-grant"]["command"] == ["warehouse", "grant"]
+    assert services["sink"]["depends_on"]["warehouse-grant"]["condition"] == "service_completed_successfully"
+    text = (REPO / "docker-compose.yml").read_text()
+    for secret in re.findall(r"\$\{([A-Z0-9_]*PASSWORD[A-Z0-9_]*)([^}]*)\}", text):
+        assert secret[1].startswith(":?"), f"{secret[0]} has a default or may be empty"
+    datasource = yaml.safe_load((REPO / "sinks/grafana/provisioning/datasources/clickhouse.yaml").read_text())
+    assert datasource["datasources"][0]["jsonData"]["username"] == "p06_reports"
 
 
 def test_services_have_health_checks_and_named_volumes() -> None:

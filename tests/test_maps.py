@@ -21,7 +21,9 @@ from vietnam_provinces._ward_conversion_2025 import OLD_TO_NEW as WARDS
 from bench.recount import METRIC_NAMES, end_of, expected_live, identity, on_2025_map, recount_2024
 from pipeline import Worker, publish_raw, wait_for_figures
 from producers import Publisher
-from schemas import InvalidEvent, parse_event_json, validate_event
+from pydantic import TypeAdapter
+
+from schemas import Event, InvalidEvent, parse_event_json, validate_event
 from schemas.events import json_schemas
 from schemas.kafka_clients import kafka_python_options
 from schemas.settings import Settings
@@ -54,6 +56,7 @@ def test_an_old_code_passed_whole_counts_under_its_new_unit_and_keeps_the_code_a
     wire = orjson.loads(event.to_json())
     assert (wire["map"], wire["locality"]) == ("2024", "00013")  # on the wire as sent: every reader converts alike
     assert "sent_locality" not in wire and parse_event_json(event.to_json()) == event
+    assert TypeAdapter(Event).dump_python(event, mode="json")["locality"] == "00013"  # whichever way it is dumped
     assert validate_event(eid("p", "79", "2024") | {"type": "service.dossiers", "payload": {"received": 1, "online": 1, "on_time": 1}}).locality == "79"
 
 
@@ -268,7 +271,9 @@ def check_reports(valid: list[dict]) -> None:
     hcm = json.loads(p06("report", "province", "79", "--map", "2024", "--format", "json").stdout)
     assert hcm["name"] == "Thành phố Hồ Chí Minh" and {u["code"] for u in hcm["cannot_split"]} == {"26732", "79"}
 
-    md = p06("report", "national", "--map", "2024", "--format", "md").stdout
+    md = p06("report", "national", "--map", "2024", "--format", "md", "--lang", "en").stdout
+    md_vi = p06("report", "national", "--map", "2024", "--format", "md").stdout  # Vietnamese by default
+    assert "## Số liệu không thể tách theo tỉnh cũ" in md_vi and "| 26732 | Đặc khu Côn Đảo |" in md_vi
     csv = p06("report", "national", "--map", "2024", "--format", "csv").stdout
     html = p06("report", "province", "79", "--map", "2024", "--format", "html").stdout
     assert "Cannot be split" in md and "| 26732 | ward Đặc khu Côn Đảo |" in md
