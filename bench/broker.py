@@ -1,14 +1,23 @@
-"""Which Kafka the benchmark runs on: P06_KAFKA_BOOTSTRAP if it answers, else a private broker."""
+"""Which Kafka the benchmark runs on: P06_KAFKA_BOOTSTRAP if it answers, else a private broker.
+
+The benchmark connects as p06-admin (it makes and drops its own topics; P06_KAFKA_USERNAME overrides):
+`cluster()` exports the P06_KAFKA_* variables its stages' processes inherit. `other_protection()`
+starts a private broker of the other kind (PLAINTEXT beside a secured one, or the reverse), so the
+cost of TLS + SASL is measured in the same run on the same messages.
+"""
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from kafka import KafkaAdminClient
 
-from schemas.settings import Settings
+from schemas.kafka_clients import kafka_python_options, principal_for
+from schemas.settings import Settings, load_settings
 from stack import broker as local_broker
 
 
@@ -17,14 +26,19 @@ class Cluster:
     bootstrap: str
     private: bool
     run_tag: str  # unique per run: the shared dev broker is used by others at the same time
+    settings: Settings  # how the benchmark's own clients connect (schemas.kafka_clients, role "bench")
 
     def topic(self, name: str) -> str:
         return f"bench.{self.run_tag}.{name}"
 
+    @property
+    def protocol(self) -> str:
+        return self.settings.kafka_security_protocol
 
-def _answers(bootstrap: str) -> bool:
+
+def _answers(s: Settings) -> bool:
     try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+        admin = KafkaAdminClient(**kafka_python_options(s, "bench"), request_timeout_ms=5000)
         admin.list_topics()
         admin.close()
         return True
@@ -32,23 +46,69 @@ def _answers(bootstrap: str) -> bool:
         return False
 
 
+def client_env(s: Settings) -> dict[str, str]:
+    """What a stage's process needs to connect as the benchmark's principal (never the password)."""
+    env = {"P06_KAFKA_BOOTSTRAP": s.kafka_bootstrap, "P06_KAFKA_SECURITY_PROTOCOL": s.kafka_security_protocol}
+    if s.kafka_security_protocol != "PLAINTEXT":
+        env |= {"P06_KAFKA_SECRETS_DIR": str(s.kafka_secrets), "P06_KAFKA_USERNAME": principal_for(s, "bench")}
+    return env
+
+
+def settings_for(bootstrap: str, kafka_env: dict[str, str] | None = None) -> Settings:
+    """Client settings for the run's cluster, from the variables cluster() exported, or for another
+    cluster from its client_env()."""
+    return load_settings(**{"kafka_bootstrap": bootstrap, **{k.removeprefix("P06_").lower(): v for k, v in (kafka_env or {}).items()}})
+
+
+def _private(data_dir: Path, secured: bool) -> tuple[local_broker.BrokerStatus, Settings]:
+    broker = local_broker.up(data_dir, local_broker.free_port(), secured=secured)
+    s = load_settings().model_copy(update={
+        "kafka_bootstrap": broker.bootstrap, "kafka_security_protocol": "SASL_SSL" if secured else "PLAINTEXT",
+        "kafka_secrets_dir": (broker.folder / "secrets").resolve(), "kafka_username": "",
+        "kafka_password": None, "kafka_password_file": None, "kafka_ssl_cafile": None,
+    })
+    return broker, s
+
+
 @contextmanager
 def cluster(s: Settings) -> Iterator[Cluster]:
     tag = uuid.uuid4().hex[:8]
-    if _answers(s.kafka_bootstrap):
-        yield Cluster(s.kafka_bootstrap, False, tag)
-        return
+    saved = {k: os.environ.get(k) for k in ("P06_KAFKA_BOOTSTRAP", "P06_KAFKA_SECURITY_PROTOCOL", "P06_KAFKA_SECRETS_DIR", "P06_KAFKA_USERNAME")}
     data_dir = s.data_dir / "bench"
-    broker = local_broker.up(data_dir, local_broker.free_port())
+    private = False
     try:
-        yield Cluster(broker.bootstrap, True, tag)
+        if _answers(s):
+            c = Cluster(s.kafka_bootstrap, False, tag, s)
+        else:
+            private = True
+            broker, bench_settings = _private(data_dir, s.kafka_security_protocol != "PLAINTEXT")
+            c = Cluster(broker.bootstrap, True, tag, bench_settings)
+        os.environ.update(client_env(c.settings))
+        yield c
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        if private:
+            local_broker.down(data_dir, purge=True)
+
+
+@contextmanager
+def other_protection(c: Cluster, work: Path) -> Iterator[Cluster]:
+    """A private broker with the other protection than c's: PLAINTEXT if c is secured, else secured."""
+    data_dir = work / "other-broker"
+    broker, s = _private(data_dir, c.protocol == "PLAINTEXT")
+    try:
+        yield Cluster(broker.bootstrap, True, c.run_tag, s)
     finally:
         local_broker.down(data_dir, purge=True)
 
 
 def delete_topics(c: Cluster) -> None:
     """Drop this run's topics so the shared broker does not fill up with benchmark data."""
-    admin = KafkaAdminClient(bootstrap_servers=c.bootstrap, request_timeout_ms=15000)
+    admin = KafkaAdminClient(**kafka_python_options(c.settings, "bench"), request_timeout_ms=15000)
     try:
         mine = [t for t in admin.list_topics() if t.startswith(f"bench.{c.run_tag}.")]
         if mine:

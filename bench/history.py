@@ -16,8 +16,11 @@ import httpx
 from kafka import KafkaConsumer, TopicPartition
 
 from producers.simulate import simulated_events
+from schemas.kafka_clients import kafka_python_options
+from schemas.settings import Settings
 from streams.state import changelog_topic
 
+from .broker import settings_for
 from .events import pack
 from .expected import recount
 from .kafka_raw import produce
@@ -69,7 +72,7 @@ def run(stage: StageEnv, events: list[dict[str, Any]], timeout_s: float = 900) -
                 sent.extend(batch)
                 expected = recount(sent).nation
                 start = time.perf_counter()
-                produce(stage.bootstrap, stage.topic, [(k.encode(), v) for k, v, _ in pack(batch)], as_publisher=True)
+                produce(settings_for(stage.bootstrap), stage.topic, [(k.encode(), v) for k, v, _ in pack(batch)], as_publisher=True)
                 while (live_body(client, port) or {}).get("nation") != expected:
                     if not worker.alive:
                         raise RuntimeError(f"p06 worker exited:\n{worker.tail()}")
@@ -89,7 +92,7 @@ def run(stage: StageEnv, events: list[dict[str, Any]], timeout_s: float = 900) -
     return HistoryRun(
         first_month_us=first / len(months[0][WARM_UP:]) * 1e6,
         last_month_us=last / len(months[11]) * 1e6,
-        record_max_kb=_largest_record(stage.bootstrap, changelog_topic(stage.app_id)) / 1024,
+        record_max_kb=_largest_record(settings_for(stage.bootstrap), changelog_topic(stage.app_id)) / 1024,
         rss_mb=worker.peak_rss_mb,
         events=len(events),
         localities=len({e["locality"] for e in events}),
@@ -110,9 +113,9 @@ def _wait_until_serving(client: httpx.Client, port: int, worker: P06Process, dea
         time.sleep(0.2)
 
 
-def _largest_record(bootstrap: str, topic: str) -> int:
+def _largest_record(s: Settings, topic: str) -> int:
     """The largest value in the changelog topic, read from its start to its end."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, max_partition_fetch_bytes=8 << 20)
+    consumer = KafkaConsumer(**kafka_python_options(s, "bench"), enable_auto_commit=False, max_partition_fetch_bytes=8 << 20)
     try:
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
         consumer.assign(partitions)

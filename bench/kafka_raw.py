@@ -1,4 +1,5 @@
-"""Baselines: the raw Kafka clients on the same messages the pipeline gets."""
+"""Baselines: the raw Kafka clients on the same messages the pipeline gets, connected as the run's
+cluster says (TLS + SCRAM or PLAINTEXT: schemas.kafka_clients, role "bench")."""
 from __future__ import annotations
 
 import asyncio
@@ -8,21 +9,24 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 from kafka import KafkaProducer
 
+from schemas.kafka_clients import aiokafka_options, kafka_python_options
+from schemas.settings import Settings
+
 Message = tuple[bytes | None, bytes]  # (key, value)
 
 
-def producer(bootstrap: str, as_publisher: bool) -> KafkaProducer:
+def producer(s: Settings, as_publisher: bool) -> KafkaProducer:
     if as_publisher:  # the publisher's own options: lz4, idempotence, acks=all, its batch and linger
         from producers.publisher import PRODUCER_OPTIONS
 
-        return KafkaProducer(bootstrap_servers=bootstrap, **PRODUCER_OPTIONS)
+        return KafkaProducer(**kafka_python_options(s, "bench"), **PRODUCER_OPTIONS)
     # One event per message: acks=all, linger 5 ms, 64 KB batches (crc32c is a dependency).
-    return KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, batch_size=65536, max_request_size=5_242_880)
+    return KafkaProducer(**kafka_python_options(s, "bench"), acks="all", linger_ms=5, batch_size=65536, max_request_size=5_242_880)
 
 
-def produce(bootstrap: str, topic: str, messages: list[Message], as_publisher: bool = False) -> float:
+def produce(s: Settings, topic: str, messages: list[Message], as_publisher: bool = False) -> float:
     """Send every message and wait for all acks; returns messages per second."""
-    p = producer(bootstrap, as_publisher)
+    p = producer(s, as_publisher)
     p.partitions_for(topic)  # metadata first: not part of the rate
     start = time.perf_counter()
     for key, value in messages:
@@ -33,8 +37,8 @@ def produce(bootstrap: str, topic: str, messages: list[Message], as_publisher: b
     return len(messages) / elapsed
 
 
-async def _consume(bootstrap: str, topic: str, expected: int) -> float:
-    c = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest", enable_auto_commit=False, max_partition_fetch_bytes=4 << 20, fetch_max_bytes=64 << 20)
+async def _consume(s: Settings, topic: str, expected: int) -> float:
+    c = AIOKafkaConsumer(topic, **aiokafka_options(s, "bench"), group_id=None, auto_offset_reset="earliest", enable_auto_commit=False, max_partition_fetch_bytes=4 << 20, fetch_max_bytes=64 << 20)
     await c.start()
     try:
         seen, start = 0, None
@@ -51,6 +55,6 @@ async def _consume(bootstrap: str, topic: str, expected: int) -> float:
         await c.stop()
 
 
-def consume(bootstrap: str, topic: str, expected: int) -> float:
+def consume(s: Settings, topic: str, expected: int) -> float:
     """aiokafka getmany + orjson decode of every value, until `expected` messages; messages per second."""
-    return asyncio.run(asyncio.wait_for(_consume(bootstrap, topic, expected), timeout=600))
+    return asyncio.run(asyncio.wait_for(_consume(s, topic, expected), timeout=600))

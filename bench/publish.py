@@ -9,6 +9,9 @@ from typing import Any
 import orjson
 from kafka import KafkaConsumer, TopicPartition
 
+from schemas.kafka_clients import kafka_python_options
+
+from .broker import settings_for
 from .proc import P06Process
 from .stages import StageEnv, cli_startup_s, require
 
@@ -28,8 +31,9 @@ def write_file(path: Path, events: list[dict[str, Any]]) -> Path:
     return path
 
 
-def messages_in(bootstrap: str, topic: str) -> int:
-    c = KafkaConsumer(bootstrap_servers=bootstrap)
+def messages_in(stage: StageEnv) -> int:
+    c = KafkaConsumer(**kafka_python_options(settings_for(stage.bootstrap, stage.kafka_env), "bench"))
+    topic = stage.topic
     try:
         parts = [TopicPartition(topic, p) for p in (c.partitions_for_topic(topic) or [])]
         return sum(c.end_offsets(parts).values()) if parts else 0
@@ -48,7 +52,7 @@ def run(stage: StageEnv, file: Path, lines: int, batch_size: int = 500, timeout_
         child.stop()
     if child.proc.returncode not in (0, 1):  # 1: some lines rejected, the valid ones published
         raise RuntimeError(f"p06 publish exited {child.proc.returncode}:\n{child.tail()}")
-    sent = messages_in(stage.bootstrap, stage.topic)
+    sent = messages_in(stage)
     if sent == 0:
         raise RuntimeError(f"p06 publish put nothing on {stage.topic}:\n{child.tail()}")
     return PublishRun(lines / max(wall - startup, 1e-6), lines / wall, wall, startup, sent, child.peak_rss_mb)

@@ -18,7 +18,7 @@ from schemas.settings import settings
 from stack import create_topics
 
 from . import bare_faust, clickhouse_raw, history, kafka_raw, latency, publish, report, sink, validate, warehouse, worker
-from .broker import Cluster, cluster, delete_topics
+from .broker import Cluster, client_env, cluster, delete_topics, other_protection
 from .events import encode, pack, source
 from .expected import recount
 from .stages import StageEnv, StageMissing
@@ -142,19 +142,20 @@ def _measure(run: Run, c: Cluster, work: Path, sizes: dict[str, int], seed: int,
     meta.update(source=origin, valid_distinct=expected.valid_distinct, invalid=expected.invalid, packed_messages=len(packed), packed_events=packed_events, mean_event_bytes=round(sum(map(len, values)) / n))
     console.print(f"[green]✓[/green] {n:,} events from {origin}: {expected.valid_distinct:,} distinct valid, {len(packed):,} packed messages")
     t = {name: c.topic(name) for name in ("single", "packed", "publish", "latency", "latency_alone", "history", "wh_empty", "wh_full", *[f"scratch{i}" for i in range(1, reps)])}
-    create_topics(c.bootstrap, list(t.values()), partitions)
+    create_topics(c.settings, list(t.values()), partitions)
 
     # Baselines first, on an idle machine. Each compares the same work as the stage it is the
     # baseline of: the packed messages the publisher sends, validated as the worker validates them,
     # on the worker's Faust transport and settings, into the sink's own archive table.
     packed_msgs = [(k.encode(), v) for k, v, _ in packed]
     per_message = packed_events / len(packed)
-    produce = lambda i: per_message * kafka_raw.produce(c.bootstrap, t["packed"] if i == 0 else t[f"scratch{i}"], packed_msgs, as_publisher=True)  # noqa: E731
+    produce = lambda i: per_message * kafka_raw.produce(c.settings, t["packed"] if i == 0 else t[f"scratch{i}"], packed_msgs, as_publisher=True)  # noqa: E731
     run.set("raw_produce_eps", run.stage(f"raw produce, packed as the publisher ×{reps}", ["raw_produce_eps"], lambda: _repeat(reps, produce)), 1)
-    single_produce = lambda i: kafka_raw.produce(c.bootstrap, t["single"] if i == 0 else t[f"scratch{i}"], single)  # noqa: E731
+    single_produce = lambda i: kafka_raw.produce(c.settings, t["single"] if i == 0 else t[f"scratch{i}"], single)  # noqa: E731
     run.set("raw_produce_single_eps", run.stage(f"raw produce, 1 event/msg ×{reps}", ["raw_produce_single_eps"], lambda: _repeat(reps, single_produce)), 1)
-    consume = lambda i: kafka_raw.consume(c.bootstrap, t["single"], n)  # noqa: E731
+    consume = lambda i: kafka_raw.consume(c.settings, t["single"], n)  # noqa: E731
     run.set("raw_consume_eps", run.stage(f"raw consume ×{reps}", ["raw_consume_eps"], lambda: _repeat(reps, consume)), 1)
+    _security_cost(run, c, work, reps, partitions, packed_msgs, per_message, single, evs[: sizes["publish"]])
     judge = lambda i: validate.run([v for _, v in packed_msgs])  # noqa: E731
     run.set("validate_eps", run.stage(f"validation alone, packed ×{reps}", ["validate_eps"], lambda: _repeat(reps, judge)), 1)
     archive = lambda i: clickhouse_raw.insert_archive(work / "chdb-archive", evs, s.sink_batch_rows)  # noqa: E731
@@ -171,6 +172,41 @@ def _measure(run: Run, c: Cluster, work: Path, sizes: dict[str, int], seed: int,
                 run.set("bare_faust_startup_s", bare.startup_s)
 
     _pipeline(run, c, work, sizes, evs, expected, t, partitions, n, packed_events)
+
+
+def _security_cost(run: Run, c: Cluster, work: Path, reps: int, partitions: int, packed_msgs: list, per_message: float,
+                   single: list, lines: list[dict[str, Any]]) -> None:
+    """TLS + SCRAM against PLAINTEXT in the same run, on the same messages: the run's cluster and a
+    private broker of the other kind, produce and consume alternating between them."""
+    with other_protection(c, work) as other:
+        secured, plain = (c, other) if c.protocol != "PLAINTEXT" else (other, c)
+        create_topics(other.settings, [other.topic("packed"), other.topic("single"), other.topic("publish")], partitions)
+        create_topics(c.settings, [c.topic(name) for name in ("cost_packed", "cost_single", "cost_publish")], partitions)
+        rates: dict[str, list[float]] = {"tls_sasl_produce_eps": [], "plaintext_produce_eps": [], "tls_sasl_consume_eps": [], "plaintext_consume_eps": []}
+
+        def measure() -> None:
+            for i in range(reps):
+                for label, cl in (("tls_sasl", secured), ("plaintext", plain)):
+                    packed_topic = cl.topic("cost_packed" if cl is c else "packed")
+                    rates[f"{label}_produce_eps"].append(per_message * kafka_raw.produce(cl.settings, packed_topic, packed_msgs, as_publisher=True))
+                    single_topic = cl.topic("cost_single" if cl is c else "single")
+                    if i == 0:
+                        kafka_raw.produce(cl.settings, single_topic, single)
+                    rates[f"{label}_consume_eps"].append(kafka_raw.consume(cl.settings, single_topic, len(single)))
+
+        run.stage(f"TLS + SCRAM against PLAINTEXT, raw produce and consume ×{reps}", list(rates), measure)
+        for key, values in rates.items():
+            run.set(key, report.median(values) if values else None, 1)
+        for what in ("produce", "consume"):
+            secured_eps, plain_eps = run.results[f"tls_sasl_{what}_eps"], run.results[f"plaintext_{what}_eps"]
+            run.set(f"tls_sasl_{what}_ratio", secured_eps / plain_eps if secured_eps and plain_eps else None)
+        pub = {cl.protocol: run.stage(f"p06 publish on {cl.protocol} ({len(lines):,} lines)", ["tls_sasl_publish_ratio"], lambda cl=cl: publish.run(
+            StageEnv(cl.bootstrap, cl.topic("cost_publish" if cl is c else "publish"), f"bench-{c.run_tag}-cost-{cl.protocol.lower()}", work / f"cost-{cl.protocol.lower()}", partitions, kafka_env=client_env(cl.settings)),
+            publish.write_file(work / "cost-publish.jsonl", lines), len(lines), timeout_s=run.timeout())) for cl in (secured, plain)}
+        if pub.get("PLAINTEXT") and pub.get("SASL_SSL"):
+            run.set("tls_sasl_publish_ratio", pub["SASL_SSL"].eps / pub["PLAINTEXT"].eps)
+            run.notes["tls_sasl_publish_ratio"] = f"{pub['SASL_SSL'].eps:,.0f} against {pub['PLAINTEXT'].eps:,.0f} ev/s"
+        delete_topics(other)
 
 
 def _pipeline(run: Run, c: Cluster, work: Path, sizes: dict[str, int], evs: list[dict[str, Any]], expected: Any, t: dict[str, str], partitions: int, n: int, packed_events: int) -> None:

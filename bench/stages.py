@@ -67,6 +67,7 @@ class StageEnv:
     work: Path
     partitions: int
     ports: dict[str, int] = field(default_factory=dict)
+    kafka_env: dict[str, str] = field(default_factory=dict)  # P06_KAFKA_* of another cluster than the run's (bench.broker.client_env)
 
     def env(self, name: str = "") -> dict[str, str]:
         data = self.work / (name or self.app_id)
@@ -86,6 +87,7 @@ class StageEnv:
             "P06_GATEWAY_PORT": str(self.ports.setdefault(f"{name}.gateway", free_port())),
             "P06_OPERATOR_USER": OPERATOR[0], "P06_OPERATOR_PASSWORD": OPERATOR[1],
             "P06_MONITOR_USER": MONITOR[0], "P06_MONITOR_PASSWORD": MONITOR[1],
+            **self.kafka_env,
         }
 
     def web_port(self, name: str = "") -> int:

@@ -168,7 +168,7 @@ class Publishers:
     def __call__(self, scope: str) -> Publisher:
         with self.lock:
             if scope not in self.by_scope:
-                self.by_scope[scope] = Publisher(self.settings, province="" if scope == NATIONAL else scope)
+                self.by_scope[scope] = Publisher(self.settings, province="" if scope == NATIONAL else scope, role="gateway")
             return self.by_scope[scope]
 
     def close(self) -> None:

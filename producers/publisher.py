@@ -17,6 +17,7 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError
 
 from schemas import EVENT_TYPES, Event, InvalidEvent, Rejection, encode_batch, parse_event_json, registry, validate_event
+from schemas.kafka_clients import kafka_python_options
 from schemas.settings import Settings, settings as default_settings
 from schemas.topics import ingestion_topic
 
@@ -94,9 +95,12 @@ class Publisher:
     """Publishes events to the events topic, or a province's senders to that province's ingestion topic
     (P06_PUBLISH_PROVINCE); thread-safe; use as a context manager or close()."""
 
-    def __init__(self, settings: Settings | None = None, batch_size: int | None = None, province: str | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, batch_size: int | None = None, province: str | None = None,
+                 role: str | None = None) -> None:
         self.settings = settings or default_settings()
         self.province = self.settings.publish_province if province is None else province
+        # Kafka principal (schemas.kafka_clients): the province's own sender, or the national one.
+        self.role = role or (f"province-{self.province}" if self.province else "national")
         self.topic = ingestion_topic(self.settings.events_topic, self.province) if self.province else self.settings.events_topic
         self.batch_size = batch_size or self.settings.batch_size
         if not 1 <= self.batch_size <= 500:
@@ -181,7 +185,7 @@ class Publisher:
         if self._producer is None:
             timeout_ms = int(self._timeout_s * 1000)
             self._producer = KafkaProducer(
-                bootstrap_servers=self.settings.kafka_bootstrap.split(","),
+                **kafka_python_options(self.settings, self.role),
                 **PRODUCER_OPTIONS,
                 request_timeout_ms=min(timeout_ms, 30000),
                 delivery_timeout_ms=timeout_ms + 5,  # kafka-python wants it above linger + request timeout

@@ -19,7 +19,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path(".p06"), description="Folder for the local broker, spool, chDB and state")
     kafka_bootstrap: str = Field("127.0.0.1:9092", description="host:port[,host:port...] of the Kafka cluster")
     kafka_security_protocol: Literal["SASL_SSL", "PLAINTEXT"] = Field("SASL_SSL", description="SASL_SSL (TLS + SCRAM, what `p06 stack up` runs) or PLAINTEXT (an unsecured broker)")
-    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256"] = "SCRAM-SHA-512"
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = Field("SCRAM-SHA-512", description="SCRAM-SHA-512 (every client); PLAIN only for compose's kafka-init on the internal listener")
     kafka_username: str = Field("", description="SCRAM user every command connects as; empty: each command its own role's principal (p06-worker, p06-sink, ...)")
     kafka_password: SecretStr | None = Field(None, description="password of KAFKA_USERNAME (prefer KAFKA_PASSWORD_FILE)")
     kafka_password_file: Path | None = Field(None, description="file holding the password of KAFKA_USERNAME")

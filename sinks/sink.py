@@ -23,6 +23,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from schemas.events import MAX_BATCH_EVENTS, parse_message
+from schemas.kafka_clients import aiokafka_options
 from schemas.metrics import identity
 from schemas.partitions import counted_locality
 from schemas.settings import Settings
@@ -118,7 +119,7 @@ class Sink:
         s = self.settings
         await asyncio.to_thread(ensure_topics, s)
         self.consumer = AIOKafkaConsumer(
-            s.events_topic, bootstrap_servers=s.kafka_bootstrap, group_id=f"{s.app_id}-sink",
+            s.events_topic, **aiokafka_options(s, "sink"), group_id=f"{s.app_id}-sink",
             enable_auto_commit=False, auto_offset_reset="earliest",
             max_partition_fetch_bytes=1 << 20,  # a larger first batch still arrives whole; 8 MB x partitions cost RSS
             fetch_max_wait_ms=100,  # aiokafka's 500 ms default delays a partition left out of the fetch in flight

@@ -18,7 +18,12 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from schemas.kafka_clients import ADMIN, all_principals, ca_path, password_path
+
+from . import principals, secrets
+
 REPO = Path(__file__).resolve().parent.parent
+CONTROLLER_USER = "p06-controller"  # the controller listener's own PLAIN user (super user)
 POM = REPO / "pom.xml"
 START_TIMEOUT_S = 90
 
@@ -151,45 +156,102 @@ def classpath(folder: Path, mvn: str) -> str:
     return cp_file.read_text().strip()
 
 
-def _write_config(folder: Path, port: int, controller_port: int) -> Path:
+def _write_config(folder: Path, port: int, controller_port: int, secured: bool) -> Path:
+    """server.properties (0600: it holds the broker's own passwords) and log4j2.properties."""
     props = folder / "server.properties"
-    props.write_text(
-        "\n".join(
-            [
-                "process.roles=broker,controller",
-                "node.id=1",
-                f"controller.quorum.voters=1@127.0.0.1:{controller_port}",
-                f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
-                f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
-                "controller.listener.names=CONTROLLER",
-                "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-                f"log.dirs={folder / 'data'}",
-                "num.partitions=8",
-                "offsets.topic.replication.factor=1",
-                "offsets.topic.num.partitions=8",
-                "transaction.state.log.replication.factor=1",
-                "transaction.state.log.min.isr=1",
-                "group.initial.rebalance.delay.ms=0",
-                "auto.create.topics.enable=true",
-                # Hostile senders may push values past the 1 MB default; we want them in the DLQ, not refused.
-                "message.max.bytes=5242880",
-                "replica.fetch.max.bytes=5242880",
-                "log.retention.hours=-1",
-            ]
-        )
-        + "\n"
-    )
-    (folder / "log4j.properties").write_text(
-        "log4j.rootLogger=INFO, file\n"
-        "log4j.appender.file=org.apache.log4j.RollingFileAppender\n"
-        f"log4j.appender.file.File={folder / 'kafka.log'}\n"
-        "log4j.appender.file.MaxFileSize=20MB\n"
-        "log4j.appender.file.MaxBackupIndex=2\n"
-        "log4j.appender.file.layout=org.apache.log4j.PatternLayout\n"
-        "log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n\n"
-        "log4j.logger.kafka=INFO\nlog4j.logger.org.apache.kafka=INFO\nlog4j.logger.state.change.logger=WARN\n"
+    listener = "SASL_SSL" if secured else "PLAINTEXT"
+    lines = [
+        "process.roles=broker,controller",
+        "node.id=1",
+        f"controller.quorum.voters=1@127.0.0.1:{controller_port}",
+        f"listeners={listener}://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+        f"advertised.listeners={listener}://127.0.0.1:{port}",
+        f"inter.broker.listener.name={listener}",
+        "controller.listener.names=CONTROLLER",
+        f"log.dirs={folder / 'data'}",
+        "num.partitions=8",
+        "offsets.topic.replication.factor=1",
+        "offsets.topic.num.partitions=8",
+        "transaction.state.log.replication.factor=1",
+        "transaction.state.log.min.isr=1",
+        "group.initial.rebalance.delay.ms=0",
+        "auto.create.topics.enable=true",
+        # Hostile senders may push values past the 1 MB default; we want them in the DLQ, not refused.
+        "message.max.bytes=5242880",
+        "replica.fetch.max.bytes=5242880",
+        "log.retention.hours=-1",
+    ]
+    lines += _security_config(folder / "secrets") if secured else [
+        "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+    ]
+    secrets.write_private(props, ("\n".join(lines) + "\n").encode())
+    (folder / "log4j2.properties").write_text(
+        "status=warn\n"
+        "appender.file.type=RollingFile\n"
+        "appender.file.name=file\n"
+        f"appender.file.fileName={folder / 'kafka.log'}\n"
+        f"appender.file.filePattern={folder / 'kafka.log'}.%i\n"
+        "appender.file.layout.type=PatternLayout\n"
+        "appender.file.layout.pattern=[%d] %p %m (%c)%n\n"
+        "appender.file.policies.type=Policies\n"
+        "appender.file.policies.size.type=SizeBasedTriggeringPolicy\n"
+        "appender.file.policies.size.size=20MB\n"
+        "appender.file.strategy.type=DefaultRolloverStrategy\n"
+        "appender.file.strategy.max=2\n"
+        "rootLogger.level=INFO\n"
+        "rootLogger.appenderRef.file.ref=file\n"
+        "logger.statechange.name=state.change.logger\n"
+        "logger.statechange.level=WARN\n"
     )
     return props
+
+
+def _security_config(secrets_dir: Path) -> list[str]:
+    """TLS + SCRAM-SHA-512 for clients and the broker itself, PLAIN for the controller (KRaft cannot
+    check SCRAM there: the credentials live in the metadata it serves), StandardAuthorizer, deny by default."""
+    admin = secrets.ensure_password(secrets_dir, ADMIN)
+    controller = secrets.controller_password(secrets_dir)
+    keystore = secrets.broker_keystore(secrets_dir)
+    plain = (
+        'org.apache.kafka.common.security.plain.PlainLoginModule required '
+        f'username="{CONTROLLER_USER}" password="{controller}" user_{CONTROLLER_USER}="{controller}";'
+    )
+    return [
+        "listener.security.protocol.map=CONTROLLER:SASL_PLAINTEXT,SASL_SSL:SASL_SSL",
+        "sasl.enabled.mechanisms=SCRAM-SHA-512",
+        "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512",
+        "sasl.mechanism.controller.protocol=PLAIN",
+        "listener.name.controller.sasl.enabled.mechanisms=PLAIN",
+        f"listener.name.controller.plain.sasl.jaas.config={plain}",
+        "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule "
+        f'required username="{ADMIN}" password="{admin}";',
+        "ssl.keystore.type=PEM",
+        f"ssl.keystore.location={keystore}",
+        "ssl.truststore.type=PEM",
+        f"ssl.truststore.location={ca_path(secrets_dir)}",
+        "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "allow.everyone.if.no.acl.found=false",
+        f"super.users=User:{ADMIN};User:{CONTROLLER_USER}",
+    ]
+
+
+def _format_storage(java: str, cp: str, props: Path, folder: Path, secured: bool) -> None:
+    """Format the KRaft storage; secured, with p06-admin's SCRAM credential in the first metadata.
+
+    The arguments go through a 0600 java @argfile deleted right after, so the password never shows
+    in a process list."""
+    args = ["-cp", cp, "kafka.tools.StorageTool", "format", "-t", cluster_id(), "-c", str(props)]
+    if secured:
+        password = secrets.ensure_password(folder / "secrets", ADMIN)
+        args += ["--add-scram", f"SCRAM-SHA-512=[name={ADMIN},password={password}]"]
+    argfile = folder / "secrets" / "format.args"
+    secrets.write_private(argfile, "\n".join(f'"{a}"' for a in args).encode())
+    try:
+        fmt = subprocess.run([java, f"@{argfile}"], capture_output=True, text=True)
+    finally:
+        argfile.unlink(missing_ok=True)
+    if fmt.returncode != 0:
+        raise StackError(f"formatting Kafka storage failed:\n{fmt.stdout}{fmt.stderr}")
 
 
 def cluster_id() -> str:
@@ -201,8 +263,12 @@ def cluster_id() -> str:
             return candidate
 
 
-def up(data_dir: Path, port: int) -> BrokerStatus:
-    """Start the broker unless it already runs; return once it answers a metadata request."""
+def up(data_dir: Path, port: int, secured: bool = True) -> BrokerStatus:
+    """Start the broker unless it already runs; return once it answers a metadata request.
+
+    Secured (the default): TLS + SCRAM on the client listener, ACLs enforced, every principal's
+    SCRAM user created (its password in DATA_DIR/kafka/secrets/users). Otherwise one PLAINTEXT
+    listener, open to all (the benchmark's comparison)."""
     folder = (data_dir / "kafka").resolve()
     current = status(data_dir)
     if current.running:
@@ -215,20 +281,15 @@ def up(data_dir: Path, port: int) -> BrokerStatus:
     java, mvn = _require_tools()
     cp = classpath(folder, mvn)
     controller_port = free_port()
-    props = _write_config(folder, port, controller_port)
+    secrets.private_dir(folder / "secrets")
+    props = _write_config(folder, port, controller_port, secured)
     if not (folder / "data" / "meta.properties").exists():
-        fmt = subprocess.run(
-            [java, "-cp", cp, "kafka.tools.StorageTool", "format", "-t", cluster_id(), "-c", str(props)],
-            capture_output=True,
-            text=True,
-        )
-        if fmt.returncode != 0:
-            raise StackError(f"formatting Kafka storage failed:\n{fmt.stdout}{fmt.stderr}")
+        _format_storage(java, cp, props, folder, secured)
     log = open(folder / "kafka.out", "ab")
     proc = subprocess.Popen(
         [
             java, "-Xms256m", "-Xmx1g", "-XX:+UseG1GC", "-Djava.awt.headless=true",
-            f"-Dlog4j.configuration=file:{folder / 'log4j.properties'}",
+            f"-Dlog4j2.configurationFile={folder / 'log4j2.properties'}",
             f"-Dkafka.logs.dir={folder}",
             "-cp", cp, "kafka.Kafka", str(props),
         ],
@@ -239,20 +300,48 @@ def up(data_dir: Path, port: int) -> BrokerStatus:
     )
     (folder / "broker.pid").write_text(str(proc.pid))
     (folder / "broker.port").write_text(str(port))
+    (folder / "broker.protocol").write_text("SASL_SSL" if secured else "PLAINTEXT")
     _wait_until_ready(proc, port, folder)
+    if secured:
+        principals.ensure_users(admin_options(data_dir), folder / "secrets", all_principals())
     return status(data_dir)
+
+
+def admin_options(data_dir: Path) -> dict:
+    """kafka-python options to reach the local broker as p06-admin (or unsecured, as it runs)."""
+    folder = data_dir / "kafka"
+    port = int((folder / "broker.port").read_text())
+    options: dict = {"bootstrap_servers": [f"127.0.0.1:{port}"]}
+    if protocol(data_dir) == "PLAINTEXT":
+        return options
+    secrets_dir = (folder / "secrets").resolve()
+    return {
+        **options,
+        "security_protocol": "SASL_SSL",
+        "sasl_mechanism": "SCRAM-SHA-512",
+        "sasl_plain_username": ADMIN,
+        "sasl_plain_password": password_path(secrets_dir, ADMIN).read_text().strip(),
+        "ssl_cafile": str(ca_path(secrets_dir)),
+    }
+
+
+def protocol(data_dir: Path) -> str:
+    """How the local broker's client listener was last started: SASL_SSL or PLAINTEXT."""
+    file = data_dir / "kafka" / "broker.protocol"
+    return file.read_text().strip() if file.exists() else "SASL_SSL"
 
 
 def _wait_until_ready(proc: subprocess.Popen, port: int, folder: Path) -> None:
     from kafka import KafkaAdminClient
 
+    options = admin_options(folder.parent)
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise StackError(f"Kafka exited with status {proc.returncode}; see {folder / 'kafka.log'}")
         if port_answers(port):
             try:
-                admin = KafkaAdminClient(bootstrap_servers=f"127.0.0.1:{port}", request_timeout_ms=5000)
+                admin = KafkaAdminClient(**options, request_timeout_ms=5000)
                 admin.list_topics()
                 admin.close()
                 return

@@ -1,43 +1,172 @@
-"""`p06 stack`: start, inspect and stop the local Kafka broker."""
+"""`p06 stack`: start, inspect and stop the local Kafka broker, and manage its SCRAM users."""
 from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Optional
 
 import typer
 from rich.console import Console
 
-from schemas.settings import settings
+from schemas.kafka_clients import ROLE_PRINCIPALS, ca_path, password_path, principal_for
+from schemas.settings import Settings, settings
 
+from . import acl, principals, secrets
 from . import broker as local_broker
 
 stack_app = typer.Typer(help="A local Apache Kafka broker (KRaft, single node) for development and tests.")
+users_app = typer.Typer(help="SCRAM users of the local broker: list, add, revoke.")
+stack_app.add_typer(users_app, name="users")
 console = Console()
 
 
+def _grant_project_acls(s: Settings) -> None:
+    """The ACL table for the configured topic names (idempotent: existing bindings stay)."""
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(**local_broker.admin_options(s.data_dir), request_timeout_ms=15000)
+    try:
+        acl.grant(admin, acl.rules(s.events_topic, s.dlq_topic, s.app_id))
+    finally:
+        admin.close()
+
+
+def _client_help(s: Settings, broker: local_broker.BrokerStatus) -> None:
+    """What a client needs to connect (never a password: only where each one is kept)."""
+    if local_broker.protocol(s.data_dir) == "PLAINTEXT":
+        console.print(f"clients: bootstrap {broker.bootstrap}, security protocol PLAINTEXT (no authentication)")
+        return
+    secrets_dir = (broker.folder / "secrets").resolve()
+    console.print(f"clients: bootstrap {broker.bootstrap}, security protocol SASL_SSL, mechanism SCRAM-SHA-512")
+    console.print(f"  CA certificate: {ca_path(secrets_dir)}")
+    console.print(f"  passwords (one file per principal, 0600): {password_path(secrets_dir, 'NAME')}")
+    console.print(f"  principals: {', '.join(dict.fromkeys(ROLE_PRINCIPALS.values()))}, p06-province-PP (one per province)")
+    console.print("  p06 commands find them there by themselves; another data dir: P06_KAFKA_SECRETS_DIR=" + str(secrets_dir))
+
+
 @stack_app.command("up")
-def stack_up() -> None:
-    """Start the broker on the port of P06_KAFKA_BOOTSTRAP (harmless when it already runs)."""
+def stack_up(
+    plaintext: bool = typer.Option(False, "--plaintext", help="an open PLAINTEXT listener, no TLS, SASL or ACLs (benchmark comparison only); also when P06_KAFKA_SECURITY_PROTOCOL=PLAINTEXT"),
+) -> None:
+    """Start the broker on the port of P06_KAFKA_BOOTSTRAP (harmless when it already runs).
+
+    Secured by default: TLS + SASL/SCRAM-SHA-512 on the client listener, ACLs enforced, certificates
+    and one password per principal made on first start under DATA_DIR/kafka/secrets."""
     s = settings()
+    secured = not plaintext and s.kafka_security_protocol != "PLAINTEXT"
     try:
         with console.status(f"starting Kafka {local_broker.kafka_version()} on 127.0.0.1:{s.kafka_port}"):
-            broker = local_broker.up(s.data_dir, s.kafka_port)
+            broker = local_broker.up(s.data_dir, s.kafka_port, secured=secured)
+            if local_broker.protocol(s.data_dir) != "PLAINTEXT":
+                _grant_project_acls(s)
     except local_broker.StackError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
     console.print(broker.describe())
+    _client_help(s, broker)
     console.print(f"log: {broker.folder / 'kafka.log'}")
 
 
 @stack_app.command("status")
 def stack_status() -> None:
-    """Say whether the broker is up, with its port and PID (exit 1 when down)."""
-    broker = local_broker.status(settings().data_dir)
+    """Say whether the broker is up, with its port and PID, and how clients connect (exit 1 when down)."""
+    s = settings()
+    broker = local_broker.status(s.data_dir)
     console.print(broker.describe())
+    if broker.running:
+        _client_help(s, broker)
     raise typer.Exit(0 if broker.running else 1)
 
 
 @stack_app.command("down")
-def stack_down(purge: bool = typer.Option(False, "--purge", help="also delete the broker's data")) -> None:
+def stack_down(purge: bool = typer.Option(False, "--purge", help="also delete the broker's data and secrets")) -> None:
     """Stop the broker by its PID; its data stays unless --purge."""
     s = settings()
     was_up = local_broker.down(s.data_dir, purge=purge)
     console.print("Kafka stopped" if was_up else "Kafka was not running", end="")
     console.print(" and its data deleted" if purge else "")
+
+
+def _running_secured(s: Settings) -> local_broker.BrokerStatus:
+    broker = local_broker.status(s.data_dir)
+    if not broker.running:
+        console.print("[red]error:[/red] the broker is down: start it with `p06 stack up`")
+        raise typer.Exit(1)
+    if local_broker.protocol(s.data_dir) == "PLAINTEXT":
+        console.print("[red]error:[/red] the broker runs PLAINTEXT (no users): restart it with `p06 stack up`")
+        raise typer.Exit(1)
+    return broker
+
+
+@stack_app.command("certs")
+def stack_certs(
+    ca_out: Optional[Path] = typer.Option(None, "--ca-out", help="also copy the CA certificate (public) into this folder, for the clients"),
+) -> None:
+    """Make a CA and the broker's TLS certificate in P06_KAFKA_SECRETS_DIR unless there (compose's kafka-certs job)."""
+    s = settings()
+    keystore = secrets.broker_keystore(secrets.private_dir(s.kafka_secrets))
+    console.print(f"broker keystore (PEM, key + chain): {keystore}")
+    if ca_out:
+        ca_out.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ca_path(s.kafka_secrets), ca_out / "ca.pem")
+        console.print(f"CA certificate: {ca_out / 'ca.pem'}")
+
+
+@stack_app.command("init")
+def stack_init() -> None:
+    """On a running secured cluster, as P06_KAFKA_USERNAME (a super user): create every principal's SCRAM
+    user (password from its file in P06_KAFKA_SECRETS_DIR/users, random when missing), the ACL table and
+    the topics. Compose's kafka-init job; `p06 stack up` does the same for the local broker."""
+    from kafka import KafkaAdminClient
+
+    from schemas.kafka_clients import all_principals, kafka_python_options
+
+    from .topics import ensure_ingestion_topics, ensure_topics
+
+    s = settings()
+    options = kafka_python_options(s, "admin")
+    ensure_topics(s)  # waits for the cluster
+    ensure_ingestion_topics(s)
+    made = principals.ensure_users(options, s.kafka_secrets, [n for n in all_principals() if n != principal_for(s, "admin")])
+    admin = KafkaAdminClient(**options, request_timeout_ms=15000)
+    try:
+        acl.grant(admin, acl.rules(s.events_topic, s.dlq_topic, s.app_id))
+    finally:
+        admin.close()
+    console.print(f"{len(made)} SCRAM users created, ACLs granted for {s.events_topic} (app {s.app_id}), topics ready")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """The SCRAM users the broker knows."""
+    s = settings()
+    broker = _running_secured(s)
+    for name in principals.list_users(local_broker.admin_options(s.data_dir)):
+        console.print(f"{name}  {password_path(broker.folder / 'secrets', name)}")
+
+
+@users_app.command("add")
+def users_add(name: str = typer.Argument(..., help="user name, e.g. p06-province-01")) -> None:
+    """Create a user with a new random password (written to its 0600 file, never printed)."""
+    s = settings()
+    broker = _running_secured(s)
+    try:
+        file = principals.add(local_broker.admin_options(s.data_dir), broker.folder / "secrets", name)
+    except (ValueError, RuntimeError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    console.print(f"user {name} added; password in {file}")
+    console.print("its ACLs: the project's table grants the known principals (stack/acl.py); others get none")
+
+
+@users_app.command("revoke")
+def users_revoke(name: str = typer.Argument(..., help="user name")) -> None:
+    """Delete a user's SCRAM credential, ACLs and password file: its next connection is refused."""
+    s = settings()
+    broker = _running_secured(s)
+    try:
+        principals.revoke(local_broker.admin_options(s.data_dir), broker.folder / "secrets", name)
+    except (ValueError, RuntimeError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    console.print(f"user {name} revoked (new connections refused; `p06 stack users add {name}` makes it anew)")

@@ -9,6 +9,7 @@ from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from schemas.registry import registry
+from schemas.kafka_clients import kafka_python_options
 from schemas.settings import Settings
 from schemas.topics import INGESTION_PARTITIONS, ingestion_topic
 
@@ -17,13 +18,15 @@ log = logging.getLogger("p06.topics")
 TOPIC_CONFIG = {"max.message.bytes": "5242880"}
 
 
-def _admin(bootstrap: str, wait_s: float) -> KafkaAdminClient:
-    """An admin client, once the cluster answers: services wait for Kafka rather than crash."""
+def _admin(settings: Settings, wait_s: float) -> KafkaAdminClient:
+    """An admin client (as p06-admin), once the cluster answers: services wait for Kafka rather than crash."""
+    bootstrap = settings.kafka_bootstrap
+    options = kafka_python_options(settings, "admin")
     deadline = time.monotonic() + wait_s
     delay = 0.5
     while True:
         try:
-            return KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+            return KafkaAdminClient(**options, request_timeout_ms=15000)
         except KafkaError as exc:
             if time.monotonic() + delay > deadline:
                 raise RuntimeError(
@@ -36,9 +39,9 @@ def _admin(bootstrap: str, wait_s: float) -> KafkaAdminClient:
             delay = min(delay * 2, 5.0)
 
 
-def create_topics(bootstrap: str, names: list[str], partitions: int, compacted: tuple[str, ...] = (), wait_s: float = 600) -> None:
+def create_topics(settings: Settings, names: list[str], partitions: int, compacted: tuple[str, ...] = (), wait_s: float = 600) -> None:
     """The one place topics are made: each name that does not exist yet, with the project's config."""
-    admin = _admin(bootstrap, wait_s)
+    admin = _admin(settings, wait_s)
     try:
         existing = set(admin.list_topics())
         missing = [
@@ -57,10 +60,10 @@ def create_topics(bootstrap: str, names: list[str], partitions: int, compacted: 
 
 def ensure_topics(settings: Settings, compacted: tuple[str, ...] = (), wait_s: float = 600) -> None:
     """Create the events and DLQ topics (and any compacted ones) if they do not exist yet."""
-    create_topics(settings.kafka_bootstrap, [settings.events_topic, settings.dlq_topic], settings.topic_partitions, compacted, wait_s)
+    create_topics(settings, [settings.events_topic, settings.dlq_topic], settings.topic_partitions, compacted, wait_s)
 
 
 def ensure_ingestion_topics(settings: Settings, wait_s: float = 600) -> None:
     """Create every province's ingestion topic (schemas.topics) if it does not exist yet."""
     names = [ingestion_topic(settings.events_topic, p) for p in registry().provinces]
-    create_topics(settings.kafka_bootstrap, names, INGESTION_PARTITIONS, wait_s=wait_s)
+    create_topics(settings, names, INGESTION_PARTITIONS, wait_s=wait_s)

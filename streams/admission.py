@@ -21,6 +21,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import CommitFailedError, KafkaError
 
 from schemas import Rejection, encode_batch, parse_message, registry
+from schemas.kafka_clients import kafka_python_options
 from schemas.settings import Settings
 from schemas.topics import ingestion_pattern, province_of_topic
 
@@ -70,7 +71,7 @@ class Admission:
 
     def __init__(self, settings: Settings, client_options: dict | None = None) -> None:
         self.settings = settings
-        self.options = client_options or {"bootstrap_servers": settings.kafka_bootstrap.split(",")}
+        self.options = client_options or kafka_python_options(settings, "admission")
         self.admitted = self.rejected = 0
 
     def run(self, stop: threading.Event) -> None:

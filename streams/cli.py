@@ -126,7 +126,7 @@ def up(
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     if not local_broker.port_answers(s.kafka_port):
-        stack_up()
+        stack_up(plaintext=False)
     ensure_topics(s)
     ensure_ingestion_topics(s)
     logs = (s.data_dir / "logs").resolve()

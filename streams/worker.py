@@ -24,6 +24,7 @@ import orjson
 from faust.streams import _current_event  # the only handle to the partition a table write goes to
 from faust.types import EventT
 
+from schemas import kafka_clients
 from schemas.accounts import Accounts
 from schemas.events import Event, Rejection, parse_message
 from schemas.metrics import identity
@@ -74,7 +75,7 @@ class Processor:
         self.app = app
         self.snapshot_topic_name = snapshot_topic(settings)
         self.snapshot_partitions: int | None = None  # learnt on the first send
-        self.mirror = SnapshotMirror(settings.kafka_bootstrap, self.snapshot_topic_name)
+        self.mirror = SnapshotMirror(kafka_clients.aiokafka_options(settings, "worker"), self.snapshot_topic_name)
         self.events_topic = app.topic(settings.events_topic, key_serializer="raw", value_serializer="raw")
         self.dlq_topic = app.topic(settings.dlq_topic, key_serializer="raw", value_serializer="raw")
         self.cache: OrderedDict[str, LocalityState] = OrderedDict()  # least recently used first
@@ -270,7 +271,7 @@ def snapshot_topic(settings: Settings) -> str:
 def faust_options(settings: Settings) -> dict[str, Any]:
     """The Faust settings of the worker; the benchmark's bare agent runs on the very same."""
     return dict(
-        broker=[f"kafka://{server}" for server in settings.kafka_bootstrap.split(",")],
+        **kafka_clients.faust_options(settings, "worker"),
         store="rocksdb://",
         topic_partitions=settings.topic_partitions,
         consumer_auto_offset_reset="earliest",

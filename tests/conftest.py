@@ -1,8 +1,10 @@
 """Fixtures on the real components: one Apache Kafka broker per test session, a chDB folder per test.
 
-When P06_KAFKA_BOOTSTRAP is set (CI starts a broker with `p06 stack up`), the tests use that cluster;
-otherwise the session starts its own broker on a free port and removes it at the end.
-Each test gets its own topic names and data folder, so tests never see each other's events.
+When P06_KAFKA_BOOTSTRAP is set (CI starts a broker with `p06 stack up`), the tests use that cluster,
+with the secrets of P06_KAFKA_SECRETS_DIR (default: P06_DATA_DIR's); otherwise the session starts its
+own secured broker on a free port and removes it at the end. Each test gets its own topic names and
+data folder, so tests never see each other's events, and the project's ACL table (stack.acl) is
+granted for its topic names: each process of a test connects as its role's principal.
 """
 from __future__ import annotations
 
@@ -10,26 +12,55 @@ import os
 import secrets
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import clickhouse_connect
 import pytest
 
 from schemas.accounts import Accounts
+from schemas.kafka_clients import kafka_python_options
 from schemas.settings import Settings, load_settings, settings
+from stack import acl
 from stack import broker as local_broker
 
 
+@dataclass(frozen=True)
+class Broker:
+    bootstrap: str
+    secrets_dir: Path
+    protocol: str  # SASL_SSL, or PLAINTEXT when P06_KAFKA_SECURITY_PROTOCOL says so
+
+
 @pytest.fixture(scope="session")
-def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
     existing = os.environ.get("P06_KAFKA_BOOTSTRAP")
     if existing:
-        yield existing
+        s = settings()
+        yield Broker(existing, s.kafka_secrets, s.kafka_security_protocol)
         return
     data_dir = tmp_path_factory.mktemp("broker")
     broker = local_broker.up(data_dir, local_broker.free_port())
-    yield broker.bootstrap
+    yield Broker(broker.bootstrap, (broker.folder / "secrets").resolve(), "SASL_SSL")
     local_broker.down(data_dir, purge=True)
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(kafka_broker: Broker) -> str:
+    return kafka_broker.bootstrap
+
+
+def grant_acls(s: Settings) -> None:
+    """The project's ACL table for this test's topic names, granted as p06-admin."""
+    if s.kafka_security_protocol == "PLAINTEXT":
+        return
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(**kafka_python_options(s, "admin"), request_timeout_ms=15000)
+    try:
+        acl.grant(admin, acl.rules(s.events_topic, s.dlq_topic, s.app_id))
+    finally:
+        admin.close()
 
 
 def operator_accounts(data_dir: Path) -> dict[str, str]:
@@ -43,7 +74,7 @@ def operator_accounts(data_dir: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def p06_settings(kafka_bootstrap: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+def p06_settings(kafka_broker: Broker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """Settings for one test: its own topics, consumer group, data dir and chDB folder.
 
     They are also exported as P06_* variables, so the commands and worker processes a test starts
@@ -51,7 +82,9 @@ def p06_settings(kafka_bootstrap: str, tmp_path: Path, monkeypatch: pytest.Monke
     """
     tag = uuid.uuid4().hex[:10]
     env = {
-        "P06_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "P06_KAFKA_BOOTSTRAP": kafka_broker.bootstrap,
+        "P06_KAFKA_SECURITY_PROTOCOL": kafka_broker.protocol,
+        "P06_KAFKA_SECRETS_DIR": str(kafka_broker.secrets_dir),
         "P06_DATA_DIR": str(tmp_path / "p06"),
         "P06_CLICKHOUSE_URL": f"chdb://{tmp_path / 'chdb'}",
         "P06_EVENTS_TOPIC": f"t{tag}.events",
@@ -64,12 +97,16 @@ def p06_settings(kafka_bootstrap: str, tmp_path: Path, monkeypatch: pytest.Monke
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
+    for name in ("P06_KAFKA_USERNAME", "P06_KAFKA_PASSWORD", "P06_KAFKA_PASSWORD_FILE", "P06_KAFKA_SSL_CAFILE"):
+        monkeypatch.delenv(name, raising=False)  # each process connects as its own role's principal
     # Accounts beside the data folder, not in it: a folder named p06 in a process's cwd would shadow `python -m p06`.
     monkeypatch.setenv("P06_ACCOUNTS_DIR", str(tmp_path / "accounts"))
     for name, value in operator_accounts(tmp_path / "accounts").items():
         monkeypatch.setenv(name, value)  # what `p06 live`, `p06 report`, the sink's audit... log in with
     settings.cache_clear()
-    yield load_settings()
+    s = load_settings()
+    grant_acls(s)
+    yield s
     settings.cache_clear()
 
 

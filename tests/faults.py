@@ -29,8 +29,10 @@ def uncommitted(settings: Settings, group: str) -> int:
     everything, so the restart had to read records again: the case could have failed."""
     from kafka import KafkaConsumer, TopicPartition
 
+    from schemas.kafka_clients import kafka_python_options
+
     # committed() reads the group's offsets without joining the group (nothing is subscribed)
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=group, enable_auto_commit=False)
+    consumer = KafkaConsumer(**kafka_python_options(settings, "admin"), group_id=group, enable_auto_commit=False)
     try:
         partitions = [TopicPartition(settings.events_topic, p) for p in consumer.partitions_for_topic(settings.events_topic)]
         ends = consumer.end_offsets(partitions)

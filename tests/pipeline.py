@@ -16,6 +16,9 @@ from kafka import KafkaProducer
 
 from bench.proc import P06Process
 from producers.simulate import simulated_events
+from schemas.kafka_clients import kafka_python_options
+from schemas.settings import Settings
+from schemas.topics import province_of_topic
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -65,9 +68,16 @@ MIXED_BATCH = (
 MIXED_BATCH_VALID = [orjson.loads(MIXED_BATCH[1])[0]]
 
 
-def publish_raw(bootstrap: str, topic: str, messages: list[tuple[bytes | None, bytes]]) -> None:
-    """Straight onto the topic with a bare producer, bypassing the Publisher's checks."""
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, max_request_size=5_242_880)
+def raw_role(settings: Settings, topic: str) -> str:
+    """Who writes this topic for real: a province's senders their ingestion topic, admission the rest."""
+    province = province_of_topic(settings.events_topic, topic)
+    return f"province-{province}" if province else "admission"
+
+
+def publish_raw(settings: Settings, topic: str, messages: list[tuple[bytes | None, bytes]]) -> None:
+    """Straight onto the topic with a bare producer, bypassing the Publisher's checks, as the principal
+    that writes this topic in production (raw_role)."""
+    producer = KafkaProducer(**kafka_python_options(settings, raw_role(settings, topic)), acks="all", linger_ms=5, max_request_size=5_242_880)
     for key, value in messages:
         producer.send(topic, key=key, value=value)
     producer.flush()

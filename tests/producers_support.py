@@ -7,6 +7,7 @@ import orjson
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
+from schemas.kafka_clients import kafka_python_options
 from schemas.settings import Settings
 
 READ_TIMEOUT_S = 60
@@ -15,7 +16,7 @@ READ_TIMEOUT_S = 60
 def read_topic(settings: Settings, topic: str | None = None) -> list[ConsumerRecord]:
     """Every record on the topic now, partition by partition, in offset order."""
     topic = topic or settings.events_topic
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    consumer = KafkaConsumer(**kafka_python_options(settings, "admin"), enable_auto_commit=False)
     try:
         parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
         consumer.assign(parts)

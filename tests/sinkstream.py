@@ -14,6 +14,7 @@ from kafka import KafkaProducer
 from bench.proc import P06Process
 from pipeline import operator
 from producers import as_messages, simulated_events
+from schemas.kafka_clients import kafka_python_options
 from schemas.settings import Settings
 from stack import ensure_topics
 
@@ -63,7 +64,7 @@ def publish(settings: Settings, values: list[bytes]) -> None:
     """Each value keyed by its locality (kafka-python partitions by murmur2, as the contract says), so
     it lands in its locality's home partition: the sink archives only records at home."""
     ensure_topics(settings)
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=5)
+    producer = KafkaProducer(**kafka_python_options(settings, "admission"), acks="all", linger_ms=5)
     for value in values:
         producer.send(settings.events_topic, value, key=sender_key(value))
     producer.flush()

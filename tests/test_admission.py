@@ -76,15 +76,15 @@ def test_only_the_topics_province_reaches_the_figures(p06_settings: Settings, st
     first_sends += [(mixed[0]["locality"].encode(), orjson.dumps(mixed)), (b"00070", b"not json")]
     random.Random(31).shuffle(first_sends)
     half = len(first_sends) // 2
-    publish_raw(p06_settings.kafka_bootstrap, topic_of[first], first_sends[:half])
-    publish_raw(p06_settings.kafka_bootstrap, topic_of[second], as_messages(others[41:], seed=33))
+    publish_raw(p06_settings, topic_of[first], first_sends[:half])
+    publish_raw(p06_settings, topic_of[second], as_messages(others[41:], seed=33))
 
     worker = Worker(local_broker.free_port(), tmp_path)
     try:
         admission = stage()
         time.sleep(random.Random(31).uniform(1.0, 3.0))
         admission.kill()  # wherever it was: what it moved but did not commit is moved again, harmlessly
-        publish_raw(p06_settings.kafka_bootstrap, topic_of[first], first_sends[half:])
+        publish_raw(p06_settings, topic_of[first], first_sends[half:])
         stage()
         wait_for_figures(worker, expected_live(own + others[41:]))
     finally:

@@ -21,6 +21,7 @@ from bench.recount import recount
 from schemas.accounts import Accounts
 from schemas.events import validate_event
 from schemas.metrics import METRICS, TOTAL_TASKS
+from schemas.kafka_clients import kafka_python_options
 from schemas.registry import registry
 from schemas.settings import Settings
 from pipeline import operator
@@ -78,7 +79,7 @@ def event(type_: str, locality: str, payload: dict, minutes_ago: float) -> dict:
 
 def publish(settings: Settings, events: list[dict]) -> None:
     """One message per locality: a JSON array of its events, or the object when there is one."""
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    producer = KafkaProducer(**kafka_python_options(settings, "admission"), acks="all")
     by_locality: dict[str, list[dict]] = {}
     for e in events:
         by_locality.setdefault(e["locality"], []).append(e)

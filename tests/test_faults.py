@@ -18,6 +18,7 @@ import httpx
 import orjson
 import pytest
 
+from conftest import grant_acls
 from faults import Sink, assert_exact_everywhere, p06, uncommitted
 from bench.recount import expected_live
 from bench.proc import P06Process
@@ -56,7 +57,7 @@ def pipeline(p06_settings: Settings, tmp_path: Path):
 
 
 def publish(settings: Settings, messages) -> None:
-    publish_raw(settings.kafka_bootstrap, settings.events_topic, messages)
+    publish_raw(settings, settings.events_topic, messages)
 
 
 def test_every_event_twice_and_some_three_times(pipeline) -> None:
@@ -175,10 +176,12 @@ def test_broker_restarted_while_everything_runs(pipeline, tmp_path: Path, monkey
     broker_dir, port = tmp_path / "own-broker", local_broker.free_port()
     local_broker.up(broker_dir, port)
     monkeypatch.setenv("P06_KAFKA_BOOTSTRAP", f"127.0.0.1:{port}")
+    monkeypatch.setenv("P06_KAFKA_SECRETS_DIR", str((broker_dir / "kafka" / "secrets").resolve()))
     cached_settings.cache_clear()
     s = load_settings()
     try:
         ensure_topics(s)
+        grant_acls(s)
         events = seeded_events(seed=16, count=EVENTS)
         worker, sink = pipeline.worker(), pipeline.sink()
         wait_until_serving(worker, s)

@@ -24,7 +24,7 @@ def test_a_two_year_backfill_then_five_percent_again_is_exact(p06_settings: Sett
     events = list(simulated_events(seed=40, count=9000, start=start, span=timedelta(days=730), provinces=1, wards_per_province=3))
     again = random.Random(40).sample(events, len(events) // 20)
     ensure_topics(p06_settings)
-    publish_raw(p06_settings.kafka_bootstrap, p06_settings.events_topic,
+    publish_raw(p06_settings, p06_settings.events_topic,
                 [(e["locality"].encode(), orjson.dumps(e)) for e in events + again])  # in order, one per message
     worker, sink = Worker(local_broker.free_port(), tmp_path), Sink(tmp_path)
     try:

@@ -9,6 +9,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from conftest import grant_acls
 from producers_support import events_of, read_topic, topic_events
 
 from producers import Publisher, simulated_events
@@ -126,9 +127,12 @@ def test_broker_stopped_and_publisher_killed_loses_no_accepted_event(
     broker_dir, port = tmp_path / "private-broker", local_broker.free_port()
     local_broker.up(broker_dir, port)
     try:
-        settings = p06_settings.model_copy(update={"kafka_bootstrap": f"127.0.0.1:{port}"})
+        secrets_dir = (broker_dir / "kafka" / "secrets").resolve()
+        settings = p06_settings.model_copy(update={"kafka_bootstrap": f"127.0.0.1:{port}", "kafka_secrets_dir": secrets_dir})
         ensure_topics(settings)
+        grant_acls(settings)
         monkeypatch.setenv("P06_KAFKA_BOOTSTRAP", settings.kafka_bootstrap)
+        monkeypatch.setenv("P06_KAFKA_SECRETS_DIR", str(secrets_dir))
         monkeypatch.setenv("P06_PUBLISH_TIMEOUT_S", "3")
         child = subprocess.Popen([sys.executable, "-c", CHILD], cwd=REPO, stdout=subprocess.PIPE, text=True)
         lines = iter(child.stdout)  # type: ignore[arg-type]

@@ -9,6 +9,7 @@ import orjson
 from kafka import KafkaProducer
 
 from bench.recount import recount
+from schemas.kafka_clients import kafka_python_options
 from schemas.partitions import home_partition
 from schemas.registry import registry
 from schemas.settings import Settings
@@ -37,7 +38,7 @@ class Topic:
     def __init__(self, settings: Settings) -> None:
         ensure_topics(settings)
         self.settings = settings
-        self.producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+        self.producer = KafkaProducer(**kafka_python_options(settings, "admission"), acks="all")
         self.partitions = len(self.producer.partitions_for(settings.events_topic))
         self.sent = 0
 

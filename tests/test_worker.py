@@ -12,6 +12,7 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
+from schemas.kafka_clients import kafka_python_options
 from schemas.partitions import home_partition
 from schemas.settings import Settings
 from stack import broker as local_broker
@@ -51,7 +52,7 @@ def workers(tmp_path: Path):
 def dlq_reasons(settings: Settings, expected: int, timeout_s: float = 60) -> list[str]:
     consumer = KafkaConsumer(
         settings.dlq_topic,
-        bootstrap_servers=settings.kafka_bootstrap,
+        **kafka_python_options(settings, "admin"),
         auto_offset_reset="earliest",
         consumer_timeout_ms=2000,
     )
@@ -68,7 +69,7 @@ def test_resends_shuffle_and_invalid_input_give_the_recount(p06_settings: Settin
     ensure_topics(p06_settings)
     events = seeded_events(seed=1, count=3000)
     messages = as_messages(events, seed=1, resend_share=0.1)
-    publish_raw(p06_settings.kafka_bootstrap, p06_settings.events_topic, [*messages, *INVALID_MESSAGES, MIXED_BATCH])
+    publish_raw(p06_settings, p06_settings.events_topic, [*messages, *INVALID_MESSAGES, MIXED_BATCH])
 
     worker = workers()
     body = wait_for_figures(worker, expected_live(events + MIXED_BATCH_VALID))
@@ -89,11 +90,11 @@ def test_sigkill_mid_stream_and_restart_stays_exact(p06_settings: Settings, work
     events = seeded_events(seed=2, count=4000)
     messages = as_messages(events, seed=2, resend_share=0.1)
     half = len(messages) // 2
-    publish_raw(p06_settings.kafka_bootstrap, p06_settings.events_topic, messages[:half])
+    publish_raw(p06_settings, p06_settings.events_topic, messages[:half])
 
     first = workers()
     wait_until_some_figures(first)
-    publish_raw(p06_settings.kafka_bootstrap, p06_settings.events_topic, messages[half:])
+    publish_raw(p06_settings, p06_settings.events_topic, messages[half:])
     time.sleep(random.Random(2).uniform(0.2, 1.5))  # somewhere in the middle of the second half
     first.kill()
 
@@ -109,19 +110,19 @@ def test_state_stored_but_snapshot_lost_is_sent_again_when_processed_again(p06_s
     (nothing changes), and must still send the snapshots."""
     ensure_topics(p06_settings)
     events = seeded_events(seed=4, count=1500)
-    publish_raw(p06_settings.kafka_bootstrap, p06_settings.events_topic, as_messages(events, seed=4, resend_share=0.1))
+    publish_raw(p06_settings, p06_settings.events_topic, as_messages(events, seed=4, resend_share=0.1))
     expected = expected_live(events)
     first = workers()
     wait_for_figures(first, expected)
     first.stop()
 
-    admin = KafkaAdminClient(bootstrap_servers=p06_settings.kafka_bootstrap)
+    admin = KafkaAdminClient(**kafka_python_options(p06_settings, "admin"))
     admin.delete_topics([snapshot_topic(p06_settings)])
     deadline = time.monotonic() + 60
     while snapshot_topic(p06_settings) in admin.list_topics() and time.monotonic() < deadline:
         time.sleep(0.5)
     admin.close()
-    changelog = KafkaProducer(bootstrap_servers=p06_settings.kafka_bootstrap, acks="all")
+    changelog = KafkaProducer(**kafka_python_options(p06_settings, "worker"), acks="all")
     for partition in range(p06_settings.topic_partitions):  # as the table writes it: JSON key and value
         changelog.send(changelog_topic(p06_settings.app_id), key=orjson.dumps(position_key(partition)),
                        value=b"0", partition=partition)
@@ -141,12 +142,12 @@ def test_committed_offsets_ahead_of_the_state_are_only_a_hint(p06_settings: Sett
     events = seeded_events(seed=5, count=3000)
     messages = as_messages(events, seed=5, resend_share=0.1)
     half = len(messages) // 2
-    publish_raw(p06_settings.kafka_bootstrap, p06_settings.events_topic, messages[:half])
+    publish_raw(p06_settings, p06_settings.events_topic, messages[:half])
     first = workers()
     wait_for_figures(first, expected_live([e for _, value in messages[:half] for e in _events_of(value)]))
     first.stop()
 
-    publish_raw(p06_settings.kafka_bootstrap, p06_settings.events_topic, messages[half:])
+    publish_raw(p06_settings, p06_settings.events_topic, messages[half:])
     skipped = commit_at_end(p06_settings)
     assert skipped > 0
 
@@ -156,7 +157,7 @@ def test_committed_offsets_ahead_of_the_state_are_only_a_hint(p06_settings: Sett
 
 def commit_at_end(settings: Settings) -> int:
     """Commit the worker group's offsets at the end of every events partition; the records skipped."""
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=settings.app_id, enable_auto_commit=False)
+    consumer = KafkaConsumer(**kafka_python_options(settings, "admin"), group_id=settings.app_id, enable_auto_commit=False)
     try:
         partitions = [TopicPartition(settings.events_topic, p) for p in consumer.partitions_for_topic(settings.events_topic)]
         committed = {tp: consumer.committed(tp) or 0 for tp in partitions}
@@ -177,12 +178,12 @@ def test_a_sender_that_partitions_otherwise_is_counted_in_the_right_partition(p0
     a, b = workers(), workers()
     wait_until_both_own_partitions(a, b)
     crc32_half = [(key, value, zlib.crc32(key) % p06_settings.topic_partitions) for key, value in messages[::2]]
-    producer = KafkaProducer(bootstrap_servers=p06_settings.kafka_bootstrap, acks="all", linger_ms=5)
+    producer = KafkaProducer(**kafka_python_options(p06_settings, "admission"), acks="all", linger_ms=5)
     for key, value, partition in crc32_half:
         producer.send(p06_settings.events_topic, key=key, value=value, partition=partition)
     producer.flush()
     producer.close()
-    publish_raw(p06_settings.kafka_bootstrap, p06_settings.events_topic, messages[1::2])
+    publish_raw(p06_settings, p06_settings.events_topic, messages[1::2])
     moved = sum(partition != home_partition(key.decode(), p06_settings.topic_partitions) for key, _, partition in crc32_half)
     assert moved > 0  # the case can fail: some localities did land elsewhere
     expected = expected_live(events)
@@ -197,17 +198,17 @@ def test_two_workers_with_one_joining_and_one_leaving(p06_settings: Settings, wo
     thirds = [messages[i::3] for i in range(3)]
 
     a = workers()
-    publish_raw(p06_settings.kafka_bootstrap, p06_settings.events_topic, thirds[0])
+    publish_raw(p06_settings, p06_settings.events_topic, thirds[0])
     wait_until_some_figures(a)
     b = workers()  # joins: the partitions are shared out again
-    publish_raw(p06_settings.kafka_bootstrap, p06_settings.events_topic, thirds[1])
+    publish_raw(p06_settings, p06_settings.events_topic, thirds[1])
     # While both run, each counts some partitions, yet each answers for the whole country.
     two_thirds = expected_live([e for key, value in thirds[0] + thirds[1] for e in _events_of(value)])
     wait_for_figures(a, two_thirds)
     wait_for_figures(b, two_thirds)
     expected = expected_live(events)
     a.stop()  # leaves: b takes every partition over
-    publish_raw(p06_settings.kafka_bootstrap, p06_settings.events_topic, thirds[2])
+    publish_raw(p06_settings, p06_settings.events_topic, thirds[2])
     wait_for_figures(b, expected)
 
 

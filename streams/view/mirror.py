@@ -22,14 +22,14 @@ log = logging.getLogger("p06.snapshots")
 class SnapshotMirror:
     """locality -> its newest snapshot, as read from the snapshot topic, and their running totals."""
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
-        self.bootstrap, self.topic = bootstrap, topic
+    def __init__(self, client_options: dict[str, Any], topic: str) -> None:
+        self.client_options, self.topic = client_options, topic  # schemas.kafka_clients.aiokafka_options
         self.snapshots: dict[str, dict[str, Any]] = {}
         self.totals = LiveTotals()
 
     async def run(self) -> None:
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap,
+            **self.client_options,
             group_id=None,  # no group: every worker reads every partition
             enable_auto_commit=False,
             auto_offset_reset="earliest",

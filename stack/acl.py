@@ -1,0 +1,105 @@
+"""Who may do what on the broker: the project's ACL table, as a function of its topic names.
+
+The broker runs StandardAuthorizer with allow.everyone.if.no.acl.found=false: a principal can do only
+what a rule below grants (p06-admin is a super user and needs none). `rules()` takes the topic names
+and app id, so each test can grant the same table for its own per-test topics.
+
+  principal            resource (pattern)                    operations
+  p06-province-PP      topic E.in.PP (literal)               WRITE, DESCRIBE
+  p06-national         topic E.in. (prefixed), E (literal)   WRITE, DESCRIBE
+  p06-gateway          topic E.in. (prefixed), E (literal)   WRITE, DESCRIBE
+  p06-admission        topic E.in. (prefixed)                READ, DESCRIBE
+                       topic E, E.dlq (literal)              WRITE, DESCRIBE
+                       group APP (prefixed)                  READ, DESCRIBE
+  p06-worker           topic E (literal)                     READ, WRITE, DESCRIBE  (re-sends to the right partition)
+                       topic E.dlq (literal)                 WRITE, DESCRIBE
+                       topic APP (prefixed)                  ALL  (Faust's changelogs, snapshots; it creates them)
+                       group APP (prefixed)                  ALL
+  p06-sink             topic E (literal)                     READ, DESCRIBE
+                       group APP-sink (literal)              READ, DESCRIBE
+
+National senders (and the gateway for a national token) may write for every province: the
+Publisher sends their events to E itself (schemas.topics), any province's E.in.PP works as well.
+Only p06-admission, p06-worker (re-sends), the national senders and p06-admin may write E.
+
+Idempotent producers need no IDEMPOTENT_WRITE grant on Kafka 3+: WRITE on a topic implies it.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from schemas.kafka_clients import ROLE_PRINCIPALS, province_principal
+
+
+@dataclass(frozen=True)
+class Rule:
+    principal: str
+    resource: str  # "topic" | "group"
+    name: str
+    prefixed: bool
+    operation: str  # READ, WRITE, DESCRIBE, CREATE, ALL
+
+
+def ingestion_prefix(events_topic: str) -> str:
+    return f"{events_topic}.in."
+
+
+def _rules_for(principal: str, resource: str, name: str, prefixed: bool, *operations: str) -> list[Rule]:
+    return [Rule(principal, resource, name, prefixed, op) for op in operations]
+
+
+def rules(events_topic: str, dlq_topic: str, app_id: str, provinces: Iterable[str] | None = None) -> list[Rule]:
+    """The project's ACL table for these topic names (provinces: the registry's, unless given)."""
+    if provinces is None:
+        from schemas.registry import registry
+
+        provinces = registry().provinces
+    inbox = ingestion_prefix(events_topic)
+    p = ROLE_PRINCIPALS
+    table: list[Rule] = []
+    for code in provinces:
+        table += _rules_for(province_principal(code), "topic", f"{inbox}{code}", False, "WRITE", "DESCRIBE")
+    for sender in (p["national"], p["gateway"]):
+        table += _rules_for(sender, "topic", inbox, True, "WRITE", "DESCRIBE")
+        table += _rules_for(sender, "topic", events_topic, False, "WRITE", "DESCRIBE")
+    table += _rules_for(p["admission"], "topic", inbox, True, "READ", "DESCRIBE")
+    table += _rules_for(p["admission"], "topic", events_topic, False, "WRITE", "DESCRIBE")
+    table += _rules_for(p["admission"], "topic", dlq_topic, False, "WRITE", "DESCRIBE")
+    table += _rules_for(p["admission"], "group", app_id, True, "READ", "DESCRIBE")
+    table += _rules_for(p["worker"], "topic", events_topic, False, "READ", "WRITE", "DESCRIBE")
+    table += _rules_for(p["worker"], "topic", dlq_topic, False, "WRITE", "DESCRIBE")
+    table += _rules_for(p["worker"], "topic", app_id, True, "ALL")
+    table += _rules_for(p["worker"], "group", app_id, True, "ALL")
+    table += _rules_for(p["sink"], "topic", events_topic, False, "READ", "DESCRIBE")
+    table += _rules_for(p["sink"], "group", f"{app_id}-sink", False, "READ", "DESCRIBE")
+    return table
+
+
+def _to_acl(rule: Rule):  # type: ignore[no-untyped-def]
+    from kafka.admin import ACL, ACLOperation, ACLPermissionType, ACLResourcePatternType, ResourcePattern, ResourceType
+
+    pattern = ResourcePattern(
+        ResourceType.TOPIC if rule.resource == "topic" else ResourceType.GROUP,
+        rule.name,
+        ACLResourcePatternType.PREFIXED if rule.prefixed else ACLResourcePatternType.LITERAL,
+    )
+    return ACL(f"User:{rule.principal}", "*", ACLOperation[rule.operation], ACLPermissionType.ALLOW, pattern)
+
+
+def grant(admin, table: list[Rule]) -> None:  # type: ignore[no-untyped-def]
+    """Create these ACLs with an admin client (kafka-python's, as p06-admin); existing ones stay."""
+    result = admin.create_acls([_to_acl(rule) for rule in table])
+    failed = result.get("failed", []) if isinstance(result, dict) else []
+    if failed:
+        raise RuntimeError(f"the broker refused {len(failed)} ACLs, first: {failed[0]}")
+
+
+def revoke_principal(admin, principal: str) -> None:  # type: ignore[no-untyped-def]
+    """Delete every ACL naming this principal."""
+    from kafka.admin import ACLFilter, ACLOperation, ACLPermissionType, ACLResourcePatternType, ResourcePatternFilter, ResourceType
+
+    admin.delete_acls([
+        ACLFilter(f"User:{principal}", None, ACLOperation.ANY, ACLPermissionType.ANY,
+                  ResourcePatternFilter(ResourceType.ANY, None, ACLResourcePatternType.ANY))
+    ])
