@@ -9,7 +9,9 @@ COPY stack stack
 COPY streams streams
 COPY sinks sinks
 COPY bench bench
-RUN pip install -c constraints.txt . && useradd --create-home p06 && mkdir -p /data && chown p06 /data
+# uid 1000, as apache/kafka's user: the broker reads the TLS files kafka-certs writes (docker-compose.yml)
+RUN pip install -c constraints.txt . && useradd --create-home --uid 1000 p06 \
+    && mkdir -p /data /kafka-tls /kafka-ca /kafka-users && chown p06 /data /kafka-tls /kafka-ca /kafka-users
 USER p06
 VOLUME ["/data"]
 ENTRYPOINT ["p06"]

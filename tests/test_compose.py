@@ -10,6 +10,7 @@ import yaml
 
 import p06
 from schemas.settings import Settings
+from stack.broker import kafka_version
 
 REPO = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
@@ -20,7 +21,7 @@ def test_compose_runs_our_three_services_from_one_dockerfile() -> None:
     assert {"worker", "sink", "gateway"} <= set(OURS)
     assert {svc["build"] for svc in OURS.values()} == {"."}
     assert (REPO / "Dockerfile").exists()
-    assert COMPOSE["services"]["kafka"]["image"].startswith("apache/kafka:3.9")
+    assert COMPOSE["services"]["kafka"]["image"] == f"apache/kafka:{kafka_version()}"  # the version pom.xml pins
     assert COMPOSE["services"]["clickhouse"]["image"].startswith("clickhouse/clickhouse-server")
 
 
@@ -43,8 +44,10 @@ def test_every_p06_variable_is_a_setting() -> None:
     fields = set(Settings.model_fields)
     for name, svc in OURS.items():
         env = svc.get("environment", {})
-        assert env.get("P06_KAFKA_BOOTSTRAP") == "kafka:9092", name
+        assert env.get("P06_KAFKA_BOOTSTRAP") == ("kafka:9094" if name == "kafka-init" else "kafka:9092"), name
         for variable, value in env.items():
+            if name == "kafka-init" and variable.startswith("INIT_PASSWORD_"):
+                continue  # the services' passwords, which its script writes to files for `p06 stack init`
             assert variable.startswith("P06_"), f"{name}: {variable} is not a p06 setting"
             assert variable.removeprefix("P06_").lower() in fields, f"{name}: {variable} is not in Settings"
             Settings(**{variable.removeprefix("P06_").lower(): _interpolated(value)})  # and its value is valid
@@ -94,3 +97,32 @@ def test_grafana_dashboard_reads_the_tables_the_migrations_create() -> None:
         for target in panel["targets"]:
             tables = [w.split(".")[1] for w in target["rawSql"].split() if w.startswith("p06.")]
             assert tables and all(f"p06.{t}" in sql for t in tables), panel["title"]
+
+
+KAFKA_CLIENTS = {"worker": "p06-worker", "sink": "p06-sink", "gateway": "p06-gateway", "admission": "p06-admission"}
+
+
+def test_kafka_runs_tls_scram_and_acls_with_no_default_password() -> None:
+    """The broker: SASL_SSL for clients, StandardAuthorizer, nothing allowed unless granted; each of our
+    services connects over TLS + SCRAM as its own principal, with a required password variable."""
+    services = COMPOSE["services"]
+    kafka = services["kafka"]["environment"]
+    protocols = dict(pair.split(":") for pair in kafka["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
+    assert protocols["SASL_SSL"] == "SASL_SSL" and protocols["INTERNAL"] == "SASL_SSL"
+    assert "PLAINTEXT" not in protocols.values()  # the controller's own listener is SASL_PLAINTEXT, inside the container
+    assert kafka["KAFKA_SASL_ENABLED_MECHANISMS"] == "SCRAM-SHA-512"
+    assert kafka["KAFKA_AUTHORIZER_CLASS_NAME"] == "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+    assert kafka["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
+    assert kafka["KAFKA_SSL_KEYSTORE_TYPE"] == "PEM"
+    for jaas in (kafka["KAFKA_LISTENER_NAME_INTERNAL_PLAIN_SASL_JAAS_CONFIG"], kafka["KAFKA_LISTENER_NAME_CONTROLLER_PLAIN_SASL_JAAS_CONFIG"]):
+        assert re.findall(r'password="([^"]*)"', jaas) and all(p.startswith("${P06_KAFKA_") and ":?" in p for p in re.findall(r'="(\$\{[^"]*)"', jaas))
+    for name, principal in KAFKA_CLIENTS.items():
+        env = OURS[name]["environment"]
+        assert env["P06_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL" and env["P06_KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512", name
+        assert env["P06_KAFKA_USERNAME"] == principal, name
+        assert re.fullmatch(r"\$\{P06_KAFKA_[A-Z]+_PASSWORD:\?[^}]+\}", env["P06_KAFKA_PASSWORD"]), name
+        assert "kafka-ca:/kafka-ca:ro" in OURS[name]["volumes"] and env["P06_KAFKA_SSL_CAFILE"] == "/kafka-ca/ca.pem", name
+        assert OURS[name].get("depends_on", COMPOSE["x-p06"]["depends_on"])["kafka-init"]["condition"] == "service_completed_successfully", name
+    assert OURS["kafka-init"]["entrypoint"][-1].rstrip().endswith("exec p06 stack init")
+    assert OURS["kafka-certs"]["command"][:2] == ["stack", "certs"]
+    assert services["kafka"]["depends_on"]["kafka-certs"]["condition"] == "service_completed_successfully"
