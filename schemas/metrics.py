@@ -126,22 +126,22 @@ def as_dict(v: Vector) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class Indicator:
-    """A figure for reports, defined as data: numerator / denominator against a target share."""
+    """A figure for reports, defined as data: numerator / denominator against a target share. Its title
+    in each language is the catalogue's indicator.NAME (schemas/messages.toml)."""
 
     name: str
-    title: str
     numerator: str  # a metric, or "villages - X" style derived below
     denominator: str
     target: float | None = None
 
 
 INDICATORS: tuple[Indicator, ...] = (
-    Indicator("villages_with_electricity_share", "Villages with electricity", "villages_with_electricity", "villages", 1.0),
-    Indicator("villages_with_internet_share", "Villages with internet", "villages_with_internet", "villages", 1.0),
-    Indicator("tasks_completed_share", "Tasks completed (of 225)", "tasks_completed", "total_tasks", 1.0),
-    Indicator("dossiers_online_share", "Dossiers filed online", "dossiers_online", "dossiers_received"),
-    Indicator("dossiers_on_time_share", "Dossiers handled on time", "dossiers_on_time", "dossiers_received"),
-    Indicator("systems_failed_share", "Systems failing assessment", "systems_failed", "systems_assessed", 0.0),
+    Indicator("villages_with_electricity_share", "villages_with_electricity", "villages", 1.0),
+    Indicator("villages_with_internet_share", "villages_with_internet", "villages", 1.0),
+    Indicator("tasks_completed_share", "tasks_completed", "total_tasks", 1.0),
+    Indicator("dossiers_online_share", "dossiers_online", "dossiers_received"),
+    Indicator("dossiers_on_time_share", "dossiers_on_time", "dossiers_received"),
+    Indicator("systems_failed_share", "systems_failed", "systems_assessed", 0.0),
 )
 
 

@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     admission_batch: int = Field(500, ge=1, le=10_000, description="ingestion-topic messages the admission stage moves per write to the events topic")
     publish_timeout_s: float = Field(30.0, gt=0, le=600, description="how long a publish waits for the broker before spooling")
     silent_after_hours: float = Field(24.0, gt=0, description="a locality silent this long is listed as silent")
+    lang: str = Field("vi", description="language of the dashboard and the md/html reports: vi (Vietnamese) or en (English)")
     operator_user: str = Field("", description="account the p06 commands (live, report, reconcile, the sink's audit, bench) log in with; empty: `admin` if `p06 up` made DATA_DIR/admin-password")
     operator_password: SecretStr | None = Field(None, description="password of OPERATOR_USER (prefer OPERATOR_PASSWORD_FILE)")
     operator_password_file: Path | None = Field(None, description="file holding the password of OPERATOR_USER")
@@ -89,6 +90,13 @@ class Settings(BaseSettings):
         if value and not value.startswith(("chdb://", "http://", "https://")):
             raise ValueError(f"expected chdb://FOLDER or http(s)://HOST:PORT, got {value!r}")
         return value
+
+    @field_validator("lang")
+    @classmethod
+    def _lang(cls, value: str) -> str:
+        from .i18n import check
+
+        return check(value)
 
     @property
     def clickhouse_dsn(self) -> str:

@@ -10,6 +10,7 @@ from typing import Optional
 
 import typer
 
+from schemas.i18n import LANGUAGES
 from schemas.settings import settings
 
 report_app = typer.Typer(help="Official figures from ClickHouse: national or one province, at a date or between two.", no_args_is_help=True)
@@ -42,13 +43,16 @@ def _reader():
         raise typer.Exit(2) from None
 
 
-def _emit(report: dict, fmt: Format, out: Optional[Path], kind: str) -> None:
+def _emit(report: dict, fmt: Format, out: Optional[Path], kind: str, lang: str) -> None:
     from . import html, render
     from .report import mark_changes, record_export, snapshot_path
 
     snapshot = snapshot_path(settings(), kind)
     mark_changes(report, snapshot)
-    text = {Format.json: render.as_json, Format.csv: render.as_csv, Format.md: render.as_md, Format.html: html.page}[fmt](report)
+    if fmt in (Format.md, Format.html):
+        text = {Format.md: render.as_md, Format.html: html.page}[fmt](report, lang)
+    else:  # machine data: the same in every language
+        text = {Format.json: render.as_json, Format.csv: render.as_csv}[fmt](report)
     if out is None:
         typer.echo(text, nl=False)
         return
@@ -64,6 +68,9 @@ FROM = typer.Option(None, "--from", formats=["%Y-%m-%d"],
 TO = typer.Option(None, "--to", formats=["%Y-%m-%d"], help="the review's last day (default: today, UTC)")
 FORMAT = typer.Option(Format.json, "--format", help="json (the /api/live shape), csv, md or html")
 OUT = typer.Option(None, "--out", help="write to this file (an export) instead of stdout")
+Lang = Enum("Lang", {code: code for code in LANGUAGES}, type=str)  # type: ignore[misc]
+LANG = typer.Option(None, "--lang", help="language of md and html: vi (Vietnamese) or en (English); default P06_LANG, else vi;"
+                    " json and csv are the same in every language")
 
 
 class Map(str, Enum):
@@ -99,12 +106,12 @@ def _period(as_of: Optional[datetime], start: Optional[datetime], end: Optional[
     return None if start is None else (start.date(), last)
 
 
-def _emit_review(report: dict, fmt: Format, out: Optional[Path]) -> None:
+def _emit_review(report: dict, fmt: Format, out: Optional[Path], lang: str) -> None:
     from . import review_html, review_render
 
     render = {Format.json: review_render.as_json, Format.csv: review_render.as_csv, Format.md: review_render.as_md,
               Format.html: review_html.page}[fmt]
-    text = render(report)
+    text = render(report, lang) if fmt in (Format.md, Format.html) else render(report)
     if out is None:
         typer.echo(text, nl=False)
         return
@@ -113,7 +120,8 @@ def _emit_review(report: dict, fmt: Format, out: Optional[Path]) -> None:
     typer.echo(f"wrote {out}", err=True)
 
 
-def _report(build, fmt: Format, out: Optional[Path], kind: str, review: bool) -> None:
+def _report(build, fmt: Format, out: Optional[Path], kind: str, review: bool, lang: Optional[str] = None) -> None:
+    lang = getattr(lang, "value", lang) or settings().lang  # --lang, else P06_LANG
     from .warehouse import WarehouseUnavailable
 
     reader = _reader()
@@ -125,14 +133,14 @@ def _report(build, fmt: Format, out: Optional[Path], kind: str, review: bool) ->
     finally:
         reader.close()
     if review:
-        _emit_review(report, fmt, out)
+        _emit_review(report, fmt, out, lang)
     else:
-        _emit(report, fmt, out, kind)
+        _emit(report, fmt, out, kind, lang)
 
 
 @report_app.command("national")
 def report_national(as_of: Optional[datetime] = AS_OF, start: Optional[datetime] = FROM, end: Optional[datetime] = TO,
-                    fmt: Format = FORMAT, out: Optional[Path] = OUT, map_: Map = MAP) -> None:
+                    fmt: Format = FORMAT, out: Optional[Path] = OUT, lang: Optional[Lang] = LANG, map_: Map = MAP) -> None:
     """Nation, provinces, urban and rural: the twelve metrics, indicators and reporting completeness; with --from, a review between two dates."""
     from . import oldmap, report, review
 
@@ -141,15 +149,15 @@ def report_national(as_of: Optional[datetime] = AS_OF, start: Optional[datetime]
     build = oldmap.national if map_ is Map.old else report.national
     kind = "national" if map_ is Map.current else "national-2024"
     if period:
-        _report(lambda r: review.national(r, settings(), *period), fmt, out, kind, review=True)
+        _report(lambda r: review.national(r, settings(), *period), fmt, out, kind, review=True, lang=lang)
     else:
-        _report(lambda r: build(r, settings(), as_of.date() if as_of else None), fmt, out, kind, review=False)
+        _report(lambda r: build(r, settings(), as_of.date() if as_of else None), fmt, out, kind, review=False, lang=lang)
 
 
 @report_app.command("province")
 def report_province(code: str = typer.Argument(..., help="province code on the --map, e.g. 01"), as_of: Optional[datetime] = AS_OF,
                     start: Optional[datetime] = FROM, end: Optional[datetime] = TO,
-                    fmt: Format = FORMAT, out: Optional[Path] = OUT, map_: Map = MAP) -> None:
+                    fmt: Format = FORMAT, out: Optional[Path] = OUT, lang: Optional[Lang] = LANG, map_: Map = MAP) -> None:
     """One province with each of its wards; with --from, a review between two dates."""
     from . import oldmap, report, review
 
@@ -158,9 +166,9 @@ def report_province(code: str = typer.Argument(..., help="province code on the -
     build = oldmap.province if map_ is Map.old else report.province
     kind = f"province-{code}" if map_ is Map.current else f"province-2024-{code}"
     if period:
-        _report(lambda r: review.province(r, settings(), code, *period), fmt, out, kind, review=True)
+        _report(lambda r: review.province(r, settings(), code, *period), fmt, out, kind, review=True, lang=lang)
     else:
-        _report(lambda r: build(r, settings(), code, as_of.date() if as_of else None), fmt, out, kind, review=False)
+        _report(lambda r: build(r, settings(), code, as_of.date() if as_of else None), fmt, out, kind, review=False, lang=lang)
 
 
 def history(entity: str = typer.Argument(..., help="LOCALITY/KIND:ID, e.g. 00070/village:V12, 01/task:T003, 01/system:S1"),

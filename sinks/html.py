@@ -4,10 +4,11 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from schemas.i18n import DEFAULT, Texts
 from schemas.metrics import INDICATORS, METRICS, indicator_values
 
 from . import unsplit
-from .render import SCOPE_TITLES, events, rows, share
+from .render import completeness_values, events, rows, title
 from .svg import bar_chart, line_chart
 
 CSS = """
@@ -19,23 +20,29 @@ td,th{border:1px solid #ccc;padding:3px 6px;text-align:right} td:nth-child(2),th
 """
 
 
-def page(report: dict[str, Any]) -> str:
+def document(lang: str, heading: str, body: list[str]) -> str:
+    """The page around a report's body: its language, title and inline style."""
+    return (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>{escape(heading)}</title>'
+            f"<style>{CSS}</style></head><body>{''.join(body)}</body></html>\n")
+
+
+def page(report: dict[str, Any], lang: str = DEFAULT) -> str:
+    tr = Texts(lang)
     national = "code" not in report
-    title = "Báo cáo toàn quốc" if national else f"Báo cáo {report['name']} ({report['code']})"
-    body = [f"<h1>{escape(title)}</h1>", f'<p class="note">Số liệu tính đến {escape(report["as_of"])}</p>',
-            _completeness(report)]
+    heading = title(report, tr)
+    body = [f"<h1>{escape(heading)}</h1>", f'<p class="note">{escape(tr("report.as_of", moment=tr.moment(report["as_of"])))}</p>',
+            _completeness(report, tr)]
     for indicator in INDICATORS:
-        body.append(f'<h2 id="{indicator.name}">{escape(indicator.title)}</h2><div class="pair">')
-        points = list(zip(report["trend"]["dates"], report["trend"]["indicators"][indicator.name]))
-        body.append(line_chart(points, "Trend (end of each day)", indicator.target))
-        body.append(bar_chart(_ranking(report, indicator.name), "Ranking" if national else "Wards"))
+        body.append(f'<h2 id="{indicator.name}">{escape(tr.indicator(indicator.name))}</h2><div class="pair">')
+        points = [(tr.day(d), v) for d, v in zip(report["trend"]["dates"], report["trend"]["indicators"][indicator.name])]
+        body.append(line_chart(points, tr("report.trend"), tr, indicator.target))
+        body.append(bar_chart(_ranking(report, indicator.name), tr("report.ranking") if national else tr("report.wards"), tr))
         body.append("</div>")
     if national:
-        body.append(_gap(report))
-    body.append(_table(report))
-    body.append(unsplit.html_section(report))
-    return (f'<!doctype html><html lang="vi"><head><meta charset="utf-8"><title>{escape(title)}</title>'
-            f"<style>{CSS}</style></head><body>{''.join(body)}</body></html>\n")
+        body.append(_gap(report, tr))
+    body.append(_table(report, tr))
+    body.append(unsplit.html_section(report, tr))
+    return document(lang, heading, body)
 
 
 def _ranking(report: dict[str, Any], name: str) -> list[tuple[str, float | None]]:
@@ -47,33 +54,36 @@ def _ranking(report: dict[str, Any], name: str) -> list[tuple[str, float | None]
     return sorted(items, key=lambda item: (item[1] is None, -(item[1] or 0), item[0]))
 
 
-def _gap(report: dict[str, Any]) -> str:
+def _gap(report: dict[str, Any], tr: Texts) -> str:
     ind = report["indicators"]
     items = []
     for indicator in INDICATORS:
-        items += [(f"{indicator.title[:18]} · urban", ind["urban"][indicator.name]),
-                  (f"{indicator.title[:18]} · rural", ind["rural"][indicator.name])]
-    chart = bar_chart(items, "Urban / rural gap", colors=("#1f6feb", "#bf8700"))
-    return f'<h2 id="urban-rural">Urban / rural gap</h2><div class="pair">{chart}</div>'
+        short = tr(f"indicator_short.{indicator.name}")
+        items += [(tr("report.gap_urban", indicator=short), ind["urban"][indicator.name]),
+                  (tr("report.gap_rural", indicator=short), ind["rural"][indicator.name])]
+    chart = bar_chart(items, tr("report.gap"), tr, colors=("#1f6feb", "#bf8700"))
+    return f'<h2 id="urban-rural">{escape(tr("report.gap"))}</h2><div class="pair">{chart}</div>'
 
 
-def _completeness(report: dict[str, Any]) -> str:
-    comp = report["completeness"]
-    comp = comp.get("nation", comp)
-    return (f'<p>Reporting completeness: <b>{comp["reporting"]}/{comp["wards"]}</b> wards '
-            f'({share(comp["reporting_share"])}); timely {comp["timely"]}/{comp["wards"]} ({share(comp["timely_share"])}); '
-            f'backed by <b>{events(report)[rows(report)[0][0]]:,}</b> distinct archived events</p>')
+def _completeness(report: dict[str, Any], tr: Texts) -> str:
+    """Completeness and the events behind the figures, the counts in bold."""
+    backing = tr.number(events(report)[rows(report)[0][0]])
+    return (f'<p>{tr.markup("report.completeness", ("reporting", "wards"), **completeness_values(report, tr))}'
+            f' {tr.markup("report.backed_by", ("events",), events=backing)}</p>')
 
 
-def _table(report: dict[str, Any]) -> str:
+def _table(report: dict[str, Any], tr: Texts) -> str:
     changed = report.get("changed_since_last_export", {})
-    head = "".join(f"<th>{escape(m)}</th>" for m in METRICS) + '<th title="distinct archived events behind the figures">events</th>'
+    head = "".join(f"<th>{escape(tr.metric(m))}</th>" for m in METRICS)
+    head += f'<th title="{escape(tr("report.events_note"))}">{escape(tr("report.events"))}</th>'
     backing = events(report)
-    lines = [f'<h2 id="figures">Figures</h2><p class="note">Highlighted: changed since the last export ({escape(str(report.get("last_export")))})</p>',
-             f"<table><tr><th>Code</th><th>Name</th>{head}</tr>"]
-    for code, name, figures, _ in rows(report):
+    last = tr.moment(report["last_export"]) if report.get("last_export") else tr("report.no_export")
+    lines = [f'<h2 id="figures">{escape(tr("report.figures"))}</h2>'
+             f'<p class="note">{escape(tr("report.highlighted", moment=last))}</p>',
+             f"<table><tr><th>{escape(tr('report.code'))}</th><th>{escape(tr('report.name'))}</th>{head}</tr>"]
+    for code, name, figures, _ in rows(report, tr):
         cells = "".join(
-            f'<td class="changed" title="was {changed[code][m]}">{figures[m]:,}</td>' if m in changed.get(code, {})
-            else f"<td>{figures[m]:,}</td>" for m in METRICS)
-        lines.append(f"<tr><td>{escape(code)}</td><td>{escape(SCOPE_TITLES.get(name, name))}</td>{cells}<td>{backing[code]:,}</td></tr>")
+            f'<td class="changed" title="{escape(tr("report.was", value=tr.number(changed[code][m])))}">{tr.number(figures[m])}</td>'
+            if m in changed.get(code, {}) else f"<td>{tr.number(figures[m])}</td>" for m in METRICS)
+        lines.append(f"<tr><td>{escape(code)}</td><td>{escape(name)}</td>{cells}<td>{tr.number(backing[code])}</td></tr>")
     return "".join(lines) + "</table>"

@@ -1,4 +1,8 @@
-"""Reports as text for official documents: json, csv (one row per scope), md (tables)."""
+"""Reports as text for official documents: json, csv (one row per scope), md (tables).
+
+json and csv are machine data (stable keys, Vietnamese registry names); md speaks the report's
+language (schemas/i18n.py).
+"""
 from __future__ import annotations
 
 import csv
@@ -6,29 +10,28 @@ import io
 import json
 from typing import Any
 
+from schemas.i18n import DEFAULT, Texts
 from schemas.metrics import INDICATORS, METRICS
 
 from . import unsplit
 
-SCOPE_TITLES = {"nation": "Toàn quốc", "urban": "Thành thị (phường)", "rural": "Nông thôn (xã, đặc khu)"}
-
-
-def share(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f}%"
+# The headline scopes' names in json and csv: the Vietnamese ones, like the registry's names.
+SCOPE_TITLES = {s: Texts("vi").scope(s) for s in ("nation", "urban", "rural")}
 
 
 def as_json(report: dict[str, Any]) -> str:
     return json.dumps(report, ensure_ascii=False, indent=2) + "\n"
 
 
-def rows(report: dict[str, Any]) -> list[tuple[str, str, dict[str, int], dict[str, float | None]]]:
-    """(code, name, figures, indicators) per scope, in document order."""
+def rows(report: dict[str, Any], tr: Texts | None = None) -> list[tuple[str, str, dict[str, int], dict[str, float | None]]]:
+    """(code, name, figures, indicators) per scope, in document order; headline scopes named in tr's language."""
     if "figures" in report:
         out = [(report["code"], report["name"], report["figures"], report["indicators"])]
         out += [(w, v["name"], v["figures"], {}) for w, v in report["wards"].items()]
         return out
     ind = report["indicators"]
-    out = [(s, SCOPE_TITLES[s], report[s], ind[s]) for s in ("nation", "urban", "rural")]
+    name = tr.scope if tr else SCOPE_TITLES.__getitem__
+    out = [(s, name(s), report[s], ind[s]) for s in ("nation", "urban", "rural")]
     out += [(p, report["names"][p], f, ind["provinces"][p]) for p, f in report["provinces"].items()]
     return out
 
@@ -55,33 +58,52 @@ def as_csv(report: dict[str, Any]) -> str:
     return buffer.getvalue()
 
 
-def _cell(code: str, metric: str, value: int, changed: dict[str, dict[str, int]]) -> str:
+def title(report: dict[str, Any], tr: Texts) -> str:
+    if "code" in report:
+        return tr("report.title_province", name=report["name"], code=report["code"])
+    return tr("report.title_national")
+
+
+def completeness(report: dict[str, Any]) -> dict[str, Any]:
+    comp = report["completeness"]
+    return comp.get("nation", comp)
+
+
+def completeness_values(report: dict[str, Any], tr: Texts) -> dict[str, str]:
+    """The placeholders of report.completeness, formatted."""
+    comp = completeness(report)
+    return {"reporting": tr.number(comp["reporting"]), "wards": tr.number(comp["wards"]), "timely": tr.number(comp["timely"]),
+            "reporting_share": tr.share(comp["reporting_share"]), "timely_share": tr.share(comp["timely_share"])}
+
+
+def _cell(code: str, metric: str, value: int, changed: dict[str, dict[str, int]], tr: Texts) -> str:
     before = changed.get(code, {}).get(metric)
-    return f"{value:,} \\* (was {before:,})" if before is not None else f"{value:,}"
+    if before is None:
+        return tr.number(value)
+    return f"{tr.number(value)} \\* ({tr('report.was', value=tr.number(before))})"
 
 
-def as_md(report: dict[str, Any]) -> str:
+def as_md(report: dict[str, Any], lang: str = DEFAULT) -> str:
+    tr = Texts(lang)
     changed = report.get("changed_since_last_export", {})
-    title = f"Báo cáo {report['name']} ({report['code']})" if "code" in report else "Báo cáo toàn quốc"
-    lines = [f"# {title}", "", f"Số liệu tính đến (as of): {report['as_of']}", ""]
+    lines = [f"# {title(report, tr)}", "", tr("report.as_of", moment=tr.moment(report["as_of"])), ""]
     if report.get("last_export"):
-        lines += [f"\\* changed since the last export ({report['last_export']})", ""]
-    table = rows(report)
-    lines += ["## Indicators", "", "| Scope | " + " | ".join(i.title for i in INDICATORS) + " |",
+        lines += [f"\\* {tr('report.changed_since', moment=tr.moment(report['last_export']))}", ""]
+    table = rows(report, tr)
+    lines += [f"## {tr('report.indicators')}", "",
+              f"| {tr('report.scope')} | " + " | ".join(tr.indicator(i.name) for i in INDICATORS) + " |",
               "|---|" + "---|" * len(INDICATORS)]
     for code, name, _, indicators in table:
         if indicators:
-            lines.append(f"| {name} | " + " | ".join(share(indicators.get(i.name)) for i in INDICATORS) + " |")
-    comp = report["completeness"]
-    comp = comp.get("nation", comp)
-    lines += ["", f"Reporting completeness: {comp['reporting']}/{comp['wards']} wards ({share(comp['reporting_share'])}),"
-              f" timely {comp['timely']}/{comp['wards']} ({share(comp['timely_share'])})",
-              f"Backed by {events(report)[table[0][0]]:,} distinct archived events.", ""]
+            lines.append(f"| {name} | " + " | ".join(tr.share(indicators.get(i.name)) for i in INDICATORS) + " |")
     backing = events(report)
-    lines += ["## Figures", "", "Events: distinct archived events behind the row's figures.", "",
-              "| Code | Name | " + " | ".join(METRICS) + " | events |", "|---|---|" + "---:|" * (len(METRICS) + 1)]
+    lines += ["", tr("report.completeness", **completeness_values(report, tr)),
+              tr("report.backed_by", events=tr.number(backing[table[0][0]])), ""]
+    lines += [f"## {tr('report.figures')}", "", tr("report.events_note"), "",
+              f"| {tr('report.code')} | {tr('report.name')} | " + " | ".join(tr.metric(m) for m in METRICS)
+              + f" | {tr('report.events')} |", "|---|---|" + "---:|" * (len(METRICS) + 1)]
     for code, name, figures, _ in table:
-        cells = " | ".join(_cell(code, m, figures[m], changed) for m in METRICS)
-        lines.append(f"| {code} | {name} | {cells} | {backing[code]:,} |")
-    lines += unsplit.md_section(report)
+        cells = " | ".join(_cell(code, m, figures[m], changed, tr) for m in METRICS)
+        lines.append(f"| {code} | {name} | {cells} | {tr.number(backing[code])} |")
+    lines += unsplit.md_section(report, tr)
     return "\n".join(lines) + "\n"

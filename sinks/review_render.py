@@ -1,4 +1,8 @@
-"""A review between two dates as text: json (sinks.review's dict), csv (a row per scope), md (tables)."""
+"""A review between two dates as text: json (sinks.review's dict), csv (a row per scope), md (tables).
+
+json and csv are machine data (stable keys, ISO dates, statuses as sinks.review writes them); md speaks
+the review's language (schemas/i18n.py).
+"""
 from __future__ import annotations
 
 import csv
@@ -6,43 +10,58 @@ import io
 import json
 from typing import Any
 
+from schemas.i18n import DEFAULT, Texts
 from schemas.metrics import INDICATORS, METRICS
 
-from .render import share
+from . import unsplit
 from .review import EID, GOALS
-
-TITLES = {**{i.name: i.title for i in INDICATORS}, EID: "e-ID activations (no target: the period's count)",
-          "reporting_share": "Reporting completeness (wards that reported in the period)",
-          "timely_share": "Reporting timeliness (wards that reported in the period's last hours)"}
 
 
 def as_json(report: dict[str, Any]) -> str:
     return json.dumps(report, ensure_ascii=False, indent=2) + "\n"
 
 
-def title(report: dict[str, Any]) -> str:
-    where = "toàn quốc" if report["kind"] == "national" else f"{report['name']} ({report['code']})"
-    return f"Đánh giá {where}: {report['from']} → {report['to']}"
+def goal_title(goal: str, tr: Texts) -> str:
+    """An indicator's title, or the title of a goal that is not an indicator (e-ID, completeness, timeliness)."""
+    return tr(f"goal.{goal}") if goal in (EID, "reporting_share", "timely_share") else tr.indicator(goal)
+
+
+def title(report: dict[str, Any], tr: Texts) -> str:
+    start, end = tr.day(report["from"]), tr.day(report["to"])
+    if report["kind"] == "national":
+        return tr("review.title_national", start=start, end=end)
+    return tr("review.title_province", name=report["name"], code=report["code"], start=start, end=end)
+
+
+def unit(report: dict[str, Any], tr: Texts) -> str:
+    """What the review ranks, in words: province or ward."""
+    return tr(f"unit.{report['units_are'][:-1]}")
 
 
 def entries(report: dict[str, Any]) -> list[dict[str, Any]]:
     """The headline scopes, then the units (provinces, or a province's wards), in document order."""
-    return [*report["scopes"].values(), *report["units"].values()]
+    return [*report["scopes"].values(), *report["units"].values(), *unsplit.review_entries(report)]
 
 
-def points(change: float | None) -> str:
-    """A share's change in percentage points."""
-    return "—" if change is None else f"{change * 100:+.1f} pts"
+def name(entry: dict[str, Any], tr: Texts) -> str:
+    """A scope's name: nation, urban and rural in tr's language, units as the registry names them."""
+    return tr.scope(entry["code"]) if entry["code"] in ("nation", "urban", "rural") else entry["name"]
 
 
-def goal_value(goal: str, value: float | None) -> str:
+def goal_value(goal: str, value: float | None, tr: Texts) -> str:
     if goal == EID:
-        return "—" if value is None else f"{value:+,.0f}"
-    return share(value) if goal in ("reporting_share", "timely_share") else points(value)
+        return tr.signed(value)
+    return tr.share(value) if goal in ("reporting_share", "timely_share") else tr.points(value)
 
 
 def projected(p: dict[str, Any]) -> str:
+    """The projected date (ISO) or the status: the csv's value."""
     return p["date"] if p["status"] == "projected" else p["status"]
+
+
+def projected_text(p: dict[str, Any], tr: Texts) -> str:
+    """The projected date or the status, in tr's language."""
+    return tr.day(p["date"]) if p["status"] == "projected" else tr(f"status.{p['status'].replace(' ', '_')}")
 
 
 def ranks(report: dict[str, Any]) -> dict[str, dict[str, int]]:
@@ -77,47 +96,52 @@ def _number(value: float | None) -> str:
     return "" if value is None else f"{value:.4f}"
 
 
-def as_md(report: dict[str, Any]) -> str:
-    lines = [f"# {title(report)}", "", _about(report), ""]
-    lines += ["## Targets", "", f"| Scope | Target | {report['from']} | {report['to']} | Change | Projected |",
+def as_md(report: dict[str, Any], lang: str = DEFAULT) -> str:
+    tr = Texts(lang)
+    start, end = tr.day(report["from"]), tr.day(report["to"])
+    lines = [f"# {title(report, tr)}", "", _about(report, tr), ""]
+    lines += [f"## {tr('review.targets')}", "",
+              f"| {tr('report.scope')} | {tr('review.target')} | {start} | {end} | {tr('review.change')} | {tr('review.projected')} |",
               "|---|---|---:|---:|---:|---|"]
     for e in report["scopes"].values():
         for i in INDICATORS:
             v = e["indicators"][i.name]
-            lines.append(f"| {e['name']} | {i.title} | {share(v['from'])} | {share(v['to'])} | {points(v['change'])}"
-                         f" | {projected(v['projected'])} |")
-        lines.append(f"| {e['name']} | e-ID activations | | | {e['figures']['change'][EID]:+,} | |")
-    lines += ["", "## Went backwards", "", *_backwards(report), ""]
+            lines.append(f"| {name(e, tr)} | {tr.indicator(i.name)} | {tr.share(v['from'])} | {tr.share(v['to'])}"
+                         f" | {tr.points(v['change'])} | {projected_text(v['projected'], tr)} |")
+        lines.append(f"| {name(e, tr)} | {tr.metric(EID)} | | | {tr.signed(e['figures']['change'][EID])} | |")
+    lines += ["", f"## {tr('review.backwards')}", "", *_backwards(report, tr), ""]
     for goal in GOALS:
-        lines += _ranking(report, goal)
-    lines += ["## Figures", "", f"Each cell: the figure at {report['to']} (change since {report['from']}).", "",
-              "| Code | Name | " + " | ".join(METRICS) + " | events (in the period) |",
-              "|---|---|" + "---:|" * (len(METRICS) + 1)]
+        lines += _ranking(report, goal, tr)
+    lines += [f"## {tr('report.figures')}", "", tr("review.figures_note", start=start, end=end), "",
+              f"| {tr('report.code')} | {tr('report.name')} | " + " | ".join(tr.metric(m) for m in METRICS)
+              + f" | {tr('review.events_period')} |", "|---|---|" + "---:|" * (len(METRICS) + 1)]
     for e in entries(report):
-        cells = " | ".join(f"{e['figures']['to'][m]:,} ({e['figures']['change'][m]:+,})" for m in METRICS)
-        lines.append(f"| {e['code']} | {e['name']} | {cells} | {e['events']['to']:,} ({e['events']['period']:+,}) |")
+        fig = e["figures"]
+        cells = " | ".join(f"{tr.number(fig['to'][m])} ({tr.signed(fig['change'][m])})" for m in METRICS)
+        lines.append(f"| {e['code']} | {name(e, tr)} | {cells} | {tr.number(e['events']['to'])} ({tr.signed(e['events']['period'])}) |")
     return "\n".join(lines) + "\n"
 
 
-def _about(report: dict[str, Any]) -> str:
+def _about(report: dict[str, Any], tr: Texts) -> str:
     head = next(iter(report["scopes"].values()))
     comp, events = head["completeness"], head["events"]
-    return (f"States (tasks, villages, systems) as they stood at the end of {report['from']} and of {report['to']} (UTC);"
-            f" flows (e-ID, dossiers) summed over the period. Backed by {events['to']:,} distinct archived events,"
-            f" {events['period']:,} of them in the period. Wards reporting in the period: {comp['reporting']}/{comp['wards']}"
-            f" ({share(comp['reporting_share'])}), in its last {report['timely_hours']:g} h {comp['timely']}/{comp['wards']} ({share(comp['timely_share'])}).")
+    return tr("review.about", start=tr.day(report["from"]), end=tr.day(report["to"]), events=tr.number(events["to"]),
+              period=tr.number(events["period"]), reporting=tr.number(comp["reporting"]), wards=tr.number(comp["wards"]),
+              reporting_share=tr.share(comp["reporting_share"]), hours=tr.number(report["timely_hours"]),
+              timely=tr.number(comp["timely"]), timely_share=tr.share(comp["timely_share"]))
 
 
-def _backwards(report: dict[str, Any]) -> list[str]:
-    names = {i.name: i.title for i in INDICATORS}
-    found = [f"- {b['name']} ({b['code']}): " + ", ".join(names[n] for n in b["indicators"]) for b in report["backwards"]]
-    return found or [f"No {report['units_are'][:-1]} went backwards on any target."]
+def _backwards(report: dict[str, Any], tr: Texts) -> list[str]:
+    found = [f"- {b['name']} ({b['code']}): " + ", ".join(tr.indicator(n) for n in b["indicators"]) for b in report["backwards"]]
+    return found or [tr("review.backwards_none", unit=unit(report, tr))]
 
 
-def _ranking(report: dict[str, Any], goal: str) -> list[str]:
-    lines = [f"## Ranking: {TITLES[goal]}", "", "| # | Code | Name | Progress | Projected |", "|---:|---|---|---:|---|"]
+def _ranking(report: dict[str, Any], goal: str, tr: Texts) -> list[str]:
+    lines = [f"## {tr('review.ranking', goal=goal_title(goal, tr))}", "",
+             f"| {tr('review.rank')} | {tr('report.code')} | {tr('report.name')} | {tr('review.progress')} | {tr('review.projected')} |",
+             "|---:|---|---|---:|---|"]
     for n, row in enumerate(report["rankings"][goal], 1):
-        unit = report["units"][row["code"]]
-        when = projected(unit["indicators"][goal]["projected"]) if goal in unit["indicators"] else ""
-        lines.append(f"| {n} | {row['code']} | {row['name']} | {goal_value(goal, row['value'])} | {when} |")
+        entry = report["units"][row["code"]]
+        when = projected_text(entry["indicators"][goal]["projected"], tr) if goal in entry["indicators"] else ""
+        lines.append(f"| {n} | {row['code']} | {row['name']} | {goal_value(goal, row['value'], tr)} | {when} |")
     return lines + [""]

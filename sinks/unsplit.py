@@ -5,40 +5,38 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from schemas.i18n import Texts
 from schemas.metrics import INDICATORS, METRICS
 
-NOTE = ("On the 2024 map (the 63 provinces before the reform of 1 July 2025): each old province's figures are those of"
-        " the 2025 wards that lie wholly within it, and the province-level figures of a 2025 province made of it alone."
-        " Nation, urban and rural are the same as on the 2025 map.")
-TITLE = "Cannot be split between old provinces"
-EXPLAIN = ("These 2025 units straddle several 2024 provinces: their figures are counted in the nation but in no old"
-           " province, since splitting them would be a guess.")
+CSV_TEXTS = Texts("en")  # csv is machine data: its rows read the same whatever the report's language
 
 
 def _on_old_map(report: dict[str, Any]) -> bool:
     return report.get("map") == "2024"
 
 
-def _what(unit: dict[str, Any]) -> str:
-    kind = "province-level figures of" if unit["level"] == "province" else "ward"
-    return f"{kind} {unit['name']}"
+def _what(unit: dict[str, Any], tr: Texts) -> str:
+    if unit["level"] == "province":
+        return tr("unsplit.province_level", name=unit["name"])
+    return tr("unsplit.ward", name=unit["name"])
 
 
-def _straddles(unit: dict[str, Any]) -> str:
-    return ", ".join(f"{code} {name}" for code, name in unit["old_provinces"].items()) or "no 2024 province known"
+def _straddles(unit: dict[str, Any], tr: Texts) -> str:
+    return ", ".join(f"{code} {name}" for code, name in unit["old_provinces"].items()) or tr("unsplit.unknown")
 
 
-def md_section(report: dict[str, Any]) -> list[str]:
+def md_section(report: dict[str, Any], tr: Texts) -> list[str]:
     if not _on_old_map(report):
         return []
-    lines = ["", "## " + TITLE, "", NOTE, "", EXPLAIN, ""]
+    lines = ["", "## " + tr("unsplit.title"), "", tr("unsplit.note"), "", tr("unsplit.explain"), ""]
     if not report["cannot_split"]:
-        return lines + ["None: every figure lies within one old province.", ""]
-    lines += ["| 2025 code | Unit | Straddles (2024) | " + " | ".join(METRICS) + " | events |",
+        return lines + [tr("unsplit.none"), ""]
+    lines += [f"| {tr('unsplit.code')} | {tr('unsplit.unit')} | {tr('unsplit.straddles')} | "
+              + " | ".join(tr.metric(m) for m in METRICS) + f" | {tr('report.events')} |",
               "|---|---|---|" + "---:|" * (len(METRICS) + 1)]
     for unit in report["cannot_split"]:
-        cells = " | ".join(f"{unit['figures'][m]:,}" for m in METRICS)
-        lines.append(f"| {unit['code']} | {_what(unit)} | {_straddles(unit)} | {cells} | {unit['events']:,} |")
+        cells = " | ".join(tr.number(unit["figures"][m]) for m in METRICS)
+        lines.append(f"| {unit['code']} | {_what(unit, tr)} | {_straddles(unit, tr)} | {cells} | {tr.number(unit['events'])} |")
     return lines + [""]
 
 
@@ -46,20 +44,30 @@ def csv_rows(report: dict[str, Any]) -> list[list[Any]]:
     """Rows after the report's own, code written 2025:CODE (a 2025 unit, not an old province)."""
     if not _on_old_map(report):
         return []
-    return [[f"2025:{u['code']}", f"{_what(u)} (cannot be split: straddles {_straddles(u)})",
+    tr = CSV_TEXTS
+    return [[f"2025:{u['code']}", f"{_what(u, tr)} (cannot be split: straddles {_straddles(u, tr)})",
              *(u["figures"][m] for m in METRICS), *("" for _ in INDICATORS), u["events"], ""]
             for u in report["cannot_split"]]
 
 
-def html_section(report: dict[str, Any]) -> str:
+def html_section(report: dict[str, Any], tr: Texts) -> str:
     if not _on_old_map(report):
         return ""
-    head = "".join(f"<th>{escape(m)}</th>" for m in METRICS)
+    head = "".join(f"<th>{escape(c)}</th>" for c in (tr("unsplit.code"), tr("unsplit.unit"), tr("unsplit.straddles"),
+                                                       *(tr.metric(m) for m in METRICS), tr("report.events")))
     rows = "".join(
-        f"<tr><td>{escape(u['code'])}</td><td>{escape(_what(u))}</td><td>{escape(_straddles(u))}</td>"
-        + "".join(f"<td>{u['figures'][m]:,}</td>" for m in METRICS) + f"<td>{u['events']:,}</td></tr>"
+        f"<tr><td>{escape(u['code'])}</td><td>{escape(_what(u, tr))}</td><td>{escape(_straddles(u, tr))}</td>"
+        + "".join(f"<td>{tr.number(u['figures'][m])}</td>" for m in METRICS) + f"<td>{tr.number(u['events'])}</td></tr>"
         for u in report["cannot_split"])
-    table = (f"<table><tr><th>2025 code</th><th>Unit</th><th>Straddles (2024)</th>{head}<th>events</th></tr>{rows}</table>"
-             if rows else "<p>None: every figure lies within one old province.</p>")
-    return (f'<h2 id="cannot-split">{escape(TITLE)}</h2><p class="note">{escape(NOTE)}</p>'
-            f'<p class="note">{escape(EXPLAIN)}</p>{table}')
+    table = f"<table><tr>{head}</tr>{rows}</table>" if rows else f"<p>{escape(tr('unsplit.none'))}</p>"
+    return (f'<h2 id="cannot-split">{escape(tr("unsplit.title"))}</h2><p class="note">{escape(tr("unsplit.note"))}</p>'
+            f'<p class="note">{escape(tr("unsplit.explain"))}</p>{table}')
+
+
+def review_entries(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """A review on the 2024 map: its straddling units as rows after the units, code written 2025:CODE."""
+    if not _on_old_map(report):
+        return []
+    tr = CSV_TEXTS  # entries() serves csv too: the same words whatever the language
+    return [{**u, "code": f"2025:{u['code']}", "name": f"{_what(u, tr)} (cannot be split: straddles {_straddles(u, tr)})"}
+            for u in report["cannot_split"]]

@@ -336,6 +336,7 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
         metrics_text=lambda: prometheus_text(app, processor),
         stopping=lambda: app.should_stop,
         silent_after_hours=settings.silent_after_hours,
+        lang=settings.lang,
         accounts=Accounts(settings.accounts_folder),
         session_hours=settings.session_hours,
     )

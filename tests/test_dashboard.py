@@ -1,5 +1,6 @@
 """The operators' dashboard in headless Chromium, on a real worker and the real broker: figures
-published to Kafka appear on the open page, twice, without the page reloading."""
+published to Kafka appear on the open page, twice, without the page reloading; in Vietnamese by
+default, in English with ?lang=en."""
 from __future__ import annotations
 
 import secrets
@@ -36,7 +37,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "dashboard.png"
+SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "dashboard.png"  # Vietnamese, the default
+SCREENSHOT_EN = SCREENSHOT.with_name("dashboard-en.png")
 FIGURES_TIMEOUT_MS = 60_000  # a fresh worker joins its group and reads from the start of the topic
 
 
@@ -66,7 +68,8 @@ def page() -> Iterator[Page]:
     assert CHROMIUM.exists(), "Debian's chromium is missing: run .ci/install-browser"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser.new_page(viewport={"width": 1366, "height": 768})
+        # A context of its own: a test may open a second tab, which shares its cookies (the login).
+        yield browser.new_context(viewport={"width": 1366, "height": 768}).new_page()
         browser.close()
 
 
@@ -134,6 +137,10 @@ def test_dashboard_follows_the_stream_without_reloading(p06_settings: Settings, 
     # Set after load: a reload would wipe it.
     page.evaluate("window.loadMarker = 'first load'")
     assert page.locator('#provinces tr[data-code="01"] th').inner_text() == "Thành phố Hà Nội"
+    assert page.get_attribute("html", "lang") == "vi"
+    assert page.inner_text("h1") == "Đề án 06 · Số liệu toàn quốc trực tuyến"
+    assert page.inner_text("#status") == "● trực tuyến"
+    assert page.inner_text("#gap thead").split() == ["Thành", "thị", "Nông", "thôn", "Chênh", "lệch"]
 
     round_one = [
         *(event("task.status", first, {"task_id": f"T{n:03d}", "status": "completed"}, 30) for n in range(1, 11)),
@@ -148,11 +155,38 @@ def test_dashboard_follows_the_stream_without_reloading(p06_settings: Settings, 
     publish(p06_settings, round_one)
     expected = recount(round_one)["nation"]
     nation_shown(page, expected)
-    assert page.locator('#nation [data-metric="eid_activations"]').inner_text() == "1,234"
+    assert page.locator('#nation [data-metric="eid_activations"]').inner_text() == "1.234"
+    assert page.locator('#nation .card:has([data-metric="eid_activations"]) .label').inner_text() == \
+        "Tài khoản định danh điện tử (VNeID) đã kích hoạt"
     assert page.locator(f'#provinces tr[data-code="{first}"] [data-metric="tasks_completed"]').inner_text() == "10"
-    assert page.locator(f'#provinces tr[data-code="{first}"] [data-metric="tasks_share"]').inner_text() == "4.4%"
+    assert page.locator(f'#provinces tr[data-code="{first}"] [data-metric="tasks_share"]').inner_text() == "4,4%"
     national_tasks = f"{10 / (TOTAL_TASKS * len(reg.provinces)):.1%}"
-    assert page.locator("#target-tasks strong").inner_text() == national_tasks
+    assert page.locator("#target-tasks strong").inner_text() == national_tasks.replace(".", ",")
+    assert page.locator("#target-power .note").inner_text() == "2/3 thôn đã báo cáo"
+    shown = page.inner_text("body")
+    assert not [word for word in ("Villages", "Targets", "Province", "live", "ago", "Nation") if word in shown], shown
+
+    # The same figures in English, on a second tab: labels and number formats follow ?lang=en.
+    english = page.context.new_page()
+    english.on("pageerror", lambda exc: errors.append(str(exc)))
+    english.goto(f"{worker_url}/dashboard/?lang=en")
+    nation_shown(english, expected)
+    assert english.get_attribute("html", "lang") == "en"
+    assert english.inner_text("h1") == "Project 06 · live national figures"
+    assert english.locator('#nation [data-metric="eid_activations"]').inner_text() == "1,234"
+    assert english.locator('#nation .card:has([data-metric="eid_activations"]) .label').inner_text() == "e-ID (VNeID) accounts activated"
+    assert english.locator(f'#provinces tr[data-code="{first}"] [data-metric="tasks_share"]').inner_text() == "4.4%"
+    assert english.locator("#target-power .note").inner_text() == "2 of 3 villages reported"
+    assert english.locator('#provinces tr[data-code="01"] th').inner_text() == "Thành phố Hà Nội"  # names stay Vietnamese
+    shown = english.inner_text("body")
+    assert not [word for word in ("Mục tiêu", "trực tuyến", "Toàn quốc", "xã/phường", "thôn") if word in shown], shown
+    english.click('#languages a[data-lang="vi"]')  # the switch: back to Vietnamese
+    english.wait_for_function("document.documentElement.lang === 'vi'")
+    assert english.url.endswith("/dashboard/?lang=vi")
+    nation_shown(english, expected)
+    assert english.locator('#nation [data-metric="eid_activations"]').inner_text() == "1.234"
+    english.goto(f"{worker_url}/dashboard/?lang=en")
+    nation_shown(english, expected)
 
     # Later news: a task completed, more activations, and a resend that must not count twice.
     round_two = [
@@ -172,6 +206,21 @@ def test_dashboard_follows_the_stream_without_reloading(p06_settings: Settings, 
 
     SCREENSHOT.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True, animations="disabled")  # no change flashes
+    nation_shown(english, expected)
+    english.click('#provinces thead th[data-key="eid_activations"]')
+    english.screenshot(path=str(SCREENSHOT_EN), full_page=True, animations="disabled")
+    assert errors == []
+
+
+def test_the_catalogue_is_served_in_either_language_and_a_wrong_one_is_refused(worker_url: str) -> None:
+    """What the page reads first: GET messages.json, public like the page's static files."""
+    vi = httpx.get(f"{worker_url}/dashboard/messages.json", timeout=10)
+    assert vi.status_code == 200 and vi.json()["lang"] == "vi" and vi.json()["locale"] == "vi-VN"
+    en = httpx.get(f"{worker_url}/dashboard/messages.json", params={"lang": "en"}, timeout=10).json()
+    assert en["messages"]["dashboard.heading"] == "Project 06 · live national figures"
+    assert set(en["messages"]) == set(vi.json()["messages"])
+    wrong = httpx.get(f"{worker_url}/dashboard/messages.json", params={"lang": "fr"}, timeout=10)
+    assert wrong.status_code == 400 and "use one of vi, en" in wrong.json()["error"]
 
 def test_a_province_operator_sees_their_province_only(p06_settings: Settings, worker_url: str, page: Page) -> None:
     """Logged in as province A's operator: A's row and figures, no nation, no other province; a wrong

@@ -73,6 +73,44 @@ def test_province_report_lists_wards_with_registry_names(p06_settings: Settings,
     assert registry().localities[code].name in md and "|" in md
 
 
+def test_md_and_html_in_vietnamese_by_default_and_in_english_on_request(p06_settings: Settings, archived, monkeypatch) -> None:
+    """md and html speak vi (1.234; dd/mm/yyyy) unless --lang en or P06_LANG=en asks for English (1,234;
+    27 Nov 2026); json and csv keep their keys and values whatever the language."""
+    events, _ = archived
+    day = date(2026, 9, 14)
+    eid = recount(events, datetime.combine(day, time.max, tzinfo=timezone.utc))["nation"]["eid_activations"]
+    assert eid >= 1000  # a number with a thousands separator to look at
+    at = ("--as-of", day.isoformat())
+    vi = p06("report", "national", *at, "--format", "md").stdout
+    assert vi.startswith("# Báo cáo toàn quốc\n") and "Số liệu tính đến 14/09/2026 23:59 (giờ UTC)" in vi
+    assert "## Chỉ tiêu" in vi and "| Phạm vi | Tỷ lệ thôn có điện |" in vi
+    assert "Tài khoản định danh điện tử (VNeID) đã kích hoạt" in vi and "Thôn chưa có điện" in vi
+    assert "| nation | Toàn quốc |" in vi and f" {eid:,} ".replace(",", ".") in vi
+    en = p06("report", "national", *at, "--format", "md", "--lang", "en").stdout
+    assert en.startswith("# National report\n") and "Figures as of 14 Sept 2026 23:59 UTC" in en
+    assert "| Scope | Villages with electricity |" in en and "e-ID (VNeID) accounts activated" in en
+    assert f" {eid:,} " in en and "| nation | Nation |" in en and "Báo cáo" not in en
+
+    html_vi = p06("report", "national", *at, "--format", "html").stdout
+    assert '<html lang="vi">' in html_vi and "<h1>Báo cáo toàn quốc</h1>" in html_vi and "Chênh lệch thành thị – nông thôn" in html_vi
+    monkeypatch.setenv("P06_LANG", "en")  # the setting, for every report command that is not told otherwise
+    html_en = p06("report", "national", *at, "--format", "html").stdout
+    assert '<html lang="en">' in html_en and "<h1>National report</h1>" in html_en and "Urban / rural gap" in html_en
+    assert f">{eid:,}<" in html_en and f">{eid:,}<".replace(",", ".") in html_vi
+    assert p06("report", "national", *at, "--format", "md", "--lang", "vi").stdout == vi  # the flag wins over P06_LANG
+
+    code = sorted({registry().localities[e["locality"]].province for e in events})[0]
+    province = p06("report", "province", code, *at, "--format", "md").stdout
+    assert province.startswith(f"# Report: {registry().localities[code].name} ({code})\n")
+    assert national(*at) == json.loads(p06("report", "national", *at, "--format", "json", "--lang", "vi").stdout)
+    csv_en = p06("report", "national", *at, "--format", "csv").stdout
+    monkeypatch.delenv("P06_LANG")
+    assert csv_en == p06("report", "national", *at, "--format", "csv").stdout
+    assert csv_en.splitlines()[0].startswith("code,name,tasks_reported,")
+    wrong = subprocess.run([P06, "report", "national", "--format", "md", "--lang", "fr"], capture_output=True, text=True, timeout=120)
+    assert wrong.returncode == 2 and "'fr' is not one of" in wrong.stderr and "'vi'" in wrong.stderr
+
+
 def test_history_shows_every_version_and_the_current_one(p06_settings: Settings, archived) -> None:
     events, _ = archived
     by_entity: dict[str, list[dict]] = {}

@@ -35,6 +35,11 @@ TARGETS = {
 HEADLINE = ("nation", "urban", "rural")
 
 
+def vi_number(n: int) -> str:
+    """A count written the Vietnamese way: 1.234."""
+    return f"{n:,}".replace(",", ".")
+
+
 def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([P06, *args], capture_output=True, text=True, timeout=300)
 
@@ -193,10 +198,15 @@ def test_review_between_two_dates_equals_the_recount(p06_settings: Settings, arc
         assert int(rows[scope]["events_to"]) == at_end.get(scope, 0)
     for place, p in enumerate(eid, 1):
         assert int(rows[p]["rank_eid_activations"]) == place
-    md = review("national", fmt="md")
-    assert "## Went backwards" in md and f"| {END.isoformat()} |" in md
+    md = review("national", fmt="md")  # Vietnamese by default: dd/mm/yyyy, 1.234
+    assert "## Đơn vị sụt giảm" in md and f"| {END:%d/%m/%Y} |" in md and "## Xếp hạng: Tỷ lệ thôn có điện" in md
     for b in report["backwards"]:
         assert f"- {b['name']} ({b['code']})" in md
+    assert vi_number(expected["nation"]["to"]["eid_activations"]) in md
+    english = review("national", "--lang", "en", fmt="md")
+    assert "## Went backwards" in english and "| 22 Sept 2026 |" in english and "## Ranking: Villages with electricity" in english
+    assert f"{expected['nation']['to']['eid_activations']:,}" in english and "Đơn vị sụt giảm" not in english
+    assert review("national", "--lang", "en", fmt="csv") == review("national", fmt="csv")  # machine data: one language
 
 
 def report_entry(report: dict, code: str) -> dict:
@@ -281,9 +291,11 @@ def test_reports_at_a_date_state_the_events_behind_each_figure(p06_settings: Set
     province = json.loads(p06("report", "province", code, "--as-of", day.isoformat(), "--format", "json"))
     assert province["events"] == expected[code]
     md = p06("report", "province", code, "--as-of", day.isoformat(), "--format", "md")
-    assert f"Backed by {expected[code]:,} distinct archived events" in md
+    assert f"Dựa trên {vi_number(expected[code])} sự kiện riêng biệt đã lưu trữ." in md
+    md = p06("report", "province", code, "--as-of", day.isoformat(), "--format", "md", "--lang", "en")
+    assert f"Backed by {expected[code]:,} distinct archived events." in md
     html = p06("report", "national", "--format", "html")
-    assert f"<b>{len({identity(e) for e in events}):,}</b> distinct archived events" in html
+    assert f"Dựa trên <b>{vi_number(len({identity(e) for e in events}))}</b> sự kiện riêng biệt" in html
 
 
 def test_period_options_say_what_to_do_when_wrong(p06_settings: Settings) -> None:

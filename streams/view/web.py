@@ -18,6 +18,7 @@ import orjson
 from aiohttp import web
 
 from schemas.accounts import COOKIE, LOGIN_HELP, Account, Accounts, login_page, safe_next
+from schemas.i18n import DEFAULT, for_browser
 from schemas.metrics import METRICS
 from schemas.registry import registry
 
@@ -62,6 +63,7 @@ def install_routes(
     metrics_text: Callable[[], str],
     stopping: Callable[[], bool],
     silent_after_hours: float,
+    lang: str = DEFAULT,
     accounts: Accounts,
     session_hours: float,
 ) -> None:
@@ -146,6 +148,14 @@ def install_routes(
             pass
         return response
 
+    async def messages(request: web.Request) -> web.Response:
+        """The dashboard's texts in ?lang= (default: lang, P06_LANG) and its number and date formats; public, as the
+        page's static files are: the catalogue holds no figures."""
+        try:
+            return _json(for_browser(request.query.get("lang", lang)))
+        except ValueError as exc:
+            return _json({"error": f"lang: {exc}"}, 400)
+
     async def metrics(request: web.Request) -> web.Response:
         account = who(request)
         if account is None or account.role != "monitor":
@@ -193,4 +203,5 @@ def install_routes(
     router_app.router.add_post("/logout", logout)
     router_app.router.add_get("/logout", logout)
     router_app.router.add_get("/dashboard/", dashboard)
+    router_app.router.add_get("/dashboard/messages.json", messages)
     router_app.router.add_static("/dashboard/static/", DASHBOARD)

@@ -1,33 +1,32 @@
 "use strict";
 // The operators' dashboard: draws GET /api/live once, then redraws from every `live` event of the
 // SSE stream, so the page never reloads. Silent localities are not in the stream: polled instead.
+// Every text comes from the catalogue the worker serves (messages.json, from schemas/messages.toml) in
+// the language of ?lang= (default: the worker's P06_LANG); numbers and dates by Intl in that locale.
 
 const TASKS_PER_PROVINCE = 225;
 const SILENT_REFRESH_MS = 15000;
 const SILENT_SHOWN = 8;
 const QUIET_CHECK_MS = 15000;
 
-const LABELS = {
-  tasks_reported: ["Tasks reported", "Tasks reported"],
-  tasks_completed: ["Tasks completed", "Tasks done"],
-  villages: ["Villages reported", "Villages"],
-  villages_without_electricity: ["Villages without electricity", "No power"],
-  villages_without_internet: ["Villages without internet", "No internet"],
-  eid_activations: ["e-ID activations", "e-ID"],
-  dossiers_received: ["Dossiers received", "Dossiers"],
-  dossiers_online: ["Dossiers filed online", "Online"],
-  dossiers_on_time: ["Dossiers on time", "On time"],
-  systems_assessed: ["Systems assessed", "Systems"],
-  systems_failed: ["Systems failed", "Failed"],
-  open_findings: ["Open security findings", "Findings"],
-};
 // Metrics where a higher number is bad news: shown in the warning colour when not zero.
 const BAD = new Set(["villages_without_electricity", "villages_without_internet", "systems_failed", "open_findings"]);
 
-const num = new Intl.NumberFormat("en-US");
+let texts = null; // {lang, locale, day, messages, languages}: GET messages.json
+let num, percent, points, moment; // Intl formats in texts.locale, set by loadTexts()
 const $ = (sel) => document.querySelector(sel);
 const share = (part, whole) => (whole ? part / whole : null);
-const pct = (v) => (v == null ? "—" : `${(v * 100).toFixed(1)}%`);
+const pct = (v) => (v == null ? "—" : percent.format(v));
+
+// The catalogue's text for key, {name} placeholders filled from values.
+function t(key, values = {}) {
+  const text = texts.messages[key];
+  if (text === undefined) {
+    console.error(`no message ${key} in the catalogue`);
+    return key;
+  }
+  return text.replace(/\{(\w+)\}/g, (whole, name) => String(values[name] ?? whole));
+}
 
 const withPower = (f) => share(f.villages - f.villages_without_electricity, f.villages);
 const withInternet = (f) => share(f.villages - f.villages_without_internet, f.villages);
@@ -63,12 +62,12 @@ function put(node, value, text) {
 document.addEventListener("animationend", (e) => e.target.classList.remove("changed"));
 
 function age(iso) {
-  if (!iso) return "never";
+  if (!iso) return t("dashboard.never");
   const s = Math.max(0, (Date.now() + clockSkewMs - Date.parse(iso)) / 1000);
-  if (s < 90) return `${Math.round(s)} s ago`;
-  if (s < 5400) return `${Math.round(s / 60)} min ago`;
-  if (s < 172800) return `${Math.round(s / 3600)} h ago`;
-  return `${Math.round(s / 86400)} days ago`;
+  if (s < 90) return t("dashboard.seconds_ago", { n: num.format(Math.round(s)) });
+  if (s < 5400) return t("dashboard.minutes_ago", { n: num.format(Math.round(s / 60)) });
+  if (s < 172800) return t("dashboard.hours_ago", { n: num.format(Math.round(s / 3600)) });
+  return t("dashboard.days_ago", { n: num.format(Math.round(s / 86400)) });
 }
 
 // ---- national figures -------------------------------------------------------------------------
@@ -77,7 +76,7 @@ function buildNation() {
   const box = $("#nation");
   for (const m of registry.metrics) {
     const card = el("div", { class: "card" + (BAD.has(m) ? " bad" : "") });
-    card.append(el("span", { class: "label" }, LABELS[m]?.[0] ?? m), el("span", { class: "value", "data-metric": m }, "—"));
+    card.append(el("span", { class: "label" }, t(`metric.${m}`)), el("span", { class: "value", "data-metric": m }, "—"));
     box.append(card);
   }
 }
@@ -92,7 +91,10 @@ function drawNation(nation) {
 
 // ---- targets ----------------------------------------------------------------------------------
 
-function bar(id, title, done, total, extra = "") {
+// The placeholders of a "done of total" note, formatted.
+const counts = (done, total, more = {}) => ({ ...more, done: num.format(done), total: num.format(total) });
+
+function bar(id, title, done, total, note) {
   const v = share(done, total);
   const row = el("div", { class: "target", id });
   const head = el("div", { class: "target-head" });
@@ -102,7 +104,7 @@ function bar(id, title, done, total, extra = "") {
   const fill = el("div", { class: "fill" });
   fill.style.width = `${Math.min(100, (v ?? 0) * 100)}%`;
   track.append(fill);
-  row.append(head, track, el("div", { class: "note" }, `${num.format(done)} of ${num.format(total)}${extra}`));
+  row.append(head, track, el("div", { class: "note" }, note));
   return row;
 }
 
@@ -111,35 +113,39 @@ function drawTargets(body) {
   const provinces = Object.keys(registry.provinces).length;
   const allDone = Object.values(body.provinces).filter((p) => p.tasks_completed >= TASKS_PER_PROVINCE).length;
   const fresh = body.freshness.nation;
+  const power = f.villages - f.villages_without_electricity, internet = f.villages - f.villages_without_internet;
+  const tasks = TASKS_PER_PROVINCE * provinces;
   $("#targets").replaceChildren(
-    bar("target-power", "Villages with electricity", f.villages - f.villages_without_electricity, f.villages, " villages reported"),
-    bar("target-internet", "Villages with internet", f.villages - f.villages_without_internet, f.villages, " villages reported"),
-    bar("target-tasks", "The 225 tasks, completed", f.tasks_completed, TASKS_PER_PROVINCE * provinces,
-      ` (225 × ${provinces}); ${allDone} provinces done`),
-    bar("target-coverage", "Wards reported in the last day", fresh.wards_reported_last_day, fresh.wards),
+    bar("target-power", t("dashboard.target_power"), power, f.villages, t("dashboard.villages_of", counts(power, f.villages))),
+    bar("target-internet", t("dashboard.target_internet"), internet, f.villages, t("dashboard.villages_of", counts(internet, f.villages))),
+    bar("target-tasks", t("dashboard.target_tasks", { tasks: TASKS_PER_PROVINCE }), f.tasks_completed, tasks,
+      t("dashboard.tasks_of", counts(f.tasks_completed, tasks, { tasks: TASKS_PER_PROVINCE, provinces, all_done: num.format(allDone) }))),
+    bar("target-coverage", t("dashboard.target_coverage"), fresh.wards_reported_last_day, fresh.wards,
+      t("dashboard.part_of", counts(fresh.wards_reported_last_day, fresh.wards))),
   );
 }
 
 // ---- urban / rural gap ------------------------------------------------------------------------
 
+// Each row: an indicator (its short title from the catalogue) and its share in a scope's figures.
 const GAP_ROWS = [
-  ["Villages with electricity", withPower],
-  ["Villages with internet", withInternet],
-  ["Dossiers filed online", (f) => share(f.dossiers_online, f.dossiers_received)],
-  ["Dossiers on time", (f) => share(f.dossiers_on_time, f.dossiers_received)],
-  ["Systems failing assessment", (f) => share(f.systems_failed, f.systems_assessed)],
+  ["villages_with_electricity_share", withPower],
+  ["villages_with_internet_share", withInternet],
+  ["dossiers_online_share", (f) => share(f.dossiers_online, f.dossiers_received)],
+  ["dossiers_on_time_share", (f) => share(f.dossiers_on_time, f.dossiers_received)],
+  ["systems_failed_share", (f) => share(f.systems_failed, f.systems_assessed)],
 ];
 
 function drawGap(urban, rural) {
-  const rows = GAP_ROWS.map(([title, rate]) => {
+  const rows = GAP_ROWS.map(([indicator, rate]) => {
     const u = rate(urban), r = rate(rural);
-    const gap = u == null || r == null ? "—" : `${u >= r ? "+" : "−"}${(Math.abs(u - r) * 100).toFixed(1)} pt`;
+    const gap = u == null || r == null ? "—" : t("unit.points", { value: points.format((u - r) * 100) });
     const tr = el("tr");
-    tr.append(el("th", { scope: "row" }, title), el("td", {}, pct(u)), el("td", {}, pct(r)), el("td", {}, gap));
+    tr.append(el("th", { scope: "row", title: t(`indicator.${indicator}`) }, t(`indicator_short.${indicator}`)), el("td", {}, pct(u)), el("td", {}, pct(r)), el("td", {}, gap));
     return tr;
   });
   const counts = el("tr");
-  counts.append(el("th", { scope: "row" }, "Villages reported"), el("td", {}, num.format(urban.villages)),
+  counts.append(el("th", { scope: "row" }, t("metric.villages")), el("td", {}, num.format(urban.villages)),
     el("td", {}, num.format(rural.villages)), el("td", {}, ""));
   $("#gap tbody").replaceChildren(...rows, counts);
 }
@@ -147,18 +153,21 @@ function drawGap(urban, rural) {
 // ---- provinces table --------------------------------------------------------------------------
 
 // Each column: key (for sorting and data-metric), header, tooltip, value of a row, text of a value.
-const COLUMNS = [
-  { key: "name", head: "Province", title: "Province (click to sort by name)", value: (r) => r.name, text: (v) => v },
-  { key: "tasks_share", head: "Tasks /225", title: "Tasks completed out of the 225 (nation: 225 × 34)",
-    value: (r) => share(r.f.tasks_completed, TASKS_PER_PROVINCE * r.provinces), text: pct },
-  { key: "power_share", head: "Power", title: "Villages with electricity", value: (r) => withPower(r.f), text: pct },
-  { key: "internet_share", head: "Internet", title: "Villages with internet", value: (r) => withInternet(r.f), text: pct },
-  { key: "coverage", head: "Wards in 24 h", title: "Share of wards that reported in the last day", value: (r) => r.fresh.wards_reported_last_day_share, text: pct },
-];
+const COLUMNS = [];
 
 function buildTable() {
+  const values = { tasks: TASKS_PER_PROVINCE, provinces: Object.keys(registry.provinces).length };
+  COLUMNS.push(
+    { key: "name", head: t("dashboard.col_province"), title: t("dashboard.col_province_title"), value: (r) => r.name, text: (v) => v },
+    { key: "tasks_share", head: t("dashboard.col_tasks", values), title: t("dashboard.col_tasks_title", values),
+      value: (r) => share(r.f.tasks_completed, TASKS_PER_PROVINCE * r.provinces), text: pct },
+    { key: "power_share", head: t("dashboard.col_power"), title: t("dashboard.target_power"), value: (r) => withPower(r.f), text: pct },
+    { key: "internet_share", head: t("dashboard.col_internet"), title: t("dashboard.target_internet"), value: (r) => withInternet(r.f), text: pct },
+    { key: "coverage", head: t("dashboard.col_coverage"), title: t("dashboard.col_coverage_title"),
+      value: (r) => r.fresh.wards_reported_last_day_share, text: pct },
+  );
   for (const m of registry.metrics) {
-    COLUMNS.push({ key: m, head: LABELS[m]?.[1] ?? m, title: LABELS[m]?.[0] ?? m, value: (r) => r.f[m], text: (v) => num.format(v) });
+    COLUMNS.push({ key: m, head: t(`metric_short.${m}`), title: t(`metric.${m}`), value: (r) => r.f[m], text: (v) => num.format(v) });
   }
   const head = $("#provinces thead tr");
   for (const col of COLUMNS) {
@@ -180,7 +189,7 @@ function buildTable() {
     body.append(tr);
   }
   const foot = el("tr", { "data-code": "nation" });
-  for (const col of COLUMNS) foot.append(col.key === "name" ? el("th", { scope: "row" }, "Nation") : el("td", { "data-metric": col.key }));
+  for (const col of COLUMNS) foot.append(col.key === "name" ? el("th", { scope: "row" }, t("scope.nation")) : el("td", { "data-metric": col.key }));
   $("#provinces tfoot").append(foot);
 }
 
@@ -195,7 +204,7 @@ function compare(a, b) {
   const col = COLUMNS.find((c) => c.key === sortBy.key);
   const x = col.value(a), y = col.value(b);
   if (x == null || y == null) return (x == null) - (y == null) || a.code.localeCompare(b.code); // no data: last either way
-  const order = typeof x === "string" ? x.localeCompare(y, "vi") : x - y;
+  const order = typeof x === "string" ? x.localeCompare(y, "vi") : x - y; // names are Vietnamese in both languages
   return sortBy.dir * order || a.code.localeCompare(b.code);
 }
 
@@ -230,9 +239,9 @@ const freshnessOf = (body) => body.freshness.nation ?? Object.values(body.freshn
 function drawFreshness(body) {
   const n = freshnessOf(body);
   put($("#coverage"), n.wards_reported_last_day_share,
-    `${pct(n.wards_reported_last_day_share)} (${num.format(n.wards_reported_last_day)} of ${num.format(n.wards)})`);
+    `${pct(n.wards_reported_last_day_share)} (${t("dashboard.part_of", counts(n.wards_reported_last_day, n.wards))})`);
   $("#newest").textContent = age(n.last_reported_at);
-  $("#as-of").textContent = new Date(body.as_of).toLocaleTimeString("en-GB");
+  $("#as-of").textContent = moment.format(new Date(body.as_of));
 }
 
 let silentFetchedAt = 0;
@@ -248,15 +257,15 @@ async function refreshSilent() {
     byProvince.set(loc.province, p);
   }
   const provincesSilent = [...byProvince.values()].filter((p) => p.itself).length;
-  put($("#silent-summary"), body.count,
-    `${num.format(body.count)} localities silent for over ${body.silent_after_hours} h, ` +
-    `${provincesSilent} of them provinces. Most silent wards:`);
+  put($("#silent-summary"), body.count, t("dashboard.silent_summary",
+    { count: num.format(body.count), hours: num.format(body.silent_after_hours), provinces: num.format(provincesSilent) }));
   const top = [...byProvince.entries()].sort((a, b) => b[1].wards - a[1].wards || a[0].localeCompare(b[0])).slice(0, SILENT_SHOWN);
   $("#silent").replaceChildren(...top.filter(([, p]) => p.wards || p.itself).map(([code, p]) => {
     const li = el("li", { "data-code": code });
     const total = registry.provinces[code].wards;
     li.append(el("span", { lang: "vi" }, registry.provinces[code].name),
-      el("span", { class: "count" }, `${num.format(p.wards)} of ${num.format(total)} wards${p.itself ? " · province too" : ""}`));
+      el("span", { class: "count" }, t("dashboard.silent_wards", { n: num.format(p.wards), total: num.format(total) })
+        + (p.itself ? ` · ${t("dashboard.silent_province_too")}` : "")));
     return li;
   }));
 }
@@ -296,9 +305,9 @@ let drawnAt = 0;
 function connect() {
   source?.close();
   source = new EventSource("/api/live/stream");
-  source.onopen = () => setStatus("live", "● live");
+  source.onopen = () => setStatus("live", t("dashboard.live"));
   // EventSource reconnects by itself; say so, so nobody trusts figures that stopped moving.
-  source.onerror = () => setStatus("down", "reconnecting…");
+  source.onerror = () => setStatus("down", t("dashboard.reconnecting"));
   source.addEventListener("live", (e) => draw(JSON.parse(e.data)));
 }
 
@@ -309,7 +318,7 @@ async function checkQuiet() {
   try {
     draw(await getJSON("/api/live"));
   } catch {
-    setStatus("down", "no answer from the worker");
+    setStatus("down", t("dashboard.no_answer"));
     connect();
   }
 }
@@ -330,8 +339,42 @@ function scopeTo(account) {
   $("#provinces tfoot").remove();
 }
 
+// The catalogue in the language asked for by ?lang=; an unknown one falls back to the default language.
+async function loadTexts() {
+  const asked = new URLSearchParams(location.search).get("lang");
+  try {
+    texts = await getJSON(asked ? `messages.json?lang=${encodeURIComponent(asked)}` : "messages.json");
+  } catch (err) {
+    console.warn(`${err.message}: the page stays in the default language`);
+    texts = await getJSON("messages.json");
+  }
+  num = new Intl.NumberFormat(texts.locale);
+  percent = new Intl.NumberFormat(texts.locale, { style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1 });
+  points = new Intl.NumberFormat(texts.locale, { minimumFractionDigits: 1, maximumFractionDigits: 1, signDisplay: "always" });
+  moment = new Intl.DateTimeFormat(texts.locale, { ...texts.day, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+}
+
+// The static texts of the page (elements naming a key), its language, and the switch to the others.
+function translatePage() {
+  document.documentElement.lang = texts.lang;
+  const values = { tasks: TASKS_PER_PROVINCE, n: num.format(Object.keys(registry.provinces).length) };
+  for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n, values);
+  for (const node of document.querySelectorAll("[data-i18n-aria-label]")) {
+    node.setAttribute("aria-label", t(node.dataset.i18nAriaLabel));
+  }
+  const links = Object.entries(texts.languages).map(([code, name]) => {
+    if (code === texts.lang) return el("strong", { lang: code, "aria-current": "true" }, name);
+    const url = new URL(location.href);
+    url.searchParams.set("lang", code);
+    return el("a", { href: url.search, lang: code, hreflang: code, "data-lang": code }, name);
+  });
+  $("#languages").replaceChildren(...links);
+}
+
 async function start() {
+  await loadTexts();
   [registry, me] = await Promise.all([getJSON("/api/registry"), getJSON("/api/me")]);
+  translatePage();
   buildNation();
   buildTable();
   scopeTo(me);
@@ -345,6 +388,6 @@ async function start() {
 }
 
 start().catch((err) => {
-  setStatus("down", `error: ${err.message}`);
+  setStatus("down", texts ? t("dashboard.error", { message: err.message }) : `error: ${err.message}`);
   console.error(err);
 });
