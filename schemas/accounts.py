@@ -236,27 +236,38 @@ def safe_next(target: str | None, default: str) -> str:
 
 
 LOGIN_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>p06: log in</title>
+<html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>body{{font:16px system-ui,sans-serif;max-width:22rem;margin:4rem auto;padding:0 1rem}}
 label{{display:block;margin:.8rem 0 .2rem}}input{{width:100%;padding:.4rem;font:inherit;box-sizing:border-box}}
-button{{margin-top:1rem;padding:.4rem 1.2rem;font:inherit}}.error{{color:#a00}}</style></head>
-<body><h1>Project 06: log in</h1>{message}
+button{{margin-top:1rem;padding:.4rem 1.2rem;font:inherit}}.error{{color:#a00}}nav{{float:right}}nav a{{margin-left:.6rem}}</style></head>
+<body><nav>{languages}</nav><h1>{heading}</h1>{message}
 <form method="post" action="/login">
-<input type="hidden" name="next" value="{next}">
-<label for="name">Account</label><input id="name" name="name" autocomplete="username" required autofocus>
-<label for="password">Password</label>
+<input type="hidden" name="next" value="{next}"><input type="hidden" name="lang" value="{lang}">
+<label for="name">{account}</label><input id="name" name="name" autocomplete="username" required autofocus>
+<label for="password">{password}</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required>
-<button type="submit">Log in</button></form>
-<p><small>Accounts are made with <code>p06 users add</code>.</small></p></body></html>
+<button type="submit">{submit}</button></form>
+<p><small>{note}</small></p></body></html>
 """
 
 
-def login_page(message: str = "", next_path: str = "/") -> str:
+def login_page(next_path: str = "/", lang: str = "vi", wrong: bool = False) -> str:
+    """The login form in `lang` (texts from schemas/messages.toml), saying so when the last try was wrong."""
     from html import escape
+    from urllib.parse import urlencode
 
-    note = f'<p class="error" role="alert">{escape(message)}</p>' if message else ""
-    return LOGIN_PAGE.format(message=note, next=escape(next_path, quote=True))
+    from .i18n import LANGUAGES, Texts, with_lang
+
+    tr = Texts(lang)
+    note = f'<p class="error" role="alert">{escape(tr("login.wrong"))}</p>' if wrong else ""
+    others = "".join(f'<a href="/login?{escape(urlencode({"next": with_lang(next_path, code), "lang": code}))}" lang="{code}">'
+                     f'{escape(tr("language." + code))}</a>' for code in LANGUAGES if code != lang)
+    return LOGIN_PAGE.format(
+        lang=lang, title=escape(tr("login.title")), heading=escape(tr("login.heading")), message=note,
+        next=escape(next_path, quote=True), account=escape(tr("login.account")), password=escape(tr("login.password")),
+        submit=escape(tr("login.submit")), note=escape(tr("login.accounts_note", command="\0")).replace("\0", "<code>p06 users add</code>"),
+        languages=others)
 
 
 def client_credentials(settings: Any, kind: str = "operator") -> tuple[str, str] | None:

@@ -15,6 +15,7 @@ from functools import lru_cache
 from html import escape
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal, format_percent
@@ -46,6 +47,23 @@ def check(lang: str) -> str:
     if lang not in LANGUAGES:
         raise ValueError(f"unknown language {lang!r}: use one of {', '.join(LANGUAGES)}")
     return lang
+
+
+def pick(*asked: str | None) -> str:
+    """The first of the languages asked for that there is (a ?lang=, a setting...), else the default."""
+    return next((lang for lang in asked if lang in LANGUAGES), DEFAULT)
+
+
+def lang_in(path: str) -> str | None:
+    """The ?lang= of a path (where a login returns to), if it has one."""
+    return parse_qs(urlsplit(path).query).get("lang", [None])[0]
+
+
+def with_lang(path: str, lang: str) -> str:
+    """The path with its ?lang= set to lang: where a login in that language returns to."""
+    parts = urlsplit(path)
+    query = parse_qs(parts.query) | {"lang": [lang]}
+    return urlunsplit(parts._replace(query=urlencode(query, doseq=True)))
 
 
 @lru_cache(maxsize=1)

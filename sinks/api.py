@@ -24,6 +24,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from schemas.accounts import COOKIE, LOGIN_HELP, Account, Accounts, login_page, safe_next
+from schemas.i18n import LANGUAGES, lang_in, pick
 
 from .audit import Audit
 from .queries import QueryRefused, UnknownQuery, catalogue, resolve
@@ -65,6 +66,9 @@ def render_report(store: Store, account: Account, kind: str, code: str | None, q
     fmt = query.get("format", "json")
     if fmt not in FORMATS:
         return refuse(400, f"format is one of {', '.join(FORMATS)}, got {fmt!r}")
+    lang = query.get("lang") or store.settings.lang
+    if lang not in LANGUAGES:
+        return refuse(400, f"lang is one of {', '.join(LANGUAGES)}, got {lang!r}")
     try:
         days = {k: date.fromisoformat(query[k]) if query.get(k) else None for k in ("as_of", "from", "to")}
     except ValueError as exc:
@@ -88,6 +92,8 @@ def render_report(store: Store, account: Account, kind: str, code: str | None, q
             renderers = {"json": render.as_json, "csv": render.as_csv, "md": render.as_md, "html": html.page}
     except ValueError as exc:
         return refuse(404 if kind == "province" else 400, str(exc))
+    if fmt in ("md", "html"):  # the reading language; json and csv are the same in every language
+        return 200, FORMATS[fmt], renderers[fmt](built, lang)
     return 200, FORMATS[fmt], renderers[fmt](built)
 
 
@@ -179,14 +185,16 @@ def build_app(store: Store, stats: Callable[[], dict[str, Any]], audit: Audit, a
         return Response(body, status_code=status, media_type=media)
 
     async def login_form(request: Request) -> HTMLResponse:
-        return HTMLResponse(login_page("", safe_next(request.query_params.get("next"), "/reports/national?format=html")))
+        target = safe_next(request.query_params.get("next"), "/reports/national?format=html")
+        return HTMLResponse(login_page(target, pick(request.query_params.get("lang"), lang_in(target), store.settings.lang)))
 
     async def login(request: Request) -> Response:
         form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
         target = safe_next(form.get("next"), "/reports/national?format=html")
         account = accounts.check_password(form.get("name", ""), form.get("password", ""))
         if account is None:
-            return HTMLResponse(login_page("Wrong account name or password, or a revoked account.", target), status_code=401)
+            lang = pick(form.get("lang"), lang_in(target), store.settings.lang)
+            return HTMLResponse(login_page(target, lang, wrong=True), status_code=401)
         response = RedirectResponse(target, status_code=303)
         response.set_cookie(COOKIE, accounts.session_for(account), max_age=int(max_age_s), httponly=True,
                             samesite="strict", path="/")

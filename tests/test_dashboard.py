@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import orjson
@@ -21,8 +22,8 @@ from bench.proc import P06Process
 from bench.recount import recount
 from schemas.accounts import Accounts
 from schemas.events import validate_event
-from schemas.metrics import METRICS, TOTAL_TASKS
 from schemas.kafka_clients import kafka_python_options
+from schemas.metrics import METRICS, TOTAL_TASKS
 from schemas.registry import registry
 from schemas.settings import Settings
 from pipeline import operator
@@ -164,7 +165,7 @@ def test_dashboard_follows_the_stream_without_reloading(p06_settings: Settings, 
     assert page.locator("#target-tasks strong").inner_text() == national_tasks.replace(".", ",")
     assert page.locator("#target-power .note").inner_text() == "2/3 thôn đã báo cáo"
     shown = page.inner_text("body")
-    assert not [word for word in ("Villages", "Targets", "Province", "live", "ago", "Nation") if word in shown], shown
+    assert not [word for word in ("Villages", "Targets", "Province", "live", "ago", "Nation", "Log out") if word in shown], shown
 
     # The same figures in English, on a second tab: labels and number formats follow ?lang=en.
     english = page.context.new_page()
@@ -179,7 +180,7 @@ def test_dashboard_follows_the_stream_without_reloading(p06_settings: Settings, 
     assert english.locator("#target-power .note").inner_text() == "2 of 3 villages reported"
     assert english.locator('#provinces tr[data-code="01"] th').inner_text() == "Thành phố Hà Nội"  # names stay Vietnamese
     shown = english.inner_text("body")
-    assert not [word for word in ("Mục tiêu", "trực tuyến", "Toàn quốc", "xã/phường", "thôn") if word in shown], shown
+    assert not [word for word in ("Mục tiêu", "trực tuyến", "Toàn quốc", "xã/phường", "thôn", "Đăng xuất") if word in shown], shown
     english.click('#languages a[data-lang="vi"]')  # the switch: back to Vietnamese
     english.wait_for_function("document.documentElement.lang === 'vi'")
     assert english.url.endswith("/dashboard/?lang=vi")
@@ -221,6 +222,22 @@ def test_the_catalogue_is_served_in_either_language_and_a_wrong_one_is_refused(w
     assert set(en["messages"]) == set(vi.json()["messages"])
     wrong = httpx.get(f"{worker_url}/dashboard/messages.json", params={"lang": "fr"}, timeout=10)
     assert wrong.status_code == 400 and "use one of vi, en" in wrong.json()["error"]
+
+
+def test_the_login_page_speaks_the_dashboard_s_language(worker_url: str) -> None:
+    """Vietnamese by default; a dashboard asked for in English sends to an English login, which returns there."""
+    vi = httpx.get(f"{worker_url}/login", timeout=10)
+    assert '<html lang="vi">' in vi.text and "<h1>Đề án 06 · Đăng nhập</h1>" in vi.text and ">Mật khẩu</label>" in vi.text
+    sent = httpx.get(f"{worker_url}/dashboard/?lang=en", timeout=10)
+    where = urlsplit(sent.headers["Location"])
+    assert sent.status_code == 303 and where.path == "/login" and parse_qs(where.query) == {"next": ["/dashboard/?lang=en"]}
+    en = httpx.get(f"{worker_url}{sent.headers['Location']}", timeout=10)
+    assert '<html lang="en">' in en.text and ">Log in</button>" in en.text and 'name="next" value="/dashboard/?lang=en"' in en.text
+    refused = httpx.post(f"{worker_url}/login", data={"name": "nobody", "password": "wrong", "next": "/dashboard/?lang=en"}, timeout=10)
+    assert refused.status_code == 401 and "Wrong account name or password" in refused.text
+    refused = httpx.post(f"{worker_url}/login", data={"name": "nobody", "password": "wrong", "next": "/dashboard/"}, timeout=10)
+    assert "Sai tên tài khoản hoặc mật khẩu" in refused.text
+
 
 def test_a_province_operator_sees_their_province_only(p06_settings: Settings, worker_url: str, page: Page) -> None:
     """Logged in as province A's operator: A's row and figures, no nation, no other province; a wrong

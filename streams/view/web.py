@@ -13,12 +13,13 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 from aiohttp import web
 
 from schemas.accounts import COOKIE, LOGIN_HELP, Account, Accounts, login_page, safe_next
-from schemas.i18n import DEFAULT, for_browser
+from schemas.i18n import DEFAULT, LANGUAGES, for_browser, lang_in, pick
 from schemas.metrics import METRICS
 from schemas.registry import registry
 
@@ -167,18 +168,23 @@ def install_routes(
     async def dashboard(request: web.Request) -> web.StreamResponse:
         account = who(request)
         if account is None or account.role not in ("national", "province"):
-            raise web.HTTPSeeOther("/login?next=/dashboard/")
+            raise web.HTTPSeeOther("/login?" + urlencode({"next": request.path_qs}))  # ?lang= goes along
         return web.FileResponse(DASHBOARD / "index.html")
 
+    def page_lang(asked: object, target: str) -> str:
+        """The login page's language: asked for (?lang=, the form's), else the page it returns to's, else lang."""
+        return pick(str(asked) if asked else None, lang_in(target), lang)
+
     async def login_form(request: web.Request) -> web.Response:
-        return web.Response(text=login_page("", safe_next(request.query.get("next"), "/dashboard/")), content_type="text/html")
+        target = safe_next(request.query.get("next"), "/dashboard/")
+        return web.Response(text=login_page(target, page_lang(request.query.get("lang"), target)), content_type="text/html")
 
     async def login(request: web.Request) -> web.Response:
         form = await request.post()
         target = safe_next(str(form.get("next", "")), "/dashboard/")
         account = accounts.check_password(str(form.get("name", "")), str(form.get("password", "")))
         if account is None:
-            return web.Response(status=401, text=login_page("Wrong account name or password, or a revoked account.", target),
+            return web.Response(status=401, text=login_page(target, page_lang(form.get("lang"), target), wrong=True),
                                 content_type="text/html")
         response = web.Response(status=303, headers={"Location": target})
         response.set_cookie(COOKIE, accounts.session_for(account), max_age=int(max_age_s), httponly=True,
@@ -186,7 +192,8 @@ def install_routes(
         return response
 
     async def logout(request: web.Request) -> web.Response:
-        response = web.Response(status=303, headers={"Location": "/login"})
+        asked = request.query.get("lang")  # the login page in the language the dashboard was in
+        response = web.Response(status=303, headers={"Location": "/login" + (f"?lang={asked}" if asked in LANGUAGES else "")})
         response.del_cookie(COOKIE, path="/")
         return response
 

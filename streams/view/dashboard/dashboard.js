@@ -274,7 +274,9 @@ async function refreshSilent() {
 
 async function getJSON(url) {
   const res = await fetch(url, { cache: "no-store" });
-  if (res.status === 401) location.assign("/login?next=/dashboard/"); // the session expired or was revoked
+  if (res.status === 401) { // the session expired or was revoked: log in again, back to this page in its language
+    location.assign(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
+  }
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
   return res.json();
 }
@@ -325,17 +327,18 @@ async function checkQuiet() {
 
 // Who is logged in, a way out, and for a province operator only what their province has.
 function scopeTo(account) {
-  const who = el("span", { id: "account" }, `${account.name} (${account.scope}) · `);
-  const out = el("form", { method: "post", action: "/logout", class: "logout" });
-  out.append(el("button", { type: "submit" }, "Log out"));
+  const scope = account.role === "province" ? t("dashboard.scope_province", { code: account.province }) : t("dashboard.scope_national");
+  const who = el("span", { id: "account" }, `${account.name} (${scope}) · `);
+  const out = el("form", { method: "post", action: `/logout?lang=${texts.lang}`, class: "logout" });
+  out.append(el("button", { type: "submit" }, t("dashboard.logout")));
   who.append(out);
   $("#freshness").append(who);
   if (account.role !== "province") return;
   const name = registry.provinces[account.province].name;
-  $("h1").textContent = `Project 06 · live figures of ${name}`;
+  $("h1").textContent = t("dashboard.heading_province", { name });
   document.title = `p06 · ${name}`;
   for (const id of ["#nation", "#targets-title", "#gap-title"]) $(id).closest("section").remove();
-  $("#provinces-title").textContent = "Your province";
+  $("#provinces-title").textContent = t("dashboard.your_province");
   $("#provinces tfoot").remove();
 }
 
