@@ -82,12 +82,6 @@ MAP = typer.Option(Map.current, "--map", help="2025: the 34 provinces of today; 
                    " (figures of units that straddle old provinces are listed apart, never split)")
 
 
-def _no_old_review(period: Optional[tuple[date, date]], map_: Map) -> None:
-    if period and map_ is Map.old:
-        typer.echo("error: a review (--from/--to) is on the 2025 map only; on the 2024 map use --as-of", err=True)
-        raise typer.Exit(2)
-
-
 def _period(as_of: Optional[datetime], start: Optional[datetime], end: Optional[datetime]) -> Optional[tuple[date, date]]:
     """--from/--to as two days (--to defaults to today, UTC), None for a report at one date; usage errors exit 2."""
     problem = None
@@ -145,11 +139,11 @@ def report_national(as_of: Optional[datetime] = AS_OF, start: Optional[datetime]
     from . import oldmap, report, review
 
     period = _period(as_of, start, end)
-    _no_old_review(period, map_)
     build = oldmap.national if map_ is Map.old else report.national
+    build_review = oldmap.review_national if map_ is Map.old else review.national
     kind = "national" if map_ is Map.current else "national-2024"
     if period:
-        _report(lambda r: review.national(r, settings(), *period), fmt, out, kind, review=True, lang=lang)
+        _report(lambda r: build_review(r, settings(), *period), fmt, out, kind, review=True, lang=lang)
     else:
         _report(lambda r: build(r, settings(), as_of.date() if as_of else None), fmt, out, kind, review=False, lang=lang)
 
@@ -162,11 +156,11 @@ def report_province(code: str = typer.Argument(..., help="province code on the -
     from . import oldmap, report, review
 
     period = _period(as_of, start, end)
-    _no_old_review(period, map_)
     build = oldmap.province if map_ is Map.old else report.province
+    build_review = oldmap.review_province if map_ is Map.old else review.province
     kind = f"province-{code}" if map_ is Map.current else f"province-2024-{code}"
     if period:
-        _report(lambda r: review.province(r, settings(), code, *period), fmt, out, kind, review=True, lang=lang)
+        _report(lambda r: build_review(r, settings(), code, *period), fmt, out, kind, review=True, lang=lang)
     else:
         _report(lambda r: build(r, settings(), code, as_of.date() if as_of else None), fmt, out, kind, review=False, lang=lang)
 

@@ -161,3 +161,93 @@ def _trend(reader: Reader, wards: list[str], selves: list[str], as_of: date | No
                 _add(total, last)
         values.append(indicator_values(total))
     return {"dates": days, "indicators": {i.name: [v[i.name] for v in values] for i in INDICATORS}}
+
+
+# --- a review between two dates on the 2024 map (`--from/--to --map 2024`) ---------------------------
+
+def _old_flat(flat: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    """A review's flat values per scope (nation, urban, rural, 2025 provinces and wards; figures, or events
+    {from, to, period}) on the 2024 map: nation, urban and rural as they are, each old province, and each
+    straddling unit under '2025:CODE'. A province's own values are its total less its wards'."""
+    reg, where = registry(), placement()
+    out = {s: flat[s] for s in ("nation", "urban", "rural") if s in flat}
+
+    def put(key: str, values: dict[str, int], sign: int = 1) -> None:
+        target = out.setdefault(key, dict.fromkeys(values, 0))
+        for k, v in values.items():
+            target[k] += sign * v
+
+    for code, values in flat.items():
+        place = reg.get(code)
+        if place is None:
+            continue
+        olds = where[code]
+        put(olds[0] if len(olds) == 1 else f"2025:{code}", values)
+        if place.level == "ward":  # out of its province's total, which holds its wards too
+            olds = where[place.province]
+            put(olds[0] if len(olds) == 1 else f"2025:{place.province}", values, -1)
+    return out
+
+
+def _old_period(period: Any) -> Any:
+    from dataclasses import replace
+
+    return replace(period, opening=_old_flat(period.opening), at_start=_old_flat(period.at_start),
+                   closing=_old_flat(period.closing), events=_old_flat(period.events))
+
+
+def _apart(period: Any, old_codes: set[str] | None = None) -> list[dict[str, Any]]:
+    """The straddling units with figures or events at either end: the review's 'cannot be split'."""
+    from . import review
+
+    where, reg, old = placement(), registry(), old_map()
+    out = []
+    for key in sorted({k for k in (*period.opening, *period.closing, *period.events) if k.startswith("2025:")}):
+        code = key.removeprefix("2025:")
+        olds = where[code]
+        if old_codes is not None and not old_codes & set(olds):
+            continue
+        place = reg.localities[code]
+        ends = [period.opening.get(key, {}), period.closing.get(key, {}), period.events.get(key, {})]
+        if not any(v for values in ends for v in values.values()):
+            continue  # a merged province whose wards reported, but not itself
+        entry = review.scope(period, key, place.name, [code] if place.level == "ward" else [], 1 if place.level == "province" else 0)
+        out.append({**entry, "code": code, "level": place.level, "old_provinces": {p: old.units[p].name for p in olds}})
+    return sorted(out, key=lambda u: (u["level"] != "province", u["code"]))
+
+
+def review_national(reader: Reader, settings: Settings, start: date, end: date) -> dict[str, Any]:
+    from . import review
+
+    current = review.national(reader, settings, start, end)  # nation, urban, rural and the trend: the same
+    period = _old_period(review.load(reader, settings, start, end))
+    old, placed = old_map(), _placed_wards()
+    units = {p: review.scope(period, p, old.units[p].name, placed.get(p, []), 1) for p in old.provinces}
+    return {**current, "map": OLD, "units": units, "rankings": review.rankings(units), "backwards": review.backwards(units),
+            "cannot_split": _apart(period)}
+
+
+def review_province(reader: Reader, settings: Settings, code: str, start: date, end: date) -> dict[str, Any]:
+    from . import review
+
+    old = old_map()
+    unit = old.get(code)
+    if unit is None or unit.level != "province":
+        raise ValueError(f"{code!r} is not a province code of the 2024 map (two digits, e.g. 01); "
+                         f"`p06 registry show CODE --map 2024` tells what a code was")
+    reg = registry()
+    base = review.load(reader, settings, start, end)
+    period = _old_period(base)
+    wards = sorted(_placed_wards().get(code, []))
+    units = {w: {**review.scope(base, w, reg.localities[w].name, [w], 0), "area": reg.localities[w].area} for w in wards}
+    selves = [p for p, olds in placement().items() if olds == (code,) and reg.localities[p].level == "province"]
+    daily = _trend(reader, wards, selves, end)
+    inside = [i for i, d in enumerate(daily["dates"]) if start.isoformat() < d < end.isoformat()]
+    ends = [indicator_values(period.at_start.get(code, figures.zero())), indicator_values(period.closing.get(code, figures.zero()))]
+    trend = {"dates": [start.isoformat(), *(daily["dates"][i] for i in inside), end.isoformat()],
+             "indicators": {i.name: [ends[0][i.name], *(daily["indicators"][i.name][j] for j in inside), ends[1][i.name]]
+                            for i in INDICATORS}}
+    return {**review._frame(period, "province", code, unit.name), "map": OLD, "became": list(unit.became), "units_are": "wards",
+            "scopes": {code: review.scope(period, code, unit.name, wards, 1)},
+            "units": units, "rankings": review.rankings(units), "backwards": review.backwards(units),
+            "trend": trend, "cannot_split": _apart(period, {code})}

@@ -9,7 +9,7 @@ import json
 import random
 import subprocess
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import clickhouse_connect
@@ -18,7 +18,7 @@ import pytest
 from kafka import KafkaConsumer
 from vietnam_provinces._ward_conversion_2025 import OLD_TO_NEW as WARDS
 
-from bench.recount import METRIC_NAMES, end_of, expected_live, identity, on_2025_map, recount_2024
+from bench.recount import FLOW_NAMES, METRIC_NAMES, end_of, expected_live, identity, on_2025_map, recount_2024
 from pipeline import Worker, publish_raw, wait_for_figures
 from producers import Publisher
 from pydantic import TypeAdapter
@@ -279,6 +279,7 @@ def check_reports(valid: list[dict]) -> None:
     assert "Cannot be split" in md and "| 26732 | ward Đặc khu Côn Đảo |" in md
     assert "2025:79," in csv and "2025:26732," in csv
     assert 'id="cannot-split"' in html and "Đặc khu Côn Đảo" in html
+    check_review(valid)
     wrong = p06("report", "province", "99", "--map", "2024", ok=False)
     assert wrong.returncode == 2 and "not a province code of the 2024 map" in wrong.stderr
 
@@ -324,3 +325,29 @@ def test_p06_publish_map_sets_the_map_of_lines_that_name_none(p06_settings: Sett
     assert f"old.jsonl:3: locality: '00016' (Phường Ngọc Hà, 2024 map) was split between 2025 wards {SPLIT_NAMES}" in done.stderr
     assert sorted((e["event_id"], e.get("map", "2025"), e["locality"]) for e in topic_events(p06_settings)) == [
         ("f1", "2024", "00013"), ("f2", "2025", "00070")]  # an explicit map wins over --map
+
+
+def check_review(valid: list[dict]) -> None:
+    """A review on the 2024 map: each old province and straddling unit at both ends, as the recount gives them
+    (states at the end of --from, flows up to the day before it; both at the end of --to)."""
+    start, end = date(2026, 9, 8), date(2026, 9, 20)
+    opened, before, closed = (recount_2024(valid, end_of(d)) for d in (start, start - timedelta(days=1), end))
+
+    def ends(kind: str, code: str) -> dict[str, dict[str, int]]:
+        state, flow, last = (r[kind].get(code, ZERO) for r in (opened, before, closed))
+        return {"from": {m: (flow if m in FLOW_NAMES else state)[m] for m in METRIC_NAMES}, "to": last}
+
+    review = json.loads(p06("report", "national", "--map", "2024", "--from", start.isoformat(), "--to", end.isoformat(),
+                            "--format", "json").stdout)
+    assert review["map"] == "2024" and len(review["units"]) == 63
+    for code, unit in review["units"].items():
+        assert {k: unit["figures"][k] for k in ("from", "to")} == ends("provinces", code), code
+    apart = {u["code"]: {k: u["figures"][k] for k in ("from", "to")} for u in review["cannot_split"]}
+    expected = {c: ends("cannot_split", c) for c in set(closed["cannot_split"]) | set(before["cannot_split"])}
+    assert apart == expected and "79" in apart
+    assert sum(u["figures"]["change"]["eid_activations"] for u in review["units"].values()) > 0  # the period added some
+    province = json.loads(p06("report", "province", "79", "--map", "2024", "--from", start.isoformat(), "--to", end.isoformat(),
+                              "--format", "json").stdout)
+    assert {k: province["scopes"]["79"]["figures"][k] for k in ("from", "to")} == ends("provinces", "79")
+    csv = p06("report", "national", "--map", "2024", "--from", start.isoformat(), "--to", end.isoformat(), "--format", "csv").stdout
+    assert ",2025:79," in csv
