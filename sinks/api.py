@@ -25,6 +25,7 @@ from starlette.routing import Route
 
 from schemas.accounts import COOKIE, LOGIN_HELP, Account, Accounts, login_page, safe_next
 from schemas.i18n import LANGUAGES, lang_in, pick
+from schemas.maps import CURRENT, MAPS, OLD, old_map
 
 from .audit import Audit
 from .queries import QueryRefused, UnknownQuery, catalogue, resolve
@@ -51,9 +52,22 @@ class StoreReader:
         return self.store.read_between_writes(lambda reader: reader.named(name, params))
 
 
+def _may_see_province(account: Account, code: str, map_: str) -> bool:
+    """A national account sees every province; a province's operator their own, and on the 2024 map the old
+    provinces that passed whole into it."""
+    if account.role == "national":
+        return True
+    if account.role != "province":
+        return False
+    if map_ == CURRENT:
+        return account.province == code
+    unit = old_map().get(code)
+    return unit is not None and unit.level == "province" and unit.became == (account.province,)
+
+
 def render_report(store: Store, account: Account, kind: str, code: str | None, query: dict[str, str]) -> tuple[int, str, str]:
     """(status, content type, body) of a report for this account; refusals are JSON naming the rule."""
-    from . import html, render, report, review, review_html, review_render
+    from . import html, oldmap, render, report, review, review_html, review_render
 
     def refuse(status: int, message: str) -> tuple[int, str, str]:
         import json
@@ -61,8 +75,11 @@ def render_report(store: Store, account: Account, kind: str, code: str | None, q
 
     if kind == "national" and account.role != "national":
         return refuse(403, f"account {account.name!r} ({account.scope}) may not see the national report")
-    if kind == "province" and not (account.role == "national" or (account.role == "province" and account.province == code)):
-        return refuse(403, f"account {account.name!r} ({account.scope}) may not see province {code}")
+    map_ = query.get("map") or CURRENT
+    if map_ not in MAPS:
+        return refuse(400, f"map is one of {', '.join(MAPS)}, got {map_!r}")
+    if kind == "province" and not _may_see_province(account, str(code), map_):
+        return refuse(403, f"account {account.name!r} ({account.scope}) may not see province {code} of the {map_} map")
     fmt = query.get("format", "json")
     if fmt not in FORMATS:
         return refuse(400, f"format is one of {', '.join(FORMATS)}, got {fmt!r}")
@@ -81,14 +98,18 @@ def render_report(store: Store, account: Account, kind: str, code: str | None, q
     try:
         if days["from"]:
             end = days["to"] or date.today()
-            built = review.national(reader, settings, days["from"], end) if kind == "national" else \
-                review.province(reader, settings, str(code), days["from"], end)
+            whole, one = (oldmap.review_national, oldmap.review_province) if map_ == OLD else (review.national, review.province)
+            built = whole(reader, settings, days["from"], end) if kind == "national" else \
+                one(reader, settings, str(code), days["from"], end)
             renderers = {"json": review_render.as_json, "csv": review_render.as_csv, "md": review_render.as_md,
                          "html": review_html.page}
         else:
-            built = report.national(reader, settings, days["as_of"]) if kind == "national" else \
-                report.province(reader, settings, str(code), days["as_of"])
-            report.mark_changes(built, report.snapshot_path(settings, kind if kind == "national" else f"province-{code}"))
+            module = oldmap if map_ == OLD else report
+            built = module.national(reader, settings, days["as_of"]) if kind == "national" else \
+                module.province(reader, settings, str(code), days["as_of"])
+            snapshot = ("national" if kind == "national" else f"province-{code}") if map_ == CURRENT else \
+                ("national-2024" if kind == "national" else f"province-2024-{code}")  # as `p06 report --map` names them
+            report.mark_changes(built, report.snapshot_path(settings, snapshot))
             renderers = {"json": render.as_json, "csv": render.as_csv, "md": render.as_md, "html": html.page}
     except ValueError as exc:
         return refuse(404 if kind == "province" else 400, str(exc))
@@ -101,15 +122,17 @@ def build_app(store: Store, stats: Callable[[], dict[str, Any]], audit: Audit, a
     accounts = accounts or Accounts(store.settings.accounts_folder)
     max_age_s = store.settings.session_hours * 3600
 
-    def who(request: Request) -> Account | None:
-        return accounts.identify(request.headers.get("authorization"), request.cookies.get(COOKIE), max_age_s)
+    async def who(request: Request) -> Account | None:
+        """In a thread: a password not yet verified costs argon2's ~0.3 s, which must not stall the sink's loop."""
+        return await asyncio.to_thread(accounts.identify, request.headers.get("authorization"), request.cookies.get(COOKIE),
+                                       max_age_s)
 
     def login_required() -> JSONResponse:
         return JSONResponse({"error": f"login required: {LOGIN_HELP}"}, status_code=401)
 
     def operators(handler: Callable[[Request, Account], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
         async def guarded(request: Request) -> Response:
-            account = who(request)
+            account = await who(request)
             if account is None:
                 return login_required()
             if account.role not in ("national", "province"):
@@ -120,14 +143,14 @@ def build_app(store: Store, stats: Callable[[], dict[str, Any]], audit: Audit, a
 
     async def health(request: Request) -> JSONResponse:
         up = "up" if store.up else "down"
-        account = who(request)
+        account = await who(request)
         verdict = audit.health()
         if account is None or account.role == "province":  # progress and the verdict, no figures
             verdict = {"verdict": verdict["verdict"], "differences": verdict["differences"]}
         return JSONResponse({"dsn": redacted(store.settings.clickhouse_dsn), "clickhouse": up, **stats(), "reconcile": verdict})
 
     async def metrics(request: Request) -> PlainTextResponse:
-        account = who(request)
+        account = await who(request)
         if account is None or account.role != "monitor":
             return PlainTextResponse("metrics need a monitor account's HTTP Basic credentials (`p06 users add NAME --role monitor`)\n",
                                      status_code=401 if account is None else 403,

@@ -13,17 +13,19 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import clickhouse_connect
+import httpx
 import orjson
 import pytest
 from kafka import KafkaConsumer
 from vietnam_provinces._ward_conversion_2025 import OLD_TO_NEW as WARDS
 
 from bench.recount import FLOW_NAMES, METRIC_NAMES, end_of, expected_live, identity, on_2025_map, recount_2024
-from pipeline import Worker, publish_raw, wait_for_figures
+from pipeline import Worker, operator, publish_raw, wait_for_figures
 from producers import Publisher
 from pydantic import TypeAdapter
 
 from schemas import Event, InvalidEvent, parse_event_json, validate_event
+from schemas.accounts import Accounts
 from schemas.events import json_schemas
 from schemas.kafka_clients import kafka_python_options
 from schemas.settings import Settings
@@ -194,6 +196,7 @@ def test_a_mixed_stream_counts_each_event_once_where_the_conversion_puts_it(p06_
         wait_for_figures(worker, expected_live(counted))
         assert any(SPLIT_NAMES in r for r in dlq_reasons(p06_settings, 1))
         wait_for_archive(counted)
+        check_sink_api(p06_settings, valid)
     finally:
         worker.stop()
         sink.stop()
@@ -222,6 +225,22 @@ def wait_for_archive(counted: list[dict], timeout_s: float = 120) -> None:
             return
         time.sleep(1)
     raise AssertionError(f"the warehouse never showed the recount's nation: {nation} != {expected}")
+
+
+def check_sink_api(settings: Settings, valid: list[dict]) -> None:
+    """While the sink owns the warehouse: `p06 report --map 2024` through its named queries, its own
+    /reports?map=2024, and a province operator who sees the old provinces that passed whole into theirs."""
+    base, expected = f"http://127.0.0.1:{settings.sink_api_port}", recount_2024(valid)
+    body = httpx.get(f"{base}/reports/national", params={"map": "2024"}, auth=operator(), timeout=120).json()
+    assert body["provinces"] == {p: expected["provinces"].get(p, ZERO) for p in body["provinces"]}
+    via_cli = json.loads(p06("report", "national", "--map", "2024", "--format", "json").stdout)
+    assert (via_cli["provinces"], via_cli["cannot_split"]) == (body["provinces"], body["cannot_split"])
+    Accounts(settings.accounts_folder).add("op-24", "province", "op-24-password", province="24")  # Bắc Ninh (2025)
+    mine = httpx.get(f"{base}/reports/province/27", params={"map": "2024"}, auth=("op-24", "op-24-password"), timeout=120)
+    assert mine.status_code == 200 and mine.json()["figures"] == expected["provinces"]["27"]  # old Bắc Ninh -> 24
+    assert any(expected["provinces"]["27"].values())
+    other = httpx.get(f"{base}/reports/province/20", params={"map": "2024"}, auth=("op-24", "op-24-password"), timeout=120)
+    assert other.status_code == 403 and "may not see province 20 of the 2024 map" in other.json()["error"]
 
 
 def check_archive(settings: Settings, valid: list[dict], counted: list[dict]) -> None:
