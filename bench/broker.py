@@ -1,9 +1,9 @@
 """Which Kafka the benchmark runs on: P06_KAFKA_BOOTSTRAP if it answers, else a private broker.
 
 The benchmark connects as p06-admin (it makes and drops its own topics; P06_KAFKA_USERNAME overrides):
-`cluster()` exports the P06_KAFKA_* variables its stages' processes inherit. `other_protection()`
-starts a private broker of the other kind (PLAINTEXT beside a secured one, or the reverse), so the
-cost of TLS + SASL is measured in the same run on the same messages.
+`cluster()` exports the P06_KAFKA_* variables its stages' processes inherit. `security_pair()` starts
+two fresh private brokers, one secured and one PLAINTEXT, so the cost of TLS + SASL is measured in the
+same run, on the same messages, on brokers alike in all but their listener.
 """
 from __future__ import annotations
 
@@ -96,14 +96,16 @@ def cluster(s: Settings) -> Iterator[Cluster]:
 
 
 @contextmanager
-def other_protection(c: Cluster, work: Path) -> Iterator[Cluster]:
-    """A private broker with the other protection than c's: PLAINTEXT if c is secured, else secured."""
-    data_dir = work / "other-broker"
-    broker, s = _private(data_dir, c.protocol == "PLAINTEXT")
+def security_pair(c: Cluster, work: Path) -> Iterator[tuple[Cluster, Cluster]]:
+    """Two fresh private brokers, (TLS + SCRAM, PLAINTEXT), stopped and deleted afterwards."""
+    folders = (work / "broker-secured", work / "broker-plaintext")
     try:
-        yield Cluster(broker.bootstrap, True, c.run_tag, s)
+        secured = _private(folders[0], True)[1]
+        plain = _private(folders[1], False)[1]
+        yield Cluster(secured.kafka_bootstrap, True, c.run_tag, secured), Cluster(plain.kafka_bootstrap, True, c.run_tag, plain)
     finally:
-        local_broker.down(data_dir, purge=True)
+        for folder in folders:
+            local_broker.down(folder, purge=True)
 
 
 def delete_topics(c: Cluster) -> None:

@@ -18,7 +18,7 @@ from schemas.settings import settings
 from stack import create_topics
 
 from . import bare_faust, clickhouse_raw, history, kafka_raw, latency, publish, report, sink, validate, warehouse, worker
-from .broker import Cluster, client_env, cluster, delete_topics, other_protection
+from .broker import Cluster, client_env, cluster, delete_topics, security_pair
 from .events import encode, pack, source
 from .expected import recount
 from .stages import StageEnv, StageMissing
@@ -176,37 +176,36 @@ def _measure(run: Run, c: Cluster, work: Path, sizes: dict[str, int], seed: int,
 
 def _security_cost(run: Run, c: Cluster, work: Path, reps: int, partitions: int, packed_msgs: list, per_message: float,
                    single: list, lines: list[dict[str, Any]]) -> None:
-    """TLS + SCRAM against PLAINTEXT in the same run, on the same messages: the run's cluster and a
-    private broker of the other kind, produce and consume alternating between them."""
-    with other_protection(c, work) as other:
-        secured, plain = (c, other) if c.protocol != "PLAINTEXT" else (other, c)
-        create_topics(other.settings, [other.topic("packed"), other.topic("single"), other.topic("publish")], partitions)
-        create_topics(c.settings, [c.topic(name) for name in ("cost_packed", "cost_single", "cost_publish")], partitions)
-        rates: dict[str, list[float]] = {"tls_sasl_produce_eps": [], "plaintext_produce_eps": [], "tls_sasl_consume_eps": [], "plaintext_consume_eps": []}
+    """TLS + SCRAM against PLAINTEXT in the same run, on the same messages, on two fresh private brokers:
+    one warm-up round on each, then rounds alternating which goes first; medians, secured ÷ plaintext."""
+    with security_pair(c, work) as (secured, plain):
+        pair = {"tls_sasl": secured, "plaintext": plain}
+        for cl in pair.values():
+            create_topics(cl.settings, [cl.topic(name) for name in ("packed", "single", "publish")], partitions)
+        rates: dict[str, list[float]] = {f"{label}_{what}_eps": [] for what in ("produce", "produce_single", "consume") for label in pair}
 
         def measure() -> None:
+            for label, cl in pair.items():  # warm-up: connections, the brokers' JIT, the single-event topic to consume
+                kafka_raw.produce(cl.settings, cl.topic("packed"), packed_msgs, as_publisher=True)
+                kafka_raw.produce(cl.settings, cl.topic("single"), single)
             for i in range(reps):
-                for label, cl in (("tls_sasl", secured), ("plaintext", plain)):
-                    packed_topic = cl.topic("cost_packed" if cl is c else "packed")
-                    rates[f"{label}_produce_eps"].append(per_message * kafka_raw.produce(cl.settings, packed_topic, packed_msgs, as_publisher=True))
-                    single_topic = cl.topic("cost_single" if cl is c else "single")
-                    if i == 0:
-                        kafka_raw.produce(cl.settings, single_topic, single)
-                    rates[f"{label}_consume_eps"].append(kafka_raw.consume(cl.settings, single_topic, len(single)))
+                for label, cl in (pair.items() if i % 2 == 0 else reversed(pair.items())):
+                    rates[f"{label}_produce_eps"].append(per_message * kafka_raw.produce(cl.settings, cl.topic("packed"), packed_msgs, as_publisher=True))
+                    rates[f"{label}_produce_single_eps"].append(kafka_raw.produce(cl.settings, cl.topic("single"), single))
+                    rates[f"{label}_consume_eps"].append(kafka_raw.consume(cl.settings, cl.topic("single"), len(single)))
 
         run.stage(f"TLS + SCRAM against PLAINTEXT, raw produce and consume ×{reps}", list(rates), measure)
         for key, values in rates.items():
             run.set(key, report.median(values) if values else None, 1)
-        for what in ("produce", "consume"):
+        for what in ("produce", "produce_single", "consume"):
             secured_eps, plain_eps = run.results[f"tls_sasl_{what}_eps"], run.results[f"plaintext_{what}_eps"]
             run.set(f"tls_sasl_{what}_ratio", secured_eps / plain_eps if secured_eps and plain_eps else None)
-        pub = {cl.protocol: run.stage(f"p06 publish on {cl.protocol} ({len(lines):,} lines)", ["tls_sasl_publish_ratio"], lambda cl=cl: publish.run(
-            StageEnv(cl.bootstrap, cl.topic("cost_publish" if cl is c else "publish"), f"bench-{c.run_tag}-cost-{cl.protocol.lower()}", work / f"cost-{cl.protocol.lower()}", partitions, kafka_env=client_env(cl.settings)),
-            publish.write_file(work / "cost-publish.jsonl", lines), len(lines), timeout_s=run.timeout())) for cl in (secured, plain)}
-        if pub.get("PLAINTEXT") and pub.get("SASL_SSL"):
-            run.set("tls_sasl_publish_ratio", pub["SASL_SSL"].eps / pub["PLAINTEXT"].eps)
-            run.notes["tls_sasl_publish_ratio"] = f"{pub['SASL_SSL'].eps:,.0f} against {pub['PLAINTEXT'].eps:,.0f} ev/s"
-        delete_topics(other)
+        pub = {label: run.stage(f"p06 publish on {cl.protocol} ({len(lines):,} lines)", ["tls_sasl_publish_ratio"], lambda cl=cl: publish.run(
+            StageEnv(cl.bootstrap, cl.topic("publish"), f"bench-{c.run_tag}-cost-{cl.protocol.lower()}", work / f"cost-{cl.protocol.lower()}", partitions, kafka_env=client_env(cl.settings)),
+            publish.write_file(work / "cost-publish.jsonl", lines), len(lines), timeout_s=run.timeout())) for label, cl in pair.items()}
+        if pub.get("tls_sasl") and pub.get("plaintext"):
+            run.set("tls_sasl_publish_ratio", pub["tls_sasl"].eps / pub["plaintext"].eps)
+            run.notes["tls_sasl_publish_ratio"] = f"{pub['tls_sasl'].eps:,.0f} against {pub['plaintext'].eps:,.0f} ev/s"
 
 
 def _pipeline(run: Run, c: Cluster, work: Path, sizes: dict[str, int], evs: list[dict[str, Any]], expected: Any, t: dict[str, str], partitions: int, n: int, packed_events: int) -> None:
