@@ -1,7 +1,9 @@
 """The local development stack: one real Apache Kafka broker and the pipeline's topics.
 
 `stack.broker` runs a single-node KRaft broker from the jars pinned in pom.xml (`p06 stack up`,
-`status`, `down`, in `stack.cli`), and `stack.topics` creates the topics every service needs. The
+`status`, `down`, in `stack.cli`), secured by default: TLS + SCRAM (`stack.secrets` makes the CA,
+certificate and passwords, `stack.principals` the SCRAM users) and ACLs (`stack.acl`). `stack.topics`
+creates the topics every service needs. The
 package depends only on `schemas` (never on `streams`), so that the sink, the benchmark and the
 tests can start a broker and make topics without importing the Faust worker.
 """

@@ -1,7 +1,9 @@
 """`p06 stack`: one real Apache Kafka broker (KRaft, single node) on 127.0.0.1, run from Maven's jars.
 
 The version is pinned in the repo's pom.xml; Maven fetches the jars into its cache. Everything the
-broker writes (data, its log, its PID) lives under DATA_DIR/kafka, so `down --purge` removes it all.
+broker writes (data, its log, its PID, its secrets) lives under DATA_DIR/kafka, so `down --purge`
+removes it all. Its client listener is SASL_SSL (SCRAM-SHA-512) with the StandardAuthorizer, unless
+started PLAINTEXT for the benchmark's comparison (docs/security.md).
 """
 from __future__ import annotations
 
