@@ -53,7 +53,8 @@ def as_text(result: dict[str, Any]) -> str:
         mark = "*" if e["current"] else " "
         note = f"  <- {e['why']}" if e.get("why") else ""
         payload = json.dumps(e["payload"], ensure_ascii=False)
-        lines.append(f"{mark} {e['occurred_at']}  {e['event_id']}  {payload}  (received {e['received_at']}){note}")
+        sent = f", sent as {e['sent_locality']} on the 2024 map" if e.get("map") == "2024" else ""
+        lines.append(f"{mark} {e['occurred_at']}  {e['event_id']}  {payload}  (received {e['received_at']}{sent}){note}")
     if not result["events"]:
         lines.append("  no event has set it (yet)")
     return "\n".join(lines)

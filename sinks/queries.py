@@ -89,7 +89,7 @@ NAMED: dict[str, Named] = {
     ),
     "entity_history": Named(
         "every archived event of one entity of one locality, in event-time order",
-        f"SELECT event_id, type, occurred_at, received_at, payload FROM {DATABASE}.archive FINAL"
+        f"SELECT event_id, type, occurred_at, received_at, payload, map, sent_locality FROM {DATABASE}.archive FINAL"
         " WHERE locality = {locality:String} AND entity = {entity:String} ORDER BY occurred_at, event_id",
         {"locality": "text", "entity": "text"},
     ),

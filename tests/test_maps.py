@@ -299,6 +299,7 @@ def check_reports(valid: list[dict]) -> None:
     assert "2025:79," in csv and "2025:26732," in csv
     assert 'id="cannot-split"' in html and "Đặc khu Côn Đảo" in html
     check_review(valid)
+    check_history(valid)
     wrong = p06("report", "province", "99", "--map", "2024", ok=False)
     assert wrong.returncode == 2 and "not a province code of the 2024 map" in wrong.stderr
 
@@ -370,3 +371,20 @@ def check_review(valid: list[dict]) -> None:
     assert {k: province["scopes"]["79"]["figures"][k] for k in ("from", "to")} == ends("provinces", "79")
     csv = p06("report", "national", "--map", "2024", "--from", start.isoformat(), "--to", end.isoformat(), "--format", "csv").stdout
     assert ",2025:79," in csv
+    period = ("--map", "2024", "--from", start.isoformat(), "--to", end.isoformat(), "--format", "md")
+    md_vi, md_en = p06("report", "national", *period).stdout, p06("report", "national", *period, "--lang", "en").stdout
+    assert "| 2025:79 | số liệu cấp tỉnh của Thành phố Hồ Chí Minh (không thể tách: thuộc " in md_vi
+    assert "| 2025:79 | province-level figures of Thành phố Hồ Chí Minh (cannot be split: straddles " in md_en
+
+
+def check_history(valid: list[dict]) -> None:
+    """`p06 history` of a village reported with a 2024 code: under its 2025 ward, each event with the code it was sent as."""
+    counted, _ = on_2025_map(valid)
+    copies: dict[tuple, int] = {}
+    for e in counted:
+        copies[identity(e)] = copies.get(identity(e), 0) + 1
+    sent, count = next((s, c) for s, c in zip(valid, counted)
+                       if s.get("map") == "2024" and s["type"] == "village.status" and copies[identity(c)] == 1)
+    entity = f"{count['locality']}/village:{count['payload']['village_id']}"
+    line = next(l for l in p06("history", entity).stdout.splitlines() if f"  {sent['event_id']}  " in l)
+    assert f"sent as {sent['locality']} on the 2024 map" in line
