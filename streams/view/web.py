@@ -72,13 +72,15 @@ def install_routes(
     accounts: who may read; session_hours: how long a login lasts."""
     max_age_s = session_hours * 3600
 
-    def who(request: web.Request) -> Account | None:
-        return accounts.identify(request.headers.get("Authorization"), request.cookies.get(COOKIE), max_age_s)
+    async def who(request: web.Request) -> Account | None:
+        """In a thread: a password not yet verified costs argon2's ~0.3 s, which must not stall the worker's loop."""
+        return await asyncio.to_thread(accounts.identify, request.headers.get("Authorization"), request.cookies.get(COOKIE),
+                                       max_age_s)
 
     def operators(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         """National and province operators only; 401 saying how to log in, 403 for a monitor account."""
         async def guarded(request: web.Request) -> web.StreamResponse:
-            account = who(request)
+            account = await who(request)
             if account is None:
                 return _json({"error": f"login required: {LOGIN_HELP}"}, 401)
             if account.role not in ("national", "province"):
@@ -135,7 +137,7 @@ def install_routes(
         last: bytes | None = None
         try:
             while not stopping():  # an open dashboard must not hold up the worker's shutdown
-                if who(request) is None:  # revoked or expired while connected: the stream ends
+                if await who(request) is None:  # revoked or expired while connected: the stream ends
                     break
                 body = scoped_live(live_body(view.snapshots, view.totals), account)
                 figures = orjson.dumps({k: v for k, v in body.items() if k != "as_of"})
@@ -158,7 +160,7 @@ def install_routes(
             return _json({"error": f"lang: {exc}"}, 400)
 
     async def metrics(request: web.Request) -> web.Response:
-        account = who(request)
+        account = await who(request)
         if account is None or account.role != "monitor":
             status = 401 if account is None else 403
             return web.Response(status=status, text="metrics need a monitor account's HTTP Basic credentials"
@@ -166,7 +168,7 @@ def install_routes(
         return web.Response(text=metrics_text(), content_type="text/plain")
 
     async def dashboard(request: web.Request) -> web.StreamResponse:
-        account = who(request)
+        account = await who(request)
         if account is None or account.role not in ("national", "province"):
             raise web.HTTPSeeOther("/login?" + urlencode({"next": request.path_qs}))  # ?lang= goes along
         return web.FileResponse(DASHBOARD / "index.html")
@@ -182,7 +184,7 @@ def install_routes(
     async def login(request: web.Request) -> web.Response:
         form = await request.post()
         target = safe_next(str(form.get("next", "")), "/dashboard/")
-        account = accounts.check_password(str(form.get("name", "")), str(form.get("password", "")))
+        account = await asyncio.to_thread(accounts.check_password, str(form.get("name", "")), str(form.get("password", "")))
         if account is None:
             return web.Response(status=401, text=login_page(target, page_lang(form.get("lang"), target), wrong=True),
                                 content_type="text/html")
