@@ -214,7 +214,7 @@ def build_app(store: Store, stats: Callable[[], dict[str, Any]], audit: Audit, a
     async def login(request: Request) -> Response:
         form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
         target = safe_next(form.get("next"), "/reports/national?format=html")
-        account = accounts.check_password(form.get("name", ""), form.get("password", ""))
+        account = await asyncio.to_thread(accounts.check_password, form.get("name", ""), form.get("password", ""))
         if account is None:
             lang = pick(form.get("lang"), lang_in(target), store.settings.lang)
             return HTMLResponse(login_page(target, lang, wrong=True), status_code=401)
