@@ -35,7 +35,7 @@ EVENTS = 1500
 @pytest.fixture
 def pipeline(p06_settings: Settings, tmp_path: Path):
     """Start and stop the worker and sink processes a case asks for."""
-    started: list[Worker | Sink] = []
+    started: list[P06Process] = []
 
     class Pipeline:
         settings = p06_settings
@@ -49,6 +49,11 @@ def pipeline(p06_settings: Settings, tmp_path: Path):
             s = Sink(tmp_path, **env)
             started.append(s)
             return s
+
+        def admission(self) -> P06Process:
+            a = P06Process(["admission"], tmp_path / f"admission-{len(started)}.log")
+            started.append(a)
+            return a
 
     ensure_topics(p06_settings)
     yield Pipeline()
@@ -408,6 +413,7 @@ def test_gateway_token_cannot_publish_for_another_province(pipeline, tmp_path: P
     theirs = [e for e in events if province_of[e["locality"]] != own]
     secret = p06("gateway", "token", "add", own).stdout.strip()
     worker, sink = pipeline.worker(), pipeline.sink()
+    pipeline.admission()  # a province token's events go through its province's ingestion topic
     gateway = Gateway(tmp_path)
     try:
         headers = {"Authorization": f"Bearer {secret}"}
