@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
 from typing import Any
 
 from schemas.registry import registry
@@ -121,7 +122,6 @@ def period(events: list[dict], start: date, end: date) -> dict[str, Any]:
 def on_2025_map(events: list[dict]) -> tuple[list[dict], list[dict]]:
     """(counted, refused): each event with the 2025 code it counts under; a 2024 event under the one unit
     its old unit passed into whole, refused when the table splits it, marks it partly merged, or lacks it."""
-    from vietnam_provinces._province_conversion_2025 import OLD_TO_NEW as PROVINCES
     from vietnam_provinces._ward_conversion_2025 import OLD_TO_NEW as WARDS
 
     counted, refused = [], []
@@ -131,8 +131,7 @@ def on_2025_map(events: list[dict]) -> tuple[list[dict], list[dict]]:
             continue
         code = e["locality"]
         if len(code) == 2:
-            entry = PROVINCES.get(int(code))
-            targets, partly = ([f"{p.code:02d}" for p in entry.new_provinces] if entry else []), False
+            targets, partly = _province_targets(code), False
         else:
             entry = WARDS.get(int(code))
             targets = [f"{w.code:05d}" for w in entry.new_wards] if entry else []
@@ -142,6 +141,18 @@ def on_2025_map(events: list[dict]) -> tuple[list[dict], list[dict]]:
         else:
             refused.append(e)
     return counted, refused
+
+
+@lru_cache(maxsize=None)
+def _province_targets(code: str) -> list[str]:
+    """The 2025 provinces an old province's wards went to (the legacy registry's wards of that province,
+    the ward table's new wards and their provinces); the library's province table differs for 82 only,
+    where its ward table's province column misplaces one ward of Long An (docs/maps.md)."""
+    from vietnam_provinces import legacy
+    from vietnam_provinces._ward_conversion_2025 import OLD_TO_NEW as WARDS
+
+    wards = legacy.Ward.iter_by_province(legacy.ProvinceCode(int(code)))
+    return sorted({f"{n.province_code:02d}" for w in wards if w.code.value in WARDS for n in WARDS[w.code.value].new_wards})
 
 
 def _old_provinces(code: str) -> set[str]:

@@ -71,20 +71,25 @@ def old_map() -> OldMap:
     units: dict[str, OldUnit] = {}
     wards: dict[str, list[str]] = defaultdict(list)
     came_from: dict[str, list[str]] = defaultdict(list)
-    for p in legacy.Province.iter_all():
-        code = f"{p.code.value:02d}"
-        entry = PROVINCES.get(p.code.value)
-        became = tuple(f"{n.code:02d}" for n in entry.new_provinces) if entry else ()
-        units[code] = OldUnit(code, p.name, "province", code, became, False)
-        wards[code] = []
-        for new in became:
-            came_from[new].append(code)
     for w in legacy.Ward.iter_all():
         code, province = f"{w.code.value:05d}", f"{w.province_code.value:02d}"
         entry = WARDS.get(w.code.value)
         became = tuple(f"{n.code:05d}" for n in entry.new_wards) if entry else ()
         units[code] = OldUnit(code, w.name, "ward", province, became, bool(entry and entry.old_ward.is_partly_merged))
         wards[province].append(code)
+        for new in became:
+            came_from[new].append(code)
+    current = registry().localities
+    for p in legacy.Province.iter_all():
+        code = f"{p.code.value:02d}"
+        # Where its wards went, each placed in its province by the legacy registry (ward -> district ->
+        # province). The library's province table, generated from the ward table's own province column,
+        # also lists 80 for Tiền Giang (82) because that column puts one ward of Long An (27691) there.
+        became = tuple(sorted({current[n].province for w in wards[code] for n in units[w].became}))
+        if not became and (entry := PROVINCES.get(p.code.value)):
+            became = tuple(f"{n.code:02d}" for n in entry.new_provinces)
+        units[code] = OldUnit(code, p.name, "province", code, became, False)
+        wards.setdefault(code, [])
         for new in became:
             came_from[new].append(code)
     return OldMap(units, {p: tuple(sorted(c)) for p, c in wards.items()}, {k: tuple(sorted(v)) for k, v in came_from.items()})

@@ -28,6 +28,7 @@ from schemas import Event, InvalidEvent, parse_event_json, validate_event
 from schemas.accounts import Accounts
 from schemas.events import json_schemas
 from schemas.kafka_clients import kafka_python_options
+from schemas.maps import old_map
 from schemas.settings import Settings
 from sinkstream import P06, SinkProcess, make_events
 from stack import broker as local_broker
@@ -93,8 +94,22 @@ def test_old_province_codes_convert_whole_or_are_refused() -> None:
     assert validate_event(eid("t", "02", "2024") | task).locality == "08"  # Hà Giang -> Tuyên Quang
     with pytest.raises(InvalidEvent, match="'02' is a province, but eid.activations is reported by a ward"):
         validate_event(eid("t", "02", "2024"))
-    with pytest.raises(InvalidEvent, match="was split between 2025 provinces 80 Tỉnh Tây Ninh, 82 Tỉnh Đồng Tháp"):
-        validate_event(eid("t", "82", "2024") | task)
+    assert validate_event(eid("t", "82", "2024") | task).locality == "82"  # Tiền Giang -> Đồng Tháp (see below)
+
+
+def test_old_provinces_convert_where_their_wards_went_which_is_the_librarys_table_but_for_82() -> None:
+    """The library's province table also sends Tiền Giang (82) to Tây Ninh (80), from one ward its ward table
+    files under 82 though its registry has it in Long An: Phường 4 of Tân An (27691), now 27694 in 80."""
+    from vietnam_provinces import legacy
+    from vietnam_provinces._province_conversion_2025 import OLD_TO_NEW as PROVINCES
+
+    table = {f"{c:02d}": tuple(f"{n.code:02d}" for n in e.new_provinces) for c, e in PROVINCES.items()}
+    ours = {c: old_map().units[c].became for c in table}
+    assert {c for c in table if ours[c] != table[c]} == {"82"} and ours["82"] == ("82",) and table["82"] == ("80", "82")
+    assert f"{legacy.Ward.from_code(legacy.WardCode(27691)).province_code.value:02d}" == "80"
+    assert WARDS[27691].old_ward.province_code == 82 and WARDS[27691].new_wards[0].province_code == 80
+
+    assert "became (2025 map): 82 Tỉnh Đồng Tháp" in p06("registry", "show", "82", "--map", "2024").stdout
 
 
 def test_senders_cannot_set_the_counted_code_themselves() -> None:
@@ -177,11 +192,12 @@ def test_a_mixed_stream_counts_each_event_once_where_the_conversion_puts_it(p06_
     ensure_topics(p06_settings)
     events = mixed_stream(seed=51)
     assert sum(e.get("map") == "2024" for e in events) > 50
-    split = [eid("split-1", SPLIT_WARD, "2024"), eid("split-2", "82", "2024") | {"type": "task.status", "payload": {"task_id": "T001", "status": "completed"}}]
+    partly = next(f"{c:05d}" for c, e in WARDS.items() if e.old_ward.is_partly_merged and len(e.new_wards) == 1)
+    split = [eid("split-1", SPLIT_WARD, "2024"), eid("split-2", partly, "2024")]
     with Publisher(p06_settings) as publisher:
         result = publisher.publish(events + split)
     assert [r.index for r in result.rejections] == [len(events), len(events) + 1]
-    assert SPLIT_NAMES in result.rejections[0].reason and "80 Tỉnh Tây Ninh, 82 Tỉnh Đồng Tháp" in result.rejections[1].reason
+    assert SPLIT_NAMES in result.rejections[0].reason and "went only in part to 2025 wards" in result.rejections[1].reason
     # A sender that keys by the code it has (the old one), and split events straight onto the topic.
     naive = eid("naive-1", whole_sources()["00004"][0], "2024", count=4, at="2026-09-06T08:00:00+07:00")
     publish_raw(p06_settings, p06_settings.events_topic, [(naive["locality"].encode(), orjson.dumps(naive)),
