@@ -71,7 +71,7 @@ def _head(tr: Texts, columns: list[str]) -> str:
 def _projections(report: dict[str, Any], tr: Texts) -> str:
     lines = [f'<h2 id="projections">{escape(tr("review.projections"))}</h2>'
              f"<table>{_head(tr, [tr.indicator(i.name) for i in INDICATORS])}"]
-    for e in entries(report):
+    for e in entries(report, tr):
         cells = "".join(f"<td>{escape(projected_text(e['indicators'][i.name]['projected'], tr))}</td>" for i in INDICATORS)
         lines.append(f"<tr><td>{escape(e['code'])}</td><td>{escape(name(e, tr))}</td>{cells}</tr>")
     return "".join(lines) + "</table>"
@@ -81,7 +81,7 @@ def _figures(report: dict[str, Any], tr: Texts) -> str:
     note = tr("review.figures_at", start=tr.day(report["from"]), end=tr.day(report["to"]))
     lines = [f'<h2 id="figures">{escape(tr("report.figures"))}</h2><p class="note">{escape(note)}</p>'
              f"<table>{_head(tr, [*(tr.metric(m) for m in METRICS), tr('review.events_period')])}"]
-    for e in entries(report):
+    for e in entries(report, tr):
         fig = e["figures"]
         cells = "".join(f'<td title="{escape(tr("report.was", value=tr.number(fig["from"][m])))}">'
                         f'{tr.number(fig["to"][m])} ({tr.signed(fig["change"][m])})</td>' for m in METRICS)

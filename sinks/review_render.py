@@ -38,9 +38,10 @@ def unit(report: dict[str, Any], tr: Texts) -> str:
     return tr(f"unit.{report['units_are'][:-1]}")
 
 
-def entries(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """The headline scopes, then the units (provinces, or a province's wards), in document order."""
-    return [*report["scopes"].values(), *report["units"].values(), *unsplit.review_entries(report)]
+def entries(report: dict[str, Any], tr: Texts | None = None) -> list[dict[str, Any]]:
+    """The headline scopes, then the units (provinces, or a province's wards), then on the 2024 map the units
+    that cannot be split, in document order; those named in tr's language (md, html), else as csv names them."""
+    return [*report["scopes"].values(), *report["units"].values(), *unsplit.review_entries(report, tr or unsplit.CSV_TEXTS)]
 
 
 def name(entry: dict[str, Any], tr: Texts) -> str:
@@ -115,7 +116,7 @@ def as_md(report: dict[str, Any], lang: str = DEFAULT) -> str:
     lines += [f"## {tr('report.figures')}", "", tr("review.figures_note", start=start, end=end), "",
               f"| {tr('report.code')} | {tr('report.name')} | " + " | ".join(tr.metric(m) for m in METRICS)
               + f" | {tr('review.events_period')} |", "|---|---|" + "---:|" * (len(METRICS) + 1)]
-    for e in entries(report):
+    for e in entries(report, tr):
         fig = e["figures"]
         cells = " | ".join(f"{tr.number(fig['to'][m])} ({tr.signed(fig['change'][m])})" for m in METRICS)
         lines.append(f"| {e['code']} | {name(e, tr)} | {cells} | {tr.number(e['events']['to'])} ({tr.signed(e['events']['period'])}) |")

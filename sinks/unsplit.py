@@ -44,8 +44,7 @@ def csv_rows(report: dict[str, Any]) -> list[list[Any]]:
     """Rows after the report's own, code written 2025:CODE (a 2025 unit, not an old province)."""
     if not _on_old_map(report):
         return []
-    tr = CSV_TEXTS
-    return [[f"2025:{u['code']}", f"{_what(u, tr)} (cannot be split: straddles {_straddles(u, tr)})",
+    return [[f"2025:{u['code']}", _row_name(u, CSV_TEXTS),
              *(u["figures"][m] for m in METRICS), *("" for _ in INDICATORS), u["events"], ""]
             for u in report["cannot_split"]]
 
@@ -64,10 +63,14 @@ def html_section(report: dict[str, Any], tr: Texts) -> str:
             f'<p class="note">{escape(tr("unsplit.explain"))}</p>{table}')
 
 
-def review_entries(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """A review on the 2024 map: its straddling units as rows after the units, code written 2025:CODE."""
+def _row_name(unit: dict[str, Any], tr: Texts) -> str:
+    """A straddling unit as a row's name: what it is and the old provinces it straddles."""
+    return tr("unsplit.row", what=_what(unit, tr), straddles=_straddles(unit, tr))
+
+
+def review_entries(report: dict[str, Any], tr: Texts = CSV_TEXTS) -> list[dict[str, Any]]:
+    """A review on the 2024 map: its straddling units as rows after the units, code written 2025:CODE; named
+    in tr's language (md, html), or as csv names them."""
     if not _on_old_map(report):
         return []
-    tr = CSV_TEXTS  # entries() serves csv too: the same words whatever the language
-    return [{**u, "code": f"2025:{u['code']}", "name": f"{_what(u, tr)} (cannot be split: straddles {_straddles(u, tr)})"}
-            for u in report["cannot_split"]]
+    return [{**u, "code": f"2025:{u['code']}", "name": _row_name(u, tr)} for u in report["cannot_split"]]
