@@ -136,7 +136,7 @@ def up(
     auth = client_credentials(s)
     commands = {"worker": ["worker"], "admission": ["admission"], "sink": ["sink"]}
     if rate:
-        commands["simulate"] = ["simulate", "--rate", str(rate), "--resend-share", "0.05", "--reorder-share", "0.05"]
+        commands["simulate"] = ["simulate", "--rate", str(rate), "--resend-share", "0.05", "--reorder-share", "0.05", "--as-provinces"]
         commands["simulate"] += ["--duration", str(duration)] if duration is not None else []
     children = {
         name: subprocess.Popen(
