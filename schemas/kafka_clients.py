@@ -117,36 +117,28 @@ def secured(settings: Settings) -> bool:
     return settings.kafka_security_protocol != "PLAINTEXT"
 
 
-def kafka_python_options(settings: Settings, role: str) -> dict[str, Any]:
-    """bootstrap_servers and security options for kafka-python's KafkaProducer/Consumer/AdminClient."""
-    options: dict[str, Any] = {"bootstrap_servers": settings.kafka_bootstrap.split(",")}
+def _security(settings: Settings, role: str) -> dict[str, Any]:
+    """The SASL and TLS options kafka-python and aiokafka share (both take these names)."""
     if not secured(settings):
-        return options
+        return {}
     user = credentials(settings, role)
     return {
-        **options,
         "security_protocol": "SASL_SSL",
         "sasl_mechanism": settings.kafka_sasl_mechanism,
         "sasl_plain_username": user.username,
         "sasl_plain_password": user.password(),
         "ssl_context": ssl_context(settings),
     }
+
+
+def kafka_python_options(settings: Settings, role: str) -> dict[str, Any]:
+    """bootstrap_servers and security options for kafka-python's KafkaProducer/Consumer/AdminClient."""
+    return {"bootstrap_servers": settings.kafka_bootstrap.split(","), **_security(settings, role)}
 
 
 def aiokafka_options(settings: Settings, role: str) -> dict[str, Any]:
     """bootstrap_servers and security options for aiokafka's consumers and producers."""
-    options: dict[str, Any] = {"bootstrap_servers": settings.kafka_bootstrap}
-    if not secured(settings):
-        return options
-    user = credentials(settings, role)
-    return {
-        **options,
-        "security_protocol": "SASL_SSL",
-        "sasl_mechanism": settings.kafka_sasl_mechanism,
-        "sasl_plain_username": user.username,
-        "sasl_plain_password": user.password(),
-        "ssl_context": ssl_context(settings),
-    }
+    return {"bootstrap_servers": settings.kafka_bootstrap, **_security(settings, role)}
 
 
 def faust_options(settings: Settings, role: str) -> dict[str, Any]:

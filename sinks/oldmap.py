@@ -16,7 +16,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from schemas.maps import OLD, old_map
+from schemas.maps import OLD, OldUnit, old_map
 from schemas.metrics import INDICATORS, METRICS, indicator_values
 from schemas.registry import registry
 from schemas.settings import Settings
@@ -108,12 +108,17 @@ def national(reader: Reader, settings: Settings, as_of: date | None = None) -> d
     }
 
 
-def province(reader: Reader, settings: Settings, code: str, as_of: date | None = None) -> dict[str, Any]:
-    old = old_map()
-    unit = old.get(code)
+def _old_province(code: str) -> OldUnit:
+    """The 2024 map's province of this code, or a ValueError that says how to find one."""
+    unit = old_map().get(code)
     if unit is None or unit.level != "province":
         raise ValueError(f"{code!r} is not a province code of the 2024 map (two digits, e.g. 01); "
                          f"`p06 registry show CODE --map 2024` tells what a code was")
+    return unit
+
+
+def province(reader: Reader, settings: Settings, code: str, as_of: date | None = None) -> dict[str, Any]:
+    unit = _old_province(code)
     reg = registry()
     figs = figures.from_rollups(reader, as_of)
     act = figures.activity(reader, as_of)
@@ -133,16 +138,7 @@ def province(reader: Reader, settings: Settings, code: str, as_of: date | None =
         "completeness": report.completeness(act, wards, at, settings.silent_after_hours),
         "trend": _trend(reader, wards, [p for p, olds in placement().items() if olds == (code,) and reg.localities[p].level == "province"],
                         as_of),
-        "wards": {
-            w: {
-                "name": reg.localities[w].name,
-                "area": reg.localities[w].area,
-                "figures": figs["wards"].get(w, figures.zero()),
-                "last_reported_at": act.get(w, {}).get("last_reported_at"),
-                "events": act.get(w, {}).get("events", 0),
-            }
-            for w in wards
-        },
+        "wards": report.ward_rows(figs, act, wards),
         "cannot_split": [u for u in apart if code in u["old_provinces"]],
     }
 
@@ -230,11 +226,7 @@ def review_national(reader: Reader, settings: Settings, start: date, end: date) 
 def review_province(reader: Reader, settings: Settings, code: str, start: date, end: date) -> dict[str, Any]:
     from . import review
 
-    old = old_map()
-    unit = old.get(code)
-    if unit is None or unit.level != "province":
-        raise ValueError(f"{code!r} is not a province code of the 2024 map (two digits, e.g. 01); "
-                         f"`p06 registry show CODE --map 2024` tells what a code was")
+    unit = _old_province(code)
     reg = registry()
     base = review.load(reader, settings, start, end)
     period = _old_period(base)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -110,16 +111,7 @@ def province(reader: Reader, settings: Settings, code: str, as_of: date | None =
         "events": event_counts(act).get(code, 0),
         "completeness": completeness(act, list(wards), moment(as_of), settings.silent_after_hours),
         "trend": trend(reader, "province", code, as_of, 1),
-        "wards": {
-            w: {
-                "name": reg.localities[w].name,
-                "area": reg.localities[w].area,
-                "figures": figs["wards"].get(w, figures.zero()),
-                "last_reported_at": act.get(w, {}).get("last_reported_at"),
-                "events": act.get(w, {}).get("events", 0),
-            }
-            for w in wards
-        },
+        "wards": ward_rows(figs, act, wards),
     }
 
 
@@ -153,3 +145,18 @@ def record_export(report: dict[str, Any], snapshot: Path) -> None:
 
 def snapshot_path(settings: Settings, kind: str) -> Path:
     return settings.data_dir / "reports" / f"last-export-{kind}.json"
+
+
+def ward_rows(figs: dict[str, Any], act: dict[str, dict[str, Any]], wards: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """A province report's rows: each ward's name, area, figures, last report and events."""
+    reg = registry()
+    return {
+        w: {
+            "name": reg.localities[w].name,
+            "area": reg.localities[w].area,
+            "figures": figs["wards"].get(w, figures.zero()),
+            "last_reported_at": act.get(w, {}).get("last_reported_at"),
+            "events": act.get(w, {}).get("events", 0),
+        }
+        for w in wards
+    }
