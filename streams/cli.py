@@ -64,6 +64,7 @@ def admission() -> None:
     ensure_topics(s)
     ensure_ingestion_topics(s)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("kafka").setLevel(logging.WARNING)  # its metadata refreshes would drown the stage's totals
     console.print(f"admission: {s.events_topic}.in.<province> -> {s.events_topic} (others -> {s.dlq_topic})")
     run_until_stopped(s)
 
