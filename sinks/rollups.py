@@ -18,9 +18,10 @@ every new connection) has brought heads level with counted.
 """
 from __future__ import annotations
 
+import operator
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable
 
@@ -38,6 +39,7 @@ HOUR, DAY = f"{DATABASE}.rollup_hour", f"{DATABASE}.rollup_day"
 Vector = tuple[int, ...]
 ZERO: Vector = (0,) * len(METRICS)
 _FIELD = {name: i for i, name in enumerate(COLUMNS)}
+_METRICS_AT = slice(_FIELD[METRICS[0]], _FIELD[METRICS[-1]] + 1)  # contiguous in the archive's columns
 _KEYS = ("day", "locality", "event_id", "province", "level", "area", "entity", "occurred_at", "hour", "partition", "offset")
 COUNTED_COLUMNS = (*_KEYS, *(f"c_{m}" for m in METRICS), *(f"d_{m}" for m in METRICS), "rev")
 _last_rev = 0
@@ -50,9 +52,9 @@ def next_rev() -> int:
     return _last_rev
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
-    """An event that counts: its place, its version, its contribution and its delta."""
+    """An event that counts: its place, its version, its contribution and its delta (set by plan())."""
 
     day: date
     locality: str
@@ -87,7 +89,7 @@ class Row:
 
 
 def _minus(a: Vector, b: Vector) -> Vector:
-    return tuple(x - y for x, y in zip(a, b))
+    return tuple(map(operator.sub, a, b))
 
 
 def _from_batch(raw: tuple) -> Row:
@@ -97,7 +99,7 @@ def _from_batch(raw: tuple) -> Row:
         province=raw[_FIELD["province"]], level=raw[_FIELD["level"]], area=raw[_FIELD["area"]],
         entity=raw[_FIELD["entity"]], occurred_at=at, hour=at.replace(minute=0, second=0, microsecond=0),
         partition=raw[_FIELD["partition"]], offset=raw[_FIELD["offset"]],
-        c=tuple(raw[_FIELD[m]] for m in METRICS),
+        c=raw[_METRICS_AT],
     )
 
 
@@ -188,7 +190,8 @@ def plan(client: Client, columns: Columns) -> Plan:
     for r in batch:
         out.buckets.add(r.bucket)  # a replayed batch rewrites its buckets even when its rows are stored
         if not r.entity and not r.stored:
-            out.rows.append(replace(r, d=r.c))
+            r.d = r.c  # a flow's delta is its contribution
+            out.rows.append(r)
     if states:
         chains, heads = _chains(client), _heads(client)
         by_entity: dict[tuple[str, str], list[Row]] = defaultdict(list)
@@ -212,7 +215,8 @@ def _place(mine: list[Row], merged: list[Row], previous: Vector, head: Head | No
         if after_mine:
             out.buckets.add(row.bucket)  # a late event's successor (or one a failed write may have left)
         if not row.stored or _minus(row.c, row.d) != previous:
-            out.rows.append(replace(row, d=_minus(row.c, previous)))
+            row.d = _minus(row.c, previous)
+            out.rows.append(row)
             out.buckets.add(row.bucket)
             written = True
         after_mine = row.identity in mine_ids
@@ -298,11 +302,11 @@ def rewrite(client: Client, buckets: Iterable[tuple[str, datetime]], rev: int) -
         f" UNION ALL SELECT area, area, '', area, hour, {_sums()}, {{rev:UInt64}} FROM {HOUR} FINAL"
         " WHERE hour IN {hours:Array(DateTime('UTC'))} AND scope = 'ward' GROUP BY hour, area",
         parameters={"hours": hours, "provinces": provinces, "rev": rev})
-    codes = sorted({loc for loc, _ in buckets} | {p for _, p in provinces} | {"VN", "urban", "rural"})
+    above = sorted({p for _, p in provinces} | {"VN", "urban", "rural"})  # the localities come from BUCKETS
     client.command(
         f"INSERT INTO {DAY} ({_ROLLUP_COLUMNS.format(bucket='day')})"
         f" SELECT scope, code, any(province), any(area), toDate(hour) AS day, {_sums()}, {{rev:UInt64}} FROM {HOUR} FINAL"
         " WHERE hour >= {start:DateTime('UTC')} AND hour < {end:DateTime('UTC')} AND toDate(hour) IN {days:Array(Date)}"
-        " AND code IN {codes:Array(String)} GROUP BY day, scope, code",
+        f" AND (code IN (SELECT locality FROM {BUCKETS}) OR code IN {{above:Array(String)}}) GROUP BY day, scope, code",
         parameters={"start": datetime.combine(days[0], datetime.min.time()), "end": datetime.combine(days[-1] + timedelta(days=1), datetime.min.time()),
-                    "days": days, "codes": codes, "rev": rev})
+                    "days": days, "above": above, "rev": rev})
