@@ -17,7 +17,6 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from schemas.registry import registry
 from schemas.maps import MAPS
 from schemas.settings import settings
 
@@ -234,7 +233,7 @@ def simulate(
             tally.add(PublishResult(rejections=rejections), len(rejections))
             by_province: dict[str, list] = {}
             for event in events:
-                by_province.setdefault(registry().get(event.locality).province, []).append(event)  # type: ignore[union-attr]
+                by_province.setdefault(event.province, []).append(event)
             for province, group in by_province.items():
                 tally.add(publisher(province).publish(group), 0)
             status.update(f"publishing simulated events: {tally.accepted:,}")

@@ -64,14 +64,9 @@ def _invalid(items: list[Any], rejections: list[Rejection]) -> list[dict[str, An
     return [{"index": r.index, "event_id": _event_id(items[r.index or 0]), "error": r.reason} for r in rejections]
 
 
-def _named(event: Event) -> str:
-    """The code as sent, and the 2025 code it counts under when it was sent on the 2024 map."""
-    return f"{event.code_as_sent!r} (2024 map, counted as {event.locality!r})" if event.sent_locality else repr(event.locality)
-
-
 def _outside(token: Token, events: list[Event]) -> list[dict[str, Any]]:
     return [
-        {"index": i, "event_id": e.event_id, "error": f"locality: {_named(e)} is outside province {token.scope}"}
+        {"index": i, "event_id": e.event_id, "error": f"locality: {e.named_locality} is outside province {token.scope}"}
         for i, e in enumerate(events)
         if not token.allows(e.locality)
     ]

@@ -16,7 +16,7 @@ import orjson
 from kafka import KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError
 
-from schemas import EVENT_TYPES, Event, InvalidEvent, Rejection, encode_batch, parse_event_json, registry, validate_event
+from schemas import EVENT_TYPES, Event, InvalidEvent, Rejection, encode_batch, parse_event_json, validate_event
 from schemas.kafka_clients import kafka_python_options
 from schemas.settings import Settings, settings as default_settings
 from schemas.topics import ingestion_topic
@@ -56,8 +56,8 @@ def validate_items(items: Iterable[Item], province: str = "") -> tuple[list[Even
     for index, item in enumerate(items):
         try:
             event = _validate(item)
-            if province and (home := registry().get(event.locality).province) != province:  # type: ignore[union-attr]
-                raise InvalidEvent(f"locality: {event.locality!r} is in province {home}; "
+            if province and event.province != province:
+                raise InvalidEvent(f"locality: {event.named_locality} is in province {event.province}; "
                                    f"this sender publishes for province {province} only")
             events.append(event)
         except InvalidEvent as exc:

@@ -123,6 +123,16 @@ class _Envelope(_Strict):
     def code_as_sent(self) -> str:
         return self.sent_locality or self.locality
 
+    @property
+    def named_locality(self) -> str:
+        """For messages: the code as sent, and the 2025 code it counts under when sent on the 2024 map."""
+        return f"{self.sent_locality!r} (2024 map, counted as {self.locality!r})" if self.sent_locality else repr(self.locality)
+
+    @property
+    def province(self) -> str:
+        """The province of the unit the event counts for: whose ingestion topic and token it belongs to."""
+        return registry().localities[self.locality].province
+
     @field_validator("event_id")
     @classmethod
     def _printable(cls, value: str) -> str:

@@ -20,7 +20,7 @@ from kafka import KafkaConsumer, KafkaProducer
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import CommitFailedError, KafkaError
 
-from schemas import Rejection, encode_batch, parse_message, registry
+from schemas import Rejection, encode_batch, parse_message
 from schemas.kafka_clients import kafka_python_options
 from schemas.settings import Settings
 from schemas.topics import ingestion_pattern, province_of_topic
@@ -46,11 +46,10 @@ def judge(record: ConsumerRecord, events_topic: str, dlq_topic: str) -> list[Out
     events, rejections = parse_message(record.value, record.timestamp / 1000)
     admitted = []
     for event in events:
-        home = registry().get(event.locality).province  # type: ignore[union-attr]  # valid: in the registry
-        if home == province:
+        if event.province == province:
             admitted.append(event)
         else:
-            reason = (f"locality: {event.locality!r} is in province {home}, not {province}: "
+            reason = (f"locality: {event.named_locality} is in province {event.province}, not {province}: "
                       f"{record.topic} carries province {province}'s events only")
             rejections.append(Rejection(None, reason, event.to_json()))
     source = [("p06-source-topic", record.topic.encode()), ("p06-source-partition", str(record.partition).encode()),

@@ -22,6 +22,7 @@ from vietnam_provinces._ward_conversion_2025 import OLD_TO_NEW as WARDS
 from bench.recount import FLOW_NAMES, METRIC_NAMES, end_of, expected_live, identity, on_2025_map, recount_2024
 from pipeline import Worker, operator, publish_raw, wait_for_figures
 from producers import Publisher
+from producers.publisher import validate_items
 from pydantic import TypeAdapter
 
 from schemas import Event, InvalidEvent, parse_event_json, validate_event
@@ -61,6 +62,13 @@ def test_an_old_code_passed_whole_counts_under_its_new_unit_and_keeps_the_code_a
     assert "sent_locality" not in wire and parse_event_json(event.to_json()) == event
     assert TypeAdapter(Event).dump_python(event, mode="json")["locality"] == "00013"  # whichever way it is dumped
     assert validate_event(eid("p", "79", "2024") | {"type": "service.dossiers", "payload": {"received": 1, "online": 1, "on_time": 1}}).locality == "79"
+
+
+def test_a_province_sender_refusing_an_old_code_names_it_as_sent() -> None:
+    events, rejections = validate_items([eid("e1", "25753", "2024"), eid("e2", "00013", "2024")], province="01")
+    assert [e.event_id for e in events] == ["e2"]  # 00013 -> 00004, in Hà Nội
+    assert rejections[0].reason == ("locality: '25753' (2024 map, counted as '25747') is in province 79; "
+                                    "this sender publishes for province 01 only")
 
 
 def test_the_current_map_is_the_default_and_a_2024_code_is_never_guessed() -> None:
