@@ -23,7 +23,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from clickhouse_connect.driver.client import Client
 
@@ -103,18 +103,18 @@ def _from_batch(raw: tuple) -> Row:
     )
 
 
-def _from_counted(row: dict[str, Any]) -> Row:
-    utc = lambda v: v.replace(tzinfo=timezone.utc) if v.tzinfo is None else v.astimezone(timezone.utc)  # noqa: E731
-    return Row(
-        **{k: row[k] for k in _KEYS if k not in ("occurred_at", "hour")},
-        occurred_at=utc(row["occurred_at"]), hour=utc(row["hour"]),
-        c=tuple(int(row[f"c_{m}"]) for m in METRICS), d=tuple(int(row[f"d_{m}"]) for m in METRICS), stored=True,
-    )
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
-def _query(client: Client, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    result = client.query(sql, parameters=params)
-    return [dict(zip(result.column_names, r)) for r in result.result_rows]
+_C_AT = slice(len(_KEYS), len(_KEYS) + len(METRICS))
+_D_AT = slice(len(_KEYS) + len(METRICS), len(_KEYS) + 2 * len(METRICS))
+
+
+def _from_counted(row: Sequence[Any]) -> Row:
+    """A row of p06.counted selected as COUNTED_COLUMNS[:-1] (by position: thousands per batch)."""
+    return Row(*row[:7], occurred_at=_utc(row[7]), hour=_utc(row[8]), partition=row[9], offset=row[10],
+               c=tuple(row[_C_AT]), d=tuple(row[_D_AT]), stored=True)
 
 
 def _first_copies(columns: Columns) -> list[Row]:
@@ -138,20 +138,20 @@ def _load_batch(client: Client, rows: list[Row]) -> None:
 
 def _stored(client: Client) -> dict[tuple, Row]:
     """Rows of p06.counted for the batch's identities (point reads: the key starts with the identity)."""
-    found = _query(client, f"SELECT {', '.join(COUNTED_COLUMNS[:-1])} FROM {COUNTED} FINAL"
-                   f" WHERE day IN (SELECT day FROM {BATCH}) AND (day, locality, event_id) IN (SELECT day, locality, event_id FROM {BATCH})", {})
+    found = client.query(f"SELECT {', '.join(COUNTED_COLUMNS[:-1])} FROM {COUNTED} FINAL"
+                         f" WHERE day IN (SELECT day FROM {BATCH}) AND (day, locality, event_id) IN (SELECT day, locality, event_id FROM {BATCH})").result_rows
     return {(x.day, x.locality, x.event_id): x for x in map(_from_counted, found)}
 
 
 def _chains(client: Client) -> dict[tuple[str, str], list[Row]]:
     """The stored versions of the batch's entities from each entity's earliest version in the batch on."""
     columns = ", ".join(f"c.{name}" for name in COUNTED_COLUMNS[:-1])
-    found = _query(client, f"SELECT {columns} FROM {COUNTED} AS c FINAL INNER JOIN"
-                   f" (SELECT locality, entity, min((occurred_at, event_id)) AS since FROM {BATCH} WHERE entity != '' GROUP BY locality, entity) AS b"
-                   " ON c.locality = b.locality AND c.entity = b.entity"
-                   f" WHERE c.day >= (SELECT min(day) FROM {BATCH} WHERE entity != '')"
-                   f" AND (c.locality, c.entity) IN (SELECT locality, entity FROM {BATCH} WHERE entity != '')"
-                   " AND (c.occurred_at, c.event_id) >= b.since", {})
+    found = client.query(f"SELECT {columns} FROM {COUNTED} AS c FINAL INNER JOIN"
+                         f" (SELECT locality, entity, min((occurred_at, event_id)) AS since FROM {BATCH} WHERE entity != '' GROUP BY locality, entity) AS b"
+                         " ON c.locality = b.locality AND c.entity = b.entity"
+                         f" WHERE c.day >= (SELECT min(day) FROM {BATCH} WHERE entity != '')"
+                         f" AND (c.locality, c.entity) IN (SELECT locality, entity FROM {BATCH} WHERE entity != '')"
+                         " AND (c.occurred_at, c.event_id) >= b.since").result_rows
     chains: dict[tuple[str, str], list[Row]] = defaultdict(list)
     for row in map(_from_counted, found):
         chains[(row.locality, row.entity)].append(row)
@@ -162,10 +162,9 @@ Head = tuple[tuple[datetime, str], Vector]  # (version, contribution)
 
 
 def _heads(client: Client) -> dict[tuple[str, str], Head]:
-    found = _query(client, f"SELECT locality, entity, occurred_at, event_id, {', '.join(f'c_{m}' for m in METRICS)} FROM {HEADS} FINAL"
-                   f" WHERE (locality, entity) IN (SELECT locality, entity FROM {BATCH} WHERE entity != '')", {})
-    return {(h["locality"], h["entity"]): ((h["occurred_at"].replace(tzinfo=timezone.utc), h["event_id"]),
-                                           tuple(int(h[f"c_{m}"]) for m in METRICS)) for h in found}
+    found = client.query(f"SELECT locality, entity, occurred_at, event_id, {', '.join(f'c_{m}' for m in METRICS)} FROM {HEADS} FINAL"
+                         f" WHERE (locality, entity) IN (SELECT locality, entity FROM {BATCH} WHERE entity != '')").result_rows
+    return {(h[0], h[1]): ((_utc(h[2]), h[3]), tuple(h[4:])) for h in found}
 
 
 @dataclass
