@@ -1,7 +1,6 @@
 """The one place that opens a ClickHouse client: embedded chDB (chdb://FOLDER) or a server (http(s)://)."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import clickhouse_connect
@@ -10,10 +9,6 @@ from clickhouse_connect.driver.client import Client
 from schemas.settings import Settings
 
 DATABASE = "p06"
-# chDB's jemalloc keeps freed pages for 5 s before it returns them: about 90 MB of the sink's RSS on a
-# year's archive (measured 2026-11-28). Return them at once; read when libchdb loads (on the first
-# chdb client, not at import), and an operator's own setting stays.
-os.environ.setdefault("JE_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0")
 
 
 def is_embedded(dsn: str) -> bool:

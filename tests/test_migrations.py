@@ -121,7 +121,7 @@ def test_0005_builds_the_rollups_of_an_archive_the_batches_then_keep_up_to_date(
     old = columns(before, 0)
     then = [i for i, c in enumerate(COLUMNS) if c not in ("map", "sent_locality")]  # added by 0006
     chdb_client.insert(TABLE, [old.data[i] for i in then], column_names=[COLUMNS[i] for i in then], column_oriented=True)
-    assert [m.version for m in migrate(chdb_client)] == [5, 6, 7]
+    assert [m.version for m in migrate(chdb_client)] == [5, 6]
     reader = ClientReader(chdb_client)
     assert from_rollups(reader)["wards"][ward] == recount(before)["wards"][ward]
     for statement in next(m for m in available() if m.version == 5).statements():
@@ -138,7 +138,7 @@ def test_0006_keeps_the_code_as_sent_beside_the_counted_one(chdb_client) -> None
     """Rows from before 0006 read as sent on the 2025 map; a 2024 event keeps its old code beside the new."""
     migrate(chdb_client, until=5)
     chdb_client.insert("p06.archive", [["e0", "00070", "01", "2026-09-01 00:00:00", 1, 0, 0]], column_names=ARCHIVE_COLUMNS)
-    assert [m.version for m in migrate(chdb_client)] == [6, 7]
+    assert [m.version for m in migrate(chdb_client)] == [6]
     old = validate_event({"type": "eid.activations", "map": "2024", "locality": "00013", "event_id": "e1",
                           "occurred_at": "2026-09-01T08:00:00+07:00", "payload": {"count": 2}})
     batch = Columns()
@@ -146,12 +146,3 @@ def test_0006_keeps_the_code_as_sent_beside_the_counted_one(chdb_client) -> None
     chdb_client.insert(TABLE, batch.data, column_names=list(COLUMNS), column_oriented=True)
     rows = chdb_client.query("SELECT event_id, map, locality, sent_locality FROM p06.archive FINAL ORDER BY event_id").result_rows
     assert rows == [("e0", "2025", "00070", "00070"), ("e1", "2024", "00004", "00013")]
-
-
-def test_0007_merges_the_wide_tables_column_by_column(chdb_client) -> None:
-    """A horizontal merge of archive or counted held a buffer per column: vertical merges, for the sink's memory."""
-    migrate(chdb_client)
-    settings = dict(chdb_client.query("SELECT name, engine_full FROM system.tables WHERE database = 'p06' AND name IN ('archive', 'counted')").result_rows)
-    assert set(settings) == {"archive", "counted"}
-    assert all("vertical_merge_algorithm_min_rows_to_activate = 1" in e and "vertical_merge_algorithm_min_columns_to_activate = 1" in e
-               for e in settings.values())
