@@ -100,7 +100,8 @@ def test_0004_copies_the_old_archive_and_drops_the_latest_state_table(chdb_clien
 
 def test_0005_builds_the_rollups_of_an_archive_the_batches_then_keep_up_to_date(chdb_client) -> None:
     """A warehouse from before issue 12 gets its per-event deltas and time-ordered rollups from its
-    archive; the next batches (a late event among them) update them in step with the recount."""
+    archive (0007 orders them by hour and indexes their identities); the next batches (a late event
+    among them, and a counted event sent again at another hour) update them in step with the recount."""
     migrate(chdb_client, until=4)
     ward = registry().wards_by_province["01"][0]
 
@@ -110,7 +111,8 @@ def test_0005_builds_the_rollups_of_an_archive_the_batches_then_keep_up_to_date(
 
     before = [village(1, "2026-09-01T08:00:00+07:00", False), village(2, "2026-09-03T08:00:00+07:00", True),
               {"type": "eid.activations", "locality": ward, "event_id": "e1", "occurred_at": "2026-09-02T23:30:00+07:00", "payload": {"count": 5}}]
-    after = [village(3, "2026-09-02T08:00:00+07:00", False), village(4, "2026-09-04T08:00:00+07:00", False)]
+    after = [village(3, "2026-09-02T08:00:00+07:00", False), village(4, "2026-09-04T08:00:00+07:00", False),
+             {**before[2], "occurred_at": "2026-09-02T20:00:00+07:00", "payload": {"count": 500}}]  # e1 again (13:00 UTC): the first counts
 
     def columns(events: list[dict], first: int) -> Columns:
         out = Columns()
@@ -121,7 +123,7 @@ def test_0005_builds_the_rollups_of_an_archive_the_batches_then_keep_up_to_date(
     old = columns(before, 0)
     then = [i for i, c in enumerate(COLUMNS) if c not in ("map", "sent_locality")]  # added by 0006
     chdb_client.insert(TABLE, [old.data[i] for i in then], column_names=[COLUMNS[i] for i in then], column_oriented=True)
-    assert [m.version for m in migrate(chdb_client)] == [5, 6]
+    assert [m.version for m in migrate(chdb_client)] == [5, 6, 7]
     reader = ClientReader(chdb_client)
     assert from_rollups(reader)["wards"][ward] == recount(before)["wards"][ward]
     for statement in next(m for m in available() if m.version == 5).statements():
@@ -138,7 +140,7 @@ def test_0006_keeps_the_code_as_sent_beside_the_counted_one(chdb_client) -> None
     """Rows from before 0006 read as sent on the 2025 map; a 2024 event keeps its old code beside the new."""
     migrate(chdb_client, until=5)
     chdb_client.insert("p06.archive", [["e0", "00070", "01", "2026-09-01 00:00:00", 1, 0, 0]], column_names=ARCHIVE_COLUMNS)
-    assert [m.version for m in migrate(chdb_client)] == [6]
+    assert [m.version for m in migrate(chdb_client)] == [6, 7]
     old = validate_event({"type": "eid.activations", "map": "2024", "locality": "00013", "event_id": "e1",
                           "occurred_at": "2026-09-01T08:00:00+07:00", "payload": {"count": 2}})
     batch = Columns()

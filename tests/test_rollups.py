@@ -1,8 +1,9 @@
 """The incremental rollups on a real chDB folder, against the independent recount.
 
 Events arrive as senders send them: stamped +07:00, late by days, resent, sent again with other
-content, in batches of any size; and a write may fail at any statement and be retried, by the same
-batch or by a batch cut differently (a restarted sink reads from its last commit).
+content or at another hour of the same day, in batches of any size; and a write may fail at any
+statement and be retried, by the same batch or by a batch cut differently (a restarted sink reads
+from its last commit).
 """
 from __future__ import annotations
 
@@ -98,6 +99,9 @@ def _stream(seed: int) -> list[dict]:
             out.insert(rng.randrange(len(out)), dict(e))  # a resend, earlier or later in the log
         if rng.random() < 0.05 and e["type"] == "eid.activations":
             out.append({**e, "payload": {"count": e["payload"]["count"] + 1000}})  # other content: the first counts
+        if rng.random() < 0.05:  # the same event_id at another hour of its UTC day: a copy too, the first counts
+            at = datetime.fromisoformat(e["occurred_at"]).astimezone(timezone.utc)
+            out.append({**e, "occurred_at": at.replace(hour=(at.hour + rng.randrange(1, 24)) % 24).isoformat()})
     return out
 
 
