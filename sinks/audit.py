@@ -32,6 +32,7 @@ from schemas.settings import Settings
 from schemas.times import clickhouse_param
 
 from . import figures
+from .archive import FROM_MONTH
 from .clickhouse import DATABASE, open_client
 from .reconcile import Difference, LiveUnavailable, compare, from_live, reconcile
 from .store import Store
@@ -41,9 +42,6 @@ log = logging.getLogger("p06.sink")
 LIVE_RETRIES, LIVE_RETRY_S = 3, 5.0
 SHOWN_DIFFERENCES = 20  # listed on /health; the count is always whole
 LOOKBACK_DAYS = 35  # where the recent check looks first for an entity's version before its days
-# FINAL reads every partition whatever the WHERE on occurred_at (chDB 26.9: "Parts: 34/34"); the archive
-# is partitioned by month and all copies of an event share its UTC day, so naming the partitions is exact.
-_FROM_MONTH = "_partition_id >= toString(toYYYYMM({since:DateTime64(6, 'UTC')}))"
 
 Bucket = tuple[str, str, str]  # (scope, code, day)
 
@@ -73,10 +71,10 @@ def recent_buckets_from_archive(reader: Reader, first_day: date) -> dict[Bucket,
                " WHERE entity != '' AND occurred_at >= {since:DateTime64(6, 'UTC')}")
     flows = reader.query(
         f"SELECT locality, toString(toDate(occurred_at)) AS day, {sums} FROM {DATABASE}.archive FINAL"
-        f" WHERE {_FROM_MONTH} AND entity = '' AND occurred_at >= {{since:DateTime64(6, 'UTC')}} GROUP BY locality, day", since)
+        f" WHERE {FROM_MONTH} AND entity = '' AND occurred_at >= {{since:DateTime64(6, 'UTC')}} GROUP BY locality, day", since)
     during = reader.query(
         f"SELECT locality, entity, toString(toDate(occurred_at)) AS day, {metrics} FROM {DATABASE}.archive FINAL"
-        f" WHERE {_FROM_MONTH} AND entity != '' AND occurred_at >= {{since:DateTime64(6, 'UTC')}} ORDER BY locality, entity, occurred_at, event_id",
+        f" WHERE {FROM_MONTH} AND entity != '' AND occurred_at >= {{since:DateTime64(6, 'UTC')}} ORDER BY locality, entity, occurred_at, event_id",
         since)
     before = _versions_before(reader, {(r["locality"], r["entity"]) for r in during}, since, touched, latest)
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from schemas.metrics import METRICS
 
+from .archive import FROM_MONTH
 from .clickhouse import DATABASE
 
 
@@ -95,7 +96,7 @@ NAMED: dict[str, Named] = {
     ),
     "archive_count": Named(
         "archived events (after deduplication) with occurred_at >= since (a UTC DateTime64)",
-        f"SELECT count() AS n FROM {DATABASE}.archive FINAL WHERE occurred_at >= {{since:DateTime64(6, 'UTC')}}",
+        f"SELECT count() AS n FROM {DATABASE}.archive FINAL WHERE {FROM_MONTH} AND occurred_at >= {{since:DateTime64(6, 'UTC')}}",
         {"since": "moment"},
     ),
     "archive_identities": Named(

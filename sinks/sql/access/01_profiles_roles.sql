@@ -8,9 +8,7 @@
 
 CREATE SETTINGS PROFILE OR REPLACE p06_writer SETTINGS readonly = 0, allow_ddl = 1, allow_introspection_functions = 0 CONST;
 -- readonly = 2: no write and no DDL, but a client (clickhouse-connect, Grafana) may still set per-query settings.
--- do_not_merge_across_partitions_select_final: as sinks/clickhouse.py sets it, for Grafana's queries too.
-CREATE SETTINGS PROFILE OR REPLACE p06_reader SETTINGS readonly = 2 CONST, allow_ddl = 0 CONST, allow_introspection_functions = 0 CONST,
-    do_not_merge_across_partitions_select_final = 1;
+CREATE SETTINGS PROFILE OR REPLACE p06_reader SETTINGS readonly = 2 CONST, allow_ddl = 0 CONST, allow_introspection_functions = 0 CONST;
 
 CREATE ROLE IF NOT EXISTS p06_writer SETTINGS PROFILE 'p06_writer';
 CREATE ROLE IF NOT EXISTS p06_reader SETTINGS PROFILE 'p06_reader';
