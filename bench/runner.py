@@ -271,7 +271,7 @@ def _pipeline(run: Run, c: Cluster, work: Path, sizes: dict[str, int], evs: list
         run.set("reconcile_full_archive_s", wh.reconcile_s, 1)
         run.set("sink_rss_mb", max(run.results["sink_rss_mb"] or 0, wh.empty.rss_mb, wh.full.rss_mb), 1)
         run.notes["sink_batch_cost_ratio"] = (f"{wh.empty.events_per_batch:,.0f} / {wh.full.events_per_batch:,.0f} events per batch; "
-                                              f"year: {wh.year.events:,} events of {wh.year.wards:,} wards, loaded in {wh.year.load_s:.0f}s, migration 0005 {wh.year.migrate_s:.0f}s")
+                                              f"year: {wh.year.events:,} events of {wh.year.wards:,} wards, loaded in {wh.year.load_s:.0f}s, migrations 0005-0007 {wh.year.migrate_s:.0f}s")
         run.notes["p99_clickhouse_full_archive_s"] = (f"p99 on the empty archive {report.percentile(wh.empty.clickhouse_s, 0.99):.2f}s; "
                                                       + "; ".join(wh.full.notes))
         run.notes["sink_rss_mb"] = f"drain {sk.rss_mb if sk else '—'} MB, steady on empty {wh.empty.rss_mb} MB, on the year {wh.full.rss_mb} MB"

@@ -4,8 +4,8 @@ Every ward of the sample reports daily: e-ID activations, service dossiers and t
 villages (11 events; the whole country gives about 13 million a year), and every province one task
 a day. Villages gain electricity and internet as the year goes on. The archive is written by SQL
 (faster than any sender), as migrations up to 0004 left it; migration 0005 then builds the per-event
-deltas and the rollups from it, as it does on a warehouse from before issue 12, so the load also
-times that migration on a year.
+deltas and the rollups from it, as it does on a warehouse from before issue 12, and 0007 orders them
+by hour and indexes their identities, so the load also times those migrations on a year.
 """
 from __future__ import annotations
 
@@ -73,7 +73,7 @@ class Year:
     events: int
     wards: int
     load_s: float  # archive rows written
-    migrate_s: float  # migration 0005: deltas and rollups from the archive
+    migrate_s: float  # migrations 0005-0007: deltas, rollups and identities from the archive
 
 
 def load(folder: Path, last_day: date, wards: int | None = None, days: int = 365) -> Year:
