@@ -141,8 +141,8 @@ def _load_batch(client: Client, rows: list[Row]) -> None:
     """The batch's keys into p06.batch, so reads select by a subquery on it: a native insert, where
     thousands of keys bound as query parameters cost more than the reads themselves."""
     client.command(f"TRUNCATE TABLE {BATCH}")
-    client.insert(BATCH, [[r.day, r.locality, r.event_id, r.entity, r.occurred_at] for r in rows],
-                  column_names=["day", "locality", "event_id", "entity", "occurred_at"])
+    client.insert(BATCH, [[r.day, r.locality, r.event_id, r.entity] for r in rows],
+                  column_names=["day", "locality", "event_id", "entity"])  # occurred_at: no longer read (0007)
 
 
 _IDENTITY_KEY = "concat(toString(day), '|', locality, '|', event_id)"  # Row.key
