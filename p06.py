@@ -1,9 +1,9 @@
 """`p06`: one command line. Each package owns its commands; this module only wires them."""
+
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -25,12 +25,16 @@ app = typer.Typer(
 
 @app.callback()
 def _global_options(
-    data_dir: Optional[Path] = typer.Option(None, help="P06_DATA_DIR: folder for local state"),
-    kafka_bootstrap: Optional[str] = typer.Option(None, help="P06_KAFKA_BOOTSTRAP: host:port of Kafka"),
-    clickhouse_url: Optional[str] = typer.Option(None, help="P06_CLICKHOUSE_URL: chdb:///DIR or http://HOST:PORT"),
+    data_dir: Path | None = typer.Option(None, help="P06_DATA_DIR: folder for local state"),
+    kafka_bootstrap: str | None = typer.Option(None, help="P06_KAFKA_BOOTSTRAP: host:port of Kafka"),
+    clickhouse_url: str | None = typer.Option(None, help="P06_CLICKHOUSE_URL: chdb:///DIR or http://HOST:PORT"),
 ) -> None:
     # Flags become the environment, so that every module and child process reads one configuration.
-    for name, value in {"DATA_DIR": data_dir, "KAFKA_BOOTSTRAP": kafka_bootstrap, "CLICKHOUSE_URL": clickhouse_url}.items():
+    for name, value in {
+        "DATA_DIR": data_dir,
+        "KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "CLICKHOUSE_URL": clickhouse_url,
+    }.items():
         if value is not None:
             os.environ[f"P06_{name}"] = str(value)
     settings.cache_clear()

@@ -1,5 +1,6 @@
 """bare_faust_eps / bare_faust_packed_eps: a Faust agent on the worker's transport, settings and
 store that only counts the same messages (or, packed, the events in them), in its own process."""
+
 from __future__ import annotations
 
 import sys
@@ -20,7 +21,16 @@ class FaustRun:
     rss_mb: float
 
 
-def run(bootstrap: str, topic: str, expected: int, partitions: int, work: Path, app_id: str, timeout_s: float = 600, packed: bool = False) -> FaustRun:
+def run(
+    bootstrap: str,
+    topic: str,
+    expected: int,
+    partitions: int,
+    work: Path,
+    app_id: str,
+    timeout_s: float = 600,
+    packed: bool = False,
+) -> FaustRun:
     report = work / f"{app_id}.json"
     env = {
         "P06_KAFKA_BOOTSTRAP": bootstrap,
@@ -32,7 +42,19 @@ def run(bootstrap: str, topic: str, expected: int, partitions: int, work: Path, 
         "BENCH_PACKED": "1" if packed else "0",
     }
     # -l info: Faust's default turns the root logger to DEBUG (stack-facts), which would slow it.
-    argv = [sys.executable, "-m", "faust", "-A", "bench.faust_bare", "--datadir", str(work / app_id), "worker", "-l", "info", "--without-web"]
+    argv = [
+        sys.executable,
+        "-m",
+        "faust",
+        "-A",
+        "bench.faust_bare",
+        "--datadir",
+        str(work / app_id),
+        "worker",
+        "-l",
+        "info",
+        "--without-web",
+    ]
     child = P06Process([], work / f"{app_id}.log", env, argv=argv)
     try:
         deadline = time.time() + timeout_s
@@ -40,7 +62,9 @@ def run(bootstrap: str, topic: str, expected: int, partitions: int, work: Path, 
             if not child.alive:
                 raise RuntimeError(f"bare Faust agent exited:\n{child.tail()}")
             if time.time() > deadline:
-                raise TimeoutError(f"bare Faust agent did not count {expected} messages in {timeout_s}s:\n{child.tail()}")
+                raise TimeoutError(
+                    f"bare Faust agent did not count {expected} messages in {timeout_s}s:\n{child.tail()}"
+                )
             time.sleep(0.1)
         time.sleep(0.05)
         r = orjson.loads(report.read_bytes())

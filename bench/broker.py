@@ -5,6 +5,7 @@ The benchmark connects as p06-admin (it makes and drops its own topics; P06_KAFK
 two fresh private brokers, one secured and one PLAINTEXT, so the cost of TLS + SASL is measured in the
 same run, on the same messages, on brokers alike in all but their listener.
 """
+
 from __future__ import annotations
 
 import os
@@ -57,23 +58,34 @@ def client_env(s: Settings) -> dict[str, str]:
 def settings_for(bootstrap: str, kafka_env: dict[str, str] | None = None) -> Settings:
     """Client settings for the run's cluster, from the variables cluster() exported, or for another
     cluster from its client_env()."""
-    return load_settings(**{"kafka_bootstrap": bootstrap, **{k.removeprefix("P06_").lower(): v for k, v in (kafka_env or {}).items()}})
+    return load_settings(
+        **{"kafka_bootstrap": bootstrap, **{k.removeprefix("P06_").lower(): v for k, v in (kafka_env or {}).items()}}
+    )
 
 
 def _private(data_dir: Path, secured: bool) -> tuple[local_broker.BrokerStatus, Settings]:
     broker = local_broker.up(data_dir, local_broker.free_port(), secured=secured)
-    s = load_settings().model_copy(update={
-        "kafka_bootstrap": broker.bootstrap, "kafka_security_protocol": "SASL_SSL" if secured else "PLAINTEXT",
-        "kafka_secrets_dir": (broker.folder / "secrets").resolve(), "kafka_username": "",
-        "kafka_password": None, "kafka_password_file": None, "kafka_ssl_cafile": None,
-    })
+    s = load_settings().model_copy(
+        update={
+            "kafka_bootstrap": broker.bootstrap,
+            "kafka_security_protocol": "SASL_SSL" if secured else "PLAINTEXT",
+            "kafka_secrets_dir": (broker.folder / "secrets").resolve(),
+            "kafka_username": "",
+            "kafka_password": None,
+            "kafka_password_file": None,
+            "kafka_ssl_cafile": None,
+        }
+    )
     return broker, s
 
 
 @contextmanager
 def cluster(s: Settings) -> Iterator[Cluster]:
     tag = uuid.uuid4().hex[:8]
-    saved = {k: os.environ.get(k) for k in ("P06_KAFKA_BOOTSTRAP", "P06_KAFKA_SECURITY_PROTOCOL", "P06_KAFKA_SECRETS_DIR", "P06_KAFKA_USERNAME")}
+    saved = {
+        k: os.environ.get(k)
+        for k in ("P06_KAFKA_BOOTSTRAP", "P06_KAFKA_SECURITY_PROTOCOL", "P06_KAFKA_SECRETS_DIR", "P06_KAFKA_USERNAME")
+    }
     data_dir = s.data_dir / "bench"
     private = False
     try:
@@ -102,7 +114,10 @@ def security_pair(c: Cluster, work: Path) -> Iterator[tuple[Cluster, Cluster]]:
     try:
         secured = _private(folders[0], True)[1]
         plain = _private(folders[1], False)[1]
-        yield Cluster(secured.kafka_bootstrap, True, c.run_tag, secured), Cluster(plain.kafka_bootstrap, True, c.run_tag, plain)
+        yield (
+            Cluster(secured.kafka_bootstrap, True, c.run_tag, secured),
+            Cluster(plain.kafka_bootstrap, True, c.run_tag, plain),
+        )
     finally:
         for folder in folders:
             local_broker.down(folder, purge=True)

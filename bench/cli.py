@@ -2,9 +2,8 @@
 
 Heavy imports live in bench.runner, so wiring this command costs the other `p06` commands nothing.
 """
-from __future__ import annotations
 
-from typing import Optional
+from __future__ import annotations
 
 import typer
 
@@ -12,7 +11,9 @@ import typer
 def bench(
     quick: bool = typer.Option(False, "--quick", help="a small run for CI (about 2 minutes)"),
     as_json: bool = typer.Option(False, "--json", help="print the results as JSON on stdout"),
-    events: Optional[int] = typer.Option(None, "--events", min=1000, help="events in the pre-filled topics (default 500,000; 20,000 with --quick)"),
+    events: int | None = typer.Option(
+        None, "--events", min=1000, help="events in the pre-filled topics (default 500,000; 20,000 with --quick)"
+    ),
     seed: int = typer.Option(6, help="same seed, same events"),
     keep: bool = typer.Option(False, "--keep", help="keep the run's folder (logs, chDB) and topics"),
 ) -> None:

@@ -7,6 +7,7 @@
   chDB open on a fresh folder, the schema applied and one query run: what any sink on embedded chDB
   carries before its first event (its file-backed part is the chDB library's pages).
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -22,7 +23,8 @@ import orjson
 from schemas.events import InvalidEvent, validate_event
 from schemas.registry import registry
 from sinks.archive import COLUMNS as ARCHIVE_COLUMNS
-from sinks.archive import TABLE as ARCHIVE, Columns, now
+from sinks.archive import TABLE as ARCHIVE
+from sinks.archive import Columns, now
 from sinks.migrations import migrate
 
 BATCH = 10_000
@@ -42,7 +44,16 @@ def rows(events: list[dict[str, Any]]) -> list[list[Any]]:
     for e in events:
         loc = reg.localities.get(e["locality"])
         at = datetime.fromisoformat(e["occurred_at"].replace("Z", "+00:00"))
-        out.append([e["event_id"], e["type"], e["locality"], loc.province if loc else "", at, orjson.dumps(e["payload"]).decode()])
+        out.append(
+            [
+                e["event_id"],
+                e["type"],
+                e["locality"],
+                loc.province if loc else "",
+                at,
+                orjson.dumps(e["payload"]).decode(),
+            ]
+        )
     return out
 
 
@@ -112,5 +123,7 @@ print(re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read()).group(
 
 
 def idle_rss_mb(folder: Path) -> float:
-    done = subprocess.run([sys.executable, "-c", _IDLE.format(folder=folder)], capture_output=True, text=True, timeout=300, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", _IDLE.format(folder=folder)], capture_output=True, text=True, timeout=300, check=True
+    )
     return int(done.stdout.strip().splitlines()[-1]) / 1024

@@ -1,4 +1,5 @@
 """The benchmark's events, from the project's one generator, and the messages each stage sends."""
+
 from __future__ import annotations
 
 from typing import Any

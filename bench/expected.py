@@ -1,5 +1,6 @@
 """The figures the pipeline must show: the contract decides which events are valid, and the
 independent recount (bench.recount, none of the production counting code) counts them."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,7 +15,9 @@ from .recount import expected_live, identity
 class Expected:
     nation: dict[str, int]
     provinces: dict[str, dict[str, int]]
-    valid_distinct: int  # distinct events (bench.recount.identity) that pass the contract: the rows the archive must hold
+    valid_distinct: (
+        int  # distinct events (bench.recount.identity) that pass the contract: the rows the archive must hold
+    )
     invalid: int
 
 

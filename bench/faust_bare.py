@@ -8,6 +8,7 @@ BENCH_PACKED=1 it decodes each message and counts the events in it, otherwise it
 Configured by BENCH_* and P06_* variables; when it has counted BENCH_EXPECTED events it writes the
 wall-clock times of process start, first message and last message to BENCH_REPORT as JSON.
 """
+
 from __future__ import annotations
 
 import os

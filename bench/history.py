@@ -8,6 +8,7 @@ a year of it. Also the largest record the worker wrote to its table's changelog,
 over the year. (A worker that catches up ten months at once holds more: fetched records, stream
 buffer and changelog writes in flight; measured apart in docs/streams.md, not here.)
 """
+
 from __future__ import annotations
 
 import time
@@ -54,10 +55,17 @@ def year(seed: int, provinces: int, wards_per_province: int, hourly_wards: int) 
     """About one report a day for each sampled ward (a report is ~13 events) and one an hour for
     `hourly_wards` others, over 365 days, in the order they occurred."""
     span = timedelta(days=365)
-    daily = simulated_events(seed, 365 * provinces * (wards_per_province + 1) * 13, start=START, span=span,
-                             provinces=provinces, wards_per_province=wards_per_province)
-    hourly = simulated_events(seed + 1, 365 * 24 * hourly_wards * 13, start=START, span=span,
-                              provinces=1, wards_per_province=hourly_wards)  # and the province: about hourly each
+    daily = simulated_events(
+        seed,
+        365 * provinces * (wards_per_province + 1) * 13,
+        start=START,
+        span=span,
+        provinces=provinces,
+        wards_per_province=wards_per_province,
+    )
+    hourly = simulated_events(
+        seed + 1, 365 * 24 * hourly_wards * 13, start=START, span=span, provinces=1, wards_per_province=hourly_wards
+    )  # and the province: about hourly each
     return sorted([*daily, *hourly], key=lambda e: datetime.fromisoformat(e["occurred_at"]))
 
 
@@ -75,7 +83,12 @@ def run(stage: StageEnv, events: list[dict[str, Any]], timeout_s: float = 900) -
                 sent.extend(batch)
                 expected = recount(sent).nation
                 start = time.perf_counter()
-                produce(settings_for(stage.bootstrap), stage.topic, [(k.encode(), v) for k, v, _ in pack(batch)], as_publisher=True)
+                produce(
+                    settings_for(stage.bootstrap),
+                    stage.topic,
+                    [(k.encode(), v) for k, v, _ in pack(batch)],
+                    as_publisher=True,
+                )
                 while (live_body(client, port) or {}).get("nation") != expected:
                     if not worker.alive:
                         raise RuntimeError(f"p06 worker exited:\n{worker.tail()}")
@@ -119,7 +132,9 @@ def _wait_until_serving(client: httpx.Client, port: int, worker: P06Process, dea
 
 def _largest_record(s: Settings, topic: str) -> int:
     """The largest value in the changelog topic, read from its start to its end."""
-    consumer = KafkaConsumer(**kafka_python_options(s, "bench"), enable_auto_commit=False, max_partition_fetch_bytes=8 << 20)
+    consumer = KafkaConsumer(
+        **kafka_python_options(s, "bench"), enable_auto_commit=False, max_partition_fetch_bytes=8 << 20
+    )
     try:
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
         consumer.assign(partitions)

@@ -1,5 +1,6 @@
 """Baselines: the raw Kafka clients on the same messages the pipeline gets, connected as the run's
 cluster says (TLS + SCRAM or PLAINTEXT: schemas.kafka_clients, role "bench")."""
+
 from __future__ import annotations
 
 import asyncio
@@ -21,7 +22,9 @@ def producer(s: Settings, as_publisher: bool) -> KafkaProducer:
 
         return KafkaProducer(**kafka_python_options(s, "bench"), **PRODUCER_OPTIONS)
     # One event per message: acks=all, linger 5 ms, 64 KB batches (crc32c is a dependency).
-    return KafkaProducer(**kafka_python_options(s, "bench"), acks="all", linger_ms=5, batch_size=65536, max_request_size=5_242_880)
+    return KafkaProducer(
+        **kafka_python_options(s, "bench"), acks="all", linger_ms=5, batch_size=65536, max_request_size=5_242_880
+    )
 
 
 def produce(s: Settings, topic: str, messages: list[Message], as_publisher: bool = False) -> float:
@@ -38,7 +41,15 @@ def produce(s: Settings, topic: str, messages: list[Message], as_publisher: bool
 
 
 async def _consume(s: Settings, topic: str, expected: int) -> float:
-    c = AIOKafkaConsumer(topic, **aiokafka_options(s, "bench"), group_id=None, auto_offset_reset="earliest", enable_auto_commit=False, max_partition_fetch_bytes=4 << 20, fetch_max_bytes=64 << 20)
+    c = AIOKafkaConsumer(
+        topic,
+        **aiokafka_options(s, "bench"),
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=4 << 20,
+        fetch_max_bytes=64 << 20,
+    )
     await c.start()
     try:
         seen, start = 0, None

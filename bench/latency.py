@@ -9,12 +9,14 @@ WARMUP_S seconds of ticks are sent but not counted: they wait for the worker's f
 snapshot topic's first read, once per process, which is not the steady state this figure describes.
 Every other tick counts: one never seen counts as the time from its send to the end of the stage.
 """
+
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 
@@ -47,7 +49,13 @@ class LatencyRun:
 def send_ticks(stage: StageEnv, events: list[dict[str, Any]], rate: int) -> tuple[list[Marker], float]:
     from producers.publisher import Publisher  # the real publish path; absent -> the stage is skipped
 
-    s = load_settings(kafka_bootstrap=stage.bootstrap, events_topic=stage.topic, dlq_topic=f"{stage.topic}.dlq", data_dir=stage.work / "latency-publisher", topic_partitions=stage.partitions)
+    s = load_settings(
+        kafka_bootstrap=stage.bootstrap,
+        events_topic=stage.topic,
+        dlq_topic=f"{stage.topic}.dlq",
+        data_dir=stage.work / "latency-publisher",
+        topic_partitions=stage.partitions,
+    )
     step, seen, eid, rows, markers = rate // TICKS_PER_S, set(), 0, 0, []
     with Publisher(s) as pub:
         start = time.time()
@@ -92,7 +100,9 @@ class Poller(threading.Thread):
                 time.sleep(self.every_s)
 
 
-def latencies(markers: list[Marker], samples: list[tuple[float, int]], field: str, ended_at: float) -> tuple[list[float], int]:
+def latencies(
+    markers: list[Marker], samples: list[tuple[float, int]], field: str, ended_at: float
+) -> tuple[list[float], int]:
     """One latency per tick, and how many ticks never became visible.
 
     A tick never seen counts as the time from its send to the end of the stage (a lower bound on its
@@ -117,6 +127,7 @@ def _live_eid(port: int) -> Callable[[httpx.Client], int | None]:
             return int(r.json()["nation"]["eid_activations"]) if r.status_code == 200 else None
         except (httpx.HTTPError, ValueError, KeyError):
             return None
+
     return read
 
 
@@ -129,7 +140,14 @@ def wait_ready(read: Callable[[httpx.Client], int | None], child: P06Process, ti
             time.sleep(0.2)
 
 
-def run(stage: StageEnv, events: list[dict[str, Any]], rate: int, settle_s: float = 15, ready_s: float = 60, sink: bool = True) -> tuple[LatencyRun, dict[str, float]]:
+def run(
+    stage: StageEnv,
+    events: list[dict[str, Any]],
+    rate: int,
+    settle_s: float = 15,
+    ready_s: float = 60,
+    sink: bool = True,
+) -> tuple[LatencyRun, dict[str, float]]:
     """Returns the latencies and the peak RSS (MB) of the processes started for it.
 
     sink=False runs the worker alone: on a 2-core machine the sink's chDB inserts take the CPU the
@@ -173,8 +191,12 @@ def run(stage: StageEnv, events: list[dict[str, Any]], rate: int, settle_s: floa
     for f, p in pollers:
         found[f], unseen = latencies(counted, p.samples, f, ended_at)
         if unseen:
-            notes.append(f"{f}: {unseen} of {len(counted)} ticks never became visible; each counts as {settle_s:.0f}+ s (send to end of stage)")
-    return LatencyRun(achieved, found.get("eid_total", []), found.get("rows_total", []), notes), {c.log.stem: c.peak_rss_mb for c in children}
+            notes.append(
+                f"{f}: {unseen} of {len(counted)} ticks never became visible; each counts as {settle_s:.0f}+ s (send to end of stage)"
+            )
+    return LatencyRun(achieved, found.get("eid_total", []), found.get("rows_total", []), notes), {
+        c.log.stem: c.peak_rss_mb for c in children
+    }
 
 
 def settle(pollers: list[tuple[str, Poller]], last: Marker, settle_s: float) -> None:

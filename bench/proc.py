@@ -1,5 +1,6 @@
 """The one way the benchmark and the tests run `p06` processes: the caller's P06_* environment on top
 of ours, output in a log file, a process group of its own, peak RSS sampled, always stopped."""
+
 from __future__ import annotations
 
 import os
@@ -18,13 +19,26 @@ P06 = [sys.executable, "-m", "p06"]
 class P06Process:
     """`p06 ARGS...` (or any argv) and its children, their peak RSS sampled every 100 ms until it stops."""
 
-    def __init__(self, args: list[str], log: Path, env: dict[str, str] | None = None, *, argv: list[str] | None = None, cwd: Path | None = None) -> None:
+    def __init__(
+        self,
+        args: list[str],
+        log: Path,
+        env: dict[str, str] | None = None,
+        *,
+        argv: list[str] | None = None,
+        cwd: Path | None = None,
+    ) -> None:
         self.log = log
         self._out = open(log, "ab")
         self.started = time.time()
         self.proc = subprocess.Popen(
-            argv or [*P06, *args], cwd=cwd, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
-            stdout=self._out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            argv or [*P06, *args],
+            cwd=cwd,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
         self.peak_rss = 0
         self._stop = threading.Event()

@@ -1,4 +1,5 @@
 """publish_eps: `p06 publish FILE` on a JSON Lines file, against the raw producer on the same lines."""
+
 from __future__ import annotations
 
 import time
@@ -44,7 +45,9 @@ def messages_in(stage: StageEnv) -> int:
 def run(stage: StageEnv, file: Path, lines: int, batch_size: int = 500, timeout_s: float = 900) -> PublishRun:
     require("publish")
     startup = cli_startup_s()
-    child = P06Process(["publish", str(file), "--batch-size", str(batch_size)], stage.work / "publish.log", stage.env("publish"))
+    child = P06Process(
+        ["publish", str(file), "--batch-size", str(batch_size)], stage.work / "publish.log", stage.env("publish")
+    )
     try:
         child.proc.wait(timeout_s)
         wall = time.time() - child.started

@@ -7,19 +7,29 @@ its event_id and the UTC day it occurred; of several copies the first in the lis
 in the order it was published). Latest occurred_at wins per state entity (a tie goes to the larger
 event_id); a flow counts once.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, time, timedelta, timezone
-from functools import lru_cache
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from typing import Any
 
 from schemas.registry import registry
 
 METRIC_NAMES = (
-    "tasks_reported", "tasks_completed", "villages", "villages_without_electricity",
-    "villages_without_internet", "eid_activations", "dossiers_received", "dossiers_online",
-    "dossiers_on_time", "systems_assessed", "systems_failed", "open_findings",
+    "tasks_reported",
+    "tasks_completed",
+    "villages",
+    "villages_without_electricity",
+    "villages_without_internet",
+    "eid_activations",
+    "dossiers_received",
+    "dossiers_online",
+    "dossiers_on_time",
+    "systems_assessed",
+    "systems_failed",
+    "open_findings",
 )
 FLOW_NAMES = ("eid_activations", "dossiers_received", "dossiers_online", "dossiers_on_time")  # counted once per event
 
@@ -28,13 +38,22 @@ def _contribution(e: dict) -> dict[str, int]:
     p = e["payload"]
     return {
         "task.status": lambda: {"tasks_reported": 1, "tasks_completed": int(p["status"] == "completed")},
-        "village.status": lambda: {"villages": 1, "villages_without_electricity": int(not p["electricity"]),
-                                   "villages_without_internet": int(not p["internet"])},
-        "security.assessment": lambda: {"systems_assessed": 1, "systems_failed": int(p["result"] == "failed"),
-                                        "open_findings": p["open_findings"]},
+        "village.status": lambda: {
+            "villages": 1,
+            "villages_without_electricity": int(not p["electricity"]),
+            "villages_without_internet": int(not p["internet"]),
+        },
+        "security.assessment": lambda: {
+            "systems_assessed": 1,
+            "systems_failed": int(p["result"] == "failed"),
+            "open_findings": p["open_findings"],
+        },
         "eid.activations": lambda: {"eid_activations": p["count"]},
-        "service.dossiers": lambda: {"dossiers_received": p["received"], "dossiers_online": p["online"],
-                                     "dossiers_on_time": p["on_time"]},
+        "service.dossiers": lambda: {
+            "dossiers_received": p["received"],
+            "dossiers_online": p["online"],
+            "dossiers_on_time": p["on_time"],
+        },
     }[e["type"]]()
 
 
@@ -47,7 +66,7 @@ def _entity(e: dict) -> str | None:
 
 
 def identity(e: dict) -> tuple[str, str, str]:
-    day = datetime.fromisoformat(e["occurred_at"]).astimezone(timezone.utc).date().isoformat()
+    day = datetime.fromisoformat(e["occurred_at"]).astimezone(UTC).date().isoformat()
     return e["locality"], e["event_id"], day
 
 
@@ -70,8 +89,13 @@ def recount(events: list[dict], as_of: datetime | None = None) -> dict[str, Any]
         if old is None or rank > (datetime.fromisoformat(old["occurred_at"]), old["event_id"]):
             current[key] = e
     zero = lambda: dict.fromkeys(METRIC_NAMES, 0)  # noqa: E731
-    out = {"nation": zero(), "urban": zero(), "rural": zero(),
-           "provinces": defaultdict(zero), "wards": defaultdict(zero)}
+    out = {
+        "nation": zero(),
+        "urban": zero(),
+        "rural": zero(),
+        "provinces": defaultdict(zero),
+        "wards": defaultdict(zero),
+    }
     for e in [*current.values(), *counted]:
         place = reg.localities[e["locality"]]
         scopes = [out["nation"], out["provinces"][place.province]]
@@ -98,7 +122,7 @@ def expected_live(events: list[dict]) -> dict[str, Any]:
 
 def end_of(day: date) -> datetime:
     """The last instant of a UTC day: what a report "at" that date covers."""
-    return datetime.combine(day, time.max, tzinfo=timezone.utc)
+    return datetime.combine(day, time.max, tzinfo=UTC)
 
 
 def period(events: list[dict], start: date, end: date) -> dict[str, Any]:
@@ -106,8 +130,10 @@ def period(events: list[dict], start: date, end: date) -> dict[str, Any]:
     each province and ward with events. "from": states as they stood at the end of `start`, flows up
     to the end of the day before it, so a flow's change is what the days `start`..`end` added."""
     opened, before, closed = (recount(events, end_of(d)) for d in (start, start - timedelta(days=1), end))
-    flat = [{**{s: c[s] for s in ("nation", "urban", "rural")}, **c["provinces"], **c["wards"]}
-            for c in (opened, before, closed)]
+    flat = [
+        {**{s: c[s] for s in ("nation", "urban", "rural")}, **c["provinces"], **c["wards"]}
+        for c in (opened, before, closed)
+    ]
     out: dict[str, Any] = {}
     for code in set().union(*flat):
         state, flow, last = (f.get(code, dict.fromkeys(METRIC_NAMES, 0)) for f in flat)
@@ -118,6 +144,7 @@ def period(events: list[dict], start: date, end: date) -> dict[str, Any]:
 
 # The 2024 map (issue 14), recounted from vietnam_provinces' own conversion data, not from schemas.maps
 # or sinks.oldmap: the old -> new tables for the events, its public legacy-source lookups for the report.
+
 
 def on_2025_map(events: list[dict]) -> tuple[list[dict], list[dict]]:
     """(counted, refused): each event with the 2025 code it counts under; a 2024 event under the one unit
@@ -143,7 +170,7 @@ def on_2025_map(events: list[dict]) -> tuple[list[dict], list[dict]]:
     return counted, refused
 
 
-@lru_cache(maxsize=None)
+@cache
 def _province_targets(code: str) -> list[str]:
     """The 2025 provinces an old province's wards went to (the legacy registry's wards of that province,
     the ward table's new wards and their provinces); the library's province table differs for 82 only,
@@ -152,7 +179,9 @@ def _province_targets(code: str) -> list[str]:
     from vietnam_provinces._ward_conversion_2025 import OLD_TO_NEW as WARDS
 
     wards = legacy.Ward.iter_by_province(legacy.ProvinceCode(int(code)))
-    return sorted({f"{n.province_code:02d}" for w in wards if w.code.value in WARDS for n in WARDS[w.code.value].new_wards})
+    return sorted(
+        {f"{n.province_code:02d}" for w in wards if w.code.value in WARDS for n in WARDS[w.code.value].new_wards}
+    )
 
 
 def _old_provinces(code: str) -> set[str]:
@@ -177,11 +206,16 @@ def recount_2024(events: list[dict], as_of: datetime | None = None) -> dict[str,
     reg = registry()
     own: dict[str, dict[str, int]] = {}  # a 2025 province's figures less its wards': what it reported itself
     for code, total in figures["provinces"].items():
-        own[code] = {m: total[m] - sum(w[m] for c, w in figures["wards"].items() if reg.localities[c].province == code)
-                     for m in METRIC_NAMES}
+        own[code] = {
+            m: total[m] - sum(w[m] for c, w in figures["wards"].items() if reg.localities[c].province == code)
+            for m in METRIC_NAMES
+        }
     reporting = {e["locality"] for e in counted}
-    out: dict[str, Any] = {"nation": figures["nation"], "provinces": defaultdict(lambda: dict.fromkeys(METRIC_NAMES, 0)),
-                           "cannot_split": {}}
+    out: dict[str, Any] = {
+        "nation": figures["nation"],
+        "provinces": defaultdict(lambda: dict.fromkeys(METRIC_NAMES, 0)),
+        "cannot_split": {},
+    }
     for code, values in [*figures["wards"].items(), *((p, v) for p, v in own.items() if p in reporting)]:
         olds = _old_provinces(code)
         if len(olds) == 1:

@@ -1,10 +1,11 @@
 """The results: one JSON document (bench/results/latest.json + a timestamped copy) and a rich table."""
+
 from __future__ import annotations
 
 import json
 import statistics
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +111,14 @@ def _fmt(v: float | None, unit: str = "") -> str:
 def table(doc: dict[str, Any]) -> Table:
     res, notes = doc["results"], doc["notes"]
     t = Table(title=f"p06 bench — {doc['meta']['mode']}, {doc['meta']['events']:,} events, {doc['meta']['started_at']}")
-    for col, just in (("figure", "left"), ("value", "right"), ("baseline", "right"), ("ratio", "right"), ("target", "left"), ("", "left")):
+    for col, just in (
+        ("figure", "left"),
+        ("value", "right"),
+        ("baseline", "right"),
+        ("ratio", "right"),
+        ("target", "left"),
+        ("", "left"),
+    ):
         t.add_column(col, justify=just)  # type: ignore[arg-type]
     for f in FIGURES:
         r, ok = ratio(res, f), verdict(res, f)
@@ -118,14 +126,21 @@ def table(doc: dict[str, Any]) -> Table:
         note = notes.get(f.key, "")
         base = f"{_fmt(res.get(f.baseline))} ({f.baseline})" if f.baseline else ""
         value = _fmt(res.get(f.key), f.unit) + (f" {f.unit}" if res.get(f.key) is not None else "")
-        t.add_row(f.label, value, base, f"{r:.2f}×" if r is not None else "", target_text(f), mark + (f" [dim]{note}[/dim]" if note else ""))
+        t.add_row(
+            f.label,
+            value,
+            base,
+            f"{r:.2f}×" if r is not None else "",
+            target_text(f),
+            mark + (f" [dim]{note}[/dim]" if note else ""),
+        )
     return t
 
 
 def write(doc: dict[str, Any]) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     text = json.dumps(doc, indent=2, sort_keys=False) + "\n"
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     (RESULTS / f"{stamp}-{doc['meta']['mode']}.json").write_text(text)
     # A quick run (CI, tests) never overwrites the full run's figures that the README quotes.
     latest = RESULTS / ("latest.json" if doc["meta"]["mode"] == "full" else f"latest-{doc['meta']['mode']}.json")

@@ -3,6 +3,7 @@
 The sink owns the chDB folder (chDB is single-process), so the count is asked through the sink's
 API (POST /query with a named query, as sinks.warehouse.ApiReader does).
 """
+
 from __future__ import annotations
 
 import time
@@ -59,4 +60,10 @@ def run(stage: StageEnv, distinct_valid: int, events: int, timeout_s: float = 90
     if n != distinct_valid:
         raise RuntimeError(f"archive holds {n} rows, expected exactly {distinct_valid} distinct valid events")
     first = first or now
-    return SinkRun(events / max(now - first, POLL_S), events / (now - child.started), first - child.started, now - child.started, child.peak_rss_mb)
+    return SinkRun(
+        events / max(now - first, POLL_S),
+        events / (now - child.started),
+        first - child.started,
+        now - child.started,
+        child.peak_rss_mb,
+    )

@@ -3,20 +3,20 @@
 A stage whose command does not exist yet is reported as missing (null in the results, a note in the
 table) rather than failing the run: the harness is ready before the pipeline is.
 """
+
 from __future__ import annotations
 
 import secrets
 import subprocess
 import time
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from schemas.accounts import Accounts
 from stack import free_port
 
 from .proc import P06
-
 
 # The bench's own accounts, the same in every stage's data folder: a national operator for the live API
 # and the sink's named queries, a monitor for /metrics (HTTP Basic, as a p06 command sends them).
@@ -35,7 +35,7 @@ class StageMissing(RuntimeError):
     """The command is not wired into `p06` yet."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def available(command: str) -> bool:
     done = subprocess.run([*P06, command, "--help"], capture_output=True, timeout=60)
     return done.returncode == 0
@@ -67,7 +67,9 @@ class StageEnv:
     work: Path
     partitions: int
     ports: dict[str, int] = field(default_factory=dict)
-    kafka_env: dict[str, str] = field(default_factory=dict)  # P06_KAFKA_* of another cluster than the run's (bench.broker.client_env)
+    kafka_env: dict[str, str] = field(
+        default_factory=dict
+    )  # P06_KAFKA_* of another cluster than the run's (bench.broker.client_env)
 
     def env(self, name: str = "") -> dict[str, str]:
         data = self.work / (name or self.app_id)
@@ -85,8 +87,10 @@ class StageEnv:
             "P06_WORKER_WEB_PORT": str(port),
             "P06_SINK_API_PORT": str(self.ports.setdefault(f"{name}.sink", free_port())),
             "P06_GATEWAY_PORT": str(self.ports.setdefault(f"{name}.gateway", free_port())),
-            "P06_OPERATOR_USER": OPERATOR[0], "P06_OPERATOR_PASSWORD": OPERATOR[1],
-            "P06_MONITOR_USER": MONITOR[0], "P06_MONITOR_PASSWORD": MONITOR[1],
+            "P06_OPERATOR_USER": OPERATOR[0],
+            "P06_OPERATOR_PASSWORD": OPERATOR[1],
+            "P06_MONITOR_USER": MONITOR[0],
+            "P06_MONITOR_PASSWORD": MONITOR[1],
             **self.kafka_env,
         }
 

@@ -3,6 +3,7 @@
 One process, no Kafka: schemas.events.parse_message on each message value. Any worker that validates
 every event cannot drain faster than this.
 """
+
 from __future__ import annotations
 
 import time

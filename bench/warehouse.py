@@ -9,15 +9,17 @@ reporting, with the same messages at the same rate.
 - reconcile_full_archive_s: `p06 reconcile --no-live` on the year and the stage's events, which must
   find every figure in agreement.
 """
+
 from __future__ import annotations
 
 import os
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 
@@ -50,11 +52,16 @@ class WarehouseRun:
 def _stage_rows(port: int, since: str) -> Callable[[httpx.Client], int | None]:
     def read(client: httpx.Client) -> int | None:
         try:
-            r = client.post(f"http://127.0.0.1:{port}/query", json={"name": "archive_count", "params": {"since": since}},
-                            auth=OPERATOR, timeout=30)
+            r = client.post(
+                f"http://127.0.0.1:{port}/query",
+                json={"name": "archive_count", "params": {"since": since}},
+                auth=OPERATOR,
+                timeout=30,
+            )
             return int(r.json()["rows"][0]["n"]) if r.status_code == 200 else None
         except (httpx.HTTPError, ValueError, KeyError, IndexError):
             return None
+
     return read
 
 
@@ -62,7 +69,9 @@ def _health(port: int) -> dict[str, Any]:
     return httpx.get(f"http://127.0.0.1:{port}/health", auth=OPERATOR, timeout=30).json()
 
 
-def steady(stage: StageEnv, events: list[dict[str, Any]], rate: int, since: datetime, ready_s: float, settle_s: float = 15) -> SteadyRun:
+def steady(
+    stage: StageEnv, events: list[dict[str, Any]], rate: int, since: datetime, ready_s: float, settle_s: float = 15
+) -> SteadyRun:
     env = stage.env("sink")
     port = int(env["P06_SINK_API_PORT"])
     sink = P06Process(["sink"], stage.work / "sink.log", env)
@@ -82,29 +91,42 @@ def steady(stage: StageEnv, events: list[dict[str, Any]], rate: int, since: date
         end = _health(port)
     finally:
         sink.stop()
-    seen, unseen = latency.latencies(markers[latency.WARMUP_S * latency.TICKS_PER_S:], poller.samples, "rows_total", ended_at)
+    seen, unseen = latency.latencies(
+        markers[latency.WARMUP_S * latency.TICKS_PER_S :], poller.samples, "rows_total", ended_at
+    )
     batches = end["batches"] - warm[0]["batches"]
     if batches <= 0:
         raise RuntimeError(f"the sink wrote no batch after the warm-up:\n{sink.tail()}")
     notes = [f"achieved {achieved:,.0f} ev/s"] + ([f"{unseen} ticks never reached ClickHouse"] if unseen else [])
-    return SteadyRun((end["write_s"] - warm[0]["write_s"]) / batches, (end["events"] - warm[0]["events"]) / batches,
-                     seen, sink.peak_rss_mb, notes)
+    return SteadyRun(
+        (end["write_s"] - warm[0]["write_s"]) / batches,
+        (end["events"] - warm[0]["events"]) / batches,
+        seen,
+        sink.peak_rss_mb,
+        notes,
+    )
 
 
 def reconcile(stage: StageEnv) -> float:
     """Seconds for `p06 reconcile --no-live` on the stage's warehouse; raises unless all figures agree."""
     env = stage.env("sink")
     started = time.perf_counter()
-    done = subprocess.run([*P06, "reconcile", "--no-live"], env={**os.environ, **env}, capture_output=True, text=True, timeout=1800)
+    done = subprocess.run(
+        [*P06, "reconcile", "--no-live"], env={**os.environ, **env}, capture_output=True, text=True, timeout=1800
+    )
     if done.returncode != 0:
-        raise RuntimeError(f"p06 reconcile found differences on the year's warehouse:\n{done.stdout[-1500:]}{done.stderr[-1500:]}")
+        raise RuntimeError(
+            f"p06 reconcile found differences on the year's warehouse:\n{done.stdout[-1500:]}{done.stderr[-1500:]}"
+        )
     return time.perf_counter() - started
 
 
-def run(empty: StageEnv, full: StageEnv, events: list[dict[str, Any]], rate: int, wards: int | None, ready_s: float = 120) -> WarehouseRun:
+def run(
+    empty: StageEnv, full: StageEnv, events: list[dict[str, Any]], rate: int, wards: int | None, ready_s: float = 120
+) -> WarehouseRun:
     require("sink")
-    first = min(datetime.fromisoformat(e["occurred_at"].replace("Z", "+00:00")) for e in events).astimezone(timezone.utc)
-    since = datetime.combine(first.date(), datetime.min.time(), timezone.utc)
+    first = min(datetime.fromisoformat(e["occurred_at"].replace("Z", "+00:00")) for e in events).astimezone(UTC)
+    since = datetime.combine(first.date(), datetime.min.time(), UTC)
     loaded = year.load(full.work / "chdb", last_day=since.date() - timedelta(days=1), wards=wards)
     on_empty = steady(empty, events, rate, since, ready_s)
     on_full = steady(full, events, rate, since, ready_s)

@@ -1,4 +1,5 @@
 """worker_*_drain_eps: `p06 worker` on a pre-filled topic, from start until /api/live is exact."""
+
 from __future__ import annotations
 
 import time
@@ -49,7 +50,10 @@ def _provinces_exact(bodies: list[dict[str, Any]], expected: Expected) -> bool:
     for b in bodies:
         if b.get("provinces") == expected.provinces:
             return True
-    merged = {p: {m: sum(b.get("provinces", {}).get(p, {}).get(m, 0) for b in bodies) for m in METRICS} for p in expected.provinces}
+    merged = {
+        p: {m: sum(b.get("provinces", {}).get(p, {}).get(m, 0) for b in bodies) for m in METRICS}
+        for p in expected.provinces
+    }
     return merged == expected.provinces
 
 

@@ -7,6 +7,7 @@ a day. Villages gain electricity and internet as the year goes on. The archive i
 deltas and the rollups from it, as it does on a warehouse from before issue 12, and 0007 orders them
 by hour and indexes their identities, so the load also times those migrations on a year.
 """
+
 from __future__ import annotations
 
 import time
@@ -87,15 +88,22 @@ def load(folder: Path, last_day: date, wards: int | None = None, days: int = 365
     try:
         migrate(client, until=ARCHIVE_PRE_0005)
         start = time.perf_counter()
-        params = {"wards": codes, "provinces": [p.province for p in places], "areas": [p.area or "" for p in places],
-                  "first": first, "per_day": per_day}
+        params = {
+            "wards": codes,
+            "provinces": [p.province for p in places],
+            "areas": [p.area or "" for p in places],
+            "first": first,
+            "per_day": per_day,
+        }
         with Progress(transient=True) as progress:
             task = progress.add_task(f"a year of {len(codes):,} wards into the archive", total=days)
             for d in range(0, days, 30):  # about a month per insert: memory stays flat
                 chunk = min(30, days - d)
                 client.command(_WARD_ROWS, parameters={**params, "start": d * per_day, "count": chunk * per_day})
                 progress.advance(task, chunk)
-        client.command(_TASK_ROWS, parameters={"codes": list(reg.provinces), "first": first, "days": days * len(reg.provinces)})
+        client.command(
+            _TASK_ROWS, parameters={"codes": list(reg.provinces), "first": first, "days": days * len(reg.provinces)}
+        )
         loaded = time.perf_counter()
         migrate(client)
         done = time.perf_counter()

@@ -1,4 +1,5 @@
 """`p06 publish`, `p06 simulate` and `p06 gateway`: how localities push events."""
+
 from __future__ import annotations
 
 import logging
@@ -6,10 +7,10 @@ import sys
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
-from typing import BinaryIO, Optional
+from typing import BinaryIO
 
 import orjson
 import typer
@@ -79,7 +80,7 @@ class Rejects:
 
 
 def _default_rejects() -> Path:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     return settings().data_dir / "rejects" / f"publish-{stamp}.jsonl"
 
 
@@ -114,8 +115,9 @@ def _on_map(data: bytes, map_name: str | None) -> bytes | dict:
     return {**event, "map": map_name} if isinstance(event, dict) and "map" not in event else data
 
 
-def _publish_chunk(publisher: Publisher, name: str, lines: list[Line], rejects: Rejects, tally: Tally,
-                   map_name: str | None = None) -> None:
+def _publish_chunk(
+    publisher: Publisher, name: str, lines: list[Line], rejects: Rejects, tally: Tally, map_name: str | None = None
+) -> None:
     readable = [line for line in lines if line.error is None]
     result = publisher.publish([_on_map(line.data, map_name) for line in readable])
     failures = [(line, line.error or "") for line in lines if line.error is not None]
@@ -126,8 +128,9 @@ def _publish_chunk(publisher: Publisher, name: str, lines: list[Line], rejects: 
     tally.add(result, len(failures))
 
 
-def _publish_source(publisher: Publisher, source: str, rejects: Rejects, tally: Tally, progress: Progress,
-                    map_name: str | None = None) -> None:
+def _publish_source(
+    publisher: Publisher, source: str, rejects: Rejects, tally: Tally, progress: Progress, map_name: str | None = None
+) -> None:
     name = "<stdin>" if source == "-" else source
     with _opened(source) as (stream, total):
         task = progress.add_task(name, total=total, events=0)
@@ -139,12 +142,22 @@ def _publish_source(publisher: Publisher, source: str, rejects: Rejects, tally: 
 
 
 def publish(
-    files: Optional[list[str]] = typer.Argument(None, help="JSON Lines files, one event per line; - reads standard input"),
-    drain: bool = typer.Option(False, "--drain", help="first deliver the events spooled while the broker was unreachable"),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, max=500, help="events per Kafka message (P06_BATCH_SIZE)"),
-    rejects_path: Optional[Path] = typer.Option(None, "--rejects", help="where to write rejected lines (default: DATA_DIR/rejects/)"),
-    map_name: Optional[str] = typer.Option(None, "--map", help="the map of the lines that name none: 2025 (the default) or 2024"
-                                           " (codes before 1 July 2025, converted or refused as the contract says)"),
+    files: list[str] | None = typer.Argument(None, help="JSON Lines files, one event per line; - reads standard input"),
+    drain: bool = typer.Option(
+        False, "--drain", help="first deliver the events spooled while the broker was unreachable"
+    ),
+    batch_size: int | None = typer.Option(
+        None, "--batch-size", min=1, max=500, help="events per Kafka message (P06_BATCH_SIZE)"
+    ),
+    rejects_path: Path | None = typer.Option(
+        None, "--rejects", help="where to write rejected lines (default: DATA_DIR/rejects/)"
+    ),
+    map_name: str | None = typer.Option(
+        None,
+        "--map",
+        help="the map of the lines that name none: 2025 (the default) or 2024"
+        " (codes before 1 July 2025, converted or refused as the contract says)",
+    ),
 ) -> None:
     """Publish events from JSON Lines files.
 
@@ -187,7 +200,9 @@ def _finish(tally: Tally, rejects: Rejects, drained: bool, left: int) -> None:
     if tally.rejected:
         err.print(f"rejected lines written to {rejects.path}", markup=False)
     if left:
-        err.print(f"{left:,} events wait in the spool ({tally.error}); `p06 publish --drain` delivers them", markup=False)
+        err.print(
+            f"{left:,} events wait in the spool ({tally.error}); `p06 publish --drain` delivers them", markup=False
+        )
     if drained and left:
         raise typer.Exit(EXIT_SPOOL_LEFT)
     raise typer.Exit(1 if tally.rejected else 0)
@@ -195,13 +210,19 @@ def _finish(tally: Tally, rejects: Rejects, drained: bool, left: int) -> None:
 
 def simulate(
     rate: float = typer.Option(0.0, min=0, help="events per second; 0 sends as fast as possible"),
-    duration: Optional[float] = typer.Option(None, min=0, help="stop after this many seconds"),
-    count: Optional[int] = typer.Option(None, min=1, help="stop after this many events"),
+    duration: float | None = typer.Option(None, min=0, help="stop after this many seconds"),
+    count: int | None = typer.Option(None, min=1, help="stop after this many events"),
     seed: int = typer.Option(0, help="same seed, same events"),
     resend_share: float = typer.Option(0.0, min=0, max=1, help="share of events sent again (same event_id)"),
     reorder_share: float = typer.Option(0.0, min=0, max=1, help="share of events that arrive late, after newer ones"),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="write JSON Lines here (- for stdout) instead of publishing"),
-    as_provinces: bool = typer.Option(False, "--as-provinces", help="publish as each province's own senders, into its ingestion topic (through `p06 admission`), not as a national sender"),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="write JSON Lines here (- for stdout) instead of publishing"
+    ),
+    as_provinces: bool = typer.Option(
+        False,
+        "--as-provinces",
+        help="publish as each province's own senders, into its ingestion topic (through `p06 admission`), not as a national sender",
+    ),
 ) -> None:
     """Realistic load from the real registry: 34 provinces, their wards and villages, 225 tasks."""
     if duration is None and count is None and output is not None:
@@ -268,8 +289,8 @@ gateway_app.add_typer(token_app, name="token")
 @gateway_app.callback(invoke_without_command=True)
 def gateway(
     ctx: typer.Context,
-    host: Optional[str] = typer.Option(None, help="P06_GATEWAY_HOST: address to listen on (default 127.0.0.1)"),
-    port: Optional[int] = typer.Option(None, min=1, max=65535, help="P06_GATEWAY_PORT: port to listen on"),
+    host: str | None = typer.Option(None, help="P06_GATEWAY_HOST: address to listen on (default 127.0.0.1)"),
+    port: int | None = typer.Option(None, min=1, max=65535, help="P06_GATEWAY_PORT: port to listen on"),
 ) -> None:
     """Serve POST /v1/events and /openapi.json (`p06 gateway token ...` manages the tokens)."""
     if ctx.invoked_subcommand is not None:
@@ -294,7 +315,9 @@ def token_add(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="SCOPE") from None
     out.print(secret, markup=False)
-    err.print(f"token {token.id} ({token.name}, scope {token.scope}): keep it now, it cannot be shown again", markup=False)
+    err.print(
+        f"token {token.id} ({token.name}, scope {token.scope}): keep it now, it cannot be shown again", markup=False
+    )
 
 
 @token_app.command("list")

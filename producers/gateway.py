@@ -6,6 +6,7 @@ Accepted events go through the same Publisher as `p06 publish`, spool included: 
 into that province's ingestion topic (the admission stage checks them again), a national token's into
 the events topic.
 """
+
 from __future__ import annotations
 
 import threading
@@ -103,9 +104,15 @@ async def post_events(request: Request) -> Response:
         return _problem(422, "request body: expected one event, a JSON array of events, or NDJSON lines", [])
     events, rejections = validate_items(items)
     if rejections:
-        return _problem(422, f"{len(rejections)} of {len(items)} events are invalid; none was accepted", _invalid(items, rejections))
+        return _problem(
+            422, f"{len(rejections)} of {len(items)} events are invalid; none was accepted", _invalid(items, rejections)
+        )
     if outside := _outside(token, events):
-        return _problem(403, f"token {token.id} may publish for province {token.scope} and its wards only; none was accepted", outside)
+        return _problem(
+            403,
+            f"token {token.id} may publish for province {token.scope} and its wards only; none was accepted",
+            outside,
+        )
     result = await run_in_threadpool(request.app.state.publisher(token.scope).publish, events)
     results = [{"index": i, "event_id": e.event_id, "status": "accepted"} for i, e in enumerate(events)]
     summary = {"accepted": result.accepted, "delivered": result.delivered, "spooled": result.spooled}
@@ -120,33 +127,56 @@ def openapi_document() -> dict[str, Any]:
     event_schema = TypeAdapter(Event).json_schema(ref_template="#/components/schemas/{model}")
     components = event_schema.pop("$defs")
     components["Event"] = event_schema
-    error = {"type": "object", "properties": {"error": {"type": "string"}, "errors": {"type": "array", "items": {
-        "type": "object", "properties": {"index": {"type": "integer"}, "event_id": {}, "error": {"type": "string"}}}}}}
+    error = {
+        "type": "object",
+        "properties": {
+            "error": {"type": "string"},
+            "errors": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"index": {"type": "integer"}, "event_id": {}, "error": {"type": "string"}},
+                },
+            },
+        },
+    }
     components["Problem"] = error
     event_ref = {"$ref": "#/components/schemas/Event"}
 
     def problem(text: str) -> dict[str, Any]:
-        return {"description": text, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+        return {
+            "description": text,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
 
     return {
         "openapi": "3.1.0",
         "info": {"title": "p06 gateway", "version": "1", "description": __doc__},
         "components": {"schemas": components, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearer": []}],
-        "paths": {"/v1/events": {"post": {
-            "summary": "Publish one event, a JSON array of events, or NDJSON (one event per line)",
-            "requestBody": {"required": True, "content": {
-                "application/json": {"schema": {"oneOf": [event_ref, {"type": "array", "items": event_ref}]}},
-                "application/x-ndjson": {"schema": {"type": "string"}},
-            }},
-            "responses": {
-                "202": {"description": "every event accepted (delivered, or spooled until the broker is back)"},
-                "401": problem("no valid bearer token"),
-                "403": problem("an event's locality is outside the token's province; none accepted"),
-                "413": problem(f"body larger than {MAX_REQUEST_BYTES} bytes"),
-                "422": problem("invalid events, each with its field and rule; none accepted"),
-            },
-        }}},
+        "paths": {
+            "/v1/events": {
+                "post": {
+                    "summary": "Publish one event, a JSON array of events, or NDJSON (one event per line)",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {"oneOf": [event_ref, {"type": "array", "items": event_ref}]}
+                            },
+                            "application/x-ndjson": {"schema": {"type": "string"}},
+                        },
+                    },
+                    "responses": {
+                        "202": {"description": "every event accepted (delivered, or spooled until the broker is back)"},
+                        "401": problem("no valid bearer token"),
+                        "403": problem("an event's locality is outside the token's province; none accepted"),
+                        "413": problem(f"body larger than {MAX_REQUEST_BYTES} bytes"),
+                        "422": problem("invalid events, each with its field and rule; none accepted"),
+                    },
+                }
+            }
+        },
     }
 
 
@@ -163,7 +193,9 @@ class Publishers:
     def __call__(self, scope: str) -> Publisher:
         with self.lock:
             if scope not in self.by_scope:
-                self.by_scope[scope] = Publisher(self.settings, province="" if scope == NATIONAL else scope, role="gateway")
+                self.by_scope[scope] = Publisher(
+                    self.settings, province="" if scope == NATIONAL else scope, role="gateway"
+                )
             return self.by_scope[scope]
 
     def close(self) -> None:

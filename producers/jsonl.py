@@ -1,4 +1,5 @@
 """JSON Lines input read with a bound: a huge line is reported, never held in memory whole."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

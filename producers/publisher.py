@@ -4,6 +4,7 @@ An event is *accepted* once `publish` returns it as accepted: then it is either 
 in-sync replica (acks=all) or written and fsync'd to the local spool. Spooled messages go out first,
 in order, at the next publish that finds the broker back, or at `drain()`.
 """
+
 from __future__ import annotations
 
 import threading
@@ -18,15 +19,22 @@ from kafka.errors import KafkaError, KafkaTimeoutError
 
 from schemas import EVENT_TYPES, Event, InvalidEvent, Rejection, encode_batch, parse_event_json, validate_event
 from schemas.kafka_clients import kafka_python_options
-from schemas.settings import Settings, settings as default_settings
+from schemas.settings import Settings
+from schemas.settings import settings as default_settings
 from schemas.topics import ingestion_topic
 
 from .spool import Message, Spool
 
 COMPRESSION = "lz4"  # the lz4 package is a wheel; kafka-python's zstd needs `zstandard`, snappy a C library
 # How every message leaves: the benchmark's raw-produce baseline uses the same options.
-PRODUCER_OPTIONS = dict(acks="all", enable_idempotence=True, compression_type=COMPRESSION, linger_ms=5,
-                        batch_size=256 * 1024, max_request_size=2 * 1024 * 1024)
+PRODUCER_OPTIONS = dict(
+    acks="all",
+    enable_idempotence=True,
+    compression_type=COMPRESSION,
+    linger_ms=5,
+    batch_size=256 * 1024,
+    max_request_size=2 * 1024 * 1024,
+)
 Item = Event | dict[str, Any] | str | bytes
 
 
@@ -57,8 +65,10 @@ def validate_items(items: Iterable[Item], province: str = "") -> tuple[list[Even
         try:
             event = _validate(item)
             if province and event.province != province:
-                raise InvalidEvent(f"locality: {event.named_locality} is in province {event.province}; "
-                                   f"this sender publishes for province {province} only")
+                raise InvalidEvent(
+                    f"locality: {event.named_locality} is in province {event.province}; "
+                    f"this sender publishes for province {province} only"
+                )
             events.append(event)
         except InvalidEvent as exc:
             rejections.append(Rejection(index, str(exc), _raw(item)))
@@ -95,13 +105,20 @@ class Publisher:
     """Publishes events to the events topic, or a province's senders to that province's ingestion topic
     (P06_PUBLISH_PROVINCE); thread-safe; use as a context manager or close()."""
 
-    def __init__(self, settings: Settings | None = None, batch_size: int | None = None, province: str | None = None,
-                 role: str | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        batch_size: int | None = None,
+        province: str | None = None,
+        role: str | None = None,
+    ) -> None:
         self.settings = settings or default_settings()
         self.province = self.settings.publish_province if province is None else province
         # Kafka principal (schemas.kafka_clients): the province's own sender, or the national one.
         self.role = role or (f"province-{self.province}" if self.province else "national")
-        self.topic = ingestion_topic(self.settings.events_topic, self.province) if self.province else self.settings.events_topic
+        self.topic = (
+            ingestion_topic(self.settings.events_topic, self.province) if self.province else self.settings.events_topic
+        )
         self.batch_size = batch_size or self.settings.batch_size
         if not 1 <= self.batch_size <= 500:
             raise ValueError(f"batch_size must be 1 to 500, got {self.batch_size}")
@@ -125,7 +142,9 @@ class Publisher:
                 failed, error = delivery.failed, delivery.error
             self.spool.append(failed)
         spooled = sum(m.events for m in failed)
-        return PublishResult(len(events), len(events) - spooled, spooled, drained, rejections, error if spooled else None)
+        return PublishResult(
+            len(events), len(events) - spooled, spooled, drained, rejections, error if spooled else None
+        )
 
     def drain(self) -> PublishResult:
         """Deliver every spooled message in order; what is still undeliverable stays spooled."""

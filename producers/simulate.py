@@ -12,6 +12,7 @@ their local time as they please: most +07:00, some UTC, a few other zones. The k
   and same-instant corrections (a second event of the same entity and instant, larger event_id);
 - delivery as Kafka messages, one event each or packed per locality (`as_messages`).
 """
+
 from __future__ import annotations
 
 import heapq
@@ -20,8 +21,8 @@ import random
 from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from functools import lru_cache
+from datetime import UTC, datetime, timedelta, timezone
+from functools import cache
 from typing import Any
 
 import orjson
@@ -38,12 +39,12 @@ RESEND_WINDOW = 1000  # a resent event is one of the last this many
 MEAN_SESSION_GAP_S = 2.0
 # As senders stamp: most in Vietnam (+07:00), some in UTC, a few elsewhere (a half-hour zone, a
 # negative one). A zone that is dropped instead of converted shifts a +07:00 event seven hours.
-SENDER_ZONES = (*[VIETNAM] * 7, timezone.utc, timezone(timedelta(hours=-5)), timezone(timedelta(hours=5, minutes=30)))
+SENDER_ZONES = (*[VIETNAM] * 7, UTC, timezone(timedelta(hours=-5)), timezone(timedelta(hours=5, minutes=30)))
 
 Event = dict[str, Any]
 
 
-@lru_cache(maxsize=None)
+@cache
 def villages_of(ward: str) -> tuple[str, ...]:
     """A ward's villages (3 to 15), the same for every run."""
     return tuple(f"V{i:02d}" for i in range(1, 3 + int(ward) % 13 + 1))
@@ -63,7 +64,7 @@ class Localities:
     wards_by_province: dict[str, tuple[str, ...]]
 
     @classmethod
-    def sample(cls, seed: int, provinces: int | None = None, wards_per_province: int | None = None) -> "Localities":
+    def sample(cls, seed: int, provinces: int | None = None, wards_per_province: int | None = None) -> Localities:
         """The whole country, or a seeded sample of it (the same for the same seed)."""
         reg = registry()
         rng = random.Random(f"localities-{seed}")
@@ -110,7 +111,6 @@ class _Ground:
         online = int(received * self.rng.uniform(0.3, 0.95))
         return {"received": received, "online": online, "on_time": int(received * self.rng.uniform(0.75, 1.0))}
 
-
     def again(self, type_: str, locality: str, payload: dict[str, Any]) -> dict[str, Any]:
         """A second report on the same entity (a correction): the entity's state moved on."""
         if type_ == "task.status":
@@ -143,7 +143,9 @@ def _session(rng: random.Random, ground: _Ground, where: Localities) -> list[tup
     return report
 
 
-def _fresh_events(seed: int, start: datetime, span: timedelta | None, count: int | None, where: Localities, tie_share: float) -> Iterator[Event]:
+def _fresh_events(
+    seed: int, start: datetime, span: timedelta | None, count: int | None, where: Localities, tie_share: float
+) -> Iterator[Event]:
     rng = random.Random(seed)
     ground = _Ground(rng)
     clock, number = start, 0
@@ -156,10 +158,21 @@ def _fresh_events(seed: int, start: datetime, span: timedelta | None, count: int
             number += 1
             moment = clock + timedelta(milliseconds=offset)
             event_id = f"sim{seed}-{number:09d}"
-            yield {"event_id": event_id, "type": type_, "locality": locality, "occurred_at": stamp(moment, number), "payload": payload}
+            yield {
+                "event_id": event_id,
+                "type": type_,
+                "locality": locality,
+                "occurred_at": stamp(moment, number),
+                "payload": payload,
+            }
             if rng.random() < tie_share:  # same entity, same instant: the larger event_id must win
-                twin = {"event_id": event_id + "b", "type": type_, "locality": locality, "occurred_at": stamp(moment, number + 1),
-                        "payload": ground.again(type_, locality, payload)}
+                twin = {
+                    "event_id": event_id + "b",
+                    "type": type_,
+                    "locality": locality,
+                    "occurred_at": stamp(moment, number + 1),
+                    "payload": ground.again(type_, locality, payload),
+                }
                 yield twin
 
 
@@ -206,7 +219,9 @@ def simulated_events(
         yield dict(event)
 
 
-def as_messages(events: Iterable[Event], seed: int, max_batch: int = 20, resend_share: float = 0.0) -> list[tuple[bytes, bytes]]:
+def as_messages(
+    events: Iterable[Event], seed: int, max_batch: int = 20, resend_share: float = 0.0
+) -> list[tuple[bytes, bytes]]:
     """(key, value) Kafka messages as many senders deliver them: each locality's events packed in
     chunks of 1..max_batch (max_batch=1: one event per message), a share sent again, all shuffled."""
     rng = random.Random(f"messages-{seed}")

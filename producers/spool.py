@@ -6,6 +6,7 @@ commit point, so a process killed at any moment leaves either a whole segment or
 deleted only once the broker acknowledged every message in it; a crash in between redelivers it, which
 is harmless because the pipeline counts each event_id once.
 """
+
 from __future__ import annotations
 
 import fcntl

@@ -3,13 +3,14 @@
 A token is 256 random bits, so a plain SHA-256 is enough: there is nothing to brute-force that a slow
 password hash would protect. The file is re-read when it changes, so a revoke takes effect at once.
 """
+
 from __future__ import annotations
 
 import hashlib
 import os
 import secrets
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -54,7 +55,7 @@ class TokenStore:
         if scope != NATIONAL and (registry().get(scope) is None or registry().localities[scope].level != "province"):
             raise ValueError(f"scope must be a province code (e.g. 01) or {NATIONAL!r}, got {scope!r}")
         secret = PREFIX + secrets.token_urlsafe(32)
-        created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        created = datetime.now(UTC).isoformat(timespec="seconds")
         token = Token(secrets.token_hex(4), name or scope, scope, digest(secret), created)
         self._save([*self.tokens(), token])
         return token, secret

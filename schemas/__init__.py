@@ -1,4 +1,5 @@
 """The single contract: settings, the locality registry, the events, and the metrics."""
+
 from .events import (
     EVENT_TYPES,
     Event,

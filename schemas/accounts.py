@@ -5,6 +5,7 @@ worker's aiohttp app and the sink's Starlette app both ask this module who is as
 signed session cookie) and what that account may see. Roles: `national` sees everything, `province`
 sees one province and its wards, `monitor` reads /metrics only.
 """
+
 from __future__ import annotations
 
 import base64
@@ -15,7 +16,7 @@ import os
 import re
 import secrets
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +33,10 @@ COOKIE = "p06_session"
 FIRST_ACCOUNTS = {"admin": "national", "monitor": "monitor"}  # made by `p06 up` on a fresh data folder
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 MIN_PASSWORD = 10
-LOGIN_HELP = ("log in: open /login in a browser, or send HTTP Basic credentials of an account made with"
-              " `p06 users add` (p06 commands read P06_OPERATOR_USER and P06_OPERATOR_PASSWORD or _FILE)")
+LOGIN_HELP = (
+    "log in: open /login in a browser, or send HTTP Basic credentials of an account made with"
+    " `p06 users add` (p06 commands read P06_OPERATOR_USER and P06_OPERATOR_PASSWORD or _FILE)"
+)
 
 _hasher = PasswordHasher()
 
@@ -64,8 +67,13 @@ class Account:
         return self.role == "province" and place is not None and place.province == self.province
 
     def public(self) -> dict[str, Any]:
-        return {"name": self.name, "role": self.role, "province": self.province, "created": self.created,
-                "revoked": self.revoked}
+        return {
+            "name": self.name,
+            "role": self.role,
+            "province": self.province,
+            "created": self.created,
+            "revoked": self.revoked,
+        }
 
 
 def write_private(path: Path, text: str) -> None:
@@ -79,7 +87,7 @@ def write_private(path: Path, text: str) -> None:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class Accounts:
@@ -126,8 +134,9 @@ class Accounts:
         old = accounts.get(name)
         if old is not None and old.revoked is None:
             raise AccountError(f"{name!r} exists; `p06 users revoke {name}` first to replace it")
-        account = Account(name, role, province if role == "province" else None, _hasher.hash(password),
-                          secrets.token_hex(8), _now())
+        account = Account(
+            name, role, province if role == "province" else None, _hasher.hash(password), secrets.token_hex(8), _now()
+        )
         accounts[name] = account
         self._save(accounts)
         return account
@@ -261,13 +270,24 @@ def login_page(next_path: str = "/", lang: str = "vi", wrong: bool = False) -> s
 
     tr = Texts(lang)
     note = f'<p class="error" role="alert">{escape(tr("login.wrong"))}</p>' if wrong else ""
-    others = "".join(f'<a href="/login?{escape(urlencode({"next": with_lang(next_path, code), "lang": code}))}" lang="{code}">'
-                     f'{escape(tr("language." + code))}</a>' for code in LANGUAGES if code != lang)
+    others = "".join(
+        f'<a href="/login?{escape(urlencode({"next": with_lang(next_path, code), "lang": code}))}" lang="{code}">'
+        f'{escape(tr("language." + code))}</a>'
+        for code in LANGUAGES
+        if code != lang
+    )
     return LOGIN_PAGE.format(
-        lang=lang, title=escape(tr("login.title")), heading=escape(tr("login.heading")), message=note,
-        next=escape(next_path, quote=True), account=escape(tr("login.account")), password=escape(tr("login.password")),
-        submit=escape(tr("login.submit")), note=escape(tr("login.accounts_note", command="\0")).replace("\0", "<code>p06 users add</code>"),
-        languages=others)
+        lang=lang,
+        title=escape(tr("login.title")),
+        heading=escape(tr("login.heading")),
+        message=note,
+        next=escape(next_path, quote=True),
+        account=escape(tr("login.account")),
+        password=escape(tr("login.password")),
+        submit=escape(tr("login.submit")),
+        note=escape(tr("login.accounts_note", command="\0")).replace("\0", "<code>p06 users add</code>"),
+        languages=others,
+    )
 
 
 def client_credentials(settings: Any, kind: str = "operator") -> tuple[str, str] | None:

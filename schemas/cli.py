@@ -1,4 +1,5 @@
 """`p06 schema` (the contract for senders in other languages) and `p06 registry` (the two maps)."""
+
 from __future__ import annotations
 
 import json
@@ -11,7 +12,9 @@ from rich.console import Console
 from .events import json_schemas
 
 app = typer.Typer(help="The event contract.", no_args_is_help=True)
-registry_app = typer.Typer(help="The locality registry on the 2025 map and the 2024 one, and how they convert.", no_args_is_help=True)
+registry_app = typer.Typer(
+    help="The locality registry on the 2025 map and the 2024 one, and how they convert.", no_args_is_help=True
+)
 
 
 @app.command("export")
@@ -44,10 +47,19 @@ def as_text(unit: dict) -> str:
         if unit["counted_as"]:
             lines.append(f"  events sent with map 2024 and this code count under {unit['counted_as']}")
         else:
-            why = "split between several units" if len(unit["became"]) > 1 else "only partly merged" if unit["became"] else "not in the table"
+            why = (
+                "split between several units"
+                if len(unit["became"]) > 1
+                else "only partly merged"
+                if unit["became"]
+                else "not in the table"
+            )
             lines.append(f"  events sent with map 2024 and this code are refused ({why}): send the 2025 code")
     else:
-        parts = ", ".join(f"{_unit(c)} ({'whole' if c['whole'] else 'part'})" for c in unit["came_from"]) or "no 2024 unit in the table"
+        parts = (
+            ", ".join(f"{_unit(c)} ({'whole' if c['whole'] else 'part'})" for c in unit["came_from"])
+            or "no 2024 unit in the table"
+        )
         lines.append(f"  came from (2024 map): {parts}")
         olds = unit["old_provinces"]
         where = f"lies in 2024 province {olds[0]}" if len(olds) == 1 else f"straddles 2024 provinces {', '.join(olds)}"
@@ -58,7 +70,9 @@ def as_text(unit: dict) -> str:
 @registry_app.command("show")
 def show(
     code: str = typer.Argument(..., help="a province (2 digits) or ward (5 digits) code"),
-    map_: MapOption = typer.Option(MapOption.current, "--map", help="the map CODE is from: 2025 (today) or 2024 (before 1 July 2025)"),
+    map_: MapOption = typer.Option(
+        MapOption.current, "--map", help="the map CODE is from: 2025 (today) or 2024 (before 1 July 2025)"
+    ),
     as_json: bool = typer.Option(False, "--json", help="print JSON instead of text"),
 ) -> None:
     """A unit, its parent, and what it became (2024 code) or came from (2025 code)."""

@@ -3,13 +3,14 @@
 A message value is one event (a JSON object) or a batch (a JSON array of 1 to 500 events of one
 locality). Each event of a batch is judged on its own: one invalid event never rejects its neighbours.
 """
+
 from __future__ import annotations
 
 import re
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Annotated, Any, ClassVar, Literal, Union
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, ClassVar, Literal
 
 import orjson
 from pydantic import (
@@ -35,7 +36,7 @@ _CODE = re.compile(r"[0-9]{2}|[0-9]{5}")
 MAX_BATCH_EVENTS = 500
 MAX_MESSAGE_BYTES = 1_000_000  # a full batch of 500 events is ~100 KB; anything near 1 MB is not ours
 MAX_COUNT = 1_000_000_000  # no single report counts a billion of anything; 2**63 is an attack, not data
-EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 FUTURE_SLACK = timedelta(days=1)  # clocks in the field drift; a report from next year is an error
 _EARLIEST_TS, _FUTURE_SLACK_S = EARLIEST.timestamp(), FUTURE_SLACK.total_seconds()  # once, not per event
 
@@ -74,7 +75,7 @@ class ServiceDossiers(_Strict):
     on_time: Count
 
     @model_validator(mode="after")
-    def _within_received(self) -> "ServiceDossiers":
+    def _within_received(self) -> ServiceDossiers:
         if self.online > self.received:
             raise ValueError("online must not exceed received")
         if self.on_time > self.received:
@@ -109,7 +110,9 @@ class _Envelope(_Strict):
         if not isinstance(data, dict):
             return data
         if "sent_locality" in data:
-            raise ValueError("sent_locality: not a field of the contract; send `map` and `locality` as the sender has them")
+            raise ValueError(
+                "sent_locality: not a field of the contract; send `map` and `locality` as the sender has them"
+            )
         code = data.get("locality")
         if data.get("map") != OLD or not isinstance(code, str) or not _CODE.fullmatch(code):
             return data  # the 2025 map, or a value the field rules below refuse with their own reason
@@ -126,7 +129,11 @@ class _Envelope(_Strict):
     @property
     def named_locality(self) -> str:
         """For messages: the code as sent, and the 2025 code it counts under when sent on the 2024 map."""
-        return f"{self.sent_locality!r} (2024 map, counted as {self.locality!r})" if self.sent_locality else repr(self.locality)
+        return (
+            f"{self.sent_locality!r} (2024 map, counted as {self.locality!r})"
+            if self.sent_locality
+            else repr(self.locality)
+        )
 
     @property
     def province(self) -> str:
@@ -144,7 +151,9 @@ class _Envelope(_Strict):
     @classmethod
     def _known_locality(cls, value: str) -> str:
         if value not in registry():
-            raise ValueError(f"{value!r} is not a province or ward code of the 2025 map (a code of the 2024 map needs map '2024')")
+            raise ValueError(
+                f"{value!r} is not a province or ward code of the 2025 map (a code of the 2024 map needs map '2024')"
+            )
         return value
 
     @field_validator("occurred_at")
@@ -158,10 +167,10 @@ class _Envelope(_Strict):
         received = info.context.get("received_at") if info.context else None
         if ts > (received or time.time()) + _FUTURE_SLACK_S:
             raise ValueError("occurred_at is more than a day after it was sent")
-        return value.astimezone(timezone.utc)  # the instant is kept, the sender's zone is not needed downstream
+        return value.astimezone(UTC)  # the instant is kept, the sender's zone is not needed downstream
 
     @model_validator(mode="after")
-    def _locality_of_right_level(self) -> "_Envelope":
+    def _locality_of_right_level(self) -> _Envelope:
         level = registry().localities[self.locality].level
         if level not in self.levels:
             raise ValueError(
@@ -205,13 +214,7 @@ class ServiceDossiersEvent(_Envelope):
 
 
 Event = Annotated[
-    Union[
-        TaskStatusEvent,
-        VillageStatusEvent,
-        SecurityAssessmentEvent,
-        EidActivationsEvent,
-        ServiceDossiersEvent,
-    ],
+    TaskStatusEvent | VillageStatusEvent | SecurityAssessmentEvent | EidActivationsEvent | ServiceDossiersEvent,
     Field(discriminator="type"),
 ]
 EVENT_TYPES: dict[str, type[_Envelope]] = {
@@ -306,7 +309,9 @@ def parse_message(raw: bytes | None, received_at: float | None = None) -> tuple[
 
 def encode_batch(events: list[Event]) -> bytes:
     """The Kafka message value for events of one locality: an object alone, an array otherwise."""
-    dumped = [e.model_dump(mode="json", exclude_defaults=True) for e in events]  # without map "2025": the wire as before maps
+    dumped = [
+        e.model_dump(mode="json", exclude_defaults=True) for e in events
+    ]  # without map "2025": the wire as before maps
     return orjson.dumps(dumped[0] if len(dumped) == 1 else dumped)
 
 

@@ -6,11 +6,12 @@ and 27/11/2026; en: 1,234.5 and 27 Nov 2026). The dashboard gets the same catalo
 (for_browser) with the Intl options that format as Babel does here. JSON and CSV outputs are
 machine data: never translated.
 """
+
 from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from html import escape
 from pathlib import Path
@@ -35,10 +36,12 @@ class Language:
 
 
 LANGUAGES: dict[str, Language] = {
-    "vi": Language("vi_VN", "vi-VN", "dd/MM/yyyy", "dd/MM/yyyy HH:mm",
-                   {"day": "2-digit", "month": "2-digit", "year": "numeric"}),
-    "en": Language("en_GB", "en-GB", "d MMM y", "d MMM y HH:mm",
-                   {"day": "numeric", "month": "short", "year": "numeric"}),
+    "vi": Language(
+        "vi_VN", "vi-VN", "dd/MM/yyyy", "dd/MM/yyyy HH:mm", {"day": "2-digit", "month": "2-digit", "year": "numeric"}
+    ),
+    "en": Language(
+        "en_GB", "en-GB", "d MMM y", "d MMM y HH:mm", {"day": "numeric", "month": "short", "year": "numeric"}
+    ),
 }
 
 
@@ -68,7 +71,7 @@ def with_lang(path: str, lang: str) -> str:
 
 @lru_cache(maxsize=1)
 def catalogue() -> dict[str, dict[str, str]]:
-    """"section.name" -> {language: text}, as messages.toml has them."""
+    """ "section.name" -> {language: text}, as messages.toml has them."""
     data = tomllib.loads(CATALOGUE.read_text(encoding="utf-8"))
     return {f"{section}.{name}": texts for section, entries in data.items() for name, texts in entries.items()}
 
@@ -82,13 +85,18 @@ def for_browser(lang: str) -> dict[str, Any]:
     """What the dashboard needs to speak `lang`: its messages and how to format numbers and dates."""
     language = LANGUAGES[check(lang)]
     names = messages(lang)
-    return {"lang": lang, "locale": language.bcp47, "day": language.intl_day, "messages": names,
-            "languages": {code: names[f"language.{code}"] for code in LANGUAGES}}
+    return {
+        "lang": lang,
+        "locale": language.bcp47,
+        "day": language.intl_day,
+        "messages": names,
+        "languages": {code: names[f"language.{code}"] for code in LANGUAGES},
+    }
 
 
 def _instant(value: str | datetime) -> datetime:
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class Texts:
@@ -109,7 +117,9 @@ class Texts:
     def markup(self, key: str, bold: tuple[str, ...] = (), **values: object) -> str:
         """The message as HTML: its text and values escaped, the values named in `bold` in <b>."""
         text = escape(self(key, **{k: "{" + k + "}" for k in values}))
-        return text.format(**{k: f"<b>{escape(str(v))}</b>" if k in bold else escape(str(v)) for k, v in values.items()})
+        return text.format(
+            **{k: f"<b>{escape(str(v))}</b>" if k in bold else escape(str(v)) for k, v in values.items()}
+        )
 
     def metric(self, name: str) -> str:
         return self(f"metric.{name}")
@@ -146,5 +156,5 @@ class Texts:
 
     def moment(self, value: str | datetime) -> str:
         """An instant in UTC, said to be UTC: 14/09/2026 23:59 (giờ UTC)."""
-        text = format_datetime(_instant(value), self._language.moment, tzinfo=timezone.utc, locale=self._language.babel)
+        text = format_datetime(_instant(value), self._language.moment, tzinfo=UTC, locale=self._language.babel)
         return self("unit.utc", moment=text)

@@ -4,6 +4,7 @@ Each command connects as its role's principal (the worker as p06-worker, the sin
 with the password file and CA the local broker keeps in its secrets folder, unless P06_KAFKA_USERNAME
 names another user. Passwords are read from files or SecretStr and never logged or put in a repr.
 """
+
 from __future__ import annotations
 
 import ssl
@@ -80,8 +81,11 @@ def credentials(settings: Settings, role: str) -> Credentials:
     username = principal_for(settings, role)
     if settings.kafka_username and settings.kafka_password is not None:
         return Credentials(username, settings.kafka_password.get_secret_value())
-    file = (settings.kafka_password_file if settings.kafka_username and settings.kafka_password_file
-            else password_path(settings.kafka_secrets, username))
+    file = (
+        settings.kafka_password_file
+        if settings.kafka_username and settings.kafka_password_file
+        else password_path(settings.kafka_secrets, username)
+    )
     try:
         return Credentials(username, file.read_text().strip())
     except OSError as exc:
@@ -150,7 +154,9 @@ def faust_options(settings: Settings, role: str) -> dict[str, Any]:
         return options
     user = credentials(settings, role)
     options["broker_credentials"] = faust.SASLCredentials(
-        username=user.username, password=user.password(), ssl_context=ssl_context(settings),
+        username=user.username,
+        password=user.password(),
+        ssl_context=ssl_context(settings),
         mechanism=settings.kafka_sasl_mechanism,
     )
     return options

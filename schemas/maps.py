@@ -6,6 +6,7 @@ that passed whole into one new unit is counted there; an old unit split between 
 (or only partly merged, `is_partly_merged`) cannot be placed exactly and is refused, naming where its
 parts went. Codes are written as the registry writes them: 2 digits for a province, 5 for a ward.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -92,7 +93,9 @@ def old_map() -> OldMap:
         wards.setdefault(code, [])
         for new in became:
             came_from[new].append(code)
-    return OldMap(units, {p: tuple(sorted(c)) for p, c in wards.items()}, {k: tuple(sorted(v)) for k, v in came_from.items()})
+    return OldMap(
+        units, {p: tuple(sorted(c)) for p, c in wards.items()}, {k: tuple(sorted(v)) for k, v in came_from.items()}
+    )
 
 
 def _named(codes: tuple[str, ...]) -> str:
@@ -108,8 +111,10 @@ def to_current(code: str) -> str:
     if unit.whole is not None:
         return unit.whole
     if not unit.became:
-        raise ValueError(f"locality: {code!r} ({unit.name}, 2024 map) has no entry in the official conversion"
-                         " table; send the code of the 2025 unit it is now part of, with map '2025'")
+        raise ValueError(
+            f"locality: {code!r} ({unit.name}, 2024 map) has no entry in the official conversion"
+            " table; send the code of the 2025 unit it is now part of, with map '2025'"
+        )
     how = "was split between" if len(unit.became) > 1 else "went only in part to"
     return _refuse(code, unit, how)
 
@@ -132,7 +137,9 @@ def _district(ward: str) -> dict[str, object]:
 
     district = legacy.District.from_code(legacy.Ward.from_code(legacy.WardCode(int(ward))).district_code)
     province = old_map().units[f"{district.province_code.value:02d}"]
-    return _ref(f"{district.code.value:03d}", district.name, level="district", province=_ref(province.code, province.name))
+    return _ref(
+        f"{district.code.value:03d}", district.name, level="district", province=_ref(province.code, province.name)
+    )
 
 
 def describe(code: str, map_name: MapName = CURRENT) -> dict[str, object]:
@@ -141,17 +148,41 @@ def describe(code: str, map_name: MapName = CURRENT) -> dict[str, object]:
     if map_name == OLD:
         unit = old.get(code)
         if unit is None:
-            raise ValueError(f"{code!r} is not a province or ward code of the 2024 map; without --map 2024, the 2025 map is searched")
+            raise ValueError(
+                f"{code!r} is not a province or ward code of the 2024 map; without --map 2024, the 2025 map is searched"
+            )
         parent = _ref("VN", "Việt Nam") if unit.level == "province" else _district(code)
         became = [_ref(c, reg.localities[c].name) for c in unit.became if c in reg.localities]
         counted = unit.whole
-        return {"map": OLD, "code": code, "name": unit.name, "level": unit.level, "parent": parent,
-                "became": became, "partly": unit.partly, "counted_as": counted}
+        return {
+            "map": OLD,
+            "code": code,
+            "name": unit.name,
+            "level": unit.level,
+            "parent": parent,
+            "became": became,
+            "partly": unit.partly,
+            "counted_as": counted,
+        }
     place = reg.get(code)
     if place is None:
-        raise ValueError(f"{code!r} is not a province or ward code of the 2025 map; --map 2024 searches the map before 1 July 2025")
-    parent = _ref("VN", "Việt Nam") if place.level == "province" else _ref(place.province, reg.localities[place.province].name)
+        raise ValueError(
+            f"{code!r} is not a province or ward code of the 2025 map; --map 2024 searches the map before 1 July 2025"
+        )
+    parent = (
+        _ref("VN", "Việt Nam")
+        if place.level == "province"
+        else _ref(place.province, reg.localities[place.province].name)
+    )
     sources = [old.units[c] for c in old.came_from.get(code, ()) if c in old.units]
     came_from = [_ref(u.code, u.name, whole=u.whole == code) for u in sources]
-    return {"map": CURRENT, "code": code, "name": place.name, "level": place.level, "area": place.area,
-            "parent": parent, "came_from": came_from, "old_provinces": list(old.old_provinces_of(code))}
+    return {
+        "map": CURRENT,
+        "code": code,
+        "name": place.name,
+        "level": place.level,
+        "area": place.area,
+        "parent": parent,
+        "came_from": came_from,
+        "old_provinces": list(old.old_provinces_of(code)),
+    }

@@ -5,6 +5,7 @@ States (a task, a village, a system) count by their current value: the event wit
 their counts once per event. An event is its locality, event_id and UTC day of occurred_at; of copies
 with other content (content_digest) the first in the log counts (docs/streams.md).
 """
+
 from __future__ import annotations
 
 import functools
@@ -152,6 +153,5 @@ def indicator_values(figures: dict[str, int], provinces: int = 1) -> dict[str, f
     derived["villages_with_internet"] = figures["villages"] - figures["villages_without_internet"]
     derived["total_tasks"] = TOTAL_TASKS * provinces
     return {
-        i.name: (derived[i.numerator] / derived[i.denominator] if derived[i.denominator] else None)
-        for i in INDICATORS
+        i.name: (derived[i.numerator] / derived[i.denominator] if derived[i.denominator] else None) for i in INDICATORS
     }

@@ -4,6 +4,7 @@ The key is the locality code and the partitioner Kafka's Java default (murmur2),
 aiokafka and the Java client use. librdkafka's default (CRC32) differs: such a sender must set
 `partitioner=murmur2_random`, or the worker sends its events on to their own partition first.
 """
+
 from __future__ import annotations
 
 from kafka.partitioner import murmur2

@@ -3,6 +3,7 @@
 Province codes are 2 digits ("01"), ward codes 5 digits ("00070"), as the official registry writes them.
 A ward is urban when it is a phường, rural when it is a xã or a đặc khu.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

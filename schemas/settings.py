@@ -1,4 +1,5 @@
 """Every setting of every p06 command, read in one place: P06_* environment variables and flags."""
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -18,13 +19,28 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(Path(".p06"), description="Folder for the local broker, spool, chDB and state")
     kafka_bootstrap: str = Field("127.0.0.1:9092", description="host:port[,host:port...] of the Kafka cluster")
-    kafka_security_protocol: Literal["SASL_SSL", "PLAINTEXT"] = Field("SASL_SSL", description="SASL_SSL (TLS + SCRAM, what `p06 stack up` runs) or PLAINTEXT (an unsecured broker)")
-    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = Field("SCRAM-SHA-512", description="SCRAM-SHA-512 (every client); PLAIN only for compose's kafka-init on the internal listener")
-    kafka_username: str = Field("", description="SCRAM user every command connects as; empty: each command its own role's principal (p06-worker, p06-sink, ...)")
-    kafka_password: SecretStr | None = Field(None, description="password of KAFKA_USERNAME (prefer KAFKA_PASSWORD_FILE)")
+    kafka_security_protocol: Literal["SASL_SSL", "PLAINTEXT"] = Field(
+        "SASL_SSL", description="SASL_SSL (TLS + SCRAM, what `p06 stack up` runs) or PLAINTEXT (an unsecured broker)"
+    )
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = Field(
+        "SCRAM-SHA-512",
+        description="SCRAM-SHA-512 (every client); PLAIN only for compose's kafka-init on the internal listener",
+    )
+    kafka_username: str = Field(
+        "",
+        description="SCRAM user every command connects as; empty: each command its own role's principal (p06-worker, p06-sink, ...)",
+    )
+    kafka_password: SecretStr | None = Field(
+        None, description="password of KAFKA_USERNAME (prefer KAFKA_PASSWORD_FILE)"
+    )
     kafka_password_file: Path | None = Field(None, description="file holding the password of KAFKA_USERNAME")
-    kafka_ssl_cafile: Path | None = Field(None, description="PEM file of the CA that signed the broker's certificate; default SECRETS_DIR/ca.pem")
-    kafka_secrets_dir: Path | None = Field(None, description="folder of the local broker's CA and per-principal password files; default DATA_DIR/kafka/secrets")
+    kafka_ssl_cafile: Path | None = Field(
+        None, description="PEM file of the CA that signed the broker's certificate; default SECRETS_DIR/ca.pem"
+    )
+    kafka_secrets_dir: Path | None = Field(
+        None,
+        description="folder of the local broker's CA and per-principal password files; default DATA_DIR/kafka/secrets",
+    )
     clickhouse_url: str = Field("", description="chdb:///folder (embedded) or http(s)://host:port (server)")
     events_topic: str = "p06.events"
     dlq_topic: str = "p06.events.dlq"
@@ -35,36 +51,91 @@ class Settings(BaseSettings):
     worker_web_port: int = Field(6066, ge=1, le=65535)
     worker_batch_size: int = Field(1000, ge=1, description="messages a worker folds per table write")
     worker_batch_within_s: float = Field(0.1, gt=0, description="longest wait to fill a batch")
-    worker_commit_interval_s: float = Field(1.0, gt=0, description="how often a worker commits its consumed offsets (where a restart starts reading; the position kept with the state decides)")
-    worker_session_timeout_s: float = Field(30.0, ge=6, description="a worker silent this long is dropped from the group and its partitions move on")
-    worker_recovery_stall_s: float = Field(30.0, gt=0, description="a table recovery that reads nothing this long restarts the worker")
-    worker_cache_localities: int = Field(4000, ge=1, description="localities a worker keeps in memory; others are read from its table when they report")
-    live_window_days: int = Field(35, ge=1, le=3660, description="days of hourly flow counts the live view carries, back from each locality's newest event")
+    worker_commit_interval_s: float = Field(
+        1.0,
+        gt=0,
+        description="how often a worker commits its consumed offsets (where a restart starts reading; the position kept with the state decides)",
+    )
+    worker_session_timeout_s: float = Field(
+        30.0, ge=6, description="a worker silent this long is dropped from the group and its partitions move on"
+    )
+    worker_recovery_stall_s: float = Field(
+        30.0, gt=0, description="a table recovery that reads nothing this long restarts the worker"
+    )
+    worker_cache_localities: int = Field(
+        4000, ge=1, description="localities a worker keeps in memory; others are read from its table when they report"
+    )
+    live_window_days: int = Field(
+        35,
+        ge=1,
+        le=3660,
+        description="days of hourly flow counts the live view carries, back from each locality's newest event",
+    )
     sink_api_port: int = Field(6070, ge=1, le=65535)
-    sink_batch_rows: int = Field(50_000, ge=1, le=1_000_000, description="events the sink writes per ClickHouse insert at most")
+    sink_batch_rows: int = Field(
+        50_000, ge=1, le=1_000_000, description="events the sink writes per ClickHouse insert at most"
+    )
     sink_flush_s: float = Field(1.0, gt=0, le=600, description="longest the sink holds events before writing them")
-    worker_url: str = Field("", description="a live worker's base URL for reconciliation; default http://127.0.0.1:WORKER_WEB_PORT")
+    worker_url: str = Field(
+        "", description="a live worker's base URL for reconciliation; default http://127.0.0.1:WORKER_WEB_PORT"
+    )
     reconcile_recent_s: float = Field(60.0, gt=0, description="the sink compares the recent day buckets this often")
-    reconcile_recent_days: int = Field(2, ge=1, le=3660, description="days (UTC, today included) the recent check covers")
+    reconcile_recent_days: int = Field(
+        2, ge=1, le=3660, description="days (UTC, today included) the recent check covers"
+    )
     reconcile_full_s: float = Field(86_400.0, gt=0, description="the sink compares every figure this often")
     gateway_host: str = Field("127.0.0.1", description="address the HTTP gateway listens on")
     gateway_port: int = Field(8080, ge=1, le=65535)
-    publish_province: str = Field("", description="the province (2-digit code) this sender publishes for, into that province's ingestion topic; empty: a national sender, into the events topic")
-    admission_batch: int = Field(500, ge=1, le=10_000, description="ingestion-topic messages the admission stage moves per write to the events topic")
-    publish_timeout_s: float = Field(30.0, gt=0, le=600, description="how long a publish waits for the broker before spooling")
+    publish_province: str = Field(
+        "",
+        description="the province (2-digit code) this sender publishes for, into that province's ingestion topic; empty: a national sender, into the events topic",
+    )
+    admission_batch: int = Field(
+        500,
+        ge=1,
+        le=10_000,
+        description="ingestion-topic messages the admission stage moves per write to the events topic",
+    )
+    publish_timeout_s: float = Field(
+        30.0, gt=0, le=600, description="how long a publish waits for the broker before spooling"
+    )
     silent_after_hours: float = Field(24.0, gt=0, description="a locality silent this long is listed as silent")
-    lang: str = Field("vi", description="language of the dashboard and the md/html reports: vi (Vietnamese) or en (English)")
-    operator_user: str = Field("", description="account the p06 commands (live, report, reconcile, the sink's audit, bench) log in with; empty: `admin` if `p06 up` made DATA_DIR/admin-password")
-    operator_password: SecretStr | None = Field(None, description="password of OPERATOR_USER (prefer OPERATOR_PASSWORD_FILE)")
+    lang: str = Field(
+        "vi", description="language of the dashboard and the md/html reports: vi (Vietnamese) or en (English)"
+    )
+    operator_user: str = Field(
+        "",
+        description="account the p06 commands (live, report, reconcile, the sink's audit, bench) log in with; empty: `admin` if `p06 up` made DATA_DIR/admin-password",
+    )
+    operator_password: SecretStr | None = Field(
+        None, description="password of OPERATOR_USER (prefer OPERATOR_PASSWORD_FILE)"
+    )
     operator_password_file: Path | None = Field(None, description="file holding the password of OPERATOR_USER")
-    monitor_user: str = Field("", description="monitor-role account that reads /metrics; empty: `monitor` if `p06 up` made DATA_DIR/monitor-password")
-    monitor_password: SecretStr | None = Field(None, description="password of MONITOR_USER (prefer MONITOR_PASSWORD_FILE)")
+    monitor_user: str = Field(
+        "",
+        description="monitor-role account that reads /metrics; empty: `monitor` if `p06 up` made DATA_DIR/monitor-password",
+    )
+    monitor_password: SecretStr | None = Field(
+        None, description="password of MONITOR_USER (prefer MONITOR_PASSWORD_FILE)"
+    )
     monitor_password_file: Path | None = Field(None, description="file holding the password of MONITOR_USER")
     session_hours: float = Field(12.0, gt=0, le=24 * 30, description="a login session expires this long after it began")
-    accounts_dir: Path | None = Field(None, description="folder of the operators' accounts (users.json) and the session key; default DATA_DIR (compose: a volume the worker and sink share)")
-    clickhouse_sink_password: SecretStr | None = Field(None, description="`p06 warehouse grant`: password of the ClickHouse user p06_sink (or a file p06_sink in CLICKHOUSE_PASSWORDS_DIR)")
-    clickhouse_reports_password: SecretStr | None = Field(None, description="`p06 warehouse grant`: password of the ClickHouse user p06_reports (or a file p06_reports in CLICKHOUSE_PASSWORDS_DIR)")
-    clickhouse_passwords_dir: Path | None = Field(None, description="`p06 warehouse grant`: folder of password files named after the ClickHouse users (p06_sink, p06_reports, p06_province_PP)")
+    accounts_dir: Path | None = Field(
+        None,
+        description="folder of the operators' accounts (users.json) and the session key; default DATA_DIR (compose: a volume the worker and sink share)",
+    )
+    clickhouse_sink_password: SecretStr | None = Field(
+        None,
+        description="`p06 warehouse grant`: password of the ClickHouse user p06_sink (or a file p06_sink in CLICKHOUSE_PASSWORDS_DIR)",
+    )
+    clickhouse_reports_password: SecretStr | None = Field(
+        None,
+        description="`p06 warehouse grant`: password of the ClickHouse user p06_reports (or a file p06_reports in CLICKHOUSE_PASSWORDS_DIR)",
+    )
+    clickhouse_passwords_dir: Path | None = Field(
+        None,
+        description="`p06 warehouse grant`: folder of password files named after the ClickHouse users (p06_sink, p06_reports, p06_province_PP)",
+    )
 
     @field_validator("kafka_bootstrap")
     @classmethod
@@ -124,9 +195,7 @@ def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
-        lines = [
-            f"P06_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
-        ]
+        lines = [f"P06_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()]
         raise SettingsError("invalid configuration:\n  " + "\n  ".join(lines)) from None
 
 

@@ -5,6 +5,7 @@ admission stage (`p06 admission`) moves each event found there onto the events t
 lies in that province, and to the dead-letter topic with the reason when it does not. National senders
 write the events topic itself.
 """
+
 from __future__ import annotations
 
 import re

@@ -3,6 +3,7 @@
 A password is never taken on the command line (it would show in `ps` and shell history): it is read
 from --password-file, from standard input when that is not a terminal, or from a prompt.
 """
+
 from __future__ import annotations
 
 import getpass
@@ -10,15 +11,16 @@ import json
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Optional
 
 import typer
 
 from .accounts import AccountError, Accounts
 from .settings import settings
 
-app = typer.Typer(help="Operators' accounts: who may log in to the dashboard, the live API, the reports and /metrics.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Operators' accounts: who may log in to the dashboard, the live API, the reports and /metrics.",
+    no_args_is_help=True,
+)
 
 
 class Role(str, Enum):
@@ -27,7 +29,7 @@ class Role(str, Enum):
     monitor = "monitor"
 
 
-def _password(path: Optional[Path]) -> str:
+def _password(path: Path | None) -> str:
     if path is not None:
         return path.read_text(encoding="utf-8").strip()
     if not sys.stdin.isatty():
@@ -44,11 +46,20 @@ def _accounts() -> Accounts:
 
 
 @app.command("add")
-def add(name: str = typer.Argument(..., help="account name: lower-case letters, digits, '.', '_', '-'"),
-        role: Role = typer.Option(..., "--role", help="national (everything), province (one province), monitor (/metrics)"),
-        province: Optional[str] = typer.Option(None, "--province", help="the province code of a --role province account, e.g. 01"),
-        password_file: Optional[Path] = typer.Option(None, "--password-file", exists=True, dir_okay=False,
-                                                     help="read the password from this file (else stdin or a prompt)")) -> None:
+def add(
+    name: str = typer.Argument(..., help="account name: lower-case letters, digits, '.', '_', '-'"),
+    role: Role = typer.Option(..., "--role", help="national (everything), province (one province), monitor (/metrics)"),
+    province: str | None = typer.Option(
+        None, "--province", help="the province code of a --role province account, e.g. 01"
+    ),
+    password_file: Path | None = typer.Option(
+        None,
+        "--password-file",
+        exists=True,
+        dir_okay=False,
+        help="read the password from this file (else stdin or a prompt)",
+    ),
+) -> None:
     """Create an account (a revoked name may be created again, with a new password)."""
     try:
         account = _accounts().add(name, role.value, _password(password_file), province)

@@ -2,6 +2,7 @@
 
 Public API (the CLI in sinks.cli is wired into p06.py):
 """
+
 from .clickhouse import open_client
 from .figures import from_archive, from_rollups
 from .migrations import migrate

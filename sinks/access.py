@@ -4,6 +4,7 @@ server (sinks/sql/access/*.sql), applied by an administrator's DSN.
 p06_sink inserts and migrates, p06_reports reads, p06_province_PP reads its province's rows only; none
 of them may use a table function that reads files or reaches the network.
 """
+
 from __future__ import annotations
 
 import re
@@ -48,7 +49,9 @@ def _sub(statement: str, values: dict[str, Any]) -> str:
 def password(settings: Settings, user: str) -> str:
     """The password of a project user: its P06_CLICKHOUSE_*_PASSWORD, else a file named after it in
     P06_CLICKHOUSE_PASSWORDS_DIR."""
-    direct = {"p06_sink": settings.clickhouse_sink_password, "p06_reports": settings.clickhouse_reports_password}.get(user)
+    direct = {"p06_sink": settings.clickhouse_sink_password, "p06_reports": settings.clickhouse_reports_password}.get(
+        user
+    )
     if direct is not None:
         return direct.get_secret_value()
     if settings.clickhouse_passwords_dir is not None:
@@ -57,7 +60,9 @@ def password(settings: Settings, user: str) -> str:
             return path.read_text().strip()
     variable = {"p06_sink": "P06_CLICKHOUSE_SINK_PASSWORD", "p06_reports": "P06_CLICKHOUSE_REPORTS_PASSWORD"}.get(user)
     hint = f"{variable} or " if variable else ""
-    raise AccessError(f"no password for ClickHouse user {user}: set {hint}a file {user} in P06_CLICKHOUSE_PASSWORDS_DIR")
+    raise AccessError(
+        f"no password for ClickHouse user {user}: set {hint}a file {user} in P06_CLICKHOUSE_PASSWORDS_DIR"
+    )
 
 
 def plan(settings: Settings, provinces: list[str]) -> list[Statement]:

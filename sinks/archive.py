@@ -4,9 +4,10 @@
 `map` is '2024'). The archive keeps one row per event (locality, event_id, UTC day of occurred_at): of several copies
 the one with the lowest offset in the locality's home partition (sinks/sql/0004_archive_first_copy.sql).
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import orjson
 
@@ -23,10 +24,22 @@ TABLE = f"{DATABASE}.archive"
 # 39 s and 1.8 GB instead of 32 s and 1.1 GB on the benchmark's year.)
 FROM_MONTH = "_partition_id >= toString(toYYYYMM({since:DateTime64(6, 'UTC')}))"
 COLUMNS: tuple[str, ...] = (
-    "event_id", "type", "locality", "province", "level", "area", "entity", "occurred_at", "payload",
+    "event_id",
+    "type",
+    "locality",
+    "province",
+    "level",
+    "area",
+    "entity",
+    "occurred_at",
+    "payload",
     *METRICS,
-    "topic", "partition", "offset", "received_at",
-    "map", "sent_locality",  # the map the code was sent on, and the code as sent (0006_sent_locality.sql)
+    "topic",
+    "partition",
+    "offset",
+    "received_at",
+    "map",
+    "sent_locality",  # the map the code was sent on, and the code as sent (0006_sent_locality.sql)
 )
 
 
@@ -46,14 +59,27 @@ class Columns:
 
     def add(self, event: Event, topic: str, partition: int, offset: int, received: datetime) -> None:
         place = registry().localities[event.locality]
-        self.rows.append((
-            event.event_id, event.type, event.locality, place.province, place.level, place.area or "",
-            entity_of(event) or "", event.occurred_at, orjson.dumps(event.payload.model_dump(mode="json")).decode(),
-            *contribution(event),
-            topic, partition, offset, received,
-            event.map, event.code_as_sent,
-        ))
+        self.rows.append(
+            (
+                event.event_id,
+                event.type,
+                event.locality,
+                place.province,
+                place.level,
+                place.area or "",
+                entity_of(event) or "",
+                event.occurred_at,
+                orjson.dumps(event.payload.model_dump(mode="json")).decode(),
+                *contribution(event),
+                topic,
+                partition,
+                offset,
+                received,
+                event.map,
+                event.code_as_sent,
+            )
+        )
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

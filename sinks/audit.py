@@ -13,6 +13,7 @@ worker counts on its own schedule: a difference with it counts only if it is sti
 LIVE_RETRIES reads LIVE_RETRY_S apart, and only while this sink has no lag. An unreachable worker is
 reported as such, not as agreement.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -20,10 +21,11 @@ import logging
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from itertools import groupby
-from typing import Any, Callable
+from typing import Any
 
 from schemas.accounts import client_credentials
 from schemas.metrics import METRICS
@@ -63,19 +65,24 @@ class CheckResult:
 
 def recent_buckets_from_archive(reader: Reader, first_day: date) -> dict[Bucket, dict[str, int]]:
     """Each scope's change per UTC day from first_day on, recounted from the raw archive."""
-    since = {"since": clickhouse_param(datetime.combine(first_day, datetime.min.time(), timezone.utc))}
+    since = {"since": clickhouse_param(datetime.combine(first_day, datetime.min.time(), UTC))}
     sums = ", ".join(f"sum({m}) AS {m}" for m in METRICS)
     latest = ", ".join(f"argMax({m}, (occurred_at, event_id)) AS {m}" for m in METRICS)
     metrics = ", ".join(METRICS)
-    touched = (f"SELECT DISTINCT locality, entity FROM {DATABASE}.archive"
-               " WHERE entity != '' AND occurred_at >= {since:DateTime64(6, 'UTC')}")
+    touched = (
+        f"SELECT DISTINCT locality, entity FROM {DATABASE}.archive"
+        " WHERE entity != '' AND occurred_at >= {since:DateTime64(6, 'UTC')}"
+    )
     flows = reader.query(
         f"SELECT locality, toString(toDate(occurred_at)) AS day, {sums} FROM {DATABASE}.archive FINAL"
-        f" WHERE {FROM_MONTH} AND entity = '' AND occurred_at >= {{since:DateTime64(6, 'UTC')}} GROUP BY locality, day", since)
+        f" WHERE {FROM_MONTH} AND entity = '' AND occurred_at >= {{since:DateTime64(6, 'UTC')}} GROUP BY locality, day",
+        since,
+    )
     during = reader.query(
         f"SELECT locality, entity, toString(toDate(occurred_at)) AS day, {metrics} FROM {DATABASE}.archive FINAL"
         f" WHERE {FROM_MONTH} AND entity != '' AND occurred_at >= {{since:DateTime64(6, 'UTC')}} ORDER BY locality, entity, occurred_at, event_id",
-        since)
+        since,
+    )
     before = _versions_before(reader, {(r["locality"], r["entity"]) for r in during}, since, touched, latest)
 
     per_locality: dict[tuple[str, str], dict[str, int]] = defaultdict(figures.zero)
@@ -92,7 +99,9 @@ def recent_buckets_from_archive(reader: Reader, first_day: date) -> dict[Bucket,
     return _by_scope(per_locality)
 
 
-def _versions_before(reader: Reader, touched_pairs: set[tuple[str, str]], since: dict[str, str], touched: str, latest: str) -> list[dict[str, Any]]:
+def _versions_before(
+    reader: Reader, touched_pairs: set[tuple[str, str]], since: dict[str, str], touched: str, latest: str
+) -> list[dict[str, Any]]:
     """Each touched entity's version current at `since`: searched in the LOOKBACK_DAYS before it (an
     entity reporting daily has one there), then in the whole history of the localities still missing
     (their key prefix), so the recount never reads the whole archive for entities that report often."""
@@ -103,7 +112,9 @@ def _versions_before(reader: Reader, touched_pairs: set[tuple[str, str]], since:
         f" WHERE _partition_id >= toString(toYYYYMM({{since:DateTime64(6, 'UTC')}} - toIntervalDay({LOOKBACK_DAYS})))"
         f" AND entity != '' AND occurred_at < {{since:DateTime64(6, 'UTC')}}"
         f" AND occurred_at >= {{since:DateTime64(6, 'UTC')}} - toIntervalDay({LOOKBACK_DAYS}) AND (locality, entity) IN ({touched})"
-        " GROUP BY locality, entity", since)
+        " GROUP BY locality, entity",
+        since,
+    )
     missing = sorted(touched_pairs - {(r["locality"], r["entity"]) for r in window})
     if not missing:
         return window
@@ -114,7 +125,8 @@ def _versions_before(reader: Reader, touched_pairs: set[tuple[str, str]], since:
         f" WHERE entity != '' AND occurred_at < {{since:DateTime64(6, 'UTC')}} - toIntervalDay({LOOKBACK_DAYS})"
         " AND (province, locality) IN {places:Array(Tuple(String, String))} AND (locality, entity) IN {pairs:Array(Tuple(String, String))}"
         " GROUP BY locality, entity",
-        {**since, "places": [(reg.localities[loc].province, loc) for loc in localities], "pairs": missing})
+        {**since, "places": [(reg.localities[loc].province, loc) for loc in localities], "pairs": missing},
+    )
     return window + older
 
 
@@ -141,7 +153,8 @@ def recent_buckets_from_rollups(reader: Reader, first_day: date) -> dict[Bucket,
     rows = reader.query(
         f"SELECT scope, code, toString(day) AS bucket, {sums} FROM {DATABASE}.rollup_day FINAL"
         " WHERE day >= {first:Date} AND scope != 'province_self' GROUP BY scope, code, bucket",
-        {"first": first_day.isoformat()})
+        {"first": first_day.isoformat()},
+    )
     return {(r["scope"], r["code"], r["bucket"]): {m: int(r[m]) for m in METRICS} for r in rows}
 
 
@@ -178,7 +191,7 @@ class Audit:
                 try:
                     await asyncio.wait_for(stop.wait(), max(0.0, due[check] - time.monotonic()))
                     return
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
                 await asyncio.to_thread(self.check, check)
                 due[check] = time.monotonic() + (s.reconcile_full_s if check == "full" else s.reconcile_recent_s)
@@ -192,7 +205,7 @@ class Audit:
 
     def check(self, kind: str) -> CheckResult:
         started = time.monotonic()
-        result = CheckResult(at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        result = CheckResult(at=datetime.now(UTC).isoformat(timespec="seconds"))
         try:
             diffs = self._recent(result) if kind == "recent" else self._full(result)
         except Exception as exc:  # ClickHouse down: the store logs it; the verdict says it
@@ -213,15 +226,16 @@ class Audit:
         """The recount reads the archive without holding the sink's writes (3 s on a year of national
         reporting with two recent days): the rollups are read under the write lock before and after it, and a bucket is
         compared only when no write changed it in between, so both sides saw the same events."""
-        first_day = datetime.now(timezone.utc).date() - timedelta(days=self.settings.reconcile_recent_days - 1)
+        first_day = datetime.now(UTC).date() - timedelta(days=self.settings.reconcile_recent_days - 1)
         before = self.store.read_between_writes(lambda r: recent_buckets_from_rollups(r, first_day))
         recount = recent_buckets_from_archive(self._side_reader(), first_day)
         after = self.store.read_between_writes(lambda r: recent_buckets_from_rollups(r, first_day))
         steady = {b for b in set(before) | set(after) | set(recount) if before.get(b) == after.get(b)}
         result.deferred = len(set(before) | set(after) | set(recount)) - len(steady)
         result.differences["rollups"] = 0
-        return compare_buckets({b: v for b, v in recount.items() if b in steady},
-                               {b: v for b, v in after.items() if b in steady}) + self._live(result)
+        return compare_buckets(
+            {b: v for b, v in recount.items() if b in steady}, {b: v for b, v in after.items() if b in steady}
+        ) + self._live(result)
 
     def _side_reader(self) -> Reader:
         """A client of its own (chDB serves several in one process), for reads that need not wait for writes."""
@@ -245,8 +259,12 @@ class Audit:
                 return []
             ours = self.store.read_between_writes(figures.from_rollups)
             try:
-                diffs = compare("live", ours, from_live(self.settings.live_url, sorted(ours["provinces"]),
-                                                           client_credentials(self.settings)), basis="rollups")
+                diffs = compare(
+                    "live",
+                    ours,
+                    from_live(self.settings.live_url, sorted(ours["provinces"]), client_credentials(self.settings)),
+                    basis="rollups",
+                )
             except LiveUnavailable:
                 result.live = "unreachable"
                 return []
@@ -281,17 +299,28 @@ class Audit:
             "# TYPE p06_reconcile_differences gauge",
         ]
         for kind, r in sorted(self.results.items()):
-            lines += [f'p06_reconcile_differences{{check="{kind}",source="{src}"}} {n}' for src, n in sorted(r.differences.items())]
-        lines += ["# HELP p06_reconcile_errors 1 when the last run of a check could not read the warehouse",
-                  "# TYPE p06_reconcile_errors gauge"]
+            lines += [
+                f'p06_reconcile_differences{{check="{kind}",source="{src}"}} {n}'
+                for src, n in sorted(r.differences.items())
+            ]
+        lines += [
+            "# HELP p06_reconcile_errors 1 when the last run of a check could not read the warehouse",
+            "# TYPE p06_reconcile_errors gauge",
+        ]
         lines += [f'p06_reconcile_errors{{check="{k}"}} {int(bool(r.error))}' for k, r in sorted(self.results.items())]
-        lines += ["# HELP p06_reconcile_live_compared 1 when the last run of a check compared the live worker",
-                  "# TYPE p06_reconcile_live_compared gauge"]
-        lines += [f'p06_reconcile_live_compared{{check="{k}"}} {int(r.live in ("agree", "differ"))}'
-                  for k, r in sorted(self.results.items())]
+        lines += [
+            "# HELP p06_reconcile_live_compared 1 when the last run of a check compared the live worker",
+            "# TYPE p06_reconcile_live_compared gauge",
+        ]
+        lines += [
+            f'p06_reconcile_live_compared{{check="{k}"}} {int(r.live in ("agree", "differ"))}'
+            for k, r in sorted(self.results.items())
+        ]
         lines += ["# HELP p06_reconcile_runs_total runs of each check", "# TYPE p06_reconcile_runs_total counter"]
         lines += [f'p06_reconcile_runs_total{{check="{k}"}} {n}' for k, n in sorted(self.runs.items())]
-        lines += ["# HELP p06_reconcile_duration_seconds how long the last run of a check took",
-                  "# TYPE p06_reconcile_duration_seconds gauge"]
+        lines += [
+            "# HELP p06_reconcile_duration_seconds how long the last run of a check took",
+            "# TYPE p06_reconcile_duration_seconds gauge",
+        ]
         lines += [f'p06_reconcile_duration_seconds{{check="{k}"}} {r.seconds}' for k, r in sorted(self.results.items())]
         return lines

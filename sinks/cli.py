@@ -1,19 +1,21 @@
 """`p06 sink`, `p06 report`, `p06 history`, `p06 reconcile`: the warehouse side of p06."""
+
 from __future__ import annotations
 
 import json
 import logging
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from enum import Enum
 from pathlib import Path
-from typing import Optional
 
 import typer
 
 from schemas.i18n import LANGUAGES
 from schemas.settings import settings
 
-report_app = typer.Typer(help="Official figures from ClickHouse: national or one province, at a date or between two.", no_args_is_help=True)
+report_app = typer.Typer(
+    help="Official figures from ClickHouse: national or one province, at a date or between two.", no_args_is_help=True
+)
 
 
 def sink() -> None:
@@ -43,7 +45,7 @@ def _reader():
         raise typer.Exit(2) from None
 
 
-def _emit(report: dict, fmt: Format, out: Optional[Path], kind: str, lang: str) -> None:
+def _emit(report: dict, fmt: Format, out: Path | None, kind: str, lang: str) -> None:
     from . import html, render
     from .report import mark_changes, record_export, snapshot_path
 
@@ -59,18 +61,29 @@ def _emit(report: dict, fmt: Format, out: Optional[Path], kind: str, lang: str) 
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     record_export(report, snapshot)  # writing a file is an export: the next report marks changes against it
-    typer.echo(f"wrote {out} ({len(report.get('changed_since_last_export', {}))} scope(s) changed since the last export)", err=True)
+    typer.echo(
+        f"wrote {out} ({len(report.get('changed_since_last_export', {}))} scope(s) changed since the last export)",
+        err=True,
+    )
 
 
 AS_OF = typer.Option(None, "--as-of", formats=["%Y-%m-%d"], help="figures at the end of this day (UTC)")
-FROM = typer.Option(None, "--from", formats=["%Y-%m-%d"],
-                    help="a review from this day: each figure at both ends, the change, rankings, projected dates")
+FROM = typer.Option(
+    None,
+    "--from",
+    formats=["%Y-%m-%d"],
+    help="a review from this day: each figure at both ends, the change, rankings, projected dates",
+)
 TO = typer.Option(None, "--to", formats=["%Y-%m-%d"], help="the review's last day (default: today, UTC)")
 FORMAT = typer.Option(Format.json, "--format", help="json (the /api/live shape), csv, md or html")
 OUT = typer.Option(None, "--out", help="write to this file (an export) instead of stdout")
 Lang = Enum("Lang", {code: code for code in LANGUAGES}, type=str)  # type: ignore[misc]
-LANG = typer.Option(None, "--lang", help="language of md and html: vi (Vietnamese) or en (English); default P06_LANG, else vi;"
-                    " json and csv are the same in every language")
+LANG = typer.Option(
+    None,
+    "--lang",
+    help="language of md and html: vi (Vietnamese) or en (English); default P06_LANG, else vi;"
+    " json and csv are the same in every language",
+)
 
 
 class Map(str, Enum):
@@ -78,11 +91,15 @@ class Map(str, Enum):
     old = "2024"
 
 
-MAP = typer.Option(Map.current, "--map", help="2025: the 34 provinces of today; 2024: the 63 before the reform of 1 July 2025"
-                   " (figures of units that straddle old provinces are listed apart, never split)")
+MAP = typer.Option(
+    Map.current,
+    "--map",
+    help="2025: the 34 provinces of today; 2024: the 63 before the reform of 1 July 2025"
+    " (figures of units that straddle old provinces are listed apart, never split)",
+)
 
 
-def _period(as_of: Optional[datetime], start: Optional[datetime], end: Optional[datetime]) -> Optional[tuple[date, date]]:
+def _period(as_of: datetime | None, start: datetime | None, end: datetime | None) -> tuple[date, date] | None:
     """--from/--to as two days (--to defaults to today, UTC), None for a report at one date; usage errors exit 2."""
     problem = None
     if start is None:
@@ -90,21 +107,27 @@ def _period(as_of: Optional[datetime], start: Optional[datetime], end: Optional[
     elif as_of is not None:
         problem = "--as-of gives figures at one date, --from/--to a review between two: use one or the other"
     else:
-        last = end.date() if end else datetime.now(timezone.utc).date()
+        last = end.date() if end else datetime.now(UTC).date()
         if start.date() > last:
-            problem = (f"--from {start.date()} is after --to {last}{'' if end else ' (today, UTC)'}:"
-                       " give the review's first day to --from and its last to --to")
+            problem = (
+                f"--from {start.date()} is after --to {last}{'' if end else ' (today, UTC)'}:"
+                " give the review's first day to --from and its last to --to"
+            )
     if problem:
         typer.echo(f"error: {problem}", err=True)
         raise typer.Exit(2)
     return None if start is None else (start.date(), last)
 
 
-def _emit_review(report: dict, fmt: Format, out: Optional[Path], lang: str) -> None:
+def _emit_review(report: dict, fmt: Format, out: Path | None, lang: str) -> None:
     from . import review_html, review_render
 
-    render = {Format.json: review_render.as_json, Format.csv: review_render.as_csv, Format.md: review_render.as_md,
-              Format.html: review_html.page}[fmt]
+    render = {
+        Format.json: review_render.as_json,
+        Format.csv: review_render.as_csv,
+        Format.md: review_render.as_md,
+        Format.html: review_html.page,
+    }[fmt]
     text = render(report, lang) if fmt in (Format.md, Format.html) else render(report)
     if out is None:
         typer.echo(text, nl=False)
@@ -114,7 +137,7 @@ def _emit_review(report: dict, fmt: Format, out: Optional[Path], lang: str) -> N
     typer.echo(f"wrote {out}", err=True)
 
 
-def _report(build, fmt: Format, out: Optional[Path], kind: str, review: bool, lang: Optional[str] = None) -> None:
+def _report(build, fmt: Format, out: Path | None, kind: str, review: bool, lang: str | None = None) -> None:
     lang = getattr(lang, "value", lang) or settings().lang  # --lang, else P06_LANG
     from .warehouse import WarehouseUnavailable
 
@@ -133,8 +156,15 @@ def _report(build, fmt: Format, out: Optional[Path], kind: str, review: bool, la
 
 
 @report_app.command("national")
-def report_national(as_of: Optional[datetime] = AS_OF, start: Optional[datetime] = FROM, end: Optional[datetime] = TO,
-                    fmt: Format = FORMAT, out: Optional[Path] = OUT, lang: Optional[Lang] = LANG, map_: Map = MAP) -> None:
+def report_national(
+    as_of: datetime | None = AS_OF,
+    start: datetime | None = FROM,
+    end: datetime | None = TO,
+    fmt: Format = FORMAT,
+    out: Path | None = OUT,
+    lang: Lang | None = LANG,
+    map_: Map = MAP,
+) -> None:
     """Nation, provinces, urban and rural: the twelve metrics, indicators and reporting completeness; with --from, a review between two dates."""
     from . import oldmap, report, review
 
@@ -145,13 +175,22 @@ def report_national(as_of: Optional[datetime] = AS_OF, start: Optional[datetime]
     if period:
         _report(lambda r: build_review(r, settings(), *period), fmt, out, kind, review=True, lang=lang)
     else:
-        _report(lambda r: build(r, settings(), as_of.date() if as_of else None), fmt, out, kind, review=False, lang=lang)
+        _report(
+            lambda r: build(r, settings(), as_of.date() if as_of else None), fmt, out, kind, review=False, lang=lang
+        )
 
 
 @report_app.command("province")
-def report_province(code: str = typer.Argument(..., help="province code on the --map, e.g. 01"), as_of: Optional[datetime] = AS_OF,
-                    start: Optional[datetime] = FROM, end: Optional[datetime] = TO,
-                    fmt: Format = FORMAT, out: Optional[Path] = OUT, lang: Optional[Lang] = LANG, map_: Map = MAP) -> None:
+def report_province(
+    code: str = typer.Argument(..., help="province code on the --map, e.g. 01"),
+    as_of: datetime | None = AS_OF,
+    start: datetime | None = FROM,
+    end: datetime | None = TO,
+    fmt: Format = FORMAT,
+    out: Path | None = OUT,
+    lang: Lang | None = LANG,
+    map_: Map = MAP,
+) -> None:
     """One province with each of its wards; with --from, a review between two dates."""
     from . import oldmap, report, review
 
@@ -162,14 +201,22 @@ def report_province(code: str = typer.Argument(..., help="province code on the -
     if period:
         _report(lambda r: build_review(r, settings(), code, *period), fmt, out, kind, review=True, lang=lang)
     else:
-        _report(lambda r: build(r, settings(), code, as_of.date() if as_of else None), fmt, out, kind, review=False, lang=lang)
+        _report(
+            lambda r: build(r, settings(), code, as_of.date() if as_of else None),
+            fmt,
+            out,
+            kind,
+            review=False,
+            lang=lang,
+        )
 
 
-def history(entity: str = typer.Argument(..., help="LOCALITY/KIND:ID, e.g. 00070/village:V12, 01/task:T003, 01/system:S1"),
-            as_json: bool = typer.Option(False, "--json", help="print JSON instead of text")) -> None:
+def history(
+    entity: str = typer.Argument(..., help="LOCALITY/KIND:ID, e.g. 00070/village:V12, 01/task:T003, 01/system:S1"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON instead of text"),
+) -> None:
     """Every event that set one task, village or system, in event-time order, and which one is current."""
     from . import history as module
-
     from .warehouse import WarehouseUnavailable
 
     reader = _reader()
@@ -183,9 +230,15 @@ def history(entity: str = typer.Argument(..., help="LOCALITY/KIND:ID, e.g. 00070
     typer.echo(json.dumps(result, ensure_ascii=False, indent=2) if as_json else module.as_text(result))
 
 
-def reconcile(as_of: Optional[datetime] = AS_OF,
-              no_live: bool = typer.Option(False, "--no-live", help="compare the warehouse only; without it an unreachable worker fails"),
-              worker_url: Optional[str] = typer.Option(None, help="live worker base URL (default P06_WORKER_URL, else http://127.0.0.1:P06_WORKER_WEB_PORT)")) -> None:
+def reconcile(
+    as_of: datetime | None = AS_OF,
+    no_live: bool = typer.Option(
+        False, "--no-live", help="compare the warehouse only; without it an unreachable worker fails"
+    ),
+    worker_url: str | None = typer.Option(
+        None, help="live worker base URL (default P06_WORKER_URL, else http://127.0.0.1:P06_WORKER_WEB_PORT)"
+    ),
+) -> None:
     """Recount every figure from the raw archive; compare with rollups, latest states and live counters. Exit 0 only if all agree."""
     from schemas.accounts import client_credentials
 
@@ -216,13 +269,19 @@ def reconcile(as_of: Optional[datetime] = AS_OF,
     raise typer.Exit(1 if diffs else 0)
 
 
-warehouse_app = typer.Typer(help="The ClickHouse server's users and privileges (a server DSN; embedded chDB has no users).",
-                            no_args_is_help=True)
+warehouse_app = typer.Typer(
+    help="The ClickHouse server's users and privileges (a server DSN; embedded chDB has no users).",
+    no_args_is_help=True,
+)
 
 
 @warehouse_app.command("grant")
 def warehouse_grant(
-    province: list[str] = typer.Option([], "--province", help="also make p06_province_PP for this province (repeat); its password: file p06_province_PP in P06_CLICKHOUSE_PASSWORDS_DIR"),
+    province: list[str] = typer.Option(
+        [],
+        "--province",
+        help="also make p06_province_PP for this province (repeat); its password: file p06_province_PP in P06_CLICKHOUSE_PASSWORDS_DIR",
+    ),
     show: bool = typer.Option(False, "--print", help="print the statements (passwords masked) instead of running them"),
 ) -> None:
     """Create or update p06_sink (inserts, migrations), p06_reports (SELECT only) and the province readers
@@ -241,13 +300,18 @@ def warehouse_grant(
         typer.echo(";\n".join(st.shown for st in statements) + ";")
         return
     if is_embedded(s.clickhouse_dsn):
-        typer.echo("error: embedded chDB has no users or grants; set P06_CLICKHOUSE_URL to a server's DSN with an"
-                   " administrator's credentials (the sink's API answers only named queries on chDB)", err=True)
+        typer.echo(
+            "error: embedded chDB has no users or grants; set P06_CLICKHOUSE_URL to a server's DSN with an"
+            " administrator's credentials (the sink's API answers only named queries on chDB)",
+            err=True,
+        )
         raise typer.Exit(2)
     client = open_client(s)
     try:
         apply(client, statements)
     finally:
         client.close()
-    typer.echo(f"applied {len(statements)} statements: users p06_sink, p06_reports"
-               + "".join(f", p06_province_{p}" for p in province))
+    typer.echo(
+        f"applied {len(statements)} statements: users p06_sink, p06_reports"
+        + "".join(f", p06_province_{p}" for p in province)
+    )

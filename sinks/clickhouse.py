@@ -1,4 +1,5 @@
 """The one place that opens a ClickHouse client: embedded chDB (chdb://FOLDER) or a server (http(s)://)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -3,10 +3,11 @@
 Both return {"nation": {...}, "urban": {...}, "rural": {...}, "provinces": {code: {...}},
 "wards": {code: {...}}} with every metric, so they can be compared key by key.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from schemas.metrics import METRICS
@@ -20,7 +21,7 @@ Figures = dict[str, int]
 
 def end_of_day(day: date | None) -> datetime | None:
     """--as-of DATE means up to the end of that day, UTC."""
-    return None if day is None else datetime.combine(day, time(23, 59, 59, 999999), tzinfo=timezone.utc)
+    return None if day is None else datetime.combine(day, time(23, 59, 59, 999999), tzinfo=UTC)
 
 
 def zero() -> Figures:
@@ -56,7 +57,7 @@ def per_locality_recount(reader: Reader, as_of: date | None = None) -> list[dict
 
 
 def _until(as_of: date | None) -> str:
-    return clickhouse_param(end_of_day(as_of) or datetime(2299, 12, 31, tzinfo=timezone.utc))
+    return clickhouse_param(end_of_day(as_of) or datetime(2299, 12, 31, tzinfo=UTC))
 
 
 def from_archive(reader: Reader, as_of: date | None = None) -> dict[str, Any]:
@@ -84,7 +85,9 @@ def activity(reader: Reader, as_of: date | None = None, province: str | None = N
     return {r["locality"]: {"last_reported_at": r["last_reported_at"], "events": int(r["events"])} for r in rows}
 
 
-def daily_series(reader: Reader, scopes: tuple[str, ...] = ("nation", "urban", "rural")) -> dict[str, list[tuple[str, Figures]]]:
+def daily_series(
+    reader: Reader, scopes: tuple[str, ...] = ("nation", "urban", "rural")
+) -> dict[str, list[tuple[str, Figures]]]:
     """Cumulative figures at the end of each day that has data, per scope: the trend lines."""
     rows = reader.named("daily_series", {"scopes": list(scopes)})
     series: dict[str, list[tuple[str, Figures]]] = defaultdict(list)

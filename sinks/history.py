@@ -1,5 +1,6 @@
 """`p06 history LOCALITY/KIND:ID`: every event that set one entity, in event-time order, and why the
 current one is current (latest occurred_at; on a tie the larger event_id), per schemas.metrics.version."""
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,9 @@ def parse_entity(text: str) -> tuple[str, str]:
     locality, _, entity = text.partition("/")
     kind, _, ident = entity.partition(":")
     if locality not in registry() or kind not in KINDS or not ident:
-        raise ValueError(f"expected LOCALITY/KIND:ID with KIND one of {', '.join(KINDS)} (e.g. 00070/village:V12), got {text!r}")
+        raise ValueError(
+            f"expected LOCALITY/KIND:ID with KIND one of {', '.join(KINDS)} (e.g. 00070/village:V12), got {text!r}"
+        )
     return locality, entity
 
 
@@ -54,7 +57,9 @@ def as_text(result: dict[str, Any]) -> str:
         note = f"  <- {e['why']}" if e.get("why") else ""
         payload = json.dumps(e["payload"], ensure_ascii=False)
         sent = f", sent as {e['sent_locality']} on the 2024 map" if e.get("map") == "2024" else ""
-        lines.append(f"{mark} {e['occurred_at']}  {e['event_id']}  {payload}  (received {e['received_at']}{sent}){note}")
+        lines.append(
+            f"{mark} {e['occurred_at']}  {e['event_id']}  {payload}  (received {e['received_at']}{sent}){note}"
+        )
     if not result["events"]:
         lines.append("  no event has set it (yet)")
     return "\n".join(lines)

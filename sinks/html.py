@@ -1,4 +1,5 @@
 """The self-contained HTML report: inline CSS and SVG only, so it opens offline and prints as is."""
+
 from __future__ import annotations
 
 from html import escape
@@ -22,21 +23,30 @@ td,th{border:1px solid #ccc;padding:3px 6px;text-align:right} td:nth-child(2),th
 
 def document(lang: str, heading: str, body: list[str]) -> str:
     """The page around a report's body: its language, title and inline style."""
-    return (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>{escape(heading)}</title>'
-            f"<style>{CSS}</style></head><body>{''.join(body)}</body></html>\n")
+    return (
+        f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>{escape(heading)}</title>'
+        f"<style>{CSS}</style></head><body>{''.join(body)}</body></html>\n"
+    )
 
 
 def page(report: dict[str, Any], lang: str = DEFAULT) -> str:
     tr = Texts(lang)
     national = "code" not in report
     heading = title(report, tr)
-    body = [f"<h1>{escape(heading)}</h1>", f'<p class="note">{escape(tr("report.as_of", moment=tr.moment(report["as_of"])))}</p>',
-            _completeness(report, tr)]
+    body = [
+        f"<h1>{escape(heading)}</h1>",
+        f'<p class="note">{escape(tr("report.as_of", moment=tr.moment(report["as_of"])))}</p>',
+        _completeness(report, tr),
+    ]
     for indicator in INDICATORS:
         body.append(f'<h2 id="{indicator.name}">{escape(tr.indicator(indicator.name))}</h2><div class="pair">')
-        points = [(tr.day(d), v) for d, v in zip(report["trend"]["dates"], report["trend"]["indicators"][indicator.name])]
+        points = [
+            (tr.day(d), v) for d, v in zip(report["trend"]["dates"], report["trend"]["indicators"][indicator.name])
+        ]
         body.append(line_chart(points, tr("report.trend"), tr, indicator.target))
-        body.append(bar_chart(_ranking(report, indicator.name), tr("report.ranking") if national else tr("report.wards"), tr))
+        body.append(
+            bar_chart(_ranking(report, indicator.name), tr("report.ranking") if national else tr("report.wards"), tr)
+        )
         body.append("</div>")
     if national:
         body.append(_gap(report, tr))
@@ -59,8 +69,10 @@ def _gap(report: dict[str, Any], tr: Texts) -> str:
     items = []
     for indicator in INDICATORS:
         short = tr(f"indicator_short.{indicator.name}")
-        items += [(tr("report.gap_urban", indicator=short), ind["urban"][indicator.name]),
-                  (tr("report.gap_rural", indicator=short), ind["rural"][indicator.name])]
+        items += [
+            (tr("report.gap_urban", indicator=short), ind["urban"][indicator.name]),
+            (tr("report.gap_rural", indicator=short), ind["rural"][indicator.name]),
+        ]
     chart = bar_chart(items, tr("report.gap"), tr, colors=("#1f6feb", "#bf8700"))
     return f'<h2 id="urban-rural">{escape(tr("report.gap"))}</h2><div class="pair">{chart}</div>'
 
@@ -68,8 +80,10 @@ def _gap(report: dict[str, Any], tr: Texts) -> str:
 def _completeness(report: dict[str, Any], tr: Texts) -> str:
     """Completeness and the events behind the figures, the counts in bold."""
     backing = tr.number(events(report)[rows(report)[0][0]])
-    return (f'<p>{tr.markup("report.completeness", ("reporting", "wards"), **completeness_values(report, tr))}'
-            f' {tr.markup("report.backed_by", ("events",), events=backing)}</p>')
+    return (
+        f'<p>{tr.markup("report.completeness", ("reporting", "wards"), **completeness_values(report, tr))}'
+        f' {tr.markup("report.backed_by", ("events",), events=backing)}</p>'
+    )
 
 
 def _table(report: dict[str, Any], tr: Texts) -> str:
@@ -78,12 +92,19 @@ def _table(report: dict[str, Any], tr: Texts) -> str:
     head += f'<th title="{escape(tr("report.events_note"))}">{escape(tr("report.events"))}</th>'
     backing = events(report)
     last = tr.moment(report["last_export"]) if report.get("last_export") else tr("report.no_export")
-    lines = [f'<h2 id="figures">{escape(tr("report.figures"))}</h2>'
-             f'<p class="note">{escape(tr("report.highlighted", moment=last))}</p>',
-             f"<table><tr><th>{escape(tr('report.code'))}</th><th>{escape(tr('report.name'))}</th>{head}</tr>"]
+    lines = [
+        f'<h2 id="figures">{escape(tr("report.figures"))}</h2>'
+        f'<p class="note">{escape(tr("report.highlighted", moment=last))}</p>',
+        f"<table><tr><th>{escape(tr('report.code'))}</th><th>{escape(tr('report.name'))}</th>{head}</tr>",
+    ]
     for code, name, figures, _ in rows(report, tr):
         cells = "".join(
             f'<td class="changed" title="{escape(tr("report.was", value=tr.number(changed[code][m])))}">{tr.number(figures[m])}</td>'
-            if m in changed.get(code, {}) else f"<td>{tr.number(figures[m])}</td>" for m in METRICS)
-        lines.append(f"<tr><td>{escape(code)}</td><td>{escape(name)}</td>{cells}<td>{tr.number(backing[code])}</td></tr>")
+            if m in changed.get(code, {})
+            else f"<td>{tr.number(figures[m])}</td>"
+            for m in METRICS
+        )
+        lines.append(
+            f"<tr><td>{escape(code)}</td><td>{escape(name)}</td>{cells}<td>{tr.number(backing[code])}</td></tr>"
+        )
     return "".join(lines) + "</table>"

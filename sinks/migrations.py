@@ -3,6 +3,7 @@
 Every statement is idempotent (IF NOT EXISTS), so a run interrupted between a statement and its
 record simply runs again. A changed file that was already applied is refused: add a new version.
 """
+
 from __future__ import annotations
 
 import hashlib

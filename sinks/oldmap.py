@@ -9,6 +9,7 @@ So the nation (and urban, rural) is the same on both maps, and each old province
 
 The shape is the 2025 report's (sinks/report.py), with `map`, `became`, and `cannot_split` added.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -53,8 +54,14 @@ def placement() -> dict[str, tuple[str, ...]]:
 
 def _straddling(code: str, olds: tuple[str, ...], figs: Figures, events: int) -> dict[str, Any]:
     place, old = registry().localities[code], old_map()
-    return {"code": code, "name": place.name, "level": place.level,
-            "old_provinces": {p: old.units[p].name for p in olds}, "figures": figs, "events": events}
+    return {
+        "code": code,
+        "name": place.name,
+        "level": place.level,
+        "old_provinces": {p: old.units[p].name for p in olds},
+        "figures": figs,
+        "events": events,
+    }
 
 
 def _split(figs: dict[str, Any], selves: dict[str, Figures], act: dict[str, dict]) -> tuple[dict, dict, list]:
@@ -98,11 +105,15 @@ def national(reader: Reader, settings: Settings, as_of: date | None = None) -> d
         "names": {p: old.units[p].name for p in old.provinces},
         "became": {p: list(old.units[p].became) for p in old.provinces},
         "indicators": {**current["indicators"], "provinces": {p: indicator_values(f) for p, f in own.items()}},
-        "events": {**{s: current["events"][s] for s in ("nation", "urban", "rural")},
-                   "provinces": {p: events.get(p, 0) for p in old.provinces}},
+        "events": {
+            **{s: current["events"][s] for s in ("nation", "urban", "rural")},
+            "provinces": {p: events.get(p, 0) for p in old.provinces},
+        },
         "completeness": {
             "nation": current["completeness"]["nation"],
-            "provinces": {p: report.completeness(act, wards.get(p, []), at, settings.silent_after_hours) for p in old.provinces},
+            "provinces": {
+                p: report.completeness(act, wards.get(p, []), at, settings.silent_after_hours) for p in old.provinces
+            },
         },
         "cannot_split": apart,
     }
@@ -112,8 +123,10 @@ def _old_province(code: str) -> OldUnit:
     """The 2024 map's province of this code, or a ValueError that says how to find one."""
     unit = old_map().get(code)
     if unit is None or unit.level != "province":
-        raise ValueError(f"{code!r} is not a province code of the 2024 map (two digits, e.g. 01); "
-                         f"`p06 registry show CODE --map 2024` tells what a code was")
+        raise ValueError(
+            f"{code!r} is not a province code of the 2024 map (two digits, e.g. 01); "
+            f"`p06 registry show CODE --map 2024` tells what a code was"
+        )
     return unit
 
 
@@ -136,8 +149,12 @@ def province(reader: Reader, settings: Settings, code: str, as_of: date | None =
         "indicators": indicator_values(own),
         "events": events.get(code, 0),
         "completeness": report.completeness(act, wards, at, settings.silent_after_hours),
-        "trend": _trend(reader, wards, [p for p, olds in placement().items() if olds == (code,) and reg.localities[p].level == "province"],
-                        as_of),
+        "trend": _trend(
+            reader,
+            wards,
+            [p for p, olds in placement().items() if olds == (code,) and reg.localities[p].level == "province"],
+            as_of,
+        ),
         "wards": report.ward_rows(figs, act, wards),
         "cannot_split": [u for u in apart if code in u["old_provinces"]],
     }
@@ -160,6 +177,7 @@ def _trend(reader: Reader, wards: list[str], selves: list[str], as_of: date | No
 
 
 # --- a review between two dates on the 2024 map (`--from/--to --map 2024`) ---------------------------
+
 
 def _old_flat(flat: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
     """A review's flat values per scope (nation, urban, rural, 2025 provinces and wards; figures, or events
@@ -188,8 +206,13 @@ def _old_flat(flat: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
 def _old_period(period: Any) -> Any:
     from dataclasses import replace
 
-    return replace(period, opening=_old_flat(period.opening), at_start=_old_flat(period.at_start),
-                   closing=_old_flat(period.closing), events=_old_flat(period.events))
+    return replace(
+        period,
+        opening=_old_flat(period.opening),
+        at_start=_old_flat(period.at_start),
+        closing=_old_flat(period.closing),
+        events=_old_flat(period.events),
+    )
 
 
 def _apart(period: Any, old_codes: set[str] | None = None) -> list[dict[str, Any]]:
@@ -207,7 +230,9 @@ def _apart(period: Any, old_codes: set[str] | None = None) -> list[dict[str, Any
         ends = [period.opening.get(key, {}), period.closing.get(key, {}), period.events.get(key, {})]
         if not any(v for values in ends for v in values.values()):
             continue  # a merged province whose wards reported, but not itself
-        entry = review.scope(period, key, place.name, [code] if place.level == "ward" else [], 1 if place.level == "province" else 0)
+        entry = review.scope(
+            period, key, place.name, [code] if place.level == "ward" else [], 1 if place.level == "province" else 0
+        )
         out.append({**entry, "code": code, "level": place.level, "old_provinces": {p: old.units[p].name for p in olds}})
     return sorted(out, key=lambda u: (u["level"] != "province", u["code"]))
 
@@ -219,8 +244,14 @@ def review_national(reader: Reader, settings: Settings, start: date, end: date) 
     period = _old_period(review.load(reader, settings, start, end))
     old, placed = old_map(), _placed_wards()
     units = {p: review.scope(period, p, old.units[p].name, placed.get(p, []), 1) for p in old.provinces}
-    return {**current, "map": OLD, "units": units, "rankings": review.rankings(units), "backwards": review.backwards(units),
-            "cannot_split": _apart(period)}
+    return {
+        **current,
+        "map": OLD,
+        "units": units,
+        "rankings": review.rankings(units),
+        "backwards": review.backwards(units),
+        "cannot_split": _apart(period),
+    }
 
 
 def review_province(reader: Reader, settings: Settings, code: str, start: date, end: date) -> dict[str, Any]:
@@ -231,15 +262,32 @@ def review_province(reader: Reader, settings: Settings, code: str, start: date, 
     base = review.load(reader, settings, start, end)
     period = _old_period(base)
     wards = sorted(_placed_wards().get(code, []))
-    units = {w: {**review.scope(base, w, reg.localities[w].name, [w], 0), "area": reg.localities[w].area} for w in wards}
+    units = {
+        w: {**review.scope(base, w, reg.localities[w].name, [w], 0), "area": reg.localities[w].area} for w in wards
+    }
     selves = [p for p, olds in placement().items() if olds == (code,) and reg.localities[p].level == "province"]
     daily = _trend(reader, wards, selves, end)
     inside = [i for i, d in enumerate(daily["dates"]) if start.isoformat() < d < end.isoformat()]
-    ends = [indicator_values(period.at_start.get(code, figures.zero())), indicator_values(period.closing.get(code, figures.zero()))]
-    trend = {"dates": [start.isoformat(), *(daily["dates"][i] for i in inside), end.isoformat()],
-             "indicators": {i.name: [ends[0][i.name], *(daily["indicators"][i.name][j] for j in inside), ends[1][i.name]]
-                            for i in INDICATORS}}
-    return {**review._frame(period, "province", code, unit.name), "map": OLD, "became": list(unit.became), "units_are": "wards",
-            "scopes": {code: review.scope(period, code, unit.name, wards, 1)},
-            "units": units, "rankings": review.rankings(units), "backwards": review.backwards(units),
-            "trend": trend, "cannot_split": _apart(period, {code})}
+    ends = [
+        indicator_values(period.at_start.get(code, figures.zero())),
+        indicator_values(period.closing.get(code, figures.zero())),
+    ]
+    trend = {
+        "dates": [start.isoformat(), *(daily["dates"][i] for i in inside), end.isoformat()],
+        "indicators": {
+            i.name: [ends[0][i.name], *(daily["indicators"][i.name][j] for j in inside), ends[1][i.name]]
+            for i in INDICATORS
+        },
+    }
+    return {
+        **review._frame(period, "province", code, unit.name),
+        "map": OLD,
+        "became": list(unit.became),
+        "units_are": "wards",
+        "scopes": {code: review.scope(period, code, unit.name, wards, 1)},
+        "units": units,
+        "rankings": review.rankings(units),
+        "backwards": review.backwards(units),
+        "trend": trend,
+        "cannot_split": _apart(period, {code}),
+    }

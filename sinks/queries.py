@@ -4,6 +4,7 @@ The sink's API answers these names only (POST /query {"name": ..., "params": {..
 from a request: a parameter is bound by ClickHouse into its typed placeholder ({as_of:Date}), so no
 request can change what runs, and no table function (file, url, s3, remote...) is ever reachable.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,16 +16,25 @@ from schemas.metrics import METRICS
 from .archive import FROM_MONTH
 from .clickhouse import DATABASE
 
-
-STATE_METRICS = ("tasks_reported", "tasks_completed", "villages", "villages_without_electricity",
-                 "villages_without_internet", "systems_assessed", "systems_failed", "open_findings")
+STATE_METRICS = (
+    "tasks_reported",
+    "tasks_completed",
+    "villages",
+    "villages_without_electricity",
+    "villages_without_internet",
+    "systems_assessed",
+    "systems_failed",
+    "open_findings",
+)
 
 
 @dataclass(frozen=True)
 class Named:
     doc: str
     sql: str
-    params: dict[str, str]  # each parameter's kind: date (YYYY-MM-DD), moment (YYYY-MM-DD HH:MM:SS[.ffffff], UTC), text, texts
+    params: dict[
+        str, str
+    ]  # each parameter's kind: date (YYYY-MM-DD), moment (YYYY-MM-DD HH:MM:SS[.ffffff], UTC), text, texts
 
 
 class QueryRefused(ValueError):
@@ -140,8 +150,12 @@ def resolve(name: Any, params: Any) -> tuple[str, dict[str, Any]]:
     return query.sql, params
 
 
-KINDS = {"date": "a date YYYY-MM-DD", "moment": "a UTC time YYYY-MM-DD HH:MM:SS[.ffffff]", "text": "a string",
-         "texts": "a list of strings"}
+KINDS = {
+    "date": "a date YYYY-MM-DD",
+    "moment": "a UTC time YYYY-MM-DD HH:MM:SS[.ffffff]",
+    "text": "a string",
+    "texts": "a list of strings",
+}
 
 
 def _valid(kind: str, value: Any) -> bool:

@@ -3,6 +3,7 @@
 json and csv are machine data (stable keys, Vietnamese registry names); md speaks the report's
 language (schemas/i18n.py).
 """
+
 from __future__ import annotations
 
 import csv
@@ -23,7 +24,9 @@ def as_json(report: dict[str, Any]) -> str:
     return json.dumps(report, ensure_ascii=False, indent=2) + "\n"
 
 
-def rows(report: dict[str, Any], tr: Texts | None = None) -> list[tuple[str, str, dict[str, int], dict[str, float | None]]]:
+def rows(
+    report: dict[str, Any], tr: Texts | None = None
+) -> list[tuple[str, str, dict[str, int], dict[str, float | None]]]:
     """(code, name, figures, indicators) per scope, in document order; headline scopes named in tr's language."""
     if "figures" in report:
         out = [(report["code"], report["name"], report["figures"], report["indicators"])]
@@ -52,8 +55,16 @@ def as_csv(report: dict[str, Any]) -> str:
     writer.writerow(["code", "name", *METRICS, *(i.name for i in INDICATORS), "events", "changed_since_last_export"])
     for code, name, figures, indicators in rows(report):
         values = [indicators.get(i.name) for i in INDICATORS]
-        writer.writerow([code, name, *(figures[m] for m in METRICS),
-                         *("" if v is None else f"{v:.4f}" for v in values), backing[code], " ".join(sorted(changed.get(code, {})))])
+        writer.writerow(
+            [
+                code,
+                name,
+                *(figures[m] for m in METRICS),
+                *("" if v is None else f"{v:.4f}" for v in values),
+                backing[code],
+                " ".join(sorted(changed.get(code, {}))),
+            ]
+        )
     writer.writerows(unsplit.csv_rows(report))
     return buffer.getvalue()
 
@@ -72,8 +83,13 @@ def completeness(report: dict[str, Any]) -> dict[str, Any]:
 def completeness_values(report: dict[str, Any], tr: Texts) -> dict[str, str]:
     """The placeholders of report.completeness, formatted."""
     comp = completeness(report)
-    return {"reporting": tr.number(comp["reporting"]), "wards": tr.number(comp["wards"]), "timely": tr.number(comp["timely"]),
-            "reporting_share": tr.share(comp["reporting_share"]), "timely_share": tr.share(comp["timely_share"])}
+    return {
+        "reporting": tr.number(comp["reporting"]),
+        "wards": tr.number(comp["wards"]),
+        "timely": tr.number(comp["timely"]),
+        "reporting_share": tr.share(comp["reporting_share"]),
+        "timely_share": tr.share(comp["timely_share"]),
+    }
 
 
 def _cell(code: str, metric: str, value: int, changed: dict[str, dict[str, int]], tr: Texts) -> str:
@@ -90,18 +106,32 @@ def as_md(report: dict[str, Any], lang: str = DEFAULT) -> str:
     if report.get("last_export"):
         lines += [f"\\* {tr('report.changed_since', moment=tr.moment(report['last_export']))}", ""]
     table = rows(report, tr)
-    lines += [f"## {tr('report.indicators')}", "",
-              f"| {tr('report.scope')} | " + " | ".join(tr.indicator(i.name) for i in INDICATORS) + " |",
-              "|---|" + "---|" * len(INDICATORS)]
+    lines += [
+        f"## {tr('report.indicators')}",
+        "",
+        f"| {tr('report.scope')} | " + " | ".join(tr.indicator(i.name) for i in INDICATORS) + " |",
+        "|---|" + "---|" * len(INDICATORS),
+    ]
     for code, name, _, indicators in table:
         if indicators:
             lines.append(f"| {name} | " + " | ".join(tr.share(indicators.get(i.name)) for i in INDICATORS) + " |")
     backing = events(report)
-    lines += ["", tr("report.completeness", **completeness_values(report, tr)),
-              tr("report.backed_by", events=tr.number(backing[table[0][0]])), ""]
-    lines += [f"## {tr('report.figures')}", "", tr("report.events_note"), "",
-              f"| {tr('report.code')} | {tr('report.name')} | " + " | ".join(tr.metric(m) for m in METRICS)
-              + f" | {tr('report.events')} |", "|---|---|" + "---:|" * (len(METRICS) + 1)]
+    lines += [
+        "",
+        tr("report.completeness", **completeness_values(report, tr)),
+        tr("report.backed_by", events=tr.number(backing[table[0][0]])),
+        "",
+    ]
+    lines += [
+        f"## {tr('report.figures')}",
+        "",
+        tr("report.events_note"),
+        "",
+        f"| {tr('report.code')} | {tr('report.name')} | "
+        + " | ".join(tr.metric(m) for m in METRICS)
+        + f" | {tr('report.events')} |",
+        "|---|---|" + "---:|" * (len(METRICS) + 1),
+    ]
     for code, name, figures, _ in table:
         cells = " | ".join(_cell(code, m, figures[m], changed, tr) for m in METRICS)
         lines.append(f"| {code} | {name} | {cells} | {tr.number(backing[code])} |")

@@ -4,12 +4,13 @@ The json shape is /api/live's (nation, provinces, urban, rural) plus indicators,
 the registry's names, how many distinct archived events back each figure (`events`), and
 `changed_since_last_export`.
 """
+
 from __future__ import annotations
 
 import json
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +24,12 @@ from .warehouse import Reader
 
 
 def moment(as_of: date | None) -> datetime:
-    return figures.end_of_day(as_of) or datetime.now(timezone.utc)
+    return figures.end_of_day(as_of) or datetime.now(UTC)
 
 
-def completeness(activity: dict[str, dict], wards: list[str], at: datetime, silent_after_hours: float) -> dict[str, Any]:
+def completeness(
+    activity: dict[str, dict], wards: list[str], at: datetime, silent_after_hours: float
+) -> dict[str, Any]:
     """DHIS2-style: wards that reported at all (completeness) and recently enough (timeliness)."""
     since = at - timedelta(hours=silent_after_hours)
     reported = [w for w in wards if w in activity]
@@ -54,7 +57,11 @@ def event_counts(activity: dict[str, dict]) -> dict[str, int]:
 
 def trend(reader: Reader, scope: str, code: str, as_of: date | None, provinces: int) -> dict[str, Any]:
     """Each indicator at the end of every day with data, up to as_of: the trend lines."""
-    series = [(d, f) for d, f in figures.daily_series(reader, (scope,)).get(code, []) if as_of is None or d <= as_of.isoformat()]
+    series = [
+        (d, f)
+        for d, f in figures.daily_series(reader, (scope,)).get(code, [])
+        if as_of is None or d <= as_of.isoformat()
+    ]
     values = [indicator_values(f, provinces=provinces) for _, f in series]
     return {"dates": [d for d, _ in series], "indicators": {i.name: [v[i.name] for v in values] for i in INDICATORS}}
 
@@ -80,8 +87,10 @@ def national(reader: Reader, settings: Settings, as_of: date | None = None) -> d
             "rural": indicator_values(figs["rural"], provinces=0),
             "provinces": {p: indicator_values(f) for p, f in provinces.items()},
         },
-        "events": {**{s: events.get(s, 0) for s in ("nation", "urban", "rural")},
-                   "provinces": {p: events.get(p, 0) for p in reg.provinces}},
+        "events": {
+            **{s: events.get(s, 0) for s in ("nation", "urban", "rural")},
+            "provinces": {p: events.get(p, 0) for p in reg.provinces},
+        },
         "trend": trend(reader, "nation", "VN", as_of, len(reg.provinces)),
         "completeness": {
             "nation": completeness(act, all_wards, at, settings.silent_after_hours),
@@ -139,7 +148,11 @@ def mark_changes(report: dict[str, Any], snapshot: Path) -> dict[str, Any]:
 
 def record_export(report: dict[str, Any], snapshot: Path) -> None:
     snapshot.parent.mkdir(parents=True, exist_ok=True)
-    data = {"exported_at": datetime.now(timezone.utc).isoformat(), "as_of": report["as_of"], "figures": flat_figures(report)}
+    data = {
+        "exported_at": datetime.now(UTC).isoformat(),
+        "as_of": report["as_of"],
+        "figures": flat_figures(report),
+    }
     snapshot.write_text(json.dumps(data, ensure_ascii=False))
 
 

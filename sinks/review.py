@@ -8,6 +8,7 @@ target (a target of 0, systems failing, is approached by falling); e-ID activati
 indicator and are ranked by the activations of the period. At the period's pace (the change per
 day), each target is projected to a date, or "not at this pace".
 """
+
 from __future__ import annotations
 
 import math
@@ -60,12 +61,20 @@ def load(reader: Reader, settings: Settings, start: date, end: date, province: s
     check_period(start, end)
     before_day = start - timedelta(days=1)
     at_start, before, closing = (_flat(figures.from_rollups(reader, d)) for d in (start, before_day, end))
-    opening = {code: {m: (before if m in FLOW_METRICS else at_start).get(code, figures.zero())[m] for m in METRICS}
-               for code in set(at_start) | set(before)}
+    opening = {
+        code: {m: (before if m in FLOW_METRICS else at_start).get(code, figures.zero())[m] for m in METRICS}
+        for code in set(at_start) | set(before)
+    }
     acts = [figures.activity(reader, d, province) for d in (start, before_day, end)]
     counts = [event_counts(a) for a in acts]
-    events = {code: {"from": counts[0].get(code, 0), "to": counts[2].get(code, 0),
-                     "period": counts[2].get(code, 0) - counts[1].get(code, 0)} for code in counts[2]}
+    events = {
+        code: {
+            "from": counts[0].get(code, 0),
+            "to": counts[2].get(code, 0),
+            "period": counts[2].get(code, 0) - counts[1].get(code, 0),
+        }
+        for code in counts[2]
+    }
     reported = {loc: a for loc, a in acts[2].items() if a["events"] > acts[1].get(loc, {}).get("events", 0)}
     return Period(start, end, opening, at_start, closing, events, reported, settings.silent_after_hours)
 
@@ -105,8 +114,12 @@ def _indicators(period: Period, opening: Figures, closing: Figures, provinces: i
     out = {}
     for i in INDICATORS:
         b, a = before[i.name], after[i.name]
-        out[i.name] = {"from": b, "to": a, "change": None if a is None or b is None else a - b,
-                       "projected": projection(i, b, a, days(i, period.start, period.end), period.end)}
+        out[i.name] = {
+            "from": b,
+            "to": a,
+            "change": None if a is None or b is None else a - b,
+            "projected": projection(i, b, a, days(i, period.start, period.end), period.end),
+        }
     return out
 
 
@@ -160,18 +173,32 @@ def backwards(units: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
 
 def trend(reader: Reader, period: Period, kind: str, code: str, key: str, provinces: int) -> dict[str, Any]:
     """Each indicator at the end of --from, of every day with data inside the period, and of --to."""
-    inside = [(d, f) for d, f in figures.daily_series(reader, (kind,)).get(code, [])
-              if period.start.isoformat() < d < period.end.isoformat()]
-    points = [(period.start.isoformat(), period.at_start.get(key, figures.zero())), *inside,
-              (period.end.isoformat(), period.closing.get(key, figures.zero()))]
+    inside = [
+        (d, f)
+        for d, f in figures.daily_series(reader, (kind,)).get(code, [])
+        if period.start.isoformat() < d < period.end.isoformat()
+    ]
+    points = [
+        (period.start.isoformat(), period.at_start.get(key, figures.zero())),
+        *inside,
+        (period.end.isoformat(), period.closing.get(key, figures.zero())),
+    ]
     values = [indicator_values(f, provinces=provinces) for _, f in points]
     return {"dates": [d for d, _ in points], "indicators": {i.name: [v[i.name] for v in values] for i in INDICATORS}}
 
 
 def _frame(period: Period, kind: str, code: str, name: str) -> dict[str, Any]:
-    return {"kind": kind, "code": code, "name": name, "from": period.start.isoformat(), "to": period.end.isoformat(),
-            "from_at": moment(period.start).isoformat(), "to_at": moment(period.end).isoformat(),
-            "goals": list(GOALS), "timely_hours": period.silent_after_hours}
+    return {
+        "kind": kind,
+        "code": code,
+        "name": name,
+        "from": period.start.isoformat(),
+        "to": period.end.isoformat(),
+        "from_at": moment(period.start).isoformat(),
+        "to_at": moment(period.end).isoformat(),
+        "goals": list(GOALS),
+        "timely_hours": period.silent_after_hours,
+    }
 
 
 def national(reader: Reader, settings: Settings, start: date, end: date) -> dict[str, Any]:
@@ -179,12 +206,20 @@ def national(reader: Reader, settings: Settings, start: date, end: date) -> dict
     period = load(reader, settings, start, end)
     wards = [w for p in reg.provinces for w in reg.wards_by_province[p]]
     by_area = {a: [w for w in wards if reg.localities[w].area == a] for a in ("urban", "rural")}
-    scopes = {"nation": scope(period, "nation", HEADLINE["nation"], wards, len(reg.provinces)),
-              **{a: scope(period, a, HEADLINE[a], by_area[a], 0) for a in by_area}}  # tasks: provinces only
+    scopes = {
+        "nation": scope(period, "nation", HEADLINE["nation"], wards, len(reg.provinces)),
+        **{a: scope(period, a, HEADLINE[a], by_area[a], 0) for a in by_area},
+    }  # tasks: provinces only
     units = {p: scope(period, p, reg.localities[p].name, list(reg.wards_by_province[p]), 1) for p in reg.provinces}
-    return {**_frame(period, "national", "VN", HEADLINE["nation"]), "units_are": "provinces", "scopes": scopes,
-            "units": units, "rankings": rankings(units), "backwards": backwards(units),
-            "trend": trend(reader, period, "nation", "VN", "nation", len(reg.provinces))}
+    return {
+        **_frame(period, "national", "VN", HEADLINE["nation"]),
+        "units_are": "provinces",
+        "scopes": scopes,
+        "units": units,
+        "rankings": rankings(units),
+        "backwards": backwards(units),
+        "trend": trend(reader, period, "nation", "VN", "nation", len(reg.provinces)),
+    }
 
 
 def province(reader: Reader, settings: Settings, code: str, start: date, end: date) -> dict[str, Any]:
@@ -195,7 +230,12 @@ def province(reader: Reader, settings: Settings, code: str, start: date, end: da
     period = load(reader, settings, start, end, province=code)
     wards = list(reg.wards_by_province[code])
     units = {w: {**scope(period, w, reg.localities[w].name, [w], 0), "area": reg.localities[w].area} for w in wards}
-    return {**_frame(period, "province", code, place.name), "units_are": "wards",
-            "scopes": {code: scope(period, code, place.name, wards, 1)},
-            "units": units, "rankings": rankings(units), "backwards": backwards(units),
-            "trend": trend(reader, period, "province", code, code, 1)}
+    return {
+        **_frame(period, "province", code, place.name),
+        "units_are": "wards",
+        "scopes": {code: scope(period, code, place.name, wards, 1)},
+        "units": units,
+        "rankings": rankings(units),
+        "backwards": backwards(units),
+        "trend": trend(reader, period, "province", code, code, 1),
+    }

@@ -20,14 +20,16 @@ go identities, counted (one block), heads, then buckets, and the sink commits af
 read again after a failure finishes the job, once `repair` (run by every new connection) has brought
 heads level with counted.
 """
+
 from __future__ import annotations
 
 import operator
 import time
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
-from typing import Any, Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
@@ -44,7 +46,19 @@ Vector = tuple[int, ...]
 ZERO: Vector = (0,) * len(METRICS)
 _FIELD = {name: i for i, name in enumerate(COLUMNS)}
 _METRICS_AT = slice(_FIELD[METRICS[0]], _FIELD[METRICS[-1]] + 1)  # contiguous in the archive's columns
-_KEYS = ("day", "locality", "event_id", "province", "level", "area", "entity", "occurred_at", "hour", "partition", "offset")
+_KEYS = (
+    "day",
+    "locality",
+    "event_id",
+    "province",
+    "level",
+    "area",
+    "entity",
+    "occurred_at",
+    "hour",
+    "partition",
+    "offset",
+)
 COUNTED_COLUMNS = (*_KEYS, *(f"c_{m}" for m in METRICS), *(f"d_{m}" for m in METRICS), "rev")
 _last_rev = 0
 
@@ -93,8 +107,22 @@ class Row:
         return self.locality, self.hour
 
     def values(self, rev: int) -> list[Any]:
-        return [self.day, self.locality, self.event_id, self.province, self.level, self.area, self.entity,
-                self.occurred_at, self.hour, self.partition, self.offset, *self.c, *self.d, rev]
+        return [
+            self.day,
+            self.locality,
+            self.event_id,
+            self.province,
+            self.level,
+            self.area,
+            self.entity,
+            self.occurred_at,
+            self.hour,
+            self.partition,
+            self.offset,
+            *self.c,
+            *self.d,
+            rev,
+        ]
 
 
 def _minus(a: Vector, b: Vector) -> Vector:
@@ -102,18 +130,25 @@ def _minus(a: Vector, b: Vector) -> Vector:
 
 
 def _from_batch(raw: tuple) -> Row:
-    at = raw[_FIELD["occurred_at"]].astimezone(timezone.utc)
+    at = raw[_FIELD["occurred_at"]].astimezone(UTC)
     return Row(
-        day=at.date(), locality=raw[_FIELD["locality"]], event_id=raw[_FIELD["event_id"]],
-        province=raw[_FIELD["province"]], level=raw[_FIELD["level"]], area=raw[_FIELD["area"]],
-        entity=raw[_FIELD["entity"]], occurred_at=at, hour=at.replace(minute=0, second=0, microsecond=0),
-        partition=raw[_FIELD["partition"]], offset=raw[_FIELD["offset"]],
+        day=at.date(),
+        locality=raw[_FIELD["locality"]],
+        event_id=raw[_FIELD["event_id"]],
+        province=raw[_FIELD["province"]],
+        level=raw[_FIELD["level"]],
+        area=raw[_FIELD["area"]],
+        entity=raw[_FIELD["entity"]],
+        occurred_at=at,
+        hour=at.replace(minute=0, second=0, microsecond=0),
+        partition=raw[_FIELD["partition"]],
+        offset=raw[_FIELD["offset"]],
         c=raw[_METRICS_AT],
     )
 
 
 def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 _C_AT = slice(len(_KEYS), len(_KEYS) + len(METRICS))
@@ -122,8 +157,16 @@ _D_AT = slice(len(_KEYS) + len(METRICS), len(_KEYS) + 2 * len(METRICS))
 
 def _from_counted(row: Sequence[Any]) -> Row:
     """A row of p06.counted selected as COUNTED_COLUMNS[:-1] (by position: thousands per batch)."""
-    return Row(*row[:7], occurred_at=_utc(row[7]), hour=_utc(row[8]), partition=row[9], offset=row[10],
-               c=tuple(row[_C_AT]), d=tuple(row[_D_AT]), stored=True)
+    return Row(
+        *row[:7],
+        occurred_at=_utc(row[7]),
+        hour=_utc(row[8]),
+        partition=row[9],
+        offset=row[10],
+        c=tuple(row[_C_AT]),
+        d=tuple(row[_D_AT]),
+        stored=True,
+    )
 
 
 def _first_copies(columns: Columns) -> list[Row]:
@@ -141,8 +184,11 @@ def _load_batch(client: Client, rows: list[Row]) -> None:
     """The batch's keys into p06.batch, so reads select by a subquery on it: a native insert, where
     thousands of keys bound as query parameters cost more than the reads themselves."""
     client.command(f"TRUNCATE TABLE {BATCH}")
-    client.insert(BATCH, [[r.day, r.locality, r.event_id, r.entity] for r in rows],
-                  column_names=["day", "locality", "event_id", "entity"])  # occurred_at: no longer read (0007)
+    client.insert(
+        BATCH,
+        [[r.day, r.locality, r.event_id, r.entity] for r in rows],
+        column_names=["day", "locality", "event_id", "entity"],
+    )  # occurred_at: no longer read (0007)
 
 
 _IDENTITY_KEY = "concat(toString(day), '|', locality, '|', event_id)"  # Row.key
@@ -150,9 +196,11 @@ _IDENTITY_KEY = "concat(toString(day), '|', locality, '|', event_id)"  # Row.key
 
 def _stored(client: Client) -> dict[tuple, Row]:
     """Rows of p06.counted for the batch's identities: their hours from p06.identities, then those hours."""
-    found = client.query(f"SELECT {', '.join(COUNTED_COLUMNS[:-1])} FROM {COUNTED} FINAL"
-                         f" WHERE hour IN (SELECT hour FROM {IDENTITIES} WHERE key IN (SELECT {_IDENTITY_KEY} FROM {BATCH}))"
-                         f" AND (day, locality, event_id) IN (SELECT day, locality, event_id FROM {BATCH})").result_rows
+    found = client.query(
+        f"SELECT {', '.join(COUNTED_COLUMNS[:-1])} FROM {COUNTED} FINAL"
+        f" WHERE hour IN (SELECT hour FROM {IDENTITIES} WHERE key IN (SELECT {_IDENTITY_KEY} FROM {BATCH}))"
+        f" AND (day, locality, event_id) IN (SELECT day, locality, event_id FROM {BATCH})"
+    ).result_rows
     return {(x.day, x.locality, x.event_id): x for x in map(_from_counted, found)}
 
 
@@ -161,9 +209,11 @@ def _chains(client: Client, since: dict[tuple[str, str], tuple[datetime, str]]) 
     if not since:
         return {}
     first_hour = min(at for at, _ in since.values()).replace(minute=0, second=0, microsecond=0)
-    found = client.query(f"SELECT {', '.join(COUNTED_COLUMNS[:-1])} FROM {COUNTED} FINAL WHERE hour >= {{first_hour:DateTime('UTC')}}"
-                         " AND (locality, entity) IN {entities:Array(Tuple(String, String))}",
-                         parameters={"first_hour": first_hour, "entities": sorted(since)}).result_rows
+    found = client.query(
+        f"SELECT {', '.join(COUNTED_COLUMNS[:-1])} FROM {COUNTED} FINAL WHERE hour >= {{first_hour:DateTime('UTC')}}"
+        " AND (locality, entity) IN {entities:Array(Tuple(String, String))}",
+        parameters={"first_hour": first_hour, "entities": sorted(since)},
+    ).result_rows
     chains: dict[tuple[str, str], list[Row]] = defaultdict(list)
     for row in map(_from_counted, found):
         key = (row.locality, row.entity)
@@ -176,8 +226,10 @@ Head = tuple[tuple[datetime, str], Vector]  # (version, contribution)
 
 
 def _heads(client: Client) -> dict[tuple[str, str], Head]:
-    found = client.query(f"SELECT locality, entity, occurred_at, event_id, {', '.join(f'c_{m}' for m in METRICS)} FROM {HEADS} FINAL"
-                         f" WHERE (locality, entity) IN (SELECT locality, entity FROM {BATCH} WHERE entity != '')").result_rows
+    found = client.query(
+        f"SELECT locality, entity, occurred_at, event_id, {', '.join(f'c_{m}' for m in METRICS)} FROM {HEADS} FINAL"
+        f" WHERE (locality, entity) IN (SELECT locality, entity FROM {BATCH} WHERE entity != '')"
+    ).result_rows
     return {(h[0], h[1]): ((_utc(h[2]), h[3]), tuple(h[4:])) for h in found}
 
 
@@ -197,8 +249,12 @@ def plan(client: Client, columns: Columns) -> Plan:
     _load_batch(client, batch)
     stored = _stored(client)
     # A copy whose event is stored from another offset is a later copy: the first one counts.
-    batch = [stored.get(r.identity, r) for r in batch if r.identity not in stored or
-             (stored[r.identity].partition, stored[r.identity].offset) == (r.partition, r.offset)]
+    batch = [
+        stored.get(r.identity, r)
+        for r in batch
+        if r.identity not in stored
+        or (stored[r.identity].partition, stored[r.identity].offset) == (r.partition, r.offset)
+    ]
     states = [r for r in batch if r.entity]
     for r in batch:
         out.buckets.add(r.bucket)  # a replayed batch rewrites its buckets even when its rows are stored
@@ -217,7 +273,9 @@ def plan(client: Client, columns: Columns) -> Plan:
     return out
 
 
-def _behind_heads(by_entity: dict[tuple[str, str], list[Row]], heads: dict[tuple[str, str], Head]) -> dict[tuple[str, str], tuple[datetime, str]]:
+def _behind_heads(
+    by_entity: dict[tuple[str, str], list[Row]], heads: dict[tuple[str, str], Head]
+) -> dict[tuple[str, str], tuple[datetime, str]]:
     """The entities whose stored versions a batch must read, and from which version: those with a
     version in the batch already stored (a copy, a batch read again) or not newer than their head (a
     late event). The others only follow their head, which is their predecessor (see repair)."""
@@ -249,7 +307,9 @@ def _place(mine: list[Row], merged: list[Row], previous: Vector, head: Head | No
         previous = row.c
     newest = merged[-1]
     if written:  # rewritten even when unchanged: heads then hold the rev of every write (see repair)
-        out.heads[(newest.locality, newest.entity)] = (newest.version, newest.c) if head is None or newest.version > head[0] else head
+        out.heads[(newest.locality, newest.entity)] = (
+            (newest.version, newest.c) if head is None or newest.version > head[0] else head
+        )
 
 
 def _outside_previous(merged: list[Row], head: Head | None) -> Vector:
@@ -270,14 +330,18 @@ def repair(client: Client) -> None:
     with a rev above the newest head's are those a failed write left; their entities' heads are
     computed again from counted. A full read, but only when a connection is opened."""
     newest_head = f"(SELECT max(rev) FROM {HEADS})"
-    if not int(client.query(f"SELECT count() FROM {COUNTED} WHERE entity != '' AND rev > {newest_head}").result_rows[0][0]):
+    if not int(
+        client.query(f"SELECT count() FROM {COUNTED} WHERE entity != '' AND rev > {newest_head}").result_rows[0][0]
+    ):
         return
     latest = ", ".join(f"argMax(c_{m}, v)" for m in METRICS)
     client.command(
         f"INSERT INTO {HEADS} SELECT locality, entity, max(occurred_at), argMax(event_id, v), {latest}, {{rev:UInt64}}"
         f" FROM (SELECT *, (occurred_at, event_id) AS v FROM {COUNTED} FINAL WHERE entity != ''"
         f" AND (locality, entity) IN (SELECT locality, entity FROM {COUNTED} WHERE rev > {newest_head}))"
-        " GROUP BY locality, entity", parameters={"rev": next_rev()})
+        " GROUP BY locality, entity",
+        parameters={"rev": next_rev()},
+    )
 
 
 def apply(client: Client, columns: Columns) -> None:
@@ -292,8 +356,14 @@ def apply(client: Client, columns: Columns) -> None:
     if todo.rows:
         client.insert(COUNTED, [r.values(rev) for r in todo.rows], column_names=list(COUNTED_COLUMNS))
     if todo.heads:
-        client.insert(HEADS, [[locality, entity, at, event_id, *c, rev] for (locality, entity), ((at, event_id), c) in todo.heads.items()],
-                      column_names=["locality", "entity", "occurred_at", "event_id", *(f"c_{m}" for m in METRICS), "rev"])
+        client.insert(
+            HEADS,
+            [
+                [locality, entity, at, event_id, *c, rev]
+                for (locality, entity), ((at, event_id), c) in todo.heads.items()
+            ],
+            column_names=["locality", "entity", "occurred_at", "event_id", *(f"c_{m}" for m in METRICS), "rev"],
+        )
     rewrite(client, todo.buckets, rev)
 
 
@@ -320,7 +390,8 @@ def rewrite(client: Client, buckets: Iterable[tuple[str, datetime]], rev: int) -
         f" SELECT if(level = 'ward', 'ward', 'province_self'), locality, any(province), any(area), hour, {_sums('d_')}, {{rev:UInt64}}"
         f" FROM {COUNTED} FINAL WHERE hour IN {{hours:Array(DateTime('UTC'))}}"
         f" AND (locality, hour) IN (SELECT locality, hour FROM {BUCKETS}) GROUP BY hour, level, locality",
-        parameters={"hours": hours, "rev": rev})
+        parameters={"hours": hours, "rev": rev},
+    )
     client.command(
         f"INSERT INTO {HOUR} ({_ROLLUP_COLUMNS.format(bucket='hour')})"
         f" SELECT 'province', province, province, '', hour, {_sums()}, {{rev:UInt64}} FROM {HOUR} FINAL"
@@ -330,12 +401,19 @@ def rewrite(client: Client, buckets: Iterable[tuple[str, datetime]], rev: int) -
         " WHERE hour IN {hours:Array(DateTime('UTC'))} AND scope IN ('ward', 'province_self') GROUP BY hour"
         f" UNION ALL SELECT area, area, '', area, hour, {_sums()}, {{rev:UInt64}} FROM {HOUR} FINAL"
         " WHERE hour IN {hours:Array(DateTime('UTC'))} AND scope = 'ward' GROUP BY hour, area",
-        parameters={"hours": hours, "provinces": provinces, "rev": rev})
+        parameters={"hours": hours, "provinces": provinces, "rev": rev},
+    )
     above = sorted({p for _, p in provinces} | {"VN", "urban", "rural"})  # the localities come from BUCKETS
     client.command(
         f"INSERT INTO {DAY} ({_ROLLUP_COLUMNS.format(bucket='day')})"
         f" SELECT scope, code, any(province), any(area), toDate(hour) AS day, {_sums()}, {{rev:UInt64}} FROM {HOUR} FINAL"
         " WHERE hour >= {start:DateTime('UTC')} AND hour < {end:DateTime('UTC')} AND toDate(hour) IN {days:Array(Date)}"
         f" AND (code IN (SELECT locality FROM {BUCKETS}) OR code IN {{above:Array(String)}}) GROUP BY day, scope, code",
-        parameters={"start": datetime.combine(days[0], datetime.min.time()), "end": datetime.combine(days[-1] + timedelta(days=1), datetime.min.time()),
-                    "days": days, "above": above, "rev": rev})
+        parameters={
+            "start": datetime.combine(days[0], datetime.min.time()),
+            "end": datetime.combine(days[-1] + timedelta(days=1), datetime.min.time()),
+            "days": days,
+            "above": above,
+            "rev": rev,
+        },
+    )

@@ -10,6 +10,7 @@ the Kafka key is the event's locality and the record lies in that locality's hom
 partition, where this sink archives it; so all copies of an event are in one partition and the
 archive's lowest offset is the first copy, the one that counts (issue 11).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -81,8 +82,15 @@ class Batch:
             self.columns.add(event, self.topic, partition, offset, received)
         if away:
             self.away_from_home += away
-            log.debug("%s[%d]@%d: %d event(s) away from home (key %r, %d partitions): not archived here",
-                      self.topic, partition, offset, away, key, self.partitions)
+            log.debug(
+                "%s[%d]@%d: %d event(s) away from home (key %r, %d partitions): not archived here",
+                self.topic,
+                partition,
+                offset,
+                away,
+                key,
+                self.partitions,
+            )
         self.rejected += len(rejections)
         self.messages += 1
         self.largest_message = max(self.largest_message, len(events))
@@ -119,8 +127,11 @@ class Sink:
         s = self.settings
         await asyncio.to_thread(ensure_topics, s)
         self.consumer = AIOKafkaConsumer(
-            s.events_topic, **aiokafka_options(s, "sink"), group_id=f"{s.app_id}-sink",
-            enable_auto_commit=False, auto_offset_reset="earliest",
+            s.events_topic,
+            **aiokafka_options(s, "sink"),
+            group_id=f"{s.app_id}-sink",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
             max_partition_fetch_bytes=1 << 20,  # a larger first batch still arrives whole; 8 MB x partitions cost RSS
             fetch_max_wait_ms=100,  # aiokafka's 500 ms default delays a partition left out of the fetch in flight
         )
@@ -139,7 +150,7 @@ class Sink:
         finally:
             try:  # leaving the group needs the broker; without it, stopping must not wait for ever
                 await asyncio.wait_for(self.consumer.stop(), KAFKA_CALL_TIMEOUT_S)
-            except (asyncio.TimeoutError, asyncio.CancelledError) as exc:  # aiokafka re-raises its fetch task's cancel
+            except (TimeoutError, asyncio.CancelledError) as exc:  # aiokafka re-raises its fetch task's cancel
                 log.warning("the Kafka consumer did not stop cleanly (%r); stopped without leaving the group", exc)
             self.stop.set()
             await audit  # returns once any check in progress has finished
@@ -162,7 +173,9 @@ class Sink:
             # largest seen (a packed message holds up to 500 events; invalid ones none).
             room = self.settings.sink_batch_rows - len(batch.columns)
             per_message = max(batch.largest_message, self.largest_message, 1)
-            records = await self.consumer.getmany(timeout_ms=int(wait * 1000), max_records=max(1, min(room // per_message, 10_000)))
+            records = await self.consumer.getmany(
+                timeout_ms=int(wait * 1000), max_records=max(1, min(room // per_message, 10_000))
+            )
             if records:  # the consumer has the topic's metadata now
                 batch.partitions = self._partition_count()
             for tp, messages in records.items():
@@ -226,7 +239,7 @@ class Sink:
         try:
             if offsets:
                 await asyncio.wait_for(self.consumer.commit(offsets), KAFKA_CALL_TIMEOUT_S)
-        except (KafkaError, asyncio.TimeoutError) as exc:  # the next owner re-reads them, the warehouse dedups
+        except (TimeoutError, KafkaError) as exc:  # the next owner re-reads them, the warehouse dedups
             log.warning("offset commit failed (%r); those records will be written again, harmlessly", exc)
         self.stats.messages += batch.messages
         self.stats.events += len(batch.columns)

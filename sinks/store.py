@@ -3,11 +3,13 @@
 A write is the archive insert (with a deterministic deduplication token) followed by the rollups'
 update for the batch (sinks/rollups.py); both are safe to repeat, so a failed write is simply retried.
 """
+
 from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from clickhouse_connect.driver.client import Client
 
@@ -54,7 +56,10 @@ class Store:
         client = self._connected()
         if len(columns):
             client.insert(
-                TABLE, columns.data, column_names=list(COLUMNS), column_oriented=True,
+                TABLE,
+                columns.data,
+                column_names=list(COLUMNS),
+                column_oriented=True,
                 settings={"insert_deduplication_token": token},
             )
             rollups.apply(client, columns)

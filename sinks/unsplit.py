@@ -1,5 +1,6 @@
 """What a report on the 2024 map adds to every format: which map it is on, and the figures that cannot
 be split between old provinces (sinks/oldmap.py), shown apart. Nothing for a report on the 2025 map."""
+
 from __future__ import annotations
 
 from html import escape
@@ -31,12 +32,17 @@ def md_section(report: dict[str, Any], tr: Texts) -> list[str]:
     lines = ["", "## " + tr("unsplit.title"), "", tr("unsplit.note"), "", tr("unsplit.explain"), ""]
     if not report["cannot_split"]:
         return lines + [tr("unsplit.none"), ""]
-    lines += [f"| {tr('unsplit.code')} | {tr('unsplit.unit')} | {tr('unsplit.straddles')} | "
-              + " | ".join(tr.metric(m) for m in METRICS) + f" | {tr('report.events')} |",
-              "|---|---|---|" + "---:|" * (len(METRICS) + 1)]
+    lines += [
+        f"| {tr('unsplit.code')} | {tr('unsplit.unit')} | {tr('unsplit.straddles')} | "
+        + " | ".join(tr.metric(m) for m in METRICS)
+        + f" | {tr('report.events')} |",
+        "|---|---|---|" + "---:|" * (len(METRICS) + 1),
+    ]
     for unit in report["cannot_split"]:
         cells = " | ".join(tr.number(unit["figures"][m]) for m in METRICS)
-        lines.append(f"| {unit['code']} | {_what(unit, tr)} | {_straddles(unit, tr)} | {cells} | {tr.number(unit['events'])} |")
+        lines.append(
+            f"| {unit['code']} | {_what(unit, tr)} | {_straddles(unit, tr)} | {cells} | {tr.number(unit['events'])} |"
+        )
     return lines + [""]
 
 
@@ -44,23 +50,43 @@ def csv_rows(report: dict[str, Any]) -> list[list[Any]]:
     """Rows after the report's own, code written 2025:CODE (a 2025 unit, not an old province)."""
     if not _on_old_map(report):
         return []
-    return [[f"2025:{u['code']}", _row_name(u, CSV_TEXTS),
-             *(u["figures"][m] for m in METRICS), *("" for _ in INDICATORS), u["events"], ""]
-            for u in report["cannot_split"]]
+    return [
+        [
+            f"2025:{u['code']}",
+            _row_name(u, CSV_TEXTS),
+            *(u["figures"][m] for m in METRICS),
+            *("" for _ in INDICATORS),
+            u["events"],
+            "",
+        ]
+        for u in report["cannot_split"]
+    ]
 
 
 def html_section(report: dict[str, Any], tr: Texts) -> str:
     if not _on_old_map(report):
         return ""
-    head = "".join(f"<th>{escape(c)}</th>" for c in (tr("unsplit.code"), tr("unsplit.unit"), tr("unsplit.straddles"),
-                                                       *(tr.metric(m) for m in METRICS), tr("report.events")))
+    head = "".join(
+        f"<th>{escape(c)}</th>"
+        for c in (
+            tr("unsplit.code"),
+            tr("unsplit.unit"),
+            tr("unsplit.straddles"),
+            *(tr.metric(m) for m in METRICS),
+            tr("report.events"),
+        )
+    )
     rows = "".join(
         f"<tr><td>{escape(u['code'])}</td><td>{escape(_what(u, tr))}</td><td>{escape(_straddles(u, tr))}</td>"
-        + "".join(f"<td>{tr.number(u['figures'][m])}</td>" for m in METRICS) + f"<td>{tr.number(u['events'])}</td></tr>"
-        for u in report["cannot_split"])
+        + "".join(f"<td>{tr.number(u['figures'][m])}</td>" for m in METRICS)
+        + f"<td>{tr.number(u['events'])}</td></tr>"
+        for u in report["cannot_split"]
+    )
     table = f"<table><tr>{head}</tr>{rows}</table>" if rows else f"<p>{escape(tr('unsplit.none'))}</p>"
-    return (f'<h2 id="cannot-split">{escape(tr("unsplit.title"))}</h2><p class="note">{escape(tr("unsplit.note"))}</p>'
-            f'<p class="note">{escape(tr("unsplit.explain"))}</p>{table}')
+    return (
+        f'<h2 id="cannot-split">{escape(tr("unsplit.title"))}</h2><p class="note">{escape(tr("unsplit.note"))}</p>'
+        f'<p class="note">{escape(tr("unsplit.explain"))}</p>{table}'
+    )
 
 
 def _row_name(unit: dict[str, Any], tr: Texts) -> str:

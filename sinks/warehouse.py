@@ -6,6 +6,7 @@ Readers answer the named queries of sinks.queries (`named`); only a reader on a 
 Rows come back as JSON-ready dicts (datetimes as ISO text) on both paths, so callers cannot tell
 which path answered.
 """
+
 from __future__ import annotations
 
 import re
@@ -45,7 +46,9 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def run_select(client: Client, sql: str, params: dict[str, Any] | None, lock: threading.Lock | None = None) -> list[Row]:
+def run_select(
+    client: Client, sql: str, params: dict[str, Any] | None, lock: threading.Lock | None = None
+) -> list[Row]:
     if not _READ_ONLY.match(sql):
         raise ValueError("only SELECT queries are answered")
     if lock is None:
@@ -75,7 +78,9 @@ class DirectReader(ClientReader):
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(open_client(settings))
-        if chdb_folder(settings.clickhouse_dsn) is not None:  # a server's tables are the sink's to make (p06_reports may not)
+        if (
+            chdb_folder(settings.clickhouse_dsn) is not None
+        ):  # a server's tables are the sink's to make (p06_reports may not)
             migrate(self.client)  # a report on a fresh folder reads empty tables, not missing ones
 
     def close(self) -> None:
@@ -91,9 +96,11 @@ class ApiReader:
     def named(self, name: str, params: dict[str, Any] | None = None) -> list[Row]:
         response = self.http.post("/query", json={"name": name, "params": jsonable(params or {})})
         if response.status_code in (401, 403):
-            raise WarehouseUnavailable(f"the sink's API refused the credentials ({response.status_code}: "
-                                       f"{response.text[:300]}); set P06_OPERATOR_USER and P06_OPERATOR_PASSWORD_FILE"
-                                       " to a national operator's account")
+            raise WarehouseUnavailable(
+                f"the sink's API refused the credentials ({response.status_code}: "
+                f"{response.text[:300]}); set P06_OPERATOR_USER and P06_OPERATOR_PASSWORD_FILE"
+                " to a national operator's account"
+            )
         if response.status_code != 200:
             raise WarehouseUnavailable(f"the sink's API answered {response.status_code}: {response.text[:300]}")
         return response.json()["rows"]

@@ -7,6 +7,7 @@ creates the topics every service needs. The
 package depends only on `schemas` (never on `streams`), so that the sink, the benchmark and the
 tests can start a broker and make topics without importing the Faust worker.
 """
+
 from .broker import BrokerStatus, StackError, down, free_port, kafka_version, port_answers, status, up
 from .topics import create_topics, ensure_ingestion_topics, ensure_topics
 

@@ -24,6 +24,7 @@ Only p06-admission, p06-worker (re-sends), the national senders and p06-admin ma
 
 Idempotent producers need no IDEMPOTENT_WRITE grant on Kafka 3+: WRITE on a topic implies it.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -97,9 +98,23 @@ def grant(admin, table: list[Rule]) -> None:  # type: ignore[no-untyped-def]
 
 def revoke_principal(admin, principal: str) -> None:  # type: ignore[no-untyped-def]
     """Delete every ACL naming this principal."""
-    from kafka.admin import ACLFilter, ACLOperation, ACLPermissionType, ACLResourcePatternType, ResourcePatternFilter, ResourceType
+    from kafka.admin import (
+        ACLFilter,
+        ACLOperation,
+        ACLPermissionType,
+        ACLResourcePatternType,
+        ResourcePatternFilter,
+        ResourceType,
+    )
 
-    admin.delete_acls([
-        ACLFilter(f"User:{principal}", None, ACLOperation.ANY, ACLPermissionType.ANY,
-                  ResourcePatternFilter(ResourceType.ANY, None, ACLResourcePatternType.ANY))
-    ])
+    admin.delete_acls(
+        [
+            ACLFilter(
+                f"User:{principal}",
+                None,
+                ACLOperation.ANY,
+                ACLPermissionType.ANY,
+                ResourcePatternFilter(ResourceType.ANY, None, ACLResourcePatternType.ANY),
+            )
+        ]
+    )

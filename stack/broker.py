@@ -5,6 +5,7 @@ broker writes (data, its log, its PID, its secrets) lives under DATA_DIR/kafka, 
 removes it all. Its client listener is SASL_SSL (SCRAM-SHA-512) with the StandardAuthorizer, unless
 started PLAINTEXT for the benchmark's comparison (docs/security.md).
 """
+
 from __future__ import annotations
 
 import base64
@@ -129,7 +130,9 @@ def _cmdline(pid: int) -> str:
 def _require_tools() -> tuple[str, str]:
     java, mvn = shutil.which("java"), shutil.which("mvn")
     if not java:
-        raise StackError("Java 17+ is needed to run Kafka: install it (Debian: apt-get install openjdk-17-jre-headless)")
+        raise StackError(
+            "Java 17+ is needed to run Kafka: install it (Debian: apt-get install openjdk-17-jre-headless)"
+        )
     out = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
     major = re.search(r'version "(\d+)', out)
     if not major or int(major.group(1)) < 17:
@@ -183,9 +186,13 @@ def _write_config(folder: Path, port: int, controller_port: int, secured: bool) 
         "replica.fetch.max.bytes=5242880",
         "log.retention.hours=-1",
     ]
-    lines += _security_config(folder / "secrets") if secured else [
-        "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-    ]
+    lines += (
+        _security_config(folder / "secrets")
+        if secured
+        else [
+            "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        ]
+    )
     secrets.write_private(props, ("\n".join(lines) + "\n").encode())
     (folder / "log4j2.properties").write_text(
         "status=warn\n"
@@ -290,10 +297,17 @@ def up(data_dir: Path, port: int, secured: bool = True) -> BrokerStatus:
     log = open(folder / "kafka.out", "ab")
     proc = subprocess.Popen(
         [
-            java, "-Xms256m", "-Xmx1g", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+            java,
+            "-Xms256m",
+            "-Xmx1g",
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
             f"-Dlog4j2.configurationFile={folder / 'log4j2.properties'}",
             f"-Dkafka.logs.dir={folder}",
-            "-cp", cp, "kafka.Kafka", str(props),
+            "-cp",
+            cp,
+            "kafka.Kafka",
+            str(props),
         ],
         stdout=log,
         stderr=subprocess.STDOUT,

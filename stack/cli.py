@@ -1,9 +1,9 @@
 """`p06 stack`: start, inspect and stop the local Kafka broker, and manage its SCRAM users."""
+
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -40,13 +40,21 @@ def _client_help(s: Settings, broker: local_broker.BrokerStatus) -> None:
     console.print(f"clients: bootstrap {broker.bootstrap}, security protocol SASL_SSL, mechanism SCRAM-SHA-512")
     console.print(f"  CA certificate: {ca_path(secrets_dir)}")
     console.print(f"  passwords (one file per principal, 0600): {password_path(secrets_dir, 'NAME')}")
-    console.print(f"  principals: {', '.join(dict.fromkeys(ROLE_PRINCIPALS.values()))}, p06-province-PP (one per province)")
-    console.print("  p06 commands find them there by themselves; another data dir: P06_KAFKA_SECRETS_DIR=" + str(secrets_dir))
+    console.print(
+        f"  principals: {', '.join(dict.fromkeys(ROLE_PRINCIPALS.values()))}, p06-province-PP (one per province)"
+    )
+    console.print(
+        "  p06 commands find them there by themselves; another data dir: P06_KAFKA_SECRETS_DIR=" + str(secrets_dir)
+    )
 
 
 @stack_app.command("up")
 def stack_up(
-    plaintext: bool = typer.Option(False, "--plaintext", help="an open PLAINTEXT listener, no TLS, SASL or ACLs (benchmark comparison only); also when P06_KAFKA_SECURITY_PROTOCOL=PLAINTEXT"),
+    plaintext: bool = typer.Option(
+        False,
+        "--plaintext",
+        help="an open PLAINTEXT listener, no TLS, SASL or ACLs (benchmark comparison only); also when P06_KAFKA_SECURITY_PROTOCOL=PLAINTEXT",
+    ),
 ) -> None:
     """Start the broker on the port of P06_KAFKA_BOOTSTRAP (harmless when it already runs).
 
@@ -100,7 +108,9 @@ def _running_secured(s: Settings) -> local_broker.BrokerStatus:
 
 @stack_app.command("certs")
 def stack_certs(
-    ca_out: Optional[Path] = typer.Option(None, "--ca-out", help="also copy the CA certificate (public) into this folder, for the clients"),
+    ca_out: Path | None = typer.Option(
+        None, "--ca-out", help="also copy the CA certificate (public) into this folder, for the clients"
+    ),
 ) -> None:
     """Make a CA and the broker's TLS certificate in P06_KAFKA_SECRETS_DIR unless there (compose's kafka-certs job)."""
     s = settings()
@@ -127,7 +137,9 @@ def stack_init() -> None:
     options = kafka_python_options(s, "admin")
     ensure_topics(s)  # waits for the cluster
     ensure_ingestion_topics(s)
-    made = principals.ensure_users(options, s.kafka_secrets, [n for n in all_principals() if n != principal_for(s, "admin")])
+    made = principals.ensure_users(
+        options, s.kafka_secrets, [n for n in all_principals() if n != principal_for(s, "admin")]
+    )
     admin = KafkaAdminClient(**options, request_timeout_ms=15000)
     try:
         acl.grant(admin, acl.rules(s.events_topic, s.dlq_topic, s.app_id))

@@ -4,6 +4,7 @@ A principal exists on the broker when it has a SCRAM-SHA-512 credential; its pas
 DATA_DIR/kafka/secrets/users/NAME.password. Revoking deletes the credential, the principal's ACLs
 and the file, so a later `p06 stack up` does not bring it back.
 """
+
 from __future__ import annotations
 
 import re
@@ -42,7 +43,9 @@ def ensure_users(options: dict, secrets_dir: Path, names: list[str]) -> list[str
         present = existing_users(admin)
         revoked = _revoked(secrets_dir)
         missing = [n for n in names if n not in present and n not in revoked]
-        upserts = [UserScramCredentialUpsertion(n, "SCRAM-SHA-512", secrets.ensure_password(secrets_dir, n)) for n in missing]
+        upserts = [
+            UserScramCredentialUpsertion(n, "SCRAM-SHA-512", secrets.ensure_password(secrets_dir, n)) for n in missing
+        ]
         if upserts:
             errors = {u: e for u, e in admin.alter_user_scram_credentials(upserts).items() if e}
             if errors:
@@ -72,7 +75,9 @@ def add(options: dict, secrets_dir: Path, name: str) -> Path:
     secrets.write_private(file, secrets.new_password().encode())
     admin = _admin(options)
     try:
-        errors = admin.alter_user_scram_credentials([UserScramCredentialUpsertion(name, "SCRAM-SHA-512", file.read_text().strip())])
+        errors = admin.alter_user_scram_credentials(
+            [UserScramCredentialUpsertion(name, "SCRAM-SHA-512", file.read_text().strip())]
+        )
     finally:
         admin.close()
     if errors.get(name):
@@ -95,7 +100,9 @@ def revoke(options: dict, secrets_dir: Path, name: str) -> None:
     if errors.get(name) and "not found" not in errors[name].lower():
         raise RuntimeError(f"the broker could not revoke {name}: {errors[name]}")
     password_path(secrets_dir, name).unlink(missing_ok=True)
-    secrets.write_private(_revoked_file(secrets_dir), "".join(f"{n}\n" for n in sorted(_revoked(secrets_dir) | {name})).encode())
+    secrets.write_private(
+        _revoked_file(secrets_dir), "".join(f"{n}\n" for n in sorted(_revoked(secrets_dir) | {name})).encode()
+    )
 
 
 def list_users(options: dict) -> list[str]:

@@ -1,4 +1,5 @@
 """The topics the pipeline uses, created with the partition count the settings give."""
+
 from __future__ import annotations
 
 import logging
@@ -8,8 +9,8 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-from schemas.registry import registry
 from schemas.kafka_clients import kafka_python_options
+from schemas.registry import registry
 from schemas.settings import Settings
 from schemas.topics import INGESTION_PARTITIONS, ingestion_topic
 
@@ -39,13 +40,20 @@ def _admin(settings: Settings, wait_s: float) -> KafkaAdminClient:
             delay = min(delay * 2, 5.0)
 
 
-def create_topics(settings: Settings, names: list[str], partitions: int, compacted: tuple[str, ...] = (), wait_s: float = 600) -> None:
+def create_topics(
+    settings: Settings, names: list[str], partitions: int, compacted: tuple[str, ...] = (), wait_s: float = 600
+) -> None:
     """The one place topics are made: each name that does not exist yet, with the project's config."""
     admin = _admin(settings, wait_s)
     try:
         existing = set(admin.list_topics())
         missing = [
-            NewTopic(name, partitions, 1, topic_configs={**TOPIC_CONFIG, "cleanup.policy": "compact"} if name in compacted else TOPIC_CONFIG)
+            NewTopic(
+                name,
+                partitions,
+                1,
+                topic_configs={**TOPIC_CONFIG, "cleanup.policy": "compact"} if name in compacted else TOPIC_CONFIG,
+            )
             for name in dict.fromkeys([*names, *compacted])
             if name not in existing
         ]

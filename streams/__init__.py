@@ -3,6 +3,7 @@ the live view's read side (streams.view).
 
 `streams.worker.create_app` builds the Faust app (imported on demand: Faust is heavy to import).
 """
+
 from .state import LocalityState, Outcome
 
 __all__ = ["LocalityState", "Outcome"]

@@ -10,6 +10,7 @@ Consumed offsets are committed only after the events topic and the DLQ acknowled
 became (acks=all). A stage that dies before its commit moves the same records again after a restart;
 that is harmless, since the worker and the sink count an event_id once.
 """
+
 from __future__ import annotations
 
 import logging
@@ -26,8 +27,9 @@ from schemas.settings import Settings
 from schemas.topics import ingestion_pattern, province_of_topic
 
 log = logging.getLogger("p06.admission")
-PRODUCER_OPTIONS = dict(acks="all", enable_idempotence=True, compression_type="lz4", linger_ms=2,
-                        max_request_size=5_242_880)
+PRODUCER_OPTIONS = dict(
+    acks="all", enable_idempotence=True, compression_type="lz4", linger_ms=2, max_request_size=5_242_880
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,14 +51,30 @@ def judge(record: ConsumerRecord, events_topic: str, dlq_topic: str) -> list[Out
         if event.province == province:
             admitted.append(event)
         else:
-            reason = (f"locality: {event.named_locality} is in province {event.province}, not {province}: "
-                      f"{record.topic} carries province {province}'s events only")
+            reason = (
+                f"locality: {event.named_locality} is in province {event.province}, not {province}: "
+                f"{record.topic} carries province {province}'s events only"
+            )
             rejections.append(Rejection(None, reason, event.to_json()))
-    source = [("p06-source-topic", record.topic.encode()), ("p06-source-partition", str(record.partition).encode()),
-              ("p06-source-offset", str(record.offset).encode())]
-    out = [Outgoing(dlq_topic, record.key, r.raw, record.timestamp, [("p06-error", r.reason.encode()), *source,
-                    *([("p06-batch-index", str(r.index).encode())] if r.index is not None else [])])
-           for r in rejections]
+    source = [
+        ("p06-source-topic", record.topic.encode()),
+        ("p06-source-partition", str(record.partition).encode()),
+        ("p06-source-offset", str(record.offset).encode()),
+    ]
+    out = [
+        Outgoing(
+            dlq_topic,
+            record.key,
+            r.raw,
+            record.timestamp,
+            [
+                ("p06-error", r.reason.encode()),
+                *source,
+                *([("p06-batch-index", str(r.index).encode())] if r.index is not None else []),
+            ],
+        )
+        for r in rejections
+    ]
     if admitted:
         whole = not rejections  # untouched: on byte for byte under the sender's key
         value = record.value if whole else encode_batch(admitted)
@@ -83,9 +101,15 @@ class Admission:
 
     def _run(self, stop: threading.Event) -> None:
         s = self.settings
-        consumer = KafkaConsumer(group_id=f"{s.app_id}-admission", enable_auto_commit=False,
-                                 auto_offset_reset="earliest", fetch_max_wait_ms=20,
-                                 max_poll_records=s.admission_batch, metadata_max_age_ms=30_000, **self.options)
+        consumer = KafkaConsumer(
+            group_id=f"{s.app_id}-admission",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=20,
+            max_poll_records=s.admission_batch,
+            metadata_max_age_ms=30_000,
+            **self.options,
+        )
         producer = KafkaProducer(**PRODUCER_OPTIONS, **self.options)
         consumer.subscribe(pattern=ingestion_pattern(s.events_topic))
         try:
@@ -93,9 +117,13 @@ class Admission:
                 polled = consumer.poll(timeout_ms=200)
                 if not polled:
                     continue
-                outgoing = [o for records in polled.values() for r in records for o in judge(r, s.events_topic, s.dlq_topic)]
-                futures = [producer.send(o.topic, key=o.key, value=o.value, timestamp_ms=o.timestamp_ms, headers=o.headers)
-                           for o in outgoing]
+                outgoing = [
+                    o for records in polled.values() for r in records for o in judge(r, s.events_topic, s.dlq_topic)
+                ]
+                futures = [
+                    producer.send(o.topic, key=o.key, value=o.value, timestamp_ms=o.timestamp_ms, headers=o.headers)
+                    for o in outgoing
+                ]
                 producer.flush()
                 for f in futures:
                     f.get(timeout=0)  # raises the send's error: nothing is committed past a failed write
@@ -128,5 +156,10 @@ def run_until_stopped(settings: Settings) -> None:
     worker.start()
     while worker.is_alive():
         worker.join(timeout=60)
-        log.info("admission: %d events on to %s, %d to %s", stage.admitted, settings.events_topic,
-                 stage.rejected, settings.dlq_topic)
+        log.info(
+            "admission: %d events on to %s, %d to %s",
+            stage.admitted,
+            settings.events_topic,
+            stage.rejected,
+            settings.dlq_topic,
+        )

@@ -1,4 +1,5 @@
 """`p06 worker`, `p06 live` and `p06 up`."""
+
 from __future__ import annotations
 
 import gc
@@ -9,7 +10,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -25,7 +25,7 @@ console = Console()
 
 
 def worker(
-    web_port: Optional[int] = typer.Option(None, help="P06_WORKER_WEB_PORT: port of the live API and dashboard"),
+    web_port: int | None = typer.Option(None, help="P06_WORKER_WEB_PORT: port of the live API and dashboard"),
 ) -> None:
     """Run a Faust worker: count events into live figures, serve the live API and dashboard."""
     from stack import ensure_topics
@@ -71,7 +71,7 @@ def admission() -> None:
 
 def live(
     fmt: str = typer.Option("json", "--format", help="json (the /api/live body) or table"),
-    url: Optional[str] = typer.Option(None, help="a worker's base URL; default from P06_WORKER_WEB_PORT"),
+    url: str | None = typer.Option(None, help="a worker's base URL; default from P06_WORKER_WEB_PORT"),
 ) -> None:
     """Print the live national figures from a running worker."""
     import httpx
@@ -82,8 +82,10 @@ def live(
     try:
         response = httpx.get(f"{base}/api/live", auth=client_credentials(settings()), timeout=10)
         if response.status_code in (401, 403):
-            console.print(f"[red]error:[/red] {base} refused: {response.json().get('error')}; set P06_OPERATOR_USER and"
-                          " P06_OPERATOR_PASSWORD_FILE to an operator's account (`p06 users add`)")
+            console.print(
+                f"[red]error:[/red] {base} refused: {response.json().get('error')}; set P06_OPERATOR_USER and"
+                " P06_OPERATOR_PASSWORD_FILE to an operator's account (`p06 users add`)"
+            )
             raise typer.Exit(1)
         body = response.raise_for_status().json()
     except httpx.HTTPError as exc:
@@ -104,7 +106,9 @@ def live(
     console.print(table)
 
 
-STOP_GRACE_S = 15.0  # how long `p06 up` lets its processes stop before it kills them (the worker's own deadline is 10 s)
+STOP_GRACE_S = (
+    15.0  # how long `p06 up` lets its processes stop before it kills them (the worker's own deadline is 10 s)
+)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -113,8 +117,9 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def up(
     rate: float = typer.Option(100.0, help="simulated events per second (0: no simulator)"),
-    duration: Optional[float] = typer.Option(
-        None, min=0, help="stop simulating after this many seconds; the worker and sink keep running"),
+    duration: float | None = typer.Option(
+        None, min=0, help="stop simulating after this many seconds; the worker and sink keep running"
+    ),
 ) -> None:
     """Run the whole system on its defaults: broker, worker, admission, sink and simulated localities."""
     import httpx
@@ -132,12 +137,26 @@ def up(
     ensure_ingestion_topics(s)
     logs = (s.data_dir / "logs").resolve()
     logs.mkdir(parents=True, exist_ok=True)
-    for made in ensure_first_accounts(s.accounts_folder):  # a fresh folder: an admin and a monitor account to log in with
-        console.print(f"made account {made.name.removesuffix('-password')}: its password is in {made.resolve()} (owner-only)", soft_wrap=True)
+    for made in ensure_first_accounts(
+        s.accounts_folder
+    ):  # a fresh folder: an admin and a monitor account to log in with
+        console.print(
+            f"made account {made.name.removesuffix('-password')}: its password is in {made.resolve()} (owner-only)",
+            soft_wrap=True,
+        )
     auth = client_credentials(s)
     commands = {"worker": ["worker"], "admission": ["admission"], "sink": ["sink"]}
     if rate:
-        commands["simulate"] = ["simulate", "--rate", str(rate), "--resend-share", "0.05", "--reorder-share", "0.05", "--as-provinces"]
+        commands["simulate"] = [
+            "simulate",
+            "--rate",
+            str(rate),
+            "--resend-share",
+            "0.05",
+            "--reorder-share",
+            "0.05",
+            "--as-provinces",
+        ]
         commands["simulate"] += ["--duration", str(duration)] if duration is not None else []
     children = {
         name: subprocess.Popen(
@@ -155,8 +174,10 @@ def up(
                 try:
                     response = httpx.get(f"{base}/api/live", auth=auth, timeout=2)
                     if response.status_code in (401, 403):
-                        console.print(f"[red]the live API refused {'no credentials' if auth is None else auth[0]}:[/red] set"
-                                      " P06_OPERATOR_USER and P06_OPERATOR_PASSWORD_FILE to a national operator's account")
+                        console.print(
+                            f"[red]the live API refused {'no credentials' if auth is None else auth[0]}:[/red] set"
+                            " P06_OPERATOR_USER and P06_OPERATOR_PASSWORD_FILE to a national operator's account"
+                        )
                         raise typer.Exit(1)
                     response.raise_for_status()
                     break
@@ -164,10 +185,16 @@ def up(
                     if children["worker"].poll() is not None:
                         raise typer.Exit(1) from None
                     time.sleep(0.5)
-        console.print(f"dashboard: {base}/dashboard/   (log in as admin, password in {first_password_file(s.accounts_folder, 'admin')})",
-                      soft_wrap=True)
-        console.print(f"live API:  {base}/api/live   metrics: {base}/metrics (the monitor account)   `p06 users` manages accounts")
-        console.print(f"logs:      {logs}/   (Ctrl-C stops worker, admission, sink and simulator; `p06 stack down` the broker)")
+        console.print(
+            f"dashboard: {base}/dashboard/   (log in as admin, password in {first_password_file(s.accounts_folder, 'admin')})",
+            soft_wrap=True,
+        )
+        console.print(
+            f"live API:  {base}/api/live   metrics: {base}/metrics (the monitor account)   `p06 users` manages accounts"
+        )
+        console.print(
+            f"logs:      {logs}/   (Ctrl-C stops worker, admission, sink and simulator; `p06 stack down` the broker)"
+        )
         _watch(children, logs)
     except KeyboardInterrupt:
         pass

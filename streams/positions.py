@@ -19,6 +19,7 @@ rather than from the committed offset, when that is at the end and the state beh
 Kafka's committed offsets are only where reading starts: a commit that is ahead of the state or behind
 it changes nothing.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -16,6 +16,7 @@ Records of the worker's `state` table, all in the locality's partition (one writ
                                when a late event for it arrives
 So a batch of today's events writes one record per locality, and no record grows with history.
 """
+
 from __future__ import annotations
 
 import enum

@@ -1,4 +1,5 @@
 """The worker's own figures for /metrics: what it read, applied, refused and how far behind it is."""
+
 from __future__ import annotations
 
 import time
@@ -69,7 +70,9 @@ def prometheus_text(app: faust.App, processor: Processor) -> str:
         except Exception:  # partition revoked since: no lag to report
             continue
         if highwater is not None:
-            lines.append(f'p06_consumer_lag{{topic="{topic}",partition="{partition}"}} {max(0, highwater - offset - 1)}')
+            lines.append(
+                f'p06_consumer_lag{{topic="{topic}",partition="{partition}"}} {max(0, highwater - offset - 1)}'
+            )
     lines += [
         "# HELP p06_processing_latency_seconds Kafka timestamp to processed, over the last 10,000 messages.",
         "# TYPE p06_processing_latency_seconds summary",

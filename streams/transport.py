@@ -10,6 +10,7 @@ Where reading resumes no longer depends on Faust (streams.positions); two change
   over with changelog records still queued; the next owner would restore a state without them and,
   worse, those records could land after the new owner's, older state last.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -57,7 +58,7 @@ class _ProducerBuffer(ProducerBuffer):
             self.message_sent.clear()
             try:
                 await asyncio.wait_for(self.message_sent.wait(), timeout=0.1)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass  # slow, not stuck: look again
 
 

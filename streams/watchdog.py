@@ -14,6 +14,7 @@ runs on a loaded machine; its cause inside Faust is not found). The worker then 
 leaves the group and closes its stores) and starts again in the same process (os.execv), and the
 new process recovers from scratch.
 """
+
 from __future__ import annotations
 
 import logging
@@ -75,8 +76,11 @@ class Worker(faust.Worker):
 
 
 def _exit_now() -> None:
-    log.error("the worker did not stop within %.0f s (is Kafka reachable?); exiting without waiting: "
-              "its state is safe and the next start resumes from it", SHUTDOWN_DEADLINE_S)
+    log.error(
+        "the worker did not stop within %.0f s (is Kafka reachable?); exiting without waiting: "
+        "its state is safe and the next start resumes from it",
+        SHUTDOWN_DEADLINE_S,
+    )
     logging.shutdown()
     restart_if_requested()
     os._exit(1)

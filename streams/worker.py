@@ -8,6 +8,7 @@ the worker reads from there.
 faust's exactly_once mode is not used: it has open reports of duplicates and crashes, and this
 design does not need it.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -144,7 +145,9 @@ class Processor:
         self.positions.skip_to(tp.partition, earliest)
         target = self.positions.next[tp.partition]
         if arrived is not None:
-            log.warning("%s: record %d arrived but the state stands at %d: reading from there again", tp, arrived, target)
+            log.warning(
+                "%s: record %d arrived but the state stands at %d: reading from there again", tp, arrived, target
+            )
         elif self.positions.resumed(tp.partition):
             log.warning("%s: records past %d are not arriving: reading from there again", tp, target)
         else:
@@ -249,8 +252,10 @@ class Processor:
         """A copy of an event already counted, with other content: the first copy stays counted."""
         self.stats.conflicts += 1
         event_id, day = identity(event)
-        reason = (f"event_id: {event_id!r} of {day} was received before with other content; "
-                  "the first copy counts (send a correction under a new event_id)")
+        reason = (
+            f"event_id: {event_id!r} of {day} was received before with other content; "
+            "the first copy counts (send a correction under a new event_id)"
+        )
         self.to_dlq(Rejection(None, reason, event.to_json()), fe)
 
     def reroute(self, event: Event) -> None:

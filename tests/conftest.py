@@ -6,6 +6,7 @@ own secured broker on a free port and removes it at the end. Each test gets its 
 data folder, so tests never see each other's events, and the project's ACL table (stack.acl) is
 granted for its topic names: each process of a test connects as its role's principal.
 """
+
 from __future__ import annotations
 
 import os

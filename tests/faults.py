@@ -1,4 +1,5 @@
 """The pipeline under test: real worker and sink processes, and the checks every fault case ends with."""
+
 from __future__ import annotations
 
 import json
@@ -8,9 +9,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.recount import expected_live
-from bench.proc import P06Process
 from pipeline import REPO, Worker, figures_of, wait_for_figures
+
+from bench.proc import P06Process
+from bench.recount import expected_live
 from schemas.settings import Settings
 from sinks.warehouse import open_reader
 
@@ -34,7 +36,9 @@ def uncommitted(settings: Settings, group: str) -> int:
     # committed() reads the group's offsets without joining the group (nothing is subscribed)
     consumer = KafkaConsumer(**kafka_python_options(settings, "admin"), group_id=group, enable_auto_commit=False)
     try:
-        partitions = [TopicPartition(settings.events_topic, p) for p in consumer.partitions_for_topic(settings.events_topic)]
+        partitions = [
+            TopicPartition(settings.events_topic, p) for p in consumer.partitions_for_topic(settings.events_topic)
+        ]
         ends = consumer.end_offsets(partitions)
         return sum(ends[tp] - (consumer.committed(tp) or 0) for tp in partitions)
     finally:
@@ -42,7 +46,9 @@ def uncommitted(settings: Settings, group: str) -> int:
 
 
 def p06(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "p06", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "p06", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def clickhouse_figures() -> dict[str, Any] | None:
@@ -69,7 +75,9 @@ def wait_for_clickhouse(expected: dict[str, Any], sink: Any, timeout_s: float = 
 def archived_event_ids(settings: Settings) -> set[str]:
     reader = open_reader(settings)
     try:
-        return {row[0] if isinstance(row, (list, tuple)) else row["event_id"] for row in reader.named("archive_event_ids")}
+        return {
+            row[0] if isinstance(row, (list, tuple)) else row["event_id"] for row in reader.named("archive_event_ids")
+        }
     finally:
         reader.close()
 

@@ -2,11 +2,12 @@
 
 What the events must give is in bench/recount.py, written from the contract's words, not from our code.
 """
+
 from __future__ import annotations
 
 import re
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,31 +38,98 @@ def monitor() -> tuple[str, str] | None:
     from schemas.settings import settings
 
     return client_credentials(settings(), "monitor")
-BASE_TIME = datetime(2026, 11, 1, tzinfo=timezone.utc)
+
+
+BASE_TIME = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 def seeded_events(seed: int, count: int, provinces: int = 3, wards_per_province: int = 12) -> list[dict[str, Any]]:
     """The tests' stream, from the project's one generator: a few provinces (urban and rural wards)
     over five days, senders in several zones, and same-instant corrections the event_id must decide."""
-    return list(simulated_events(seed, count, start=BASE_TIME, span=timedelta(days=5), provinces=provinces,
-                                 wards_per_province=wards_per_province, tie_share=0.05))
+    return list(
+        simulated_events(
+            seed,
+            count,
+            start=BASE_TIME,
+            span=timedelta(days=5),
+            provinces=provinces,
+            wards_per_province=wards_per_province,
+            tie_share=0.05,
+        )
+    )
 
 
 INVALID_MESSAGES: list[tuple[bytes | None, bytes]] = [
     (b"01", b"this is not json"),
     (b"01", b"\xff\xfe\x00 not utf-8"),
-    (None, orjson.dumps({"event_id": "bad-1", "type": "eid.activations", "locality": "01", "occurred_at": "2026-11-01T00:00:00Z", "payload": {"count": 1}})),
-    (b"00070", orjson.dumps({"event_id": "bad-2", "type": "unknown.type", "locality": "00070", "occurred_at": "2026-11-01T00:00:00Z", "payload": {}})),
-    (b"00070", orjson.dumps({"event_id": "bad-3", "type": "eid.activations", "locality": "00070", "occurred_at": "2026-11-01T00:00:00", "payload": {"count": 1}})),
-    (b"00070", orjson.dumps({"event_id": "bad-4", "type": "eid.activations", "locality": "00070", "occurred_at": "2026-11-01T00:00:00Z", "payload": {"count": 2**63}})),
+    (
+        None,
+        orjson.dumps(
+            {
+                "event_id": "bad-1",
+                "type": "eid.activations",
+                "locality": "01",
+                "occurred_at": "2026-11-01T00:00:00Z",
+                "payload": {"count": 1},
+            }
+        ),
+    ),
+    (
+        b"00070",
+        orjson.dumps(
+            {
+                "event_id": "bad-2",
+                "type": "unknown.type",
+                "locality": "00070",
+                "occurred_at": "2026-11-01T00:00:00Z",
+                "payload": {},
+            }
+        ),
+    ),
+    (
+        b"00070",
+        orjson.dumps(
+            {
+                "event_id": "bad-3",
+                "type": "eid.activations",
+                "locality": "00070",
+                "occurred_at": "2026-11-01T00:00:00",
+                "payload": {"count": 1},
+            }
+        ),
+    ),
+    (
+        b"00070",
+        orjson.dumps(
+            {
+                "event_id": "bad-4",
+                "type": "eid.activations",
+                "locality": "00070",
+                "occurred_at": "2026-11-01T00:00:00Z",
+                "payload": {"count": 2**63},
+            }
+        ),
+    ),
 ]
 # A batch whose second element is invalid: the first must still count.
 MIXED_BATCH = (
     b"00070",
     orjson.dumps(
         [
-            {"event_id": "mixed-ok", "type": "eid.activations", "locality": "00070", "occurred_at": "2026-11-02T00:00:00Z", "payload": {"count": 11}},
-            {"event_id": "mixed-bad", "type": "eid.activations", "locality": "00070", "occurred_at": "2026-11-02T00:00:00Z", "payload": {"count": -1}},
+            {
+                "event_id": "mixed-ok",
+                "type": "eid.activations",
+                "locality": "00070",
+                "occurred_at": "2026-11-02T00:00:00Z",
+                "payload": {"count": 11},
+            },
+            {
+                "event_id": "mixed-bad",
+                "type": "eid.activations",
+                "locality": "00070",
+                "occurred_at": "2026-11-02T00:00:00Z",
+                "payload": {"count": -1},
+            },
         ]
     ),
 )
@@ -77,7 +145,9 @@ def raw_role(settings: Settings, topic: str) -> str:
 def publish_raw(settings: Settings, topic: str, messages: list[tuple[bytes | None, bytes]]) -> None:
     """Straight onto the topic with a bare producer, bypassing the Publisher's checks, as the principal
     that writes this topic in production (raw_role)."""
-    producer = KafkaProducer(**kafka_python_options(settings, raw_role(settings, topic)), acks="all", linger_ms=5, max_request_size=5_242_880)
+    producer = KafkaProducer(
+        **kafka_python_options(settings, raw_role(settings, topic)), acks="all", linger_ms=5, max_request_size=5_242_880
+    )
     for key, value in messages:
         producer.send(topic, key=key, value=value)
     producer.flush()
@@ -118,7 +188,9 @@ def wait_for_figures(worker: Worker, expected: dict[str, Any], timeout_s: float 
             raise AssertionError(failure)
         time.sleep(0.5)
     got = figures_of(body) if body else None
-    diff = {} if got is None else {s: (got[s], expected[s]) for s in ("nation", "urban", "rural") if got[s] != expected[s]}
+    diff = (
+        {} if got is None else {s: (got[s], expected[s]) for s in ("nation", "urban", "rural") if got[s] != expected[s]}
+    )
     raise AssertionError(f"live figures never matched the recount within {timeout_s}s; differing: {diff}")
 
 
@@ -137,7 +209,9 @@ def wait_until_both_own_partitions(*workers: Worker, timeout_s: float = 120) -> 
 
 def _assigned(worker: Worker) -> int:
     try:
-        found = re.search(r"^p06_assigned_partitions (\d+)$", httpx.get(f"{worker.url}/metrics", auth=monitor(), timeout=2).text, re.M)
+        found = re.search(
+            r"^p06_assigned_partitions (\d+)$", httpx.get(f"{worker.url}/metrics", auth=monitor(), timeout=2).text, re.M
+        )
     except httpx.HTTPError:
         return 0
     return int(found.group(1)) if found else 0

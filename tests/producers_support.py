@@ -1,4 +1,5 @@
 """Reading back what the producers put on a topic, with a plain consumer independent of the code under test."""
+
 from __future__ import annotations
 
 import time

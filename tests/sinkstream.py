@@ -1,31 +1,35 @@
 """The sink and report tests' stream (from the project's one generator) and a real `p06 sink` process."""
+
 from __future__ import annotations
 
 import random
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import orjson
 from kafka import KafkaProducer
+from pipeline import operator
 
 from bench.proc import P06Process
-from pipeline import operator
 from producers import as_messages, simulated_events
 from schemas.kafka_clients import kafka_python_options
 from schemas.settings import Settings
 from stack import ensure_topics
 
-START = datetime(2026, 9, 1, tzinfo=timezone.utc)
+START = datetime(2026, 9, 1, tzinfo=UTC)
 P06 = str(Path(sys.executable).parent / "p06")  # the console script, as a user runs it
 
 
 def make_events(seed: int, n: int, provinces: int = 3) -> list[dict]:
     """About n distinct events over a few provinces and 30 days, with same-instant corrections."""
-    return list(simulated_events(seed, n, start=START, span=timedelta(days=30), provinces=provinces,
-                                 wards_per_province=4, tie_share=0.04))
+    return list(
+        simulated_events(
+            seed, n, start=START, span=timedelta(days=30), provinces=provinces, wards_per_province=4, tie_share=0.04
+        )
+    )
 
 
 def messages(events: list[dict], seed: int) -> list[bytes]:
@@ -91,7 +95,9 @@ class SinkProcess(P06Process):
 
     def health(self) -> dict | None:
         try:
-            return httpx.get(f"http://127.0.0.1:{self.settings.sink_api_port}/health", auth=operator(), timeout=2).json()
+            return httpx.get(
+                f"http://127.0.0.1:{self.settings.sink_api_port}/health", auth=operator(), timeout=2
+            ).json()
         except (httpx.HTTPError, ValueError):
             return None
 

@@ -6,20 +6,43 @@ so the grants cannot be exercised here. What is checked: every statement parses 
 parser (EXPLAIN AST), no statement grants a file, URL or remote source, a temporary table or anything
 outside database p06, readers get SELECT only, and each province's row policy names its own province.
 """
+
 from __future__ import annotations
 
 import re
 import subprocess
 
 import pytest
+from sinkstream import P06
 
 from schemas.registry import registry
 from schemas.settings import load_settings
 from sinks.access import FIGURE_TABLES, plan
-from sinkstream import P06
 
-SOURCES = ("FILE", "URL", "S3", "HDFS", "REMOTE", "MYSQL", "POSTGRES", "ODBC", "JDBC", "MONGO", "REDIS", "SQLITE",
-           "AZURE", "KAFKA", "NATS", "RABBITMQ", "SOURCES", "READ", "WRITE", "TEMPORARY", "SYSTEM", "ACCESS MANAGEMENT")
+SOURCES = (
+    "FILE",
+    "URL",
+    "S3",
+    "HDFS",
+    "REMOTE",
+    "MYSQL",
+    "POSTGRES",
+    "ODBC",
+    "JDBC",
+    "MONGO",
+    "REDIS",
+    "SQLITE",
+    "AZURE",
+    "KAFKA",
+    "NATS",
+    "RABBITMQ",
+    "SOURCES",
+    "READ",
+    "WRITE",
+    "TEMPORARY",
+    "SYSTEM",
+    "ACCESS MANAGEMENT",
+)
 
 
 @pytest.fixture
@@ -50,7 +73,11 @@ def test_no_role_may_read_files_or_the_network_and_readers_only_select(statement
     writer = next(g for g in grants if g.endswith("TO p06_writer") and "INSERT" in g)
     assert "SELECT" in writer and "DROP DATABASE" not in writer
     users = [s.sql for s in statements if s.sql.startswith("GRANT p06_")]
-    assert users == ["GRANT p06_writer TO p06_sink", "GRANT p06_reader TO p06_reports", "GRANT p06_province_79 TO p06_province_79"]
+    assert users == [
+        "GRANT p06_writer TO p06_sink",
+        "GRANT p06_reader TO p06_reports",
+        "GRANT p06_province_79 TO p06_province_79",
+    ]
 
 
 def test_each_province_role_is_held_to_its_own_rows(statements) -> None:

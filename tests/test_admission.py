@@ -5,6 +5,7 @@ Whatever else it writes there (another province's events, alone or mixed into a 
 goes to the dead-letter topic with the reason, and the live figures are the recount of what was
 admitted, also when the stage is killed mid-stream and started again.
 """
+
 from __future__ import annotations
 
 import random
@@ -13,11 +14,11 @@ from pathlib import Path
 
 import orjson
 import pytest
+from pipeline import Worker, publish_raw, seeded_events, wait_for_figures
 from producers_support import read_topic, topic_events
 
 from bench.proc import P06Process
 from bench.recount import expected_live
-from pipeline import Worker, publish_raw, seeded_events, wait_for_figures
 from producers import Publisher, as_messages
 from schemas import registry
 from schemas.settings import Settings

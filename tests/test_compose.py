@@ -1,4 +1,5 @@
 """docker-compose.yml cannot run here: check that what it asks of p06 exists (commands, settings, files)."""
+
 from __future__ import annotations
 
 import json
@@ -29,7 +30,11 @@ def test_every_command_a_service_runs_exists_in_the_cli() -> None:
     root = typer.main.get_command(p06.app)
     for name, svc in OURS.items():
         # a shell entrypoint (a one-shot job) runs `p06 ...` commands inside its script
-        runs = [svc["command"]] if "command" in svc else [c.split() for c in re.findall(r"\bp06 ([a-z ]+)", svc["entrypoint"][-1])]
+        runs = (
+            [svc["command"]]
+            if "command" in svc
+            else [c.split() for c in re.findall(r"\bp06 ([a-z ]+)", svc["entrypoint"][-1])]
+        )
         assert runs, name
         for words in runs:
             command = root
@@ -88,7 +93,10 @@ def test_services_have_health_checks_and_named_volumes() -> None:
 
 
 def test_grafana_dashboard_reads_the_tables_the_migrations_create() -> None:
-    sql = "\n".join((REPO / "sinks" / "sql").joinpath(f).read_text() for f in sorted(p.name for p in (REPO / "sinks" / "sql").glob("*.sql")))
+    sql = "\n".join(
+        (REPO / "sinks" / "sql").joinpath(f).read_text()
+        for f in sorted(p.name for p in (REPO / "sinks" / "sql").glob("*.sql"))
+    )
     dashboard = json.loads((REPO / "sinks/grafana/dashboards/national.json").read_text())
     datasource = yaml.safe_load((REPO / "sinks/grafana/provisioning/datasources/clickhouse.yaml").read_text())
     uid = datasource["datasources"][0]["uid"]
@@ -109,20 +117,34 @@ def test_kafka_runs_tls_scram_and_acls_with_no_default_password() -> None:
     kafka = services["kafka"]["environment"]
     protocols = dict(pair.split(":") for pair in kafka["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
     assert protocols["SASL_SSL"] == "SASL_SSL" and protocols["INTERNAL"] == "SASL_SSL"
-    assert "PLAINTEXT" not in protocols.values()  # the controller's own listener is SASL_PLAINTEXT, inside the container
+    assert (
+        "PLAINTEXT" not in protocols.values()
+    )  # the controller's own listener is SASL_PLAINTEXT, inside the container
     assert kafka["KAFKA_SASL_ENABLED_MECHANISMS"] == "SCRAM-SHA-512"
     assert kafka["KAFKA_AUTHORIZER_CLASS_NAME"] == "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
     assert kafka["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
     assert kafka["KAFKA_SSL_KEYSTORE_TYPE"] == "PEM"
-    for jaas in (kafka["KAFKA_LISTENER_NAME_INTERNAL_PLAIN_SASL_JAAS_CONFIG"], kafka["KAFKA_LISTENER_NAME_CONTROLLER_PLAIN_SASL_JAAS_CONFIG"]):
-        assert re.findall(r'password="([^"]*)"', jaas) and all(p.startswith("${P06_KAFKA_") and ":?" in p for p in re.findall(r'="(\$\{[^"]*)"', jaas))
+    for jaas in (
+        kafka["KAFKA_LISTENER_NAME_INTERNAL_PLAIN_SASL_JAAS_CONFIG"],
+        kafka["KAFKA_LISTENER_NAME_CONTROLLER_PLAIN_SASL_JAAS_CONFIG"],
+    ):
+        assert re.findall(r'password="([^"]*)"', jaas) and all(
+            p.startswith("${P06_KAFKA_") and ":?" in p for p in re.findall(r'="(\$\{[^"]*)"', jaas)
+        )
     for name, principal in KAFKA_CLIENTS.items():
         env = OURS[name]["environment"]
-        assert env["P06_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL" and env["P06_KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512", name
+        assert (
+            env["P06_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL" and env["P06_KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
+        ), name
         assert env["P06_KAFKA_USERNAME"] == principal, name
         assert re.fullmatch(r"\$\{P06_KAFKA_[A-Z]+_PASSWORD:\?[^}]+\}", env["P06_KAFKA_PASSWORD"]), name
-        assert "kafka-ca:/kafka-ca:ro" in OURS[name]["volumes"] and env["P06_KAFKA_SSL_CAFILE"] == "/kafka-ca/ca.pem", name
-        assert OURS[name].get("depends_on", COMPOSE["x-p06"]["depends_on"])["kafka-init"]["condition"] == "service_completed_successfully", name
+        assert "kafka-ca:/kafka-ca:ro" in OURS[name]["volumes"] and env["P06_KAFKA_SSL_CAFILE"] == "/kafka-ca/ca.pem", (
+            name
+        )
+        assert (
+            OURS[name].get("depends_on", COMPOSE["x-p06"]["depends_on"])["kafka-init"]["condition"]
+            == "service_completed_successfully"
+        ), name
     assert OURS["kafka-init"]["entrypoint"][-1].rstrip().endswith("exec p06 stack init")
     assert OURS["kafka-certs"]["command"][:2] == ["stack", "certs"]
     assert services["kafka"]["depends_on"]["kafka-certs"]["condition"] == "service_completed_successfully"

@@ -1,13 +1,14 @@
 """The operators' dashboard in headless Chromium, on a real worker and the real broker: figures
 published to Kafka appear on the open page, twice, without the page reloading; in Vietnamese by
 default, in English with ?lang=en."""
+
 from __future__ import annotations
 
 import secrets
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -15,6 +16,7 @@ import httpx
 import orjson
 import pytest
 from kafka import KafkaProducer
+from pipeline import operator
 from playwright.sync_api import Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -26,7 +28,6 @@ from schemas.kafka_clients import kafka_python_options
 from schemas.metrics import METRICS, TOTAL_TASKS
 from schemas.registry import registry
 from schemas.settings import Settings
-from pipeline import operator
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -75,8 +76,14 @@ def page() -> Iterator[Page]:
 
 
 def event(type_: str, locality: str, payload: dict, minutes_ago: float) -> dict:
-    at = datetime.now(timezone.utc) - timedelta(minutes=minutes_ago)
-    data = {"event_id": uuid.uuid4().hex, "type": type_, "locality": locality, "occurred_at": at.isoformat(), "payload": payload}
+    at = datetime.now(UTC) - timedelta(minutes=minutes_ago)
+    data = {
+        "event_id": uuid.uuid4().hex,
+        "type": type_,
+        "locality": locality,
+        "occurred_at": at.isoformat(),
+        "payload": payload,
+    }
     validate_event(data)  # the test sends only what the contract accepts
     return data
 
@@ -157,15 +164,19 @@ def test_dashboard_follows_the_stream_without_reloading(p06_settings: Settings, 
     expected = recount(round_one)["nation"]
     nation_shown(page, expected)
     assert page.locator('#nation [data-metric="eid_activations"]').inner_text() == "1.234"
-    assert page.locator('#nation .card:has([data-metric="eid_activations"]) .label').inner_text() == \
-        "Tài khoản định danh điện tử (VNeID) đã kích hoạt"
+    assert (
+        page.locator('#nation .card:has([data-metric="eid_activations"]) .label').inner_text()
+        == "Tài khoản định danh điện tử (VNeID) đã kích hoạt"
+    )
     assert page.locator(f'#provinces tr[data-code="{first}"] [data-metric="tasks_completed"]').inner_text() == "10"
     assert page.locator(f'#provinces tr[data-code="{first}"] [data-metric="tasks_share"]').inner_text() == "4,4%"
     national_tasks = f"{10 / (TOTAL_TASKS * len(reg.provinces)):.1%}"
     assert page.locator("#target-tasks strong").inner_text() == national_tasks.replace(".", ",")
     assert page.locator("#target-power .note").inner_text() == "2/3 thôn đã báo cáo"
     shown = page.inner_text("body")
-    assert not [word for word in ("Villages", "Targets", "Province", "live", "ago", "Nation", "Log out") if word in shown], shown
+    assert not [
+        word for word in ("Villages", "Targets", "Province", "live", "ago", "Nation", "Log out") if word in shown
+    ], shown
 
     # The same figures in English, on a second tab: labels and number formats follow ?lang=en.
     english = page.context.new_page()
@@ -175,12 +186,19 @@ def test_dashboard_follows_the_stream_without_reloading(p06_settings: Settings, 
     assert english.get_attribute("html", "lang") == "en"
     assert english.inner_text("h1") == "Project 06 · live national figures"
     assert english.locator('#nation [data-metric="eid_activations"]').inner_text() == "1,234"
-    assert english.locator('#nation .card:has([data-metric="eid_activations"]) .label').inner_text() == "e-ID (VNeID) accounts activated"
+    assert (
+        english.locator('#nation .card:has([data-metric="eid_activations"]) .label').inner_text()
+        == "e-ID (VNeID) accounts activated"
+    )
     assert english.locator(f'#provinces tr[data-code="{first}"] [data-metric="tasks_share"]').inner_text() == "4.4%"
     assert english.locator("#target-power .note").inner_text() == "2 of 3 villages reported"
-    assert english.locator('#provinces tr[data-code="01"] th').inner_text() == "Thành phố Hà Nội"  # names stay Vietnamese
+    assert (
+        english.locator('#provinces tr[data-code="01"] th').inner_text() == "Thành phố Hà Nội"
+    )  # names stay Vietnamese
     shown = english.inner_text("body")
-    assert not [word for word in ("Mục tiêu", "trực tuyến", "Toàn quốc", "xã/phường", "thôn", "Đăng xuất") if word in shown], shown
+    assert not [
+        word for word in ("Mục tiêu", "trực tuyến", "Toàn quốc", "xã/phường", "thôn", "Đăng xuất") if word in shown
+    ], shown
     english.click('#languages a[data-lang="vi"]')  # the switch: back to Vietnamese
     english.wait_for_function("document.documentElement.lang === 'vi'")
     assert english.url.endswith("/dashboard/?lang=vi")
@@ -227,15 +245,29 @@ def test_the_catalogue_is_served_in_either_language_and_a_wrong_one_is_refused(w
 def test_the_login_page_speaks_the_dashboard_s_language(worker_url: str) -> None:
     """Vietnamese by default; a dashboard asked for in English sends to an English login, which returns there."""
     vi = httpx.get(f"{worker_url}/login", timeout=10)
-    assert '<html lang="vi">' in vi.text and "<h1>Đề án 06 · Đăng nhập</h1>" in vi.text and ">Mật khẩu</label>" in vi.text
+    assert (
+        '<html lang="vi">' in vi.text and "<h1>Đề án 06 · Đăng nhập</h1>" in vi.text and ">Mật khẩu</label>" in vi.text
+    )
     sent = httpx.get(f"{worker_url}/dashboard/?lang=en", timeout=10)
     where = urlsplit(sent.headers["Location"])
-    assert sent.status_code == 303 and where.path == "/login" and parse_qs(where.query) == {"next": ["/dashboard/?lang=en"]}
+    assert (
+        sent.status_code == 303
+        and where.path == "/login"
+        and parse_qs(where.query) == {"next": ["/dashboard/?lang=en"]}
+    )
     en = httpx.get(f"{worker_url}{sent.headers['Location']}", timeout=10)
-    assert '<html lang="en">' in en.text and ">Log in</button>" in en.text and 'name="next" value="/dashboard/?lang=en"' in en.text
-    refused = httpx.post(f"{worker_url}/login", data={"name": "nobody", "password": "wrong", "next": "/dashboard/?lang=en"}, timeout=10)
+    assert (
+        '<html lang="en">' in en.text
+        and ">Log in</button>" in en.text
+        and 'name="next" value="/dashboard/?lang=en"' in en.text
+    )
+    refused = httpx.post(
+        f"{worker_url}/login", data={"name": "nobody", "password": "wrong", "next": "/dashboard/?lang=en"}, timeout=10
+    )
     assert refused.status_code == 401 and "Wrong account name or password" in refused.text
-    refused = httpx.post(f"{worker_url}/login", data={"name": "nobody", "password": "wrong", "next": "/dashboard/"}, timeout=10)
+    refused = httpx.post(
+        f"{worker_url}/login", data={"name": "nobody", "password": "wrong", "next": "/dashboard/"}, timeout=10
+    )
     assert "Sai tên tài khoản hoặc mật khẩu" in refused.text
 
 
@@ -255,8 +287,10 @@ def test_a_province_operator_sees_their_province_only(p06_settings: Settings, wo
     log_in(page, worker_url, "ops-a", password)
     page.wait_for_selector("#status[data-state=live]")
 
-    sent = [event("eid.activations", reg.wards_by_province[mine][0], {"count": 321}, 5),
-            event("eid.activations", reg.wards_by_province[other][0], {"count": 999}, 5)]
+    sent = [
+        event("eid.activations", reg.wards_by_province[mine][0], {"count": 321}, 5),
+        event("eid.activations", reg.wards_by_province[other][0], {"count": 999}, 5),
+    ]
     publish(p06_settings, sent)
     cell = f'#provinces tr[data-code="{mine}"] [data-metric="eid_activations"]'
     page.wait_for_function(f"document.querySelector('{cell}')?.dataset.value === '321'", timeout=FIGURES_TIMEOUT_MS)

@@ -1,6 +1,7 @@
 """Fault injection on the real broker and chDB: each case publishes a seeded stream, injects a fault,
 drains, and checks every figure (twelve metrics x nation, provinces, urban, rural) in the live API, in
 ClickHouse and by `p06 reconcile`, and that the archive holds every valid event."""
+
 from __future__ import annotations
 
 import asyncio
@@ -11,20 +12,30 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import orjson
 import pytest
-
 from conftest import grant_acls
 from faults import Sink, assert_exact_everywhere, p06, uncommitted
-from bench.recount import expected_live
+from pipeline import (
+    INVALID_MESSAGES,
+    Worker,
+    monitor,
+    operator,
+    publish_raw,
+    seeded_events,
+    wait_for_figures,
+    wait_until_both_own_partitions,
+)
+
 from bench.proc import P06Process
-from pipeline import INVALID_MESSAGES, Worker, monitor, operator, publish_raw, seeded_events, wait_for_figures, wait_until_both_own_partitions
+from bench.recount import expected_live
 from producers import Publisher, as_messages
-from schemas.settings import Settings, load_settings, settings as cached_settings
+from schemas.settings import Settings, load_settings
+from schemas.settings import settings as cached_settings
 from stack import broker as local_broker
 from stack import ensure_topics
 
@@ -88,7 +99,7 @@ def test_shuffled_with_some_days_late(pipeline) -> None:
     expected_eid_by_day: dict[str, int] = {}
     for e in events:
         if e["type"] == "eid.activations":
-            day = datetime.fromisoformat(e["occurred_at"]).astimezone(timezone.utc).date().isoformat()  # the API's days are UTC
+            day = datetime.fromisoformat(e["occurred_at"]).astimezone(UTC).date().isoformat()  # the API's days are UTC
             expected_eid_by_day[day] = expected_eid_by_day.get(day, 0) + e["payload"]["count"]
     assert {w["start"][:10]: w["eid_activations"] for w in days if w["eid_activations"]} == {
         d: v for d, v in expected_eid_by_day.items() if v
@@ -120,7 +131,11 @@ def test_worker_killed_three_times(pipeline) -> None:
 
 def processed(worker: Worker) -> int | None:
     try:
-        found = re.search(r"^p06_events_processed_total (\d+)$", httpx.get(f"{worker.url}/metrics", auth=monitor(), timeout=2).text, re.M)
+        found = re.search(
+            r"^p06_events_processed_total (\d+)$",
+            httpx.get(f"{worker.url}/metrics", auth=monitor(), timeout=2).text,
+            re.M,
+        )
     except httpx.HTTPError:
         return None
     return int(found.group(1)) if found else None
@@ -164,7 +179,9 @@ def test_sink_killed_mid_batch_and_restarted(pipeline) -> None:
         assert time.monotonic() < deadline and sink.failure() is None, f"the sink wrote nothing: {sink.failure()}"
         time.sleep(0.05)
     sink.kill()
-    assert uncommitted(pipeline.settings, f"{pipeline.settings.app_id}-sink") > 0, "the sink had finished: the kill proved nothing"
+    assert uncommitted(pipeline.settings, f"{pipeline.settings.app_id}-sink") > 0, (
+        "the sink had finished: the kill proved nothing"
+    )
     publish(pipeline.settings, messages[len(messages) // 2 :])
     assert_exact_everywhere(pipeline.settings, worker, pipeline.sink(), events)
 
@@ -212,7 +229,9 @@ def wait_until_serving(worker: Worker, s: Settings, timeout_s: float = 90) -> No
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
-            sink_up = httpx.get(f"http://127.0.0.1:{s.sink_api_port}/health", auth=operator(), timeout=2).status_code == 200
+            sink_up = (
+                httpx.get(f"http://127.0.0.1:{s.sink_api_port}/health", auth=operator(), timeout=2).status_code == 200
+            )
         except httpx.HTTPError:
             sink_up = False
         if sink_up and worker.live() is not None:
@@ -352,7 +371,13 @@ def test_rebalance_torture(pipeline) -> None:
 def test_hostile_input_lands_in_the_dlq_and_counts_nothing(pipeline) -> None:
     events = seeded_events(seed=19, count=300)
     ward = events[0]["locality"] if len(events[0]["locality"]) == 5 else "00070"
-    base = {"event_id": "h", "type": "eid.activations", "locality": ward, "occurred_at": "2026-11-01T00:00:00Z", "payload": {"count": 1}}
+    base = {
+        "event_id": "h",
+        "type": "eid.activations",
+        "locality": ward,
+        "occurred_at": "2026-11-01T00:00:00Z",
+        "payload": {"count": 1},
+    }
     deep = b"[" * 100_000 + b"]" * 100_000
     hostile = [
         *INVALID_MESSAGES,
@@ -393,7 +418,9 @@ def test_an_event_id_sent_again_with_other_content_counts_its_first_copy_live_an
     rng = random.Random(23)
     conflicting = [_other_content(e) for e in rng.sample(events, 30)]
     later = lambda e: (datetime.fromisoformat(e["occurred_at"]) + timedelta(days=10)).isoformat()  # noqa: E731
-    next_day = [dict(_other_content(e), occurred_at=later(e)) for e in rng.sample(events, 10)]  # the same ids: other events
+    next_day = [
+        dict(_other_content(e), occurred_at=later(e)) for e in rng.sample(events, 10)
+    ]  # the same ids: other events
     worker, sink = pipeline.worker(), pipeline.sink()
     publish(pipeline.settings, as_messages(events, seed=23, max_batch=1))
     publish(pipeline.settings, as_messages(conflicting + next_day + events[:50], seed=23, max_batch=1))

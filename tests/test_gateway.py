@@ -1,4 +1,5 @@
 """The HTTP gateway on a real broker: 202/401/403/413/422, the province boundary, what reaches the topic."""
+
 from __future__ import annotations
 
 import time
@@ -22,13 +23,23 @@ HANOI, HANOI_WARD, HCMC_WARD = "01", "00004", "25747"
 
 
 def eid(event_id: str, locality: str = HANOI_WARD, count: int = 3) -> dict:
-    return {"event_id": event_id, "type": "eid.activations", "locality": locality,
-            "occurred_at": "2026-05-01T09:00:00+07:00", "payload": {"count": count}}
+    return {
+        "event_id": event_id,
+        "type": "eid.activations",
+        "locality": locality,
+        "occurred_at": "2026-05-01T09:00:00+07:00",
+        "payload": {"count": count},
+    }
 
 
 def dossiers(event_id: str, locality: str = HANOI) -> dict:
-    return {"event_id": event_id, "type": "service.dossiers", "locality": locality,
-            "occurred_at": "2026-05-01T09:00:00+07:00", "payload": {"received": 5, "online": 2, "on_time": 5}}
+    return {
+        "event_id": event_id,
+        "type": "service.dossiers",
+        "locality": locality,
+        "occurred_at": "2026-05-01T09:00:00+07:00",
+        "payload": {"received": 5, "online": 2, "on_time": 5},
+    }
 
 
 @pytest.fixture
@@ -56,7 +67,10 @@ def national(topics: Settings) -> dict[str, str]:
 
 def ids_on_topic(settings: Settings) -> list[str]:
     """What reached Kafka: the events topic (national tokens) and Hanoi's ingestion topic (its token)."""
-    return sorted(e["event_id"] for e in topic_events(settings) + topic_events(settings, ingestion_topic(settings.events_topic, HANOI)))
+    return sorted(
+        e["event_id"]
+        for e in topic_events(settings) + topic_events(settings, ingestion_topic(settings.events_topic, HANOI))
+    )
 
 
 def ids_on(settings: Settings, topic: str) -> list[str]:
@@ -118,7 +132,9 @@ def test_province_token_covers_its_province_and_wards_only(
     client: TestClient, hanoi: dict, national: dict, topics: Settings
 ) -> None:
     assert client.post("/v1/events", json=[dossiers("p1"), eid("p2", HANOI_WARD)], headers=hanoi).status_code == 202
-    outside = client.post("/v1/events", json=[eid("p3", HANOI_WARD), eid("p4", HCMC_WARD), dossiers("p5", "79")], headers=hanoi)
+    outside = client.post(
+        "/v1/events", json=[eid("p3", HANOI_WARD), eid("p4", HCMC_WARD), dossiers("p5", "79")], headers=hanoi
+    )
     assert outside.status_code == 403
     assert [(e["index"], e["event_id"]) for e in outside.json()["errors"]] == [(1, "p4"), (2, "p5")]
     assert "outside province 01" in outside.json()["errors"][0]["error"]
@@ -140,8 +156,14 @@ def test_openapi_describes_the_endpoint_and_the_events(client: TestClient) -> No
     document = client.get("/openapi.json").json()
     post = document["paths"]["/v1/events"]["post"]
     assert set(post["responses"]) == {"202", "401", "403", "413", "422"}
-    assert {"TaskStatusEvent", "VillageStatusEvent", "SecurityAssessmentEvent", "EidActivationsEvent",
-            "ServiceDossiersEvent", "Event"} <= set(document["components"]["schemas"])
+    assert {
+        "TaskStatusEvent",
+        "VillageStatusEvent",
+        "SecurityAssessmentEvent",
+        "EidActivationsEvent",
+        "ServiceDossiersEvent",
+        "Event",
+    } <= set(document["components"]["schemas"])
 
 
 def test_p06_gateway_serves_on_loopback(topics: Settings, tmp_path: Path) -> None:

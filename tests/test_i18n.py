@@ -1,9 +1,10 @@
 """The message catalogue (schemas/messages.toml): complete in both languages, every key the code and the
 dashboard use is there, none is dead, and numbers and dates come out the Vietnamese or the English way."""
+
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from string import Formatter
@@ -39,9 +40,11 @@ def static_keys() -> dict[str, set[str]]:
     """key -> files that name it literally: tr("k"), tr.markup("k", …), self("k") in Python; t("k") and
     data-i18n="k" in the dashboard."""
     found: dict[str, set[str]] = {}
-    patterns = [(PYTHON, r'''\b(?:tr|tr\.markup|self)\(\s*["']([a-z_]+\.[a-z_]+)["']'''),
-                ([DASHBOARD / "dashboard.js"], r'''\bt\(\s*["'`]([a-z_]+\.[a-z_]+)["'`]'''),
-                ([DASHBOARD / "index.html", DASHBOARD / "dashboard.js"], r'''data-i18n(?:-[a-z-]+)?="([a-z_]+\.[a-z_]+)"''')]
+    patterns = [
+        (PYTHON, r'''\b(?:tr|tr\.markup|self)\(\s*["']([a-z_]+\.[a-z_]+)["']'''),
+        ([DASHBOARD / "dashboard.js"], r'''\bt\(\s*["'`]([a-z_]+\.[a-z_]+)["'`]'''),
+        ([DASHBOARD / "index.html", DASHBOARD / "dashboard.js"], r'''data-i18n(?:-[a-z-]+)?="([a-z_]+\.[a-z_]+)"'''),
+    ]
     for files, pattern in patterns:
         for path in files:
             for key in re.findall(pattern, path.read_text(encoding="utf-8")):
@@ -107,7 +110,9 @@ class _Text(HTMLParser):
             self.found.append(data.strip())
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.found += [f"{name}={value}" for name, value in attrs if name in ("title", "aria-label", "placeholder") and value]
+        self.found += [
+            f"{name}={value}" for name, value in attrs if name in ("title", "aria-label", "placeholder") and value
+        ]
 
 
 def test_the_dashboard_page_holds_no_text_of_its_own() -> None:
@@ -126,10 +131,16 @@ def test_numbers_and_dates_the_vietnamese_and_the_english_way() -> None:
     assert (vi.points(0.015), en.points(-0.015)) == ("+1,5 điểm %", "-1.5 pts")
     assert (vi.share(None), vi.number(None)) == ("—", "—")
     assert (vi.day("2026-11-27"), en.day(date(2026, 11, 27))) == ("27/11/2026", "27 Nov 2026")
-    at = datetime(2026, 9, 14, 23, 59, 59, tzinfo=timezone.utc)
-    assert (vi.moment(at), en.moment(at.isoformat())) == ("14/09/2026 23:59 (giờ UTC)", "14 Sept 2026 23:59 UTC")  # CLDR's British "Sept"
+    at = datetime(2026, 9, 14, 23, 59, 59, tzinfo=UTC)
+    assert (vi.moment(at), en.moment(at.isoformat())) == (
+        "14/09/2026 23:59 (giờ UTC)",
+        "14 Sept 2026 23:59 UTC",
+    )  # CLDR's British "Sept"
     assert vi("report.title_province", name="Thành phố Hà Nội", code="01") == "Báo cáo Thành phố Hà Nội (01)"
-    assert vi.markup("report.backed_by", ("events",), events="1.234") == "Dựa trên <b>1.234</b> sự kiện riêng biệt đã lưu trữ."
+    assert (
+        vi.markup("report.backed_by", ("events",), events="1.234")
+        == "Dựa trên <b>1.234</b> sự kiện riêng biệt đã lưu trữ."
+    )
     with pytest.raises(KeyError, match="no message 'report.nothing'"):
         vi("report.nothing")
 

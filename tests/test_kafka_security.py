@@ -3,6 +3,7 @@ revoked user, a plaintext client on the TLS listener, and a province writing ano
 events topic; each time nothing reaches the topic. Allowed paths are tried the same way first, so a
 refusal is the broker's doing and not a broken test setup.
 """
+
 from __future__ import annotations
 
 import stat
@@ -26,7 +27,11 @@ QUICK = dict(max_block_ms=5000, request_timeout_ms=5000, bootstrap_timeout_ms=50
 def secured(p06_settings: Settings) -> Settings:
     if p06_settings.kafka_security_protocol == "PLAINTEXT":
         pytest.skip("the session's broker runs PLAINTEXT (P06_KAFKA_SECURITY_PROTOCOL)")
-    topics = [p06_settings.events_topic, ingestion_topic(p06_settings.events_topic, A), ingestion_topic(p06_settings.events_topic, B)]
+    topics = [
+        p06_settings.events_topic,
+        ingestion_topic(p06_settings.events_topic, A),
+        ingestion_topic(p06_settings.events_topic, B),
+    ]
     create_topics(p06_settings, topics, 1)
     return p06_settings
 
@@ -79,7 +84,11 @@ def test_a_province_writes_its_own_topic_and_only_that(secured: Settings) -> Non
 
 def test_no_credentials_are_refused(secured: Settings) -> None:
     options = kafka_python_options(secured, "national")
-    bare = {"bootstrap_servers": options["bootstrap_servers"], "security_protocol": "SSL", "ssl_context": options["ssl_context"]}
+    bare = {
+        "bootstrap_servers": options["bootstrap_servers"],
+        "security_protocol": "SSL",
+        "ssl_context": options["ssl_context"],
+    }
     refused_at_connection(secured, bare, secured.events_topic, "TLS without SASL")
 
 
@@ -87,8 +96,12 @@ def test_a_wrong_password_is_refused(secured: Settings) -> None:
     options = kafka_python_options(secured, "national")
     send_one(options, secured.events_topic)  # the right password passes
     assert records_in(secured, secured.events_topic) == 1
-    refused_at_connection(secured, {**options, "sasl_plain_password": options["sasl_plain_password"] + "x"},
-                          secured.events_topic, "wrong password")
+    refused_at_connection(
+        secured,
+        {**options, "sasl_plain_password": options["sasl_plain_password"] + "x"},
+        secured.events_topic,
+        "wrong password",
+    )
 
 
 def test_a_plaintext_client_on_the_tls_listener_is_refused(secured: Settings) -> None:
@@ -107,7 +120,11 @@ def test_a_revoked_user_is_refused(secured: Settings) -> None:
         acl.grant(admin, [acl.Rule(name, "topic", topic, False, "WRITE")])
     finally:
         admin.close()
-    user = {**kafka_python_options(secured, "admin"), "sasl_plain_username": name, "sasl_plain_password": file.read_text().strip()}
+    user = {
+        **kafka_python_options(secured, "admin"),
+        "sasl_plain_username": name,
+        "sasl_plain_password": file.read_text().strip(),
+    }
     send_one(user, topic)
     assert records_in(secured, topic) == 1
     principals.revoke(admin_options, secured.kafka_secrets, name)

@@ -1,4 +1,5 @@
 """The live roll-up on its own: running totals stay equal to a plain re-sum of the snapshots."""
+
 from __future__ import annotations
 
 import random

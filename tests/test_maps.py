@@ -3,6 +3,7 @@
 The expected figures come from bench/recount.py, which converts with vietnam_provinces' own tables and
 public lookups, not with schemas.maps or sinks.oldmap.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,21 +18,20 @@ import httpx
 import orjson
 import pytest
 from kafka import KafkaConsumer
+from pipeline import Worker, operator, publish_raw, wait_for_figures
+from pydantic import TypeAdapter
+from sinkstream import P06, SinkProcess, make_events
 from vietnam_provinces._ward_conversion_2025 import OLD_TO_NEW as WARDS
 
 from bench.recount import FLOW_NAMES, METRIC_NAMES, end_of, expected_live, identity, on_2025_map, recount_2024
-from pipeline import Worker, operator, publish_raw, wait_for_figures
 from producers import Publisher
 from producers.publisher import validate_items
-from pydantic import TypeAdapter
-
 from schemas import Event, InvalidEvent, parse_event_json, validate_event
 from schemas.accounts import Accounts
 from schemas.events import json_schemas
 from schemas.kafka_clients import kafka_python_options
 from schemas.maps import old_map
 from schemas.settings import Settings
-from sinkstream import P06, SinkProcess, make_events
 from stack import broker as local_broker
 from stack import ensure_topics
 
@@ -40,8 +40,16 @@ SPLIT_NAMES = "00004 Phường Ba Đình, 00008 Phường Ngọc Hà"
 ZERO = dict.fromkeys(METRIC_NAMES, 0)
 
 
-def eid(event_id: str, locality: str, map_: str | None = None, count: int = 3, at: str = "2026-09-03T08:00:00+07:00") -> dict:
-    body = {"event_id": event_id, "type": "eid.activations", "locality": locality, "occurred_at": at, "payload": {"count": count}}
+def eid(
+    event_id: str, locality: str, map_: str | None = None, count: int = 3, at: str = "2026-09-03T08:00:00+07:00"
+) -> dict:
+    body = {
+        "event_id": event_id,
+        "type": "eid.activations",
+        "locality": locality,
+        "occurred_at": at,
+        "payload": {"count": count},
+    }
     return body if map_ is None else {**body, "map": map_}
 
 
@@ -54,6 +62,7 @@ def p06(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
 
 # --- the contract --------------------------------------------------------------------------------
 
+
 def test_an_old_code_passed_whole_counts_under_its_new_unit_and_keeps_the_code_as_sent() -> None:
     event = validate_event(eid("e1", "00013", "2024"))  # Phường Quán Thánh (2024) -> 00004 Phường Ba Đình
     assert (event.map, event.locality, event.sent_locality) == ("2024", "00004", "00013")
@@ -61,14 +70,20 @@ def test_an_old_code_passed_whole_counts_under_its_new_unit_and_keeps_the_code_a
     assert (wire["map"], wire["locality"]) == ("2024", "00013")  # on the wire as sent: every reader converts alike
     assert "sent_locality" not in wire and parse_event_json(event.to_json()) == event
     assert TypeAdapter(Event).dump_python(event, mode="json")["locality"] == "00013"  # whichever way it is dumped
-    assert validate_event(eid("p", "79", "2024") | {"type": "service.dossiers", "payload": {"received": 1, "online": 1, "on_time": 1}}).locality == "79"
+    assert (
+        validate_event(
+            eid("p", "79", "2024") | {"type": "service.dossiers", "payload": {"received": 1, "online": 1, "on_time": 1}}
+        ).locality
+        == "79"
+    )
 
 
 def test_a_province_sender_refusing_an_old_code_names_it_as_sent() -> None:
     events, rejections = validate_items([eid("e1", "25753", "2024"), eid("e2", "00013", "2024")], province="01")
     assert [e.event_id for e in events] == ["e2"]  # 00013 -> 00004, in Hà Nội
-    assert rejections[0].reason == ("locality: '25753' (2024 map, counted as '25747') is in province 79; "
-                                    "this sender publishes for province 01 only")
+    assert rejections[0].reason == (
+        "locality: '25753' (2024 map, counted as '25747') is in province 79; this sender publishes for province 01 only"
+    )
 
 
 def test_the_current_map_is_the_default_and_a_2024_code_is_never_guessed() -> None:
@@ -79,12 +94,15 @@ def test_the_current_map_is_the_default_and_a_2024_code_is_never_guessed() -> No
         validate_event(eid("e1", "00013"))
 
 
-@pytest.mark.parametrize(("code", "reason"), [
-    (SPLIT_WARD, f"locality: '00016' (Phường Ngọc Hà, 2024 map) was split between 2025 wards {SPLIT_NAMES}"),
-    ("00019", "was split between 2025 wards 00004 Phường Ba Đình, 00070 Phường Hoàn Kiếm, 00190 Phường Ô Chợ Dừa,"),
-    ("99999", "locality: '99999' is not a province or ward code of the 2024 map"),
-    ("01651", "locality: '01651' (Xã Mỹ Hưng, 2024 map) has no entry in the official conversion table"),
-])
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [
+        (SPLIT_WARD, f"locality: '00016' (Phường Ngọc Hà, 2024 map) was split between 2025 wards {SPLIT_NAMES}"),
+        ("00019", "was split between 2025 wards 00004 Phường Ba Đình, 00070 Phường Hoàn Kiếm, 00190 Phường Ô Chợ Dừa,"),
+        ("99999", "locality: '99999' is not a province or ward code of the 2024 map"),
+        ("01651", "locality: '01651' (Xã Mỹ Hưng, 2024 map) has no entry in the official conversion table"),
+    ],
+)
 def test_an_old_unit_that_cannot_be_placed_exactly_is_refused_naming_its_parts(code: str, reason: str) -> None:
     with pytest.raises(InvalidEvent) as caught:
         validate_event(eid("e1", code, "2024"))
@@ -131,11 +149,14 @@ def test_exported_json_schemas_carry_the_map(tmp_path: Path) -> None:
     p06("schema", "export", str(tmp_path))
     for name in json_schemas():
         schema = json.loads((tmp_path / f"{name}.json").read_text())
-        assert schema["properties"]["map"]["enum"] == ["2025", "2024"] and schema["properties"]["map"]["default"] == "2025"
+        assert (
+            schema["properties"]["map"]["enum"] == ["2025", "2024"] and schema["properties"]["map"]["default"] == "2025"
+        )
         assert "map" not in schema["required"] and "sent_locality" not in schema["properties"]
 
 
 # --- p06 registry show ---------------------------------------------------------------------------
+
 
 def test_registry_show_an_old_code_what_it_became() -> None:
     text = p06("registry", "show", "00013", "--map", "2024").stdout
@@ -153,16 +174,20 @@ def test_registry_show_a_new_code_what_it_came_from() -> None:
     assert "straddles 2024 provinces 74, 77, 79" in p06("registry", "show", "26732").stdout
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("99999",), "'99999' is not a province or ward code of the 2025 map"),
-    (("99999", "--map", "2024"), "'99999' is not a province or ward code of the 2024 map"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("99999",), "'99999' is not a province or ward code of the 2025 map"),
+        (("99999", "--map", "2024"), "'99999' is not a province or ward code of the 2024 map"),
+    ],
+)
 def test_registry_show_an_unknown_code_names_the_map_searched(args: tuple[str, ...], message: str) -> None:
     done = p06("registry", "show", *args, ok=False)
     assert done.returncode == 2 and message in done.stderr
 
 
 # --- the pipeline: publisher, worker, sink, reports ----------------------------------------------
+
 
 def whole_sources() -> dict[str, list[str]]:
     """2025 ward -> the 2024 wards passed whole into it, from the library's table."""
@@ -183,20 +208,36 @@ def mixed_stream(seed: int) -> list[dict]:
         olds = whole.get(e["locality"])
         stream.append({**e, "map": "2024", "locality": rnd.choice(olds)} if olds and rnd.random() < 0.5 else e)
     again = [dict(base[i]) if "map" in stream[i] else stream[i] for i in range(0, len(base), 7)]
-    again = [{**e, "map": "2024", "locality": whole[e["locality"]][0]} if "map" not in e and e["locality"] in whole else e
-             for e in again if "map" in e or e["locality"] in whole]
+    again = [
+        {**e, "map": "2024", "locality": whole[e["locality"]][0]} if "map" not in e and e["locality"] in whole else e
+        for e in again
+        if "map" in e or e["locality"] in whole
+    ]
     straddling = [
         eid("cd-1", "26732", count=5),  # Đặc khu Côn Đảo: no 2024 ward, its province made of 74, 77, 79
         eid("hcm-ward", "26740", count=2, at="2026-09-04T08:00:00+07:00"),  # Phường Sài Gòn: within old 79 (placed)
-        {"event_id": "hcm-1", "type": "service.dossiers", "locality": "79", "occurred_at": "2026-09-05T08:00:00+07:00",
-         "payload": {"received": 9, "online": 4, "on_time": 8}},  # HCMC's own figures: made of 3 old provinces
-        {"event_id": "hn-1", "type": "task.status", "map": "2024", "locality": "01", "occurred_at": "2026-09-02T08:00:00+07:00",
-         "payload": {"task_id": "T002", "status": "completed"}},  # Hà Nội: one old province, placed whole
+        {
+            "event_id": "hcm-1",
+            "type": "service.dossiers",
+            "locality": "79",
+            "occurred_at": "2026-09-05T08:00:00+07:00",
+            "payload": {"received": 9, "online": 4, "on_time": 8},
+        },  # HCMC's own figures: made of 3 old provinces
+        {
+            "event_id": "hn-1",
+            "type": "task.status",
+            "map": "2024",
+            "locality": "01",
+            "occurred_at": "2026-09-02T08:00:00+07:00",
+            "payload": {"task_id": "T002", "status": "completed"},
+        },  # Hà Nội: one old province, placed whole
     ]
     return stream + again + straddling
 
 
-def test_a_mixed_stream_counts_each_event_once_where_the_conversion_puts_it(p06_settings: Settings, tmp_path: Path) -> None:
+def test_a_mixed_stream_counts_each_event_once_where_the_conversion_puts_it(
+    p06_settings: Settings, tmp_path: Path
+) -> None:
     ensure_topics(p06_settings)
     events = mixed_stream(seed=51)
     assert sum(e.get("map") == "2024" for e in events) > 50
@@ -205,11 +246,16 @@ def test_a_mixed_stream_counts_each_event_once_where_the_conversion_puts_it(p06_
     with Publisher(p06_settings) as publisher:
         result = publisher.publish(events + split)
     assert [r.index for r in result.rejections] == [len(events), len(events) + 1]
-    assert SPLIT_NAMES in result.rejections[0].reason and "went only in part to 2025 wards" in result.rejections[1].reason
+    assert (
+        SPLIT_NAMES in result.rejections[0].reason and "went only in part to 2025 wards" in result.rejections[1].reason
+    )
     # A sender that keys by the code it has (the old one), and split events straight onto the topic.
     naive = eid("naive-1", whole_sources()["00004"][0], "2024", count=4, at="2026-09-06T08:00:00+07:00")
-    publish_raw(p06_settings, p06_settings.events_topic, [(naive["locality"].encode(), orjson.dumps(naive)),
-                                                          (SPLIT_WARD.encode(), orjson.dumps(split[0]))])
+    publish_raw(
+        p06_settings,
+        p06_settings.events_topic,
+        [(naive["locality"].encode(), orjson.dumps(naive)), (SPLIT_WARD.encode(), orjson.dumps(split[0]))],
+    )
     valid = events + [naive]
     counted, refused = on_2025_map(valid)
     assert refused == []
@@ -229,8 +275,12 @@ def test_a_mixed_stream_counts_each_event_once_where_the_conversion_puts_it(p06_
 
 
 def dlq_reasons(settings: Settings, expected: int, timeout_s: float = 60) -> list[str]:
-    consumer = KafkaConsumer(settings.dlq_topic, **kafka_python_options(settings, "admin"), auto_offset_reset="earliest",
-                             consumer_timeout_ms=2000)
+    consumer = KafkaConsumer(
+        settings.dlq_topic,
+        **kafka_python_options(settings, "admin"),
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=2000,
+    )
     reasons: list[str] = []
     deadline = time.monotonic() + timeout_s
     while len(reasons) < expected and time.monotonic() < deadline:
@@ -260,10 +310,14 @@ def check_sink_api(settings: Settings, valid: list[dict]) -> None:
     via_cli = json.loads(p06("report", "national", "--map", "2024", "--format", "json").stdout)
     assert (via_cli["provinces"], via_cli["cannot_split"]) == (body["provinces"], body["cannot_split"])
     Accounts(settings.accounts_folder).add("op-24", "province", "op-24-password", province="24")  # Bắc Ninh (2025)
-    mine = httpx.get(f"{base}/reports/province/27", params={"map": "2024"}, auth=("op-24", "op-24-password"), timeout=120)
+    mine = httpx.get(
+        f"{base}/reports/province/27", params={"map": "2024"}, auth=("op-24", "op-24-password"), timeout=120
+    )
     assert mine.status_code == 200 and mine.json()["figures"] == expected["provinces"]["27"]  # old Bắc Ninh -> 24
     assert any(expected["provinces"]["27"].values())
-    other = httpx.get(f"{base}/reports/province/20", params={"map": "2024"}, auth=("op-24", "op-24-password"), timeout=120)
+    other = httpx.get(
+        f"{base}/reports/province/20", params={"map": "2024"}, auth=("op-24", "op-24-password"), timeout=120
+    )
     assert other.status_code == 403 and "may not see province 20 of the 2024 map" in other.json()["error"]
 
 
@@ -271,8 +325,9 @@ def check_archive(settings: Settings, valid: list[dict], counted: list[dict]) ->
     """The archive keeps each event once, under its counted code, with the map and code it was sent with."""
     client = clickhouse_connect.get_client(dsn=settings.clickhouse_dsn)
     try:
-        rows = client.query("SELECT event_id, toString(toDate(occurred_at)), locality, map, sent_locality"
-                            " FROM p06.archive FINAL").result_rows
+        rows = client.query(
+            "SELECT event_id, toString(toDate(occurred_at)), locality, map, sent_locality FROM p06.archive FINAL"
+        ).result_rows
     finally:
         client.close()
     archived = {(r[0], r[1], r[2]): (r[3], r[4]) for r in rows}
@@ -310,7 +365,10 @@ def check_reports(valid: list[dict]) -> None:
     for code in [p for p, f in expected["provinces"].items() if any(f.values())]:
         province = json.loads(p06("report", "province", code, "--map", "2024", "--format", "json").stdout)
         assert province["figures"] == expected["provinces"][code], code
-        assert sum(w["figures"]["eid_activations"] for w in province["wards"].values()) <= province["figures"]["eid_activations"]
+        assert (
+            sum(w["figures"]["eid_activations"] for w in province["wards"].values())
+            <= province["figures"]["eid_activations"]
+        )
     hcm = json.loads(p06("report", "province", "79", "--map", "2024", "--format", "json").stdout)
     assert hcm["name"] == "Thành phố Hồ Chí Minh" and {u["code"] for u in hcm["cannot_split"]} == {"26732", "79"}
 
@@ -340,7 +398,9 @@ def test_the_gateway_takes_2024_codes_and_refuses_split_ones_per_item(p06_settin
     ensure_ingestion_topics(p06_settings)
     token = {"Authorization": f"Bearer {token_store(p06_settings.data_dir).add('national', 'ministry')[1]}"}
     with TestClient(create_app(p06_settings)) as client:
-        refused = client.post("/v1/events", json=[eid("g1", "00013", "2024"), eid("g2", SPLIT_WARD, "2024")], headers=token)
+        refused = client.post(
+            "/v1/events", json=[eid("g1", "00013", "2024"), eid("g2", SPLIT_WARD, "2024")], headers=token
+        )
         assert refused.status_code == 422
         assert [(e["index"], e["event_id"]) for e in refused.json()["errors"]] == [(1, "g2")]
         assert SPLIT_NAMES in refused.json()["errors"][0]["error"]
@@ -350,11 +410,16 @@ def test_the_gateway_takes_2024_codes_and_refuses_split_ones_per_item(p06_settin
         hcmc_old = eid("g3", "25753", "2024")  # a 2024 ward of Hồ Chí Minh that passed whole into 25747
         outside = client.post("/v1/events", json=hcmc_old, headers=hanoi)
         assert outside.status_code == 403
-        assert outside.json()["errors"][0]["error"] == "locality: '25753' (2024 map, counted as '25747') is outside province 01"
+        assert (
+            outside.json()["errors"][0]["error"]
+            == "locality: '25753' (2024 map, counted as '25747') is outside province 01"
+        )
         schema = client.get("/openapi.json").json()["components"]["schemas"]["EidActivationsEvent"]
         assert schema["properties"]["map"]["enum"] == ["2025", "2024"]
     records = read_topic(p06_settings)
-    assert [(r.key, orjson.loads(r.value)["locality"], orjson.loads(r.value)["map"]) for r in records] == [(b"00004", "00013", "2024")]
+    assert [(r.key, orjson.loads(r.value)["locality"], orjson.loads(r.value)["map"]) for r in records] == [
+        (b"00004", "00013", "2024")
+    ]
 
 
 def test_p06_publish_map_sets_the_map_of_lines_that_name_none(p06_settings: Settings, tmp_path: Path) -> None:
@@ -362,13 +427,21 @@ def test_p06_publish_map_sets_the_map_of_lines_that_name_none(p06_settings: Sett
 
     ensure_topics(p06_settings)
     source = tmp_path / "old.jsonl"
-    source.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in (
-        eid("f1", "00013"), eid("f2", "00070", "2025"), eid("f3", SPLIT_WARD))))
+    source.write_bytes(
+        b"".join(
+            orjson.dumps(e) + b"\n" for e in (eid("f1", "00013"), eid("f2", "00070", "2025"), eid("f3", SPLIT_WARD))
+        )
+    )
     done = p06("publish", "--map", "2024", str(source), "--rejects", str(tmp_path / "rejects.jsonl"), ok=False)
     assert done.returncode == 1 and "accepted 2, rejected 1" in done.stdout
-    assert f"old.jsonl:3: locality: '00016' (Phường Ngọc Hà, 2024 map) was split between 2025 wards {SPLIT_NAMES}" in done.stderr
+    assert (
+        f"old.jsonl:3: locality: '00016' (Phường Ngọc Hà, 2024 map) was split between 2025 wards {SPLIT_NAMES}"
+        in done.stderr
+    )
     assert sorted((e["event_id"], e.get("map", "2025"), e["locality"]) for e in topic_events(p06_settings)) == [
-        ("f1", "2024", "00013"), ("f2", "2025", "00070")]  # an explicit map wins over --map
+        ("f1", "2024", "00013"),
+        ("f2", "2025", "00070"),
+    ]  # an explicit map wins over --map
 
 
 def check_review(valid: list[dict]) -> None:
@@ -381,8 +454,20 @@ def check_review(valid: list[dict]) -> None:
         state, flow, last = (r[kind].get(code, ZERO) for r in (opened, before, closed))
         return {"from": {m: (flow if m in FLOW_NAMES else state)[m] for m in METRIC_NAMES}, "to": last}
 
-    review = json.loads(p06("report", "national", "--map", "2024", "--from", start.isoformat(), "--to", end.isoformat(),
-                            "--format", "json").stdout)
+    review = json.loads(
+        p06(
+            "report",
+            "national",
+            "--map",
+            "2024",
+            "--from",
+            start.isoformat(),
+            "--to",
+            end.isoformat(),
+            "--format",
+            "json",
+        ).stdout
+    )
     assert review["map"] == "2024" and len(review["units"]) == 63
     for code, unit in review["units"].items():
         assert {k: unit["figures"][k] for k in ("from", "to")} == ends("provinces", code), code
@@ -390,10 +475,25 @@ def check_review(valid: list[dict]) -> None:
     expected = {c: ends("cannot_split", c) for c in set(closed["cannot_split"]) | set(before["cannot_split"])}
     assert apart == expected and "79" in apart
     assert sum(u["figures"]["change"]["eid_activations"] for u in review["units"].values()) > 0  # the period added some
-    province = json.loads(p06("report", "province", "79", "--map", "2024", "--from", start.isoformat(), "--to", end.isoformat(),
-                              "--format", "json").stdout)
+    province = json.loads(
+        p06(
+            "report",
+            "province",
+            "79",
+            "--map",
+            "2024",
+            "--from",
+            start.isoformat(),
+            "--to",
+            end.isoformat(),
+            "--format",
+            "json",
+        ).stdout
+    )
     assert {k: province["scopes"]["79"]["figures"][k] for k in ("from", "to")} == ends("provinces", "79")
-    csv = p06("report", "national", "--map", "2024", "--from", start.isoformat(), "--to", end.isoformat(), "--format", "csv").stdout
+    csv = p06(
+        "report", "national", "--map", "2024", "--from", start.isoformat(), "--to", end.isoformat(), "--format", "csv"
+    ).stdout
     assert ",2025:79," in csv
     period = ("--map", "2024", "--from", start.isoformat(), "--to", end.isoformat(), "--format", "md")
     md_vi, md_en = p06("report", "national", *period).stdout, p06("report", "national", *period, "--lang", "en").stdout
@@ -407,8 +507,11 @@ def check_history(valid: list[dict]) -> None:
     copies: dict[tuple, int] = {}
     for e in counted:
         copies[identity(e)] = copies.get(identity(e), 0) + 1
-    sent, count = next((s, c) for s, c in zip(valid, counted)
-                       if s.get("map") == "2024" and s["type"] == "village.status" and copies[identity(c)] == 1)
+    sent, count = next(
+        (s, c)
+        for s, c in zip(valid, counted)
+        if s.get("map") == "2024" and s["type"] == "village.status" and copies[identity(c)] == 1
+    )
     entity = f"{count['locality']}/village:{count['payload']['village_id']}"
     line = next(l for l in p06("history", entity).stdout.splitlines() if f"  {sent['event_id']}  " in l)
     assert f"sent as {sent['locality']} on the 2024 map" in line

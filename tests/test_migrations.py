@@ -1,4 +1,5 @@
 """Schema migrations on a real chDB folder: applied once, recorded, refused when edited, engines as documented."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,8 +11,8 @@ from schemas.registry import registry
 from sinks import rollups
 from sinks.archive import COLUMNS, TABLE, Columns, now
 from sinks.figures import from_rollups
-from sinks.warehouse import ClientReader
 from sinks.migrations import Migration, MigrationError, applied, available, migrate
+from sinks.warehouse import ClientReader
 
 
 def test_migrations_apply_once_and_are_recorded(chdb_client) -> None:
@@ -43,8 +44,9 @@ def test_retried_insert_with_the_same_token_is_dropped(chdb_client) -> None:
     migrate(chdb_client)
     row = {"event_id": "e1", "locality": "00070", "province": "01", "occurred_at": "2026-09-01 00:00:00"}
     for token in ("t:0:0-9", "t:0:0-9", "t:0:10-19"):
-        chdb_client.insert("p06.archive", [list(row.values())], column_names=list(row),
-                           settings={"insert_deduplication_token": token})
+        chdb_client.insert(
+            "p06.archive", [list(row.values())], column_names=list(row), settings={"insert_deduplication_token": token}
+        )
     raw = chdb_client.query("SELECT count() FROM p06.archive").result_rows[0][0]
     final = chdb_client.query("SELECT count() FROM p06.archive FINAL").result_rows[0][0]
     assert raw == 2  # the same token once, a new token (another batch) kept until a merge
@@ -57,7 +59,8 @@ ARCHIVE_COLUMNS = ["event_id", "locality", "province", "occurred_at", "eid_activ
 def _archived(chdb_client, final: bool = True) -> list[tuple]:
     return chdb_client.query(
         f"SELECT event_id, toString(occurred_at), eid_activations, offset FROM p06.archive {'FINAL' if final else ''}"
-        " ORDER BY occurred_at, event_id").result_rows
+        " ORDER BY occurred_at, event_id"
+    ).result_rows
 
 
 def test_archive_keeps_the_lowest_offset_of_an_event_per_utc_day(chdb_client) -> None:
@@ -66,17 +69,24 @@ def test_archive_keeps_the_lowest_offset_of_an_event_per_utc_day(chdb_client) ->
     migrate(chdb_client)
     rows = [  # (event_id, occurred_at, count, offset), one insert each, later offsets first
         ("e1", "2026-09-01 10:00:00", 7, 12),
-        ("e1", "2026-09-01 10:00:00", 5, 4),   # the first copy: counts
+        ("e1", "2026-09-01 10:00:00", 5, 4),  # the first copy: counts
         ("e1", "2026-09-01 23:00:00", 9, 30),  # same UTC day, other content (instant): ignored
         ("e1", "2026-09-02 01:00:00", 3, 31),  # another UTC day: another event
-        ("e2", "2026-09-01 10:00:00", 1, 0),   # offset 0 is the greatest precedence there is
+        ("e2", "2026-09-01 10:00:00", 1, 0),  # offset 0 is the greatest precedence there is
         ("e2", "2026-09-01 10:00:00", 2, 1),
     ]
     for i, (event_id, at, count, offset) in enumerate(rows):
-        chdb_client.insert("p06.archive", [[event_id, "00070", "01", at, count, 0, offset]], column_names=ARCHIVE_COLUMNS,
-                           settings={"insert_deduplication_token": f"t:0:{i}"})
-    expected = [("e1", "2026-09-01 10:00:00.000000", 5, 4), ("e2", "2026-09-01 10:00:00.000000", 1, 0),
-                ("e1", "2026-09-02 01:00:00.000000", 3, 31)]
+        chdb_client.insert(
+            "p06.archive",
+            [[event_id, "00070", "01", at, count, 0, offset]],
+            column_names=ARCHIVE_COLUMNS,
+            settings={"insert_deduplication_token": f"t:0:{i}"},
+        )
+    expected = [
+        ("e1", "2026-09-01 10:00:00.000000", 5, 4),
+        ("e2", "2026-09-01 10:00:00.000000", 1, 0),
+        ("e1", "2026-09-02 01:00:00.000000", 3, 31),
+    ]
     assert _archived(chdb_client) == expected
     chdb_client.command("OPTIMIZE TABLE p06.archive FINAL")
     assert _archived(chdb_client, final=False) == expected  # merges keep the same rows
@@ -86,14 +96,23 @@ def test_0004_copies_the_old_archive_and_drops_the_latest_state_table(chdb_clien
     old = [m for m in available() if m.version < 4]
     monkeypatch.setattr("sinks.migrations.available", lambda: old)
     migrate(chdb_client)
-    chdb_client.insert("p06.events_raw", [["e1", "00070", "01", "2026-09-01 10:00:00", 4, 2, 8],
-                                          ["e2", "00070", "01", "2026-09-01 11:00:00", 6, 2, 9]], column_names=ARCHIVE_COLUMNS)
+    chdb_client.insert(
+        "p06.events_raw",
+        [["e1", "00070", "01", "2026-09-01 10:00:00", 4, 2, 8], ["e2", "00070", "01", "2026-09-01 11:00:00", 6, 2, 9]],
+        column_names=ARCHIVE_COLUMNS,
+    )
     monkeypatch.undo()
     assert [m.version for m in migrate(chdb_client, until=4)] == [4]
-    assert _archived(chdb_client) == [("e1", "2026-09-01 10:00:00.000000", 4, 8), ("e2", "2026-09-01 11:00:00.000000", 6, 9)]
+    assert _archived(chdb_client) == [
+        ("e1", "2026-09-01 10:00:00.000000", 4, 8),
+        ("e2", "2026-09-01 11:00:00.000000", 6, 9),
+    ]
     for statement in next(m for m in available() if m.version == 4).statements():
         chdb_client.command(statement)  # an interrupted run, applied again: nothing changes
-    assert _archived(chdb_client) == [("e1", "2026-09-01 10:00:00.000000", 4, 8), ("e2", "2026-09-01 11:00:00.000000", 6, 9)]
+    assert _archived(chdb_client) == [
+        ("e1", "2026-09-01 10:00:00.000000", 4, 8),
+        ("e2", "2026-09-01 11:00:00.000000", 6, 9),
+    ]
     tables = {r[0] for r in chdb_client.query("SHOW TABLES FROM p06").result_rows}
     assert "entity_latest" not in tables and "entity_latest_mv" not in tables
 
@@ -106,13 +125,30 @@ def test_0005_builds_the_rollups_of_an_archive_the_batches_then_keep_up_to_date(
     ward = registry().wards_by_province["01"][0]
 
     def village(n: int, at: str, electricity: bool) -> dict:
-        return {"type": "village.status", "locality": ward, "event_id": f"v{n}", "occurred_at": at,
-                "payload": {"village_id": "V1", "electricity": electricity, "internet": True}}
+        return {
+            "type": "village.status",
+            "locality": ward,
+            "event_id": f"v{n}",
+            "occurred_at": at,
+            "payload": {"village_id": "V1", "electricity": electricity, "internet": True},
+        }
 
-    before = [village(1, "2026-09-01T08:00:00+07:00", False), village(2, "2026-09-03T08:00:00+07:00", True),
-              {"type": "eid.activations", "locality": ward, "event_id": "e1", "occurred_at": "2026-09-02T23:30:00+07:00", "payload": {"count": 5}}]
-    after = [village(3, "2026-09-02T08:00:00+07:00", False), village(4, "2026-09-04T08:00:00+07:00", False),
-             {**before[2], "occurred_at": "2026-09-02T20:00:00+07:00", "payload": {"count": 500}}]  # e1 again (13:00 UTC): the first counts
+    before = [
+        village(1, "2026-09-01T08:00:00+07:00", False),
+        village(2, "2026-09-03T08:00:00+07:00", True),
+        {
+            "type": "eid.activations",
+            "locality": ward,
+            "event_id": "e1",
+            "occurred_at": "2026-09-02T23:30:00+07:00",
+            "payload": {"count": 5},
+        },
+    ]
+    after = [
+        village(3, "2026-09-02T08:00:00+07:00", False),
+        village(4, "2026-09-04T08:00:00+07:00", False),
+        {**before[2], "occurred_at": "2026-09-02T20:00:00+07:00", "payload": {"count": 500}},
+    ]  # e1 again (13:00 UTC): the first counts
 
     def columns(events: list[dict], first: int) -> Columns:
         out = Columns()
@@ -122,7 +158,9 @@ def test_0005_builds_the_rollups_of_an_archive_the_batches_then_keep_up_to_date(
 
     old = columns(before, 0)
     then = [i for i, c in enumerate(COLUMNS) if c not in ("map", "sent_locality")]  # added by 0006
-    chdb_client.insert(TABLE, [old.data[i] for i in then], column_names=[COLUMNS[i] for i in then], column_oriented=True)
+    chdb_client.insert(
+        TABLE, [old.data[i] for i in then], column_names=[COLUMNS[i] for i in then], column_oriented=True
+    )
     assert [m.version for m in migrate(chdb_client)] == [5, 6, 7]
     reader = ClientReader(chdb_client)
     assert from_rollups(reader)["wards"][ward] == recount(before)["wards"][ward]
@@ -139,12 +177,24 @@ def test_0005_builds_the_rollups_of_an_archive_the_batches_then_keep_up_to_date(
 def test_0006_keeps_the_code_as_sent_beside_the_counted_one(chdb_client) -> None:
     """Rows from before 0006 read as sent on the 2025 map; a 2024 event keeps its old code beside the new."""
     migrate(chdb_client, until=5)
-    chdb_client.insert("p06.archive", [["e0", "00070", "01", "2026-09-01 00:00:00", 1, 0, 0]], column_names=ARCHIVE_COLUMNS)
+    chdb_client.insert(
+        "p06.archive", [["e0", "00070", "01", "2026-09-01 00:00:00", 1, 0, 0]], column_names=ARCHIVE_COLUMNS
+    )
     assert [m.version for m in migrate(chdb_client)] == [6, 7]
-    old = validate_event({"type": "eid.activations", "map": "2024", "locality": "00013", "event_id": "e1",
-                          "occurred_at": "2026-09-01T08:00:00+07:00", "payload": {"count": 2}})
+    old = validate_event(
+        {
+            "type": "eid.activations",
+            "map": "2024",
+            "locality": "00013",
+            "event_id": "e1",
+            "occurred_at": "2026-09-01T08:00:00+07:00",
+            "payload": {"count": 2},
+        }
+    )
     batch = Columns()
     batch.add(old, "t", 0, 1, now())
     chdb_client.insert(TABLE, batch.data, column_names=list(COLUMNS), column_oriented=True)
-    rows = chdb_client.query("SELECT event_id, map, locality, sent_locality FROM p06.archive FINAL ORDER BY event_id").result_rows
+    rows = chdb_client.query(
+        "SELECT event_id, map, locality, sent_locality FROM p06.archive FINAL ORDER BY event_id"
+    ).result_rows
     assert rows == [("e0", "2025", "00070", "00070"), ("e1", "2024", "00004", "00013")]

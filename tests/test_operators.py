@@ -5,6 +5,7 @@ account, an expired session; province A's operator asking for B through the live
 and a report; /metrics without a monitor account; SQL text or a table function sent to the sink's API.
 The allowed paths give the recount's figures.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,13 +17,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pipeline import Worker, monitor, operator
+from sinkstream import P06, archived_by_sink, make_events, messages, publish
 
 from bench.recount import recount
-from pipeline import Worker, monitor, operator
 from schemas.accounts import COOKIE, Accounts
 from schemas.registry import registry
 from schemas.settings import Settings
-from sinkstream import P06, archived_by_sink, make_events, messages, publish
 
 SESSION_HOURS = 4 / 3600  # a session lasts 4 s here, so that its expiry can be seen
 
@@ -48,11 +49,13 @@ def _first_sse_body(url: str, **kwargs) -> dict:
         assert response.status_code == 200, response.read()
         for line in response.iter_lines():
             if line.startswith("data: "):
-                return json.loads(line[len("data: "):])
+                return json.loads(line[len("data: ") :])
     raise AssertionError("the stream ended without an event")
 
 
-def test_live_api_needs_a_login_and_keeps_a_province_operator_to_their_province(p06_settings: Settings, tmp_path: Path) -> None:
+def test_live_api_needs_a_login_and_keeps_a_province_operator_to_their_province(
+    p06_settings: Settings, tmp_path: Path
+) -> None:
     events = make_events(seed=41, n=300)
     expected = recount(events)
     publish(p06_settings, messages(events, seed=41))
@@ -63,8 +66,14 @@ def test_live_api_needs_a_login_and_keeps_a_province_operator_to_their_province(
         _wait_live(worker, expected["nation"])
 
         # Nobody, or a wrong password: 401 with a JSON error saying how to log in; the dashboard sends to /login.
-        for path in ("/api/live", f"/api/live/provinces/{a}", "/api/live/silent", "/api/live/windows", "/api/live/stream",
-                     "/api/registry"):
+        for path in (
+            "/api/live",
+            f"/api/live/provinces/{a}",
+            "/api/live/silent",
+            "/api/live/windows",
+            "/api/live/stream",
+            "/api/registry",
+        ):
             for auth in (None, ("test-national", "wrong-password"), ("nobody", "password-x")):
                 r = httpx.get(base + path, auth=auth, timeout=10)
                 assert r.status_code == 401 and "log in" in r.json()["error"], (path, auth, r.text)
@@ -79,10 +88,16 @@ def test_live_api_needs_a_login_and_keeps_a_province_operator_to_their_province(
         mine = httpx.get(f"{base}/api/live", auth=ops_a, timeout=10).json()
         assert set(mine) == {"as_of", "scope", "provinces", "freshness"} and mine["scope"] == f"province {a}"
         assert mine["provinces"] == {a: expected["provinces"][a]} and set(mine["freshness"]["provinces"]) == {a}
-        assert httpx.get(f"{base}/api/live/provinces/{a}", auth=ops_a, timeout=10).json()["figures"] == expected["provinces"][a]
-        for path, params in ((f"/api/live/provinces/{b}", {}), ("/api/live/windows", {"scope": "nation"}),
-                             ("/api/live/windows", {"scope": b}),
-                             ("/api/live/windows", {"scope": registry().wards_by_province[b][0]})):
+        assert (
+            httpx.get(f"{base}/api/live/provinces/{a}", auth=ops_a, timeout=10).json()["figures"]
+            == expected["provinces"][a]
+        )
+        for path, params in (
+            (f"/api/live/provinces/{b}", {}),
+            ("/api/live/windows", {"scope": "nation"}),
+            ("/api/live/windows", {"scope": b}),
+            ("/api/live/windows", {"scope": registry().wards_by_province[b][0]}),
+        ):
             r = httpx.get(base + path, params=params, auth=ops_a, timeout=10)
             assert r.status_code == 403 and r.json()["scope"] == f"province {a}", (path, params, r.text)
         silent = httpx.get(f"{base}/api/live/silent", auth=ops_a, timeout=10).json()
@@ -91,7 +106,9 @@ def test_live_api_needs_a_login_and_keeps_a_province_operator_to_their_province(
         assert set(httpx.get(f"{base}/api/registry", auth=ops_a, timeout=10).json()["provinces"]) == {a}
         streamed = _first_sse_body(f"{base}/api/live/stream", auth=ops_a)
         assert set(streamed["provinces"]) == {a} and "nation" not in streamed and "urban" not in streamed
-        assert set(_first_sse_body(f"{base}/api/live/stream", auth=operator())["provinces"]) == set(registry().provinces)
+        assert set(_first_sse_body(f"{base}/api/live/stream", auth=operator())["provinces"]) == set(
+            registry().provinces
+        )
 
         # /metrics: a monitor account only; a monitor account reads no figures.
         assert httpx.get(f"{base}/metrics", timeout=10).status_code == 401
@@ -101,7 +118,12 @@ def test_live_api_needs_a_login_and_keeps_a_province_operator_to_their_province(
 
         # A browser's login: a signed, HttpOnly, SameSite=Strict cookie that expires, and dies with its account.
         with httpx.Client(base_url=base, timeout=10) as browser:
-            assert browser.post("/login", data={"name": "ops-a", "password": "wrong-one", "next": "/dashboard/"}).status_code == 401
+            assert (
+                browser.post(
+                    "/login", data={"name": "ops-a", "password": "wrong-one", "next": "/dashboard/"}
+                ).status_code
+                == 401
+            )
             r = browser.post("/login", data={"name": "ops-a", "password": "password-of-a", "next": "//evil.example/"})
             assert r.status_code == 303 and r.headers["location"] == "/dashboard/"  # never off this server
             cookie = r.headers["set-cookie"]
@@ -134,7 +156,10 @@ def test_sink_api_answers_named_queries_and_scoped_reports_only(p06_settings: Se
     try:
         count = {"name": "archive_count", "params": {"since": "1970-01-01 00:00:00"}}
         assert httpx.post(f"{base}/query", json=count, timeout=30).status_code == 401
-        assert httpx.post(f"{base}/query", json=count, auth=("test-national", "wrong-password"), timeout=30).status_code == 401
+        assert (
+            httpx.post(f"{base}/query", json=count, auth=("test-national", "wrong-password"), timeout=30).status_code
+            == 401
+        )
         assert httpx.post(f"{base}/query", json=count, auth=ops_a, timeout=30).status_code == 403
         distinct = len({(e["locality"], e["event_id"], e["occurred_at"][:10]) for e in events})
         assert httpx.post(f"{base}/query", json=count, auth=operator(), timeout=30).json()["rows"] == [{"n": distinct}]
@@ -144,9 +169,24 @@ def test_sink_api_answers_named_queries_and_scoped_reports_only(p06_settings: Se
             ({"sql": "SELECT * FROM file('/etc/hostname', 'LineAsString')"}, 400),
             ({"sql": "SELECT 1", "name": "archive_count", "params": count["params"]}, 400),
             ({"name": "SELECT * FROM file('/etc/hostname', 'LineAsString')", "params": {}}, 404),
-            ({"name": "archive_count", "params": {"since": "2026-01-01') UNION ALL SELECT * FROM file('/etc/hostname', 'LineAsString"}}, 400),
-            ({"name": "activity", "params": {"until": "2299-01-01 00:00:00", "province": "x' OR 1=1 OR province='",
-                                              "extra": "file('/etc/hostname')"}}, 400),
+            (
+                {
+                    "name": "archive_count",
+                    "params": {"since": "2026-01-01') UNION ALL SELECT * FROM file('/etc/hostname', 'LineAsString"},
+                },
+                400,
+            ),
+            (
+                {
+                    "name": "activity",
+                    "params": {
+                        "until": "2299-01-01 00:00:00",
+                        "province": "x' OR 1=1 OR province='",
+                        "extra": "file('/etc/hostname')",
+                    },
+                },
+                400,
+            ),
             ({"name": "daily_series", "params": {"scopes": "nation"}}, 400),
         ]
         for body, status in attempts:
@@ -156,27 +196,46 @@ def test_sink_api_answers_named_queries_and_scoped_reports_only(p06_settings: Se
         unknown = httpx.post(f"{base}/query", json={"name": "nope"}, auth=operator(), timeout=30).json()
         assert "rollup_sums" in unknown["error"] and "rollup_sums" in unknown["queries"]
         # A string parameter is bound as a value, never read as SQL: nothing matches it.
-        injected = {"name": "activity", "params": {"until": "2299-01-01 00:00:00", "province": "x' OR 1=1 OR province='"}}
+        injected = {
+            "name": "activity",
+            "params": {"until": "2299-01-01 00:00:00", "province": "x' OR 1=1 OR province='"},
+        }
         assert httpx.post(f"{base}/query", json=injected, auth=operator(), timeout=30).json()["rows"] == []
         assert httpx.get(f"{base}/health", timeout=10).json()["clickhouse"] == "up"  # a refusal is not an outage
 
         # Reports: the national one for national operators; a province's for its operator (and national ones).
         national = httpx.get(f"{base}/reports/national", auth=operator(), timeout=60).json()
-        assert {k: national[k] for k in ("nation", "urban", "rural")} == {k: expected[k] for k in ("nation", "urban", "rural")}
+        assert {k: national[k] for k in ("nation", "urban", "rural")} == {
+            k: expected[k] for k in ("nation", "urban", "rural")
+        }
         own = httpx.get(f"{base}/reports/province/{a}", auth=ops_a, timeout=60).json()
         assert own["figures"] == expected["provinces"][a]
-        assert httpx.get(f"{base}/reports/province/{b}", auth=operator(), timeout=60).json()["figures"] == expected["provinces"][b]
-        for path in ("/reports/national", f"/reports/province/{b}", f"/reports/province/{b}?format=html",
-                     f"/reports/province/{b}?from=2026-09-01&to=2026-09-20"):
+        assert (
+            httpx.get(f"{base}/reports/province/{b}", auth=operator(), timeout=60).json()["figures"]
+            == expected["provinces"][b]
+        )
+        for path in (
+            "/reports/national",
+            f"/reports/province/{b}",
+            f"/reports/province/{b}?format=html",
+            f"/reports/province/{b}?from=2026-09-01&to=2026-09-20",
+        ):
             r = httpx.get(base + path, auth=ops_a, timeout=60)
             assert r.status_code == 403 and r.json()["scope"] == f"province {a}", (path, r.text)
         for fmt, media in (("html", "text/html"), ("csv", "text/csv"), ("md", "text/markdown")):
             r = httpx.get(f"{base}/reports/province/{a}", params={"format": fmt}, auth=ops_a, timeout=60)
             assert r.status_code == 200 and r.headers["content-type"].startswith(media), (fmt, r.text[:300])
-        review = httpx.get(f"{base}/reports/province/{a}", params={"from": "2026-09-05", "to": "2026-09-20"}, auth=ops_a, timeout=60)
+        review = httpx.get(
+            f"{base}/reports/province/{a}", params={"from": "2026-09-05", "to": "2026-09-20"}, auth=ops_a, timeout=60
+        )
         assert review.status_code == 200 and review.json()["kind"] == "province", review.text[:300]
         assert httpx.get(f"{base}/reports/national", timeout=30).status_code == 401
-        assert httpx.get(f"{base}/reports/national", params={"as_of": "yesterday"}, auth=operator(), timeout=30).status_code == 400
+        assert (
+            httpx.get(
+                f"{base}/reports/national", params={"as_of": "yesterday"}, auth=operator(), timeout=30
+            ).status_code
+            == 400
+        )
         assert httpx.get(f"{base}/reports/province/99", auth=operator(), timeout=30).status_code == 404
 
         # /metrics: a monitor account only. /health without an account: progress, no figures.
@@ -198,23 +257,46 @@ def test_sink_api_answers_named_queries_and_scoped_reports_only(p06_settings: Se
 def test_users_command_keeps_passwords_off_the_command_line_and_hashed(p06_settings: Settings, tmp_path: Path) -> None:
     secret = tmp_path / "pw"
     secret.write_text("a-long-enough-password\n")
-    add = subprocess.run([P06, "users", "add", "ops-b", "--role", "province", "--province", "79", "--password-file", str(secret)],
-                         capture_output=True, text=True, timeout=60)
+    add = subprocess.run(
+        [P06, "users", "add", "ops-b", "--role", "province", "--province", "79", "--password-file", str(secret)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert add.returncode == 0, add.stderr
-    piped = subprocess.run([P06, "users", "add", "watcher", "--role", "monitor"], input="another-long-password\n",
-                           capture_output=True, text=True, timeout=60)
+    piped = subprocess.run(
+        [P06, "users", "add", "watcher", "--role", "monitor"],
+        input="another-long-password\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert piped.returncode == 0, piped.stderr
-    on_argv = subprocess.run([P06, "users", "add", "x", "--role", "national", "--password", "on-the-command-line"],
-                             capture_output=True, text=True, timeout=60)
+    on_argv = subprocess.run(
+        [P06, "users", "add", "x", "--role", "national", "--password", "on-the-command-line"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert on_argv.returncode == 2  # there is no such option
-    bad = subprocess.run([P06, "users", "add", "y", "--role", "province"], input="long-enough-password\n",
-                         capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(
+        [P06, "users", "add", "y", "--role", "province"],
+        input="long-enough-password\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad.returncode == 2 and "--province" in bad.stderr
     users = p06_settings.accounts_folder / "users.json"
     assert users.stat().st_mode & 0o777 == 0o600
     assert "a-long-enough-password" not in users.read_text() and "$argon2id$" in users.read_text()
-    listed = json.loads(subprocess.run([P06, "users", "list", "--json"], capture_output=True, text=True, timeout=60).stdout)
-    assert {(u["name"], u["role"], u["province"]) for u in listed} >= {("ops-b", "province", "79"), ("watcher", "monitor", None)}
+    listed = json.loads(
+        subprocess.run([P06, "users", "list", "--json"], capture_output=True, text=True, timeout=60).stdout
+    )
+    assert {(u["name"], u["role"], u["province"]) for u in listed} >= {
+        ("ops-b", "province", "79"),
+        ("watcher", "monitor", None),
+    }
     assert all("hash" not in u for u in listed)
     accounts = Accounts(p06_settings.accounts_folder)
     assert accounts.check_password("ops-b", "a-long-enough-password").province == "79"

@@ -1,4 +1,5 @@
 """Where a partition stands, as the worker keeps it with its state: the rules, without Kafka."""
+
 from __future__ import annotations
 
 from streams.positions import IDLE_S, RESEEK_S, Positions, Verdict

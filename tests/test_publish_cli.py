@@ -1,4 +1,5 @@
 """`p06 publish` as a user runs it: files and stdin, FILE:LINE reasons, rejects file, spool, exit status."""
+
 from __future__ import annotations
 
 import subprocess

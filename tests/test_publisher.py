@@ -1,4 +1,5 @@
 """The Publisher on a real broker: batches keyed by locality, nothing invalid on the topic, no accepted event lost."""
+
 from __future__ import annotations
 
 import os
@@ -68,8 +69,13 @@ def test_invalid_events_never_reach_the_topic(topics: Settings) -> None:
         {**good[0], "event_id": "bad-1", "locality": "99999"},
         {**good[1], "event_id": "bad-2", "occurred_at": "2026-01-01T08:00:00"},
         {**good[2], "event_id": "bad-3", "extra": 1},
-        {"event_id": "bad-4", "type": "service.dossiers", "locality": "01", "occurred_at": "2026-01-01T08:00:00Z",
-         "payload": {"received": 1, "online": 2, "on_time": 0}},
+        {
+            "event_id": "bad-4",
+            "type": "service.dossiers",
+            "locality": "01",
+            "occurred_at": "2026-01-01T08:00:00Z",
+            "payload": {"received": 1, "online": 2, "on_time": 0},
+        },
     ]
     items = good[:10] + bad + good[10:]
     with Publisher(topics) as publisher:
@@ -128,7 +134,9 @@ def test_broker_stopped_and_publisher_killed_loses_no_accepted_event(
     local_broker.up(broker_dir, port)
     try:
         secrets_dir = (broker_dir / "kafka" / "secrets").resolve()
-        settings = p06_settings.model_copy(update={"kafka_bootstrap": f"127.0.0.1:{port}", "kafka_secrets_dir": secrets_dir})
+        settings = p06_settings.model_copy(
+            update={"kafka_bootstrap": f"127.0.0.1:{port}", "kafka_secrets_dir": secrets_dir}
+        )
         ensure_topics(settings)
         grant_acls(settings)
         monkeypatch.setenv("P06_KAFKA_BOOTSTRAP", settings.kafka_bootstrap)
@@ -153,7 +161,9 @@ def test_broker_stopped_and_publisher_killed_loses_no_accepted_event(
             accepted = int(line.split()[0])
         assert spooled_calls >= 5
         local_broker.up(broker_dir, port)
-        drain = subprocess.run([sys.executable, "p06.py", "publish", "--drain"], cwd=REPO, capture_output=True, text=True)
+        drain = subprocess.run(
+            [sys.executable, "p06.py", "publish", "--drain"], cwd=REPO, capture_output=True, text=True
+        )
         assert drain.returncode == 0, drain.stderr
         on_topic = {e["event_id"] for e in topic_events(settings)}
         expected = {e["event_id"] for e in simulated_events(seed=21, count=accepted)}

@@ -1,20 +1,21 @@
 """`p06 reconcile` against the real sink's warehouse and a real live worker: passes when all agree,
 fails naming scope and metric when a row is tampered with, and refuses to pass without the worker."""
+
 from __future__ import annotations
 
 import re
 import subprocess
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import clickhouse_connect
 import httpx
-
-from schemas.settings import Settings
-from bench.recount import recount
-from sinkstream import P06, SinkProcess, make_events, messages, publish
 from pipeline import Worker, monitor
+from sinkstream import P06, SinkProcess, make_events, messages, publish
+
+from bench.recount import recount
+from schemas.settings import Settings
 
 
 def reconcile(*args: str) -> subprocess.CompletedProcess:
@@ -35,10 +36,14 @@ def _wait_live(worker: Worker, nation: dict, timeout: float = 180) -> None:
 def _tamper_first_province_day(settings: Settings, province: str, villages: int = 3) -> None:
     """A newer version of one rollup row with 3 villages too many: what a buggy writer would leave behind."""
     client = clickhouse_connect.get_client(dsn=settings.clickhouse_dsn)
-    row = client.query(
-        "SELECT * FROM p06.rollup_day FINAL WHERE scope = 'province' AND code = {c:String} ORDER BY day LIMIT 1",
-        parameters={"c": province},
-    ).named_results().__next__()
+    row = (
+        client.query(
+            "SELECT * FROM p06.rollup_day FINAL WHERE scope = 'province' AND code = {c:String} ORDER BY day LIMIT 1",
+            parameters={"c": province},
+        )
+        .named_results()
+        .__next__()
+    )
     row["villages"] += villages
     row["rev"] += 1
     client.insert("p06.rollup_day", [list(row.values())], column_names=list(row))
@@ -98,7 +103,7 @@ def test_the_sink_reconciles_on_its_own_and_reports_the_verdict(p06_settings: Se
     values = messages(events, seed=33)
     expected = recount(events)
     publish(p06_settings, values)
-    recent_days = str((datetime.now(timezone.utc) - datetime(2026, 9, 1, tzinfo=timezone.utc)).days + 2)  # covers the stream
+    recent_days = str((datetime.now(UTC) - datetime(2026, 9, 1, tzinfo=UTC)).days + 2)  # covers the stream
     schedule = {"P06_RECONCILE_RECENT_S": "2", "P06_RECONCILE_FULL_S": "4", "P06_RECONCILE_RECENT_DAYS": recent_days}
     worker = Worker(p06_settings.worker_web_port, tmp_path)
     metrics_url = f"http://127.0.0.1:{p06_settings.sink_api_port}/metrics"
@@ -108,12 +113,21 @@ def test_the_sink_reconciles_on_its_own_and_reports_the_verdict(p06_settings: Se
             sink.wait(lambda h: h["messages"] >= len(values) and h["lag"] == 0)
             _wait_live(worker, expected["nation"])
             runs = sink.health()["reconcile"]["checks"]
-            agreed = sink.wait(lambda h: all(h["reconcile"]["checks"].get(k, {}).get("runs", 0) > runs.get(k, {}).get("runs", 0)
-                                             and h["reconcile"]["checks"][k]["live"] == "agree" for k in ("recent", "full")))
-            assert agreed["reconcile"]["verdict"] == "agree" and agreed["reconcile"]["differences"] == 0, agreed["reconcile"]
+            agreed = sink.wait(
+                lambda h: all(
+                    h["reconcile"]["checks"].get(k, {}).get("runs", 0) > runs.get(k, {}).get("runs", 0)
+                    and h["reconcile"]["checks"][k]["live"] == "agree"
+                    for k in ("recent", "full")
+                )
+            )
+            assert agreed["reconcile"]["verdict"] == "agree" and agreed["reconcile"]["differences"] == 0, agreed[
+                "reconcile"
+            ]
             metrics = httpx.get(metrics_url, auth=monitor()).text
             assert re.search(r"^p06_reconcile_agree 1$", metrics, re.M), metrics
-            assert re.search(r'^p06_reconcile_differences\{check="recent",source="rollups"\} 0$', metrics, re.M), metrics
+            assert re.search(r'^p06_reconcile_differences\{check="recent",source="rollups"\} 0$', metrics, re.M), (
+                metrics
+            )
             assert re.search(r'^p06_reconcile_live_compared\{check="full"\} 1$', metrics, re.M), metrics
         finally:
             sink.stop()
@@ -122,16 +136,22 @@ def test_the_sink_reconciles_on_its_own_and_reports_the_verdict(p06_settings: Se
         _tamper_first_province_day(p06_settings, province)  # one day bucket of one province; nation is untouched
         sink = SinkProcess(p06_settings, tmp_path / "sink2.log", **schedule)
         try:
-            found = sink.wait(lambda h: all(h["reconcile"]["checks"].get(k, {}).get("runs", 0) >= 1 for k in ("recent", "full")))
+            found = sink.wait(
+                lambda h: all(h["reconcile"]["checks"].get(k, {}).get("runs", 0) >= 1 for k in ("recent", "full"))
+            )
             checks = found["reconcile"]["checks"]
             assert found["reconcile"]["verdict"] == "differ"
             assert checks["recent"]["differences"]["rollups"] == 1, checks["recent"]
             assert checks["recent"]["shown"][0].startswith(f"rollups: province {province} on ")
-            assert checks["full"]["differences"]["rollups"] == 1, checks["full"]  # the cumulative figure of that province
+            assert checks["full"]["differences"]["rollups"] == 1, checks[
+                "full"
+            ]  # the cumulative figure of that province
             assert checks["full"]["differences"]["live"] == 1, checks["full"]["shown"]  # live agrees with the archive
             metrics = httpx.get(metrics_url, auth=monitor()).text
             assert re.search(r"^p06_reconcile_agree 0$", metrics, re.M), metrics
-            assert re.search(r'^p06_reconcile_differences\{check="recent",source="rollups"\} 1$', metrics, re.M), metrics
+            assert re.search(r'^p06_reconcile_differences\{check="recent",source="rollups"\} 1$', metrics, re.M), (
+                metrics
+            )
         finally:
             sink.stop()
     finally:

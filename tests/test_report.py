@@ -1,19 +1,20 @@
 """`p06 report` and `p06 history` on figures the real sink archived, against an independent recount."""
+
 from __future__ import annotations
 
 import json
 import subprocess
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import orjson
 import pytest
+from sinkstream import P06, archived_by_sink, publish
 
+from bench.recount import recount
 from schemas.metrics import INDICATORS
 from schemas.registry import registry
 from schemas.settings import Settings
-from bench.recount import recount
-from sinkstream import P06, archived_by_sink, publish
 
 REPO = Path(__file__).resolve().parent.parent
 SCOPES = ("nation", "urban", "rural")
@@ -49,7 +50,7 @@ def test_national_report_equals_recount_through_the_sink_and_directly(p06_settin
     through_api = national()
     assert_figures(through_api, recount(events))
     at_date = national("--as-of", day.isoformat())
-    assert_figures(at_date, recount(events, datetime.combine(day, time.max, tzinfo=timezone.utc)))
+    assert_figures(at_date, recount(events, datetime.combine(day, time.max, tzinfo=UTC)))
     assert at_date["nation"] != through_api["nation"]  # the date filter really cut something
     assert set(at_date["indicators"]["nation"]) == {i.name for i in INDICATORS}
     wards_seen = {e["locality"] for e in events if len(e["locality"]) == 5}
@@ -73,12 +74,14 @@ def test_province_report_lists_wards_with_registry_names(p06_settings: Settings,
     assert registry().localities[code].name in md and "|" in md
 
 
-def test_md_and_html_in_vietnamese_by_default_and_in_english_on_request(p06_settings: Settings, archived, monkeypatch) -> None:
+def test_md_and_html_in_vietnamese_by_default_and_in_english_on_request(
+    p06_settings: Settings, archived, monkeypatch
+) -> None:
     """md and html speak vi (1.234; dd/mm/yyyy) unless --lang en or P06_LANG=en asks for English (1,234;
     27 Nov 2026); json and csv keep their keys and values whatever the language."""
     events, _ = archived
     day = date(2026, 9, 14)
-    eid = recount(events, datetime.combine(day, time.max, tzinfo=timezone.utc))["nation"]["eid_activations"]
+    eid = recount(events, datetime.combine(day, time.max, tzinfo=UTC))["nation"]["eid_activations"]
     assert eid >= 1000  # a number with a thousands separator to look at
     at = ("--as-of", day.isoformat())
     vi = p06("report", "national", *at, "--format", "md").stdout
@@ -92,7 +95,11 @@ def test_md_and_html_in_vietnamese_by_default_and_in_english_on_request(p06_sett
     assert f" {eid:,} " in en and "| nation | Nation |" in en and "Báo cáo" not in en
 
     html_vi = p06("report", "national", *at, "--format", "html").stdout
-    assert '<html lang="vi">' in html_vi and "<h1>Báo cáo toàn quốc</h1>" in html_vi and "Chênh lệch thành thị – nông thôn" in html_vi
+    assert (
+        '<html lang="vi">' in html_vi
+        and "<h1>Báo cáo toàn quốc</h1>" in html_vi
+        and "Chênh lệch thành thị – nông thôn" in html_vi
+    )
     monkeypatch.setenv("P06_LANG", "en")  # the setting, for every report command that is not told otherwise
     html_en = p06("report", "national", *at, "--format", "html").stdout
     assert '<html lang="en">' in html_en and "<h1>National report</h1>" in html_en and "Urban / rural gap" in html_en
@@ -107,7 +114,9 @@ def test_md_and_html_in_vietnamese_by_default_and_in_english_on_request(p06_sett
     monkeypatch.delenv("P06_LANG")
     assert csv_en == p06("report", "national", *at, "--format", "csv").stdout
     assert csv_en.splitlines()[0].startswith("code,name,tasks_reported,")
-    wrong = subprocess.run([P06, "report", "national", "--format", "md", "--lang", "fr"], capture_output=True, text=True, timeout=120)
+    wrong = subprocess.run(
+        [P06, "report", "national", "--format", "md", "--lang", "fr"], capture_output=True, text=True, timeout=120
+    )
     assert wrong.returncode == 2 and "'fr' is not one of" in wrong.stderr and "'vi'" in wrong.stderr
 
 
@@ -138,13 +147,23 @@ def test_exports_mark_figures_changed_since_the_last_one(p06_settings: Settings,
     lines = {row.split(",")[0]: row for row in (tmp_path / "second.csv").read_text().splitlines()}
     assert lines[province].endswith("eid_activations")
     assert lines["nation"].endswith("eid_activations")
-    assert not any(line.endswith("eid_activations") for code, line in lines.items()
-                   if code not in (province, "nation", registry().localities[ward_event["locality"]].area))
+    assert not any(
+        line.endswith("eid_activations")
+        for code, line in lines.items()
+        if code not in (province, "nation", registry().localities[ward_event["locality"]].area)
+    )
 
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is needed: apt-get install -y chromium")

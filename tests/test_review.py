@@ -2,6 +2,7 @@
 real sink archived. Expected figures come from the independent recount (bench/recount.py); the shares,
 rankings, backwards provinces and projected dates are derived from them here, by the rules as written
 in the brief, never by the code under test."""
+
 from __future__ import annotations
 
 import csv
@@ -10,16 +11,16 @@ import json
 import math
 import re
 import subprocess
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import orjson
 import pytest
+from sinkstream import P06, archived_by_sink, publish
 
 from bench.recount import end_of, identity, period
 from schemas.registry import registry
 from schemas.settings import Settings
-from sinkstream import P06, archived_by_sink, publish
 
 START, END = date(2026, 9, 8), date(2026, 9, 22)
 TASKS_PER_PROVINCE = 225  # the programme's tasks, each province's own
@@ -55,9 +56,23 @@ def review(*args: str, fmt: str = "json", start: date = START, end: date = END) 
 
 
 def zero() -> dict[str, int]:
-    return dict.fromkeys(["tasks_reported", "tasks_completed", "villages", "villages_without_electricity",
-                          "villages_without_internet", "eid_activations", "dossiers_received", "dossiers_online",
-                          "dossiers_on_time", "systems_assessed", "systems_failed", "open_findings"], 0)
+    return dict.fromkeys(
+        [
+            "tasks_reported",
+            "tasks_completed",
+            "villages",
+            "villages_without_electricity",
+            "villages_without_internet",
+            "eid_activations",
+            "dossiers_received",
+            "dossiers_online",
+            "dossiers_on_time",
+            "systems_assessed",
+            "systems_failed",
+            "open_findings",
+        ],
+        0,
+    )
 
 
 def shares(f: dict[str, int], provinces: int) -> dict[str, float | None]:
@@ -85,8 +100,10 @@ def provinces_in(scope: str) -> int:
 
 def progress(fig: dict[str, dict], scope: str) -> dict[str, float | None]:
     before, after = shares(fig["from"], provinces_in(scope)), shares(fig["to"], provinces_in(scope))
-    return {name: None if before[name] is None or after[name] is None else (after[name] - before[name]) * sign
-            for name, (_, sign, _) in TARGETS.items()}
+    return {
+        name: None if before[name] is None or after[name] is None else (after[name] - before[name]) * sign
+        for name, (_, sign, _) in TARGETS.items()
+    }
 
 
 def projection(fig: dict[str, dict], scope: str, name: str, start: date = START, end: date = END) -> str:
@@ -111,9 +128,12 @@ def event_counts(events: list[dict], until: datetime, since: datetime | None = N
     """Distinct events (locality, event_id, UTC day) per scope, occurred in [since, until]."""
     reg = registry()
     counts: dict[str, int] = {}
-    for loc, _, _ in {identity(e) for e in events
-                      if (since is None or datetime.fromisoformat(e["occurred_at"]) >= since)
-                      and datetime.fromisoformat(e["occurred_at"]) <= until}:
+    for loc, _, _ in {
+        identity(e)
+        for e in events
+        if (since is None or datetime.fromisoformat(e["occurred_at"]) >= since)
+        and datetime.fromisoformat(e["occurred_at"]) <= until
+    }:
         place = reg.localities[loc]
         for scope in ("nation", place.province, *((place.area, loc) if place.level == "ward" else ())):
             counts[scope] = counts.get(scope, 0) + 1
@@ -121,7 +141,7 @@ def event_counts(events: list[dict], until: datetime, since: datetime | None = N
 
 
 def period_start() -> datetime:
-    return datetime.combine(START, datetime.min.time(), tzinfo=timezone.utc)
+    return datetime.combine(START, datetime.min.time(), tzinfo=UTC)
 
 
 @pytest.fixture
@@ -172,12 +192,16 @@ def test_review_between_two_dates_equals_the_recount(p06_settings: Settings, arc
         assert report_entry(report, code)["events"]["to"] == at_end.get(code, 0), code
         assert report_entry(report, code)["events"]["period"] == at_end.get(code, 0) - before.get(code, 0), code
     in_period = event_counts(events, until, since=period_start())
-    reporting = {p: sum(1 for w in registry().wards_by_province[p] if in_period.get(w)) / len(registry().wards_by_province[p])
-                 for p in registry().provinces}
+    reporting = {
+        p: sum(1 for w in registry().wards_by_province[p] if in_period.get(w)) / len(registry().wards_by_province[p])
+        for p in registry().provinces
+    }
     assert [r["code"] for r in report["rankings"]["reporting_share"]] == ranked(reporting)
     recent = event_counts(events, until, since=until - timedelta(hours=p06_settings.silent_after_hours))
-    timely = {p: sum(1 for w in registry().wards_by_province[p] if recent.get(w)) / len(registry().wards_by_province[p])
-              for p in registry().provinces}
+    timely = {
+        p: sum(1 for w in registry().wards_by_province[p] if recent.get(w)) / len(registry().wards_by_province[p])
+        for p in registry().provinces
+    }
     assert [r["code"] for r in report["rankings"]["timely_share"]] == ranked(timely)
 
     code = sorted(p for p in registry().provinces if expected[p]["to"] != zero())[0]
@@ -204,7 +228,11 @@ def test_review_between_two_dates_equals_the_recount(p06_settings: Settings, arc
         assert f"- {b['name']} ({b['code']})" in md
     assert vi_number(expected["nation"]["to"]["eid_activations"]) in md
     english = review("national", "--lang", "en", fmt="md")
-    assert "## Went backwards" in english and "| 22 Sept 2026 |" in english and "## Ranking: Villages with electricity" in english
+    assert (
+        "## Went backwards" in english
+        and "| 22 Sept 2026 |" in english
+        and "## Ranking: Villages with electricity" in english
+    )
     assert f"{expected['nation']['to']['eid_activations']:,}" in english and "Đơn vị sụt giảm" not in english
     assert review("national", "--lang", "en", fmt="csv") == review("national", fmt="csv")  # machine data: one language
 
@@ -220,22 +248,48 @@ def test_late_events_change_the_reported_period_as_the_recount_says(p06_settings
     assert_review_figures(first, events)
     reg = registry()
     province = sorted({reg.localities[e["locality"]].province for e in events})[0]
-    villages = {(e["locality"], e["payload"]["village_id"]) for e in events if e["type"] == "village.status"
-                and reg.localities[e["locality"]].province == province and datetime.fromisoformat(e["occurred_at"]) <= end_of(END)}
+    villages = {
+        (e["locality"], e["payload"]["village_id"])
+        for e in events
+        if e["type"] == "village.status"
+        and reg.localities[e["locality"]].province == province
+        and datetime.fromisoformat(e["occurred_at"]) <= end_of(END)
+    }
     ward = sorted(loc for loc, _ in villages)[0]
     late = [  # 06:59:59+07:00 on the 23rd is 23:59:59 UTC on the 22nd: inside the period
-        {"event_id": f"late-v-{n}", "type": "village.status", "locality": loc, "occurred_at": "2026-09-23T06:59:59+07:00",
-         "payload": {"village_id": village, "electricity": False, "internet": False}}
-        for n, (loc, village) in enumerate(sorted(villages))]
+        {
+            "event_id": f"late-v-{n}",
+            "type": "village.status",
+            "locality": loc,
+            "occurred_at": "2026-09-23T06:59:59+07:00",
+            "payload": {"village_id": village, "electricity": False, "internet": False},
+        }
+        for n, (loc, village) in enumerate(sorted(villages))
+    ]
     late += [
-        {"event_id": "late-eid-in", "type": "eid.activations", "locality": ward,
-         "occurred_at": "2026-09-15T10:00:00+07:00", "payload": {"count": 1000}},
+        {
+            "event_id": "late-eid-in",
+            "type": "eid.activations",
+            "locality": ward,
+            "occurred_at": "2026-09-15T10:00:00+07:00",
+            "payload": {"count": 1000},
+        },
         # the 8th in Hanoi but 23:30 UTC on the 7th: before the period, in its opening figure
-        {"event_id": "late-eid-before", "type": "eid.activations", "locality": ward,
-         "occurred_at": "2026-09-08T06:30:00+07:00", "payload": {"count": 300}},
+        {
+            "event_id": "late-eid-before",
+            "type": "eid.activations",
+            "locality": ward,
+            "occurred_at": "2026-09-08T06:30:00+07:00",
+            "payload": {"count": 300},
+        },
         # 07:00+07:00 on the 23rd is midnight UTC: after the period, in no figure of it
-        {"event_id": "late-eid-after", "type": "eid.activations", "locality": ward,
-         "occurred_at": "2026-09-23T07:00:00+07:00", "payload": {"count": 50}},
+        {
+            "event_id": "late-eid-after",
+            "type": "eid.activations",
+            "locality": ward,
+            "occurred_at": "2026-09-23T07:00:00+07:00",
+            "payload": {"count": 50},
+        },
     ]
     total = sink.health()["messages"] + len(late)
     publish(p06_settings, [orjson.dumps(e) for e in late])
@@ -246,10 +300,16 @@ def test_late_events_change_the_reported_period_as_the_recount_says(p06_settings
     assert_review_figures(second, everything)
     before, after = expected_period(events), expected_period(everything)
     nation = second["scopes"]["nation"]["figures"]
-    assert nation["change"]["eid_activations"] - first["scopes"]["nation"]["figures"]["change"]["eid_activations"] == \
-        after["nation"]["change"]["eid_activations"] - before["nation"]["change"]["eid_activations"] == 1000
+    assert (
+        nation["change"]["eid_activations"] - first["scopes"]["nation"]["figures"]["change"]["eid_activations"]
+        == after["nation"]["change"]["eid_activations"] - before["nation"]["change"]["eid_activations"]
+        == 1000
+    )
     assert nation["from"]["eid_activations"] - first["scopes"]["nation"]["figures"]["from"]["eid_activations"] == 300
-    assert second["scopes"]["nation"]["events"]["period"] - first["scopes"]["nation"]["events"]["period"] == len(villages) + 1
+    assert (
+        second["scopes"]["nation"]["events"]["period"] - first["scopes"]["nation"]["events"]["period"]
+        == len(villages) + 1
+    )
     assert after[province]["to"]["villages_without_electricity"] == after[province]["to"]["villages"]
     worse = [n for n, v in progress(after[province], province).items() if v is not None and v < 0]
     assert "villages_with_electricity_share" in worse  # the scenario really sets the province back
@@ -284,8 +344,10 @@ def test_reports_at_a_date_state_the_events_behind_each_figure(p06_settings: Set
     assert {s: report["events"][s] for s in HEADLINE} == {s: expected.get(s, 0) for s in HEADLINE}
     assert report["events"]["provinces"] == {p: expected.get(p, 0) for p in registry().provinces}
     assert report["events"]["nation"] < len({identity(e) for e in events})  # the date cut some
-    rows = {r["code"]: r for r in csv.DictReader(io.StringIO(
-        p06("report", "national", "--as-of", day.isoformat(), "--format", "csv")))}
+    rows = {
+        r["code"]: r
+        for r in csv.DictReader(io.StringIO(p06("report", "national", "--as-of", day.isoformat(), "--format", "csv")))
+    }
     assert {c: int(r["events"]) for c, r in rows.items()} == {c: expected.get(c, 0) for c in rows}
     code = sorted(p for p in registry().provinces if expected.get(p))[0]
     province = json.loads(p06("report", "province", code, "--as-of", day.isoformat(), "--format", "json"))
@@ -308,7 +370,7 @@ def test_period_options_say_what_to_do_when_wrong(p06_settings: Settings) -> Non
     assert alone.returncode == 2 and "--to needs --from" in alone.stderr
     both = run("report", "national", "--as-of", "2026-09-08", "--from", "2026-09-01")
     assert both.returncode == 2 and "use one or the other" in both.stderr
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     open_ended = json.loads(p06("report", "national", "--from", "2026-09-01", "--format", "json"))
     assert open_ended["to"] == today.isoformat()
     assert open_ended["scopes"]["nation"]["figures"]["to"] == zero()  # nothing archived in this test
@@ -324,10 +386,23 @@ def test_review_html_renders_offline_in_chromium(p06_settings: Settings, archive
     expected = expected_period(archived[0])
     moves = {p: progress(expected[p], p) for p in registry().provinces}
     page_file = tmp_path / "review.html"
-    p06("report", "national", "--from", START.isoformat(), "--to", END.isoformat(), "--format", "html", "--out", str(page_file))
+    p06(
+        "report",
+        "national",
+        "--from",
+        START.isoformat(),
+        "--to",
+        END.isoformat(),
+        "--format",
+        "html",
+        "--out",
+        str(page_file),
+    )
     requests: list[str] = []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"])
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"]
+        )
         page = browser.new_page(viewport={"width": 1240, "height": 900})
         page.on("request", lambda r: requests.append(r.url))
         page.goto(page_file.as_uri())

@@ -5,10 +5,11 @@ content or at another hour of the same day, in batches of any size; and a write 
 statement and be retried, by the same batch or by a batch cut differently (a restarted sink reads
 from its last commit).
 """
+
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import pytest
 
@@ -46,12 +47,29 @@ def test_a_batch_in_vietnamese_time_lands_in_its_utc_hours(chdb_client) -> None:
     migrate(chdb_client)
     ward = registry().wards_by_province["01"][0]
     village = {"type": "village.status", "locality": ward}
-    first = [{**village, "event_id": "v1", "occurred_at": "2026-11-01T08:00:00+07:00",
-              "payload": {"village_id": "V1", "electricity": True, "internet": True}}]
-    second = [{**village, "event_id": "v2", "occurred_at": "2026-11-01T09:30:00+07:00",
-               "payload": {"village_id": "V1", "electricity": False, "internet": True}},
-              {"type": "eid.activations", "locality": ward, "event_id": "e1", "occurred_at": "2026-11-01T10:05:00+07:00",
-               "payload": {"count": 42}}]
+    first = [
+        {
+            **village,
+            "event_id": "v1",
+            "occurred_at": "2026-11-01T08:00:00+07:00",
+            "payload": {"village_id": "V1", "electricity": True, "internet": True},
+        }
+    ]
+    second = [
+        {
+            **village,
+            "event_id": "v2",
+            "occurred_at": "2026-11-01T09:30:00+07:00",
+            "payload": {"village_id": "V1", "electricity": False, "internet": True},
+        },
+        {
+            "type": "eid.activations",
+            "locality": ward,
+            "event_id": "e1",
+            "occurred_at": "2026-11-01T10:05:00+07:00",
+            "payload": {"count": 42},
+        },
+    ]
     _write(chdb_client, first)
     _write(chdb_client, second, first_offset=1)
     expected = recount(first + second)
@@ -77,17 +95,34 @@ def _stream(seed: int) -> list[dict]:
         at = start + timedelta(days=rng.uniform(0, 30))
         if rng.random() < 0.1:  # near midnight in Vietnam: the UTC day is the day before
             at = at.replace(hour=rng.choice((0, 6)), minute=rng.randrange(60))
-        stamp = at.astimezone(rng.choice((VIETNAM, timezone.utc))).isoformat()
+        stamp = at.astimezone(rng.choice((VIETNAM, UTC))).isoformat()
         kind = rng.random()
         if where == "01":
-            event = {"type": "task.status", "payload": {"task_id": f"T{rng.randrange(1, 5):03d}",
-                                                        "status": rng.choice(("not_started", "in_progress", "completed"))}}
+            event = {
+                "type": "task.status",
+                "payload": {
+                    "task_id": f"T{rng.randrange(1, 5):03d}",
+                    "status": rng.choice(("not_started", "in_progress", "completed")),
+                },
+            }
         elif kind < 0.55:
-            event = {"type": "village.status", "payload": {"village_id": f"V{rng.randrange(1, 4)}",
-                                                           "electricity": rng.random() < 0.7, "internet": rng.random() < 0.6}}
+            event = {
+                "type": "village.status",
+                "payload": {
+                    "village_id": f"V{rng.randrange(1, 4)}",
+                    "electricity": rng.random() < 0.7,
+                    "internet": rng.random() < 0.6,
+                },
+            }
         elif kind < 0.7:
-            event = {"type": "security.assessment", "payload": {"system_id": "S1", "result": rng.choice(("passed", "failed")),
-                                                                "open_findings": rng.randrange(5)}}
+            event = {
+                "type": "security.assessment",
+                "payload": {
+                    "system_id": "S1",
+                    "result": rng.choice(("passed", "failed")),
+                    "open_findings": rng.randrange(5),
+                },
+            }
         else:
             event = {"type": "eid.activations", "payload": {"count": rng.randrange(1, 50)}}
         events.append({"event_id": f"e{n}", "locality": where, "occurred_at": stamp, **event})
@@ -100,7 +135,7 @@ def _stream(seed: int) -> list[dict]:
         if rng.random() < 0.05 and e["type"] == "eid.activations":
             out.append({**e, "payload": {"count": e["payload"]["count"] + 1000}})  # other content: the first counts
         if rng.random() < 0.05:  # the same event_id at another hour of its UTC day: a copy too, the first counts
-            at = datetime.fromisoformat(e["occurred_at"]).astimezone(timezone.utc)
+            at = datetime.fromisoformat(e["occurred_at"]).astimezone(UTC)
             out.append({**e, "occurred_at": at.replace(hour=(at.hour + rng.randrange(1, 24)) % 24).isoformat()})
     return out
 
@@ -130,12 +165,14 @@ class Flaky:
 def _assert_equal_to_recount(client, stream: list[dict]) -> None:
     reader = ClientReader(client)
     for as_of in (date(2026, 10, 9), date(2026, 10, 20), None):
-        until = datetime.combine(as_of, time.max, tzinfo=timezone.utc) if as_of else None
+        until = datetime.combine(as_of, time.max, tzinfo=UTC) if as_of else None
         expected, got = recount(stream, until), from_rollups(reader, as_of)
         for scope in SCOPES:
             if scope in ("provinces", "wards"):
                 zero = dict.fromkeys(got["nation"], 0)
-                assert {k: v for k, v in got[scope].items() if v != zero} == {k: v for k, v in expected[scope].items() if v != zero}, (as_of, scope)
+                assert {k: v for k, v in got[scope].items() if v != zero} == {
+                    k: v for k, v in expected[scope].items() if v != zero
+                }, (as_of, scope)
             else:
                 assert got[scope] == expected[scope], (as_of, scope)
     assert from_archive(reader)["nation"] == from_rollups(reader)["nation"]
@@ -188,8 +225,13 @@ def test_a_village_that_reports_rarely_keeps_its_figure_when_a_write_is_cut_shor
     ward = registry().wards_by_province["79"][0]
 
     def village(n: int, day: int, electricity: bool) -> dict:
-        return {"type": "village.status", "locality": ward, "event_id": f"v{n}", "occurred_at": f"2026-10-{day:02d}T09:00:00+07:00",
-                "payload": {"village_id": "V1", "electricity": electricity, "internet": True}}
+        return {
+            "type": "village.status",
+            "locality": ward,
+            "event_id": f"v{n}",
+            "occurred_at": f"2026-10-{day:02d}T09:00:00+07:00",
+            "payload": {"village_id": "V1", "electricity": electricity, "internet": True},
+        }
 
     stream = [village(1, 1, False), village(2, 12, True), village(3, 25, False)]
     _write(chdb_client, stream[:1])

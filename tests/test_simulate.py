@@ -1,10 +1,11 @@
 """The simulator: valid, realistic, the whole registry, same seed same events, resend and reorder knobs."""
+
 from __future__ import annotations
 
 import subprocess
 import sys
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -78,7 +79,9 @@ def test_shares_outside_0_1_are_refused(share: float) -> None:
 def test_p06_simulate_writes_the_same_events(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "p06.py", "simulate", "--count", "500", "--seed", "7", "--output", "-"],
-        cwd=REPO, capture_output=True, env={"PATH": "/usr/bin:/bin", "P06_DATA_DIR": str(tmp_path)},
+        cwd=REPO,
+        capture_output=True,
+        env={"PATH": "/usr/bin:/bin", "P06_DATA_DIR": str(tmp_path)},
     )
     assert done.returncode == 0, done.stderr
     assert [orjson.loads(line) for line in done.stdout.splitlines()] == list(simulated_events(seed=7, count=500))
@@ -91,8 +94,10 @@ def test_a_high_reorder_share_holds_many_events_at_once_without_failing() -> Non
 
 
 def test_a_sample_of_the_country_over_a_span_with_corrections() -> None:
-    start, span = datetime(2026, 9, 1, tzinfo=timezone.utc), timedelta(days=30)
-    events = list(simulated_events(seed=5, count=3000, start=start, span=span, provinces=3, wards_per_province=4, tie_share=0.05))
+    start, span = datetime(2026, 9, 1, tzinfo=UTC), timedelta(days=30)
+    events = list(
+        simulated_events(seed=5, count=3000, start=start, span=span, provinces=3, wards_per_province=4, tie_share=0.05)
+    )
     reg = registry()
     provinces = {reg.localities[e["locality"]].province for e in events}
     assert len(provinces) == 3

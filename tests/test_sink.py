@@ -1,16 +1,18 @@
 """`p06 sink` on the real broker and chDB: exact figures despite resends, disorder, crashes, outages."""
+
 from __future__ import annotations
 
 import asyncio
 import threading
 import time
 
+from sinkstream import SinkProcess, expected_rejections, make_events, messages, publish
+
+from bench.recount import identity, recount
 from schemas.settings import Settings
 from sinks.figures import from_archive, from_rollups
 from sinks.sink import Sink
 from sinks.warehouse import DirectReader, open_reader
-from bench.recount import identity, recount
-from sinkstream import SinkProcess, expected_rejections, make_events, messages, publish
 
 
 def _assert_exact(settings: Settings, events: list[dict]) -> None:

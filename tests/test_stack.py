@@ -1,4 +1,5 @@
 """`p06 stack` on a private data folder and port: up, status and down, twice, and a broker left behind."""
+
 from __future__ import annotations
 
 import os
@@ -37,7 +38,10 @@ def test_up_status_down_twice_then_a_left_behind_broker_is_reused_or_replaced(tm
     first = local_broker.status(tmp_path).pid
     again = stack(tmp_path, port, "up")
     assert again.returncode == 0 and local_broker.status(tmp_path).pid == first
-    assert sum("kafka.Kafka" in local_broker._cmdline(p) and str(tmp_path) in local_broker._cmdline(p) for p in _pids()) == 1
+    assert (
+        sum("kafka.Kafka" in local_broker._cmdline(p) and str(tmp_path) in local_broker._cmdline(p) for p in _pids())
+        == 1
+    )
 
     # A broker that died (SIGKILL) leaves a stale PID file: status says down, up starts a new one.
     os.kill(first, signal.SIGKILL)

@@ -1,9 +1,10 @@
 """The locality state on its own: the counting rules, whatever the order and however often."""
+
 from __future__ import annotations
 
 import itertools
 import random
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import orjson
 
@@ -26,7 +27,13 @@ def village(event_id: str, at: str, electricity: bool, internet: bool = True, vi
 
 def eid(event_id: str, at: str, count: int):
     return validate_event(
-        {"event_id": event_id, "type": "eid.activations", "locality": "00070", "occurred_at": at, "payload": {"count": count}}
+        {
+            "event_id": event_id,
+            "type": "eid.activations",
+            "locality": "00070",
+            "occurred_at": at,
+            "payload": {"count": count},
+        }
     )
 
 
@@ -52,10 +59,14 @@ def test_latest_occurred_at_wins_and_ties_go_to_the_larger_event_id_in_any_order
 
 def test_flows_count_once_per_event_id_and_land_in_their_event_hour() -> None:
     state = LocalityState("00070")
-    for e in [eid("x", "2026-11-01T10:15:00Z", 5), eid("y", "2026-11-01T11:59:00Z", 7), eid("x", "2026-11-01T10:15:00Z", 5)]:
+    for e in [
+        eid("x", "2026-11-01T10:15:00Z", 5),
+        eid("y", "2026-11-01T11:59:00Z", 7),
+        eid("x", "2026-11-01T10:15:00Z", 5),
+    ]:
         state.apply(e, received_ms=1)
     assert figures(state)["eid_activations"] == 12
-    ten, eleven = (str(int(datetime(2026, 11, 1, h, tzinfo=timezone.utc).timestamp())) for h in (10, 11))
+    ten, eleven = (str(int(datetime(2026, 11, 1, h, tzinfo=UTC).timestamp())) for h in (10, 11))
     assert sorted(state.snapshot()["hours"].items()) == [(ten, [5, 0, 0, 0]), (eleven, [7, 0, 0, 0])]
 
 
@@ -74,9 +85,17 @@ class Table(dict):
 def test_a_state_read_back_from_its_records_has_the_same_figures_and_ignores_replays() -> None:
     rng = random.Random(4)
     events = [
-        village(f"e{i}", f"2026-11-0{rng.randint(1, 9)}T00:00:00Z", rng.random() < 0.5, rng.random() < 0.5, f"V{rng.randint(1, 5)}")
+        village(
+            f"e{i}",
+            f"2026-11-0{rng.randint(1, 9)}T00:00:00Z",
+            rng.random() < 0.5,
+            rng.random() < 0.5,
+            f"V{rng.randint(1, 5)}",
+        )
         for i in range(200)
-    ] + [eid(f"f{i}", f"2026-11-0{rng.randint(1, 9)}T0{rng.randint(0, 9)}:00:00Z", rng.randint(0, 9)) for i in range(50)]
+    ] + [
+        eid(f"f{i}", f"2026-11-0{rng.randint(1, 9)}T0{rng.randint(0, 9)}:00:00Z", rng.randint(0, 9)) for i in range(50)
+    ]
     table = Table()
     state = table.load()
     for i, e in enumerate(events[:150]):
@@ -98,9 +117,16 @@ def test_a_copy_with_other_content_is_a_conflict_and_the_first_copy_counts() -> 
     first, other = eid("x", "2026-11-01T10:15:00+07:00", 5), eid("x", "2026-11-01T03:15:00Z", 7)
     restamped = eid("x", "2026-11-01T03:15:00Z", 5)  # the same instant in UTC: the same event
     state = LocalityState("00070")
-    assert [state.apply(e, received_ms=1) for e in (first, other, restamped)] == [Outcome.COUNTED, Outcome.CONFLICT, Outcome.RESENT]
+    assert [state.apply(e, received_ms=1) for e in (first, other, restamped)] == [
+        Outcome.COUNTED,
+        Outcome.CONFLICT,
+        Outcome.RESENT,
+    ]
     assert figures(state)["eid_activations"] == 5
-    a, b = village("v", "2026-11-01T08:00:00Z", electricity=True), village("v", "2026-11-01T08:00:00Z", electricity=False)
+    a, b = (
+        village("v", "2026-11-01T08:00:00Z", electricity=True),
+        village("v", "2026-11-01T08:00:00Z", electricity=False),
+    )
     assert [state.apply(e, received_ms=1) for e in (a, b)] == [Outcome.COUNTED, Outcome.CONFLICT]
     assert figures(state)["villages_without_electricity"] == 0
 
@@ -114,10 +140,10 @@ def test_an_event_id_used_again_on_another_day_is_another_event() -> None:
 
 def test_records_stay_small_and_the_live_hours_stay_in_their_window_after_a_year() -> None:
     """One report an hour for a year: no record grows with it, the snapshot carries 35 days."""
-    table, start = Table(), datetime(2025, 1, 1, tzinfo=timezone.utc).timestamp()
+    table, start = Table(), datetime(2025, 1, 1, tzinfo=UTC).timestamp()
     state = table.load()
     for hour in range(365 * 24):
-        at = datetime.fromtimestamp(start + hour * 3600, timezone.utc).isoformat()
+        at = datetime.fromtimestamp(start + hour * 3600, UTC).isoformat()
         state.apply(eid(f"h{hour}", at, 1), received_ms=hour)
         state.apply(village(f"v{hour}", at, electricity=hour % 2 == 0, village_id=f"V{hour % 9}"), received_ms=hour)
         if hour % 24 == 23:

@@ -1,5 +1,6 @@
 """The two changes streams.transport makes to Faust's transport, each shown to matter: without the
 subclass, these tests see Faust's own behaviour and fail."""
+
 from __future__ import annotations
 
 import asyncio

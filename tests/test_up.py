@@ -1,6 +1,7 @@
 """The README's own path, as a newcomer runs it: `p06 up` (its own broker, worker, sink, simulator),
 then the national report equals the live figures, reconcile agrees, and Ctrl-C stops everything,
 even after the broker was stopped first. The simulator stamps +07:00, as senders in Vietnam do."""
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,8 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
-
 from pipeline import figures_of
+
 from stack import broker as local_broker
 from streams.cli import STOP_GRACE_S
 
@@ -24,7 +25,9 @@ SIMULATE_S = 45
 
 
 def _p06(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "p06", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=180)
+    return subprocess.run(
+        [sys.executable, "-m", "p06", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=180
+    )
 
 
 def _wait_for_line(log: Path, text: str, up: subprocess.Popen, timeout_s: float) -> None:
@@ -59,20 +62,34 @@ def _running(process: psutil.Process) -> bool:
 
 def test_p06_up_report_equals_live_reconcile_agrees_and_ctrl_c_stops_all(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("P06_")}  # the defaults, as a newcomer has them
-    env.update(PYTHONUNBUFFERED="1", P06_KAFKA_BOOTSTRAP=f"127.0.0.1:{local_broker.free_port()}",
-               P06_WORKER_WEB_PORT=str(local_broker.free_port()), P06_SINK_API_PORT=str(local_broker.free_port()),
-               P06_RECONCILE_RECENT_S="5", P06_RECONCILE_FULL_S="10")  # the sink's own checks, often
+    env.update(
+        PYTHONUNBUFFERED="1",
+        P06_KAFKA_BOOTSTRAP=f"127.0.0.1:{local_broker.free_port()}",
+        P06_WORKER_WEB_PORT=str(local_broker.free_port()),
+        P06_SINK_API_PORT=str(local_broker.free_port()),
+        P06_RECONCILE_RECENT_S="5",
+        P06_RECONCILE_FULL_S="10",
+    )  # the sink's own checks, often
     log = tmp_path / "up.log"
-    up = subprocess.Popen([sys.executable, "-m", "p06", "up", "--rate", "300", "--duration", str(SIMULATE_S)],
-                          cwd=tmp_path, env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT,
-                          stdin=subprocess.DEVNULL, start_new_session=True)  # its own group, as a terminal's job
+    up = subprocess.Popen(
+        [sys.executable, "-m", "p06", "up", "--rate", "300", "--duration", str(SIMULATE_S)],
+        cwd=tmp_path,
+        env=env,
+        stdout=open(log, "wb"),
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # its own group, as a terminal's job
     try:
         _wait_for_line(log, "simulator finished", up, timeout_s=240)
         # A fresh folder: `p06 up` made an admin account and said where its password is (owner-only); the
         # commands below log in with it by default, as a newcomer's would.
         password_file = tmp_path / ".p06" / "admin-password"
         assert f"made account admin: its password is in {password_file}" in log.read_text()
-        assert password_file.stat().st_mode & 0o777 == 0o600 and (tmp_path / ".p06" / "users.json").stat().st_mode & 0o777 == 0o600
+        assert (
+            password_file.stat().st_mode & 0o777 == 0o600
+            and (tmp_path / ".p06" / "users.json").stat().st_mode & 0o777 == 0o600
+        )
         admin = ("admin", password_file.read_text().strip())
         assert httpx.get(f"http://127.0.0.1:{env['P06_WORKER_WEB_PORT']}/api/live").status_code == 401
         deadline, live, report = time.monotonic() + 180, None, None

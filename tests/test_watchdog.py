@@ -1,4 +1,5 @@
 """The recovery watchdog's rule: a recovery that reads nothing for the set time is stalled."""
+
 from __future__ import annotations
 
 from streams.watchdog import RecoveryWatch

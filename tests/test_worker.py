@@ -1,5 +1,6 @@
 """The live counters on a real broker: exact under resends, shuffling, invalid input, a SIGKILL and a
 rebalance, against an independent recount of the same events."""
+
 from __future__ import annotations
 
 import random
@@ -11,18 +12,6 @@ import orjson
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
-
-from schemas.kafka_clients import kafka_python_options
-from schemas.partitions import home_partition
-from schemas.settings import Settings
-from stack import broker as local_broker
-from stack import ensure_topics
-from streams.positions import position_key
-from streams.state import changelog_topic
-from streams.worker import snapshot_topic
-
-from bench.recount import expected_live
-from producers import as_messages
 from pipeline import (
     INVALID_MESSAGES,
     MIXED_BATCH,
@@ -33,6 +22,17 @@ from pipeline import (
     wait_for_figures,
     wait_until_both_own_partitions,
 )
+
+from bench.recount import expected_live
+from producers import as_messages
+from schemas.kafka_clients import kafka_python_options
+from schemas.partitions import home_partition
+from schemas.settings import Settings
+from stack import broker as local_broker
+from stack import ensure_topics
+from streams.positions import position_key
+from streams.state import changelog_topic
+from streams.worker import snapshot_topic
 
 
 @pytest.fixture
@@ -124,8 +124,12 @@ def test_state_stored_but_snapshot_lost_is_sent_again_when_processed_again(p06_s
     admin.close()
     changelog = KafkaProducer(**kafka_python_options(p06_settings, "worker"), acks="all")
     for partition in range(p06_settings.topic_partitions):  # as the table writes it: JSON key and value
-        changelog.send(changelog_topic(p06_settings.app_id), key=orjson.dumps(position_key(partition)),
-                       value=b"0", partition=partition)
+        changelog.send(
+            changelog_topic(p06_settings.app_id),
+            key=orjson.dumps(position_key(partition)),
+            value=b"0",
+            partition=partition,
+        )
     changelog.flush()
     changelog.close()
 
@@ -157,9 +161,13 @@ def test_committed_offsets_ahead_of_the_state_are_only_a_hint(p06_settings: Sett
 
 def commit_at_end(settings: Settings) -> int:
     """Commit the worker group's offsets at the end of every events partition; the records skipped."""
-    consumer = KafkaConsumer(**kafka_python_options(settings, "admin"), group_id=settings.app_id, enable_auto_commit=False)
+    consumer = KafkaConsumer(
+        **kafka_python_options(settings, "admin"), group_id=settings.app_id, enable_auto_commit=False
+    )
     try:
-        partitions = [TopicPartition(settings.events_topic, p) for p in consumer.partitions_for_topic(settings.events_topic)]
+        partitions = [
+            TopicPartition(settings.events_topic, p) for p in consumer.partitions_for_topic(settings.events_topic)
+        ]
         committed = {tp: consumer.committed(tp) or 0 for tp in partitions}
         ends = consumer.end_offsets(partitions)
         consumer.commit({tp: OffsetAndMetadata(ends[tp], "", -1) for tp in partitions})
@@ -184,7 +192,9 @@ def test_a_sender_that_partitions_otherwise_is_counted_in_the_right_partition(p0
     producer.flush()
     producer.close()
     publish_raw(p06_settings, p06_settings.events_topic, messages[1::2])
-    moved = sum(partition != home_partition(key.decode(), p06_settings.topic_partitions) for key, _, partition in crc32_half)
+    moved = sum(
+        partition != home_partition(key.decode(), p06_settings.topic_partitions) for key, _, partition in crc32_half
+    )
     assert moved > 0  # the case can fail: some localities did land elsewhere
     expected = expected_live(events)
     wait_for_figures(a, expected)

@@ -4,6 +4,7 @@ topic, their running totals, the live API's bodies, its routes and the operators
 
 It depends on the snapshots alone, never on the worker's state or its Processor.
 """
+
 from .live import LiveTotals, live_body, province_body, silent_body, windows_body
 from .mirror import SnapshotMirror
 from .web import install_routes

@@ -5,23 +5,23 @@ answers the same. The province, urban and rural sums are kept up to date as snap
 (LiveTotals) by subtracting the old snapshot and adding the new one, never by adding events: the
 sums always equal those of the snapshots held.
 """
+
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from schemas.metrics import FLOW_METRICS, ZERO, Vector, add, as_dict
 from schemas.registry import registry
-
 
 DAY_MS = 86_400_000
 Snapshot = Mapping[str, Any]
 
 
 def _iso(ms: int | None) -> str | None:
-    return datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat() if ms else None
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat() if ms else None
 
 
 def _vector(snapshot: Snapshot | None) -> Vector:
@@ -57,7 +57,9 @@ class LiveTotals:
                         scope[i] += sign * v
 
 
-def live_body(snapshots: Mapping[str, Snapshot], totals: LiveTotals | None = None, now_ms: int | None = None) -> dict[str, Any]:
+def live_body(
+    snapshots: Mapping[str, Snapshot], totals: LiveTotals | None = None, now_ms: int | None = None
+) -> dict[str, Any]:
     """The body of GET /api/live; `totals` must be those of `snapshots` (computed here when absent)."""
     now_ms = now_ms or int(time.time() * 1000)
     totals = totals or LiveTotals(snapshots)
@@ -143,10 +145,21 @@ def silent_body(snapshots: Mapping[str, Snapshot], silent_after_s: float, now_ms
         last = snap["last_reported_ms"] if snap else 0
         if last < cutoff:
             silent.append(
-                {"code": code, "name": loc.name, "level": loc.level, "province": loc.province, "last_reported_at": _iso(last)}
+                {
+                    "code": code,
+                    "name": loc.name,
+                    "level": loc.level,
+                    "province": loc.province,
+                    "last_reported_at": _iso(last),
+                }
             )
     silent.sort(key=lambda s: (s["province"], s["level"] != "province", s["code"]))
-    return {"as_of": _iso(now_ms), "silent_after_hours": silent_after_s / 3600, "count": len(silent), "localities": silent}
+    return {
+        "as_of": _iso(now_ms),
+        "silent_after_hours": silent_after_s / 3600,
+        "count": len(silent),
+        "localities": silent,
+    }
 
 
 def windows_body(snapshots: Mapping[str, Snapshot], scope: str, granularity: str) -> dict[str, Any]:
@@ -171,7 +184,7 @@ def windows_body(snapshots: Mapping[str, Snapshot], scope: str, granularity: str
         "scope": scope,
         "granularity": granularity,
         "windows": [
-            {"start": _iso(start * 1000), **dict(zip(FLOW_METRICS, counts))} for start, counts in sorted(buckets.items())
+            {"start": _iso(start * 1000), **dict(zip(FLOW_METRICS, counts))}
+            for start, counts in sorted(buckets.items())
         ],
     }
-

@@ -4,6 +4,7 @@ Each worker publishes the snapshots of the localities it counts; every worker re
 so any worker answers for the whole country, whichever worker counted the events. (Faust's
 GlobalTable did not replicate between two running workers here, hence this plain consumer.)
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -13,8 +14,8 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from .live import LiveTotals
 from ..transport import FETCH_MAX_WAIT_MS
+from .live import LiveTotals
 
 log = logging.getLogger("p06.snapshots")
 

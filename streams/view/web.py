@@ -7,6 +7,7 @@ worker counted the events.
 Every route but /login needs an account (schemas.accounts): a province operator's answers hold
 their province and its wards only; /metrics answers monitor accounts only.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -38,7 +39,9 @@ Handler = Callable[[web.Request, Account], Awaitable[web.StreamResponse]]
 
 
 def out_of_scope(account: Account, what: str) -> web.Response:
-    return _json({"error": f"account {account.name!r} ({account.scope}) may not see {what}", "scope": account.scope}, 403)
+    return _json(
+        {"error": f"account {account.name!r} ({account.scope}) may not see {what}", "scope": account.scope}, 403
+    )
 
 
 def scoped_live(body: dict[str, Any], account: Account) -> dict[str, Any]:
@@ -46,8 +49,12 @@ def scoped_live(body: dict[str, Any], account: Account) -> dict[str, Any]:
     if account.role == "national":
         return body
     code = account.province
-    return {"as_of": body["as_of"], "scope": account.scope, "provinces": {code: body["provinces"][code]},
-            "freshness": {"provinces": {code: body["freshness"]["provinces"][code]}}}
+    return {
+        "as_of": body["as_of"],
+        "scope": account.scope,
+        "provinces": {code: body["provinces"][code]},
+        "freshness": {"provinces": {code: body["freshness"]["provinces"][code]}},
+    }
 
 
 def scoped_silent(body: dict[str, Any], account: Account) -> dict[str, Any]:
@@ -74,11 +81,13 @@ def install_routes(
 
     async def who(request: web.Request) -> Account | None:
         """In a thread: a password not yet verified costs argon2's ~0.3 s, which must not stall the worker's loop."""
-        return await asyncio.to_thread(accounts.identify, request.headers.get("Authorization"), request.cookies.get(COOKIE),
-                                       max_age_s)
+        return await asyncio.to_thread(
+            accounts.identify, request.headers.get("Authorization"), request.cookies.get(COOKIE), max_age_s
+        )
 
     def operators(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         """National and province operators only; 401 saying how to log in, 403 for a monitor account."""
+
         async def guarded(request: web.Request) -> web.StreamResponse:
             account = await who(request)
             if account is None:
@@ -86,6 +95,7 @@ def install_routes(
             if account.role not in ("national", "province"):
                 return out_of_scope(account, "figures (a monitor account reads /metrics only)")
             return await handler(request, account)
+
         return guarded
 
     async def live(request: web.Request, account: Account) -> web.Response:
@@ -122,7 +132,8 @@ def install_routes(
                 "metrics": METRICS,
                 "provinces": {
                     code: {"name": reg.localities[code].name, "wards": len(reg.wards_by_province[code])}
-                    for code in reg.provinces if account.sees(code)
+                    for code in reg.provinces
+                    if account.sees(code)
                 },
             }
         )
@@ -163,8 +174,11 @@ def install_routes(
         account = await who(request)
         if account is None or account.role != "monitor":
             status = 401 if account is None else 403
-            return web.Response(status=status, text="metrics need a monitor account's HTTP Basic credentials"
-                                " (`p06 users add NAME --role monitor`)\n", headers={"WWW-Authenticate": 'Basic realm="p06 metrics"'})
+            return web.Response(
+                status=status,
+                text="metrics need a monitor account's HTTP Basic credentials (`p06 users add NAME --role monitor`)\n",
+                headers={"WWW-Authenticate": 'Basic realm="p06 metrics"'},
+            )
         return web.Response(text=metrics_text(), content_type="text/plain")
 
     async def dashboard(request: web.Request) -> web.StreamResponse:
@@ -179,23 +193,33 @@ def install_routes(
 
     async def login_form(request: web.Request) -> web.Response:
         target = safe_next(request.query.get("next"), "/dashboard/")
-        return web.Response(text=login_page(target, page_lang(request.query.get("lang"), target)), content_type="text/html")
+        return web.Response(
+            text=login_page(target, page_lang(request.query.get("lang"), target)), content_type="text/html"
+        )
 
     async def login(request: web.Request) -> web.Response:
         form = await request.post()
         target = safe_next(str(form.get("next", "")), "/dashboard/")
-        account = await asyncio.to_thread(accounts.check_password, str(form.get("name", "")), str(form.get("password", "")))
+        account = await asyncio.to_thread(
+            accounts.check_password, str(form.get("name", "")), str(form.get("password", ""))
+        )
         if account is None:
-            return web.Response(status=401, text=login_page(target, page_lang(form.get("lang"), target), wrong=True),
-                                content_type="text/html")
+            return web.Response(
+                status=401,
+                text=login_page(target, page_lang(form.get("lang"), target), wrong=True),
+                content_type="text/html",
+            )
         response = web.Response(status=303, headers={"Location": target})
-        response.set_cookie(COOKIE, accounts.session_for(account), max_age=int(max_age_s), httponly=True,
-                            samesite="Strict", path="/")
+        response.set_cookie(
+            COOKIE, accounts.session_for(account), max_age=int(max_age_s), httponly=True, samesite="Strict", path="/"
+        )
         return response
 
     async def logout(request: web.Request) -> web.Response:
         asked = request.query.get("lang")  # the login page in the language the dashboard was in
-        response = web.Response(status=303, headers={"Location": "/login" + (f"?lang={asked}" if asked in LANGUAGES else "")})
+        response = web.Response(
+            status=303, headers={"Location": "/login" + (f"?lang={asked}" if asked in LANGUAGES else "")}
+        )
         response.del_cookie(COOKIE, path="/")
         return response
 
