@@ -8,6 +8,7 @@ COPY producers producers
 COPY stack stack
 COPY streams streams
 COPY sinks sinks
+COPY auth auth
 COPY bench bench
 # uid 1000, as apache/kafka's user: the broker reads the TLS files kafka-certs writes (docker-compose.yml)
 RUN pip install -c constraints.txt . && useradd --create-home --uid 1000 p06 \

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import typer
 
+from auth import cli as users_cli
 from bench import cli as bench_cli
 from producers import cli as producers_cli
 from schemas import cli as schema_cli
-from schemas import users as users_cli
 from schemas.settings import SettingsError, settings
 from sinks import cli as sinks_cli
 from stack import cli as stack_cli

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from kafka import KafkaAdminClient
 
-from schemas.kafka_clients import kafka_python_options, principal_for
 from schemas.settings import Settings, load_settings
 from stack import broker as local_broker
+from stack.clients import kafka_python_options, principal_for
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Cluster:
     bootstrap: str
     private: bool
     run_tag: str  # unique per run: the shared dev broker is used by others at the same time
-    settings: Settings  # how the benchmark's own clients connect (schemas.kafka_clients, role "bench")
+    settings: Settings  # how the benchmark's own clients connect (stack.clients, role "bench")
 
     def topic(self, name: str) -> str:
         return f"bench.{self.run_tag}.{name}"

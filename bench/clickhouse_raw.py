@@ -22,10 +22,10 @@ import orjson
 
 from schemas.events import InvalidEvent, validate_event
 from schemas.registry import registry
-from sinks.archive import COLUMNS as ARCHIVE_COLUMNS
-from sinks.archive import TABLE as ARCHIVE
-from sinks.archive import Columns, now
-from sinks.migrations import migrate
+from sinks.warehouse.archive import COLUMNS as ARCHIVE_COLUMNS
+from sinks.warehouse.archive import TABLE as ARCHIVE
+from sinks.warehouse.archive import Columns, now
+from sinks.warehouse.migrations import migrate
 
 BATCH = 10_000
 COLUMNS = ["event_id", "type", "locality", "province", "occurred_at", "payload"]
@@ -111,9 +111,9 @@ def insert_archive(folder: Path, events: list[dict[str, Any]], batch_rows: int) 
 
 
 _IDLE = """
-import re, clickhouse_connect, sinks.sink
+import re, clickhouse_connect, sinks.ingest.sink
 from schemas.registry import registry
-from sinks.migrations import migrate
+from sinks.warehouse.migrations import migrate
 registry()
 client = clickhouse_connect.get_client(dsn="chdb://{folder}")
 migrate(client)

@@ -20,8 +20,8 @@ import httpx
 from kafka import KafkaConsumer, TopicPartition
 
 from producers.simulate import simulated_events
-from schemas.kafka_clients import kafka_python_options
 from schemas.settings import Settings
+from stack.clients import kafka_python_options
 from streams.state import changelog_topic
 
 from .broker import settings_for

@@ -1,5 +1,5 @@
 """Baselines: the raw Kafka clients on the same messages the pipeline gets, connected as the run's
-cluster says (TLS + SCRAM or PLAINTEXT: schemas.kafka_clients, role "bench")."""
+cluster says (TLS + SCRAM or PLAINTEXT: stack.clients, role "bench")."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 from kafka import KafkaProducer
 
-from schemas.kafka_clients import aiokafka_options, kafka_python_options
 from schemas.settings import Settings
+from stack.clients import aiokafka_options, kafka_python_options
 
 Message = tuple[bytes | None, bytes]  # (key, value)
 

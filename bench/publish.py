@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 from kafka import KafkaConsumer, TopicPartition
 
-from schemas.kafka_clients import kafka_python_options
+from stack.clients import kafka_python_options
 
 from .broker import settings_for
 from .proc import P06Process

@@ -143,7 +143,7 @@ def period(events: list[dict], start: date, end: date) -> dict[str, Any]:
 
 
 # The 2024 map (issue 14), recounted from vietnam_provinces' own conversion data, not from schemas.maps
-# or sinks.oldmap: the old -> new tables for the events, its public legacy-source lookups for the report.
+# or sinks.reports.oldmap: the old -> new tables for the events, its public legacy-source lookups for the report.
 
 
 def on_2025_map(events: list[dict]) -> tuple[list[dict], list[dict]]:

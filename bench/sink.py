@@ -1,7 +1,7 @@
 """sink_drain_eps: `p06 sink` on the pre-filled topic, until ClickHouse holds every distinct valid event.
 
 The sink owns the chDB folder (chDB is single-process), so the count is asked through the sink's
-API (POST /query with a named query, as sinks.warehouse.ApiReader does).
+API (POST /query with a named query, as sinks.warehouse.reader.ApiReader does).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import httpx
 from .proc import P06Process
 from .stages import OPERATOR, StageEnv, require
 
-COUNT = {"name": "archive_count", "params": {"since": "1970-01-01 00:00:00"}}  # sinks/queries.py
+COUNT = {"name": "archive_count", "params": {"since": "1970-01-01 00:00:00"}}  # sinks/warehouse/queries.py
 POLL_S = 0.5
 
 

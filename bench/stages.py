@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
 
-from schemas.accounts import Accounts
+from auth.accounts import Accounts
 from stack import free_port
 
 from .proc import P06

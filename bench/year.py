@@ -19,7 +19,7 @@ import clickhouse_connect
 from rich.progress import Progress
 
 from schemas.registry import registry
-from sinks.migrations import migrate
+from sinks.warehouse.migrations import migrate
 
 EVENTS_PER_WARD_DAY = 11  # 2 flows + 9 villages
 VILLAGES = 9

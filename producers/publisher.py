@@ -18,10 +18,10 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError
 
 from schemas import EVENT_TYPES, Event, InvalidEvent, Rejection, encode_batch, parse_event_json, validate_event
-from schemas.kafka_clients import kafka_python_options
 from schemas.settings import Settings
 from schemas.settings import settings as default_settings
 from schemas.topics import ingestion_topic
+from stack.clients import kafka_python_options
 
 from .spool import Message, Spool
 
@@ -114,7 +114,7 @@ class Publisher:
     ) -> None:
         self.settings = settings or default_settings()
         self.province = self.settings.publish_province if province is None else province
-        # Kafka principal (schemas.kafka_clients): the province's own sender, or the national one.
+        # Kafka principal (stack.clients): the province's own sender, or the national one.
         self.role = role or (f"province-{self.province}" if self.province else "national")
         self.topic = (
             ingestion_topic(self.settings.events_topic, self.province) if self.province else self.settings.events_topic

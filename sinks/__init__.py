@@ -3,13 +3,13 @@
 Public API (the CLI in sinks.cli is wired into p06.py):
 """
 
-from .clickhouse import open_client
-from .figures import from_archive, from_rollups
-from .migrations import migrate
-from .reconcile import Difference, reconcile
-from .report import national, province
-from .sink import Sink, run
-from .warehouse import WarehouseUnavailable, open_reader
+from sinks.checks.reconcile import Difference, reconcile
+from sinks.ingest.sink import Sink, run
+from sinks.reports.report import national, province
+from sinks.warehouse.clickhouse import open_client
+from sinks.warehouse.figures import from_archive, from_rollups
+from sinks.warehouse.migrations import migrate
+from sinks.warehouse.reader import WarehouseUnavailable, open_reader
 
 __all__ = [
     "Difference",

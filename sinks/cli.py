@@ -20,7 +20,7 @@ report_app = typer.Typer(
 
 def sink() -> None:
     """Archive every valid event in ClickHouse and keep the rollups; commits offsets only after a durable write."""
-    from . import sink as sink_module
+    from sinks.ingest import sink as sink_module
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("aiokafka", "kafka", "httpx"):
@@ -36,7 +36,7 @@ class Format(str, Enum):
 
 
 def _reader():
-    from .warehouse import WarehouseUnavailable, open_reader
+    from sinks.warehouse.reader import WarehouseUnavailable, open_reader
 
     try:
         return open_reader(settings())
@@ -46,8 +46,9 @@ def _reader():
 
 
 def _emit(report: dict, fmt: Format, out: Path | None, kind: str, lang: str) -> None:
-    from . import html, render
-    from .report import mark_changes, record_export, snapshot_path
+    from sinks.render import html
+    from sinks.render import text as render
+    from sinks.reports.report import mark_changes, record_export, snapshot_path
 
     snapshot = snapshot_path(settings(), kind)
     mark_changes(report, snapshot)
@@ -120,7 +121,8 @@ def _period(as_of: datetime | None, start: datetime | None, end: datetime | None
 
 
 def _emit_review(report: dict, fmt: Format, out: Path | None, lang: str) -> None:
-    from . import review_html, review_render
+    from sinks.render import review_html
+    from sinks.render import review_text as review_render
 
     render = {
         Format.json: review_render.as_json,
@@ -139,7 +141,7 @@ def _emit_review(report: dict, fmt: Format, out: Path | None, lang: str) -> None
 
 def _report(build, fmt: Format, out: Path | None, kind: str, review: bool, lang: str | None = None) -> None:
     lang = getattr(lang, "value", lang) or settings().lang  # --lang, else P06_LANG
-    from .warehouse import WarehouseUnavailable
+    from sinks.warehouse.reader import WarehouseUnavailable
 
     reader = _reader()
     try:
@@ -166,7 +168,7 @@ def report_national(
     map_: Map = MAP,
 ) -> None:
     """Nation, provinces, urban and rural: the twelve metrics, indicators and reporting completeness; with --from, a review between two dates."""
-    from . import oldmap, report, review
+    from sinks.reports import oldmap, report, review
 
     period = _period(as_of, start, end)
     build = oldmap.national if map_ is Map.old else report.national
@@ -192,7 +194,7 @@ def report_province(
     map_: Map = MAP,
 ) -> None:
     """One province with each of its wards; with --from, a review between two dates."""
-    from . import oldmap, report, review
+    from sinks.reports import oldmap, report, review
 
     period = _period(as_of, start, end)
     build = oldmap.province if map_ is Map.old else report.province
@@ -216,8 +218,8 @@ def history(
     as_json: bool = typer.Option(False, "--json", help="print JSON instead of text"),
 ) -> None:
     """Every event that set one task, village or system, in event-time order, and which one is current."""
-    from . import history as module
-    from .warehouse import WarehouseUnavailable
+    from sinks.reports import history as module
+    from sinks.warehouse.reader import WarehouseUnavailable
 
     reader = _reader()
     try:
@@ -240,11 +242,10 @@ def reconcile(
     ),
 ) -> None:
     """Recount every figure from the raw archive; compare with rollups, latest states and live counters. Exit 0 only if all agree."""
-    from schemas.accounts import client_credentials
-
-    from .reconcile import LiveUnavailable
-    from .reconcile import reconcile as run
-    from .warehouse import WarehouseUnavailable
+    from auth.accounts import client_credentials
+    from sinks.checks.reconcile import LiveUnavailable
+    from sinks.checks.reconcile import reconcile as run
+    from sinks.warehouse.reader import WarehouseUnavailable
 
     if as_of is not None and not no_live:
         typer.echo("live: the worker counts now, not at a past date; use --no-live with --as-of", err=True)
@@ -287,8 +288,8 @@ def warehouse_grant(
     """Create or update p06_sink (inserts, migrations), p06_reports (SELECT only) and the province readers
     (row policy: their province's rows), with no file, URL or remote table function for any of them.
     Run with P06_CLICKHOUSE_URL holding an administrator's credentials (http://admin:PASSWORD@host:8123)."""
-    from .access import AccessError, apply, plan
-    from .clickhouse import is_embedded, open_client
+    from sinks.warehouse.access import AccessError, apply, plan
+    from sinks.warehouse.clickhouse import is_embedded, open_client
 
     s = settings()
     try:

@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from schemas.kafka_clients import ROLE_PRINCIPALS, province_principal
+from stack.clients import ROLE_PRINCIPALS, province_principal
 
 
 @dataclass(frozen=True)

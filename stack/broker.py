@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from schemas.kafka_clients import ADMIN, all_principals, ca_path, password_path
+from stack.clients import ADMIN, all_principals, ca_path, password_path
 
 from . import principals, secrets
 

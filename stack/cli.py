@@ -8,8 +8,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from schemas.kafka_clients import ROLE_PRINCIPALS, ca_path, password_path, principal_for
 from schemas.settings import Settings, settings
+from stack.clients import ROLE_PRINCIPALS, ca_path, password_path, principal_for
 
 from . import acl, principals, secrets
 from . import broker as local_broker
@@ -129,7 +129,7 @@ def stack_init() -> None:
     the topics. Compose's kafka-init job; `p06 stack up` does the same for the local broker."""
     from kafka import KafkaAdminClient
 
-    from schemas.kafka_clients import all_principals, kafka_python_options
+    from stack.clients import all_principals, kafka_python_options
 
     from .topics import ensure_ingestion_topics, ensure_topics
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from schemas.kafka_clients import password_path
+from stack.clients import password_path
 
 from . import acl, secrets
 

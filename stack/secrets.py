@@ -12,7 +12,7 @@ import os
 import secrets as random_secrets
 from pathlib import Path
 
-from schemas.kafka_clients import ca_path, password_path
+from stack.clients import ca_path, password_path
 
 CERT_DAYS = 3650
 BROKER_HOSTS = ("localhost", "kafka")  # "kafka": the broker's name in docker-compose.yml

@@ -9,10 +9,10 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-from schemas.kafka_clients import kafka_python_options
 from schemas.registry import registry
 from schemas.settings import Settings
 from schemas.topics import INGESTION_PARTITIONS, ingestion_topic
+from stack.clients import kafka_python_options
 
 log = logging.getLogger("p06.topics")
 # Values up to 5 MB reach the topic so that oversized input lands in the DLQ with a reason.

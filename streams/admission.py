@@ -22,9 +22,9 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import CommitFailedError, KafkaError
 
 from schemas import Rejection, encode_batch, parse_message
-from schemas.kafka_clients import kafka_python_options
 from schemas.settings import Settings
 from schemas.topics import ingestion_pattern, province_of_topic
+from stack.clients import kafka_python_options
 
 log = logging.getLogger("p06.admission")
 PRODUCER_OPTIONS = dict(

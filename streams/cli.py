@@ -76,7 +76,7 @@ def live(
     """Print the live national figures from a running worker."""
     import httpx
 
-    from schemas.accounts import client_credentials
+    from auth.accounts import client_credentials
 
     base = url or f"http://127.0.0.1:{settings().worker_web_port}"
     try:
@@ -124,7 +124,7 @@ def up(
     """Run the whole system on its defaults: broker, worker, admission, sink and simulated localities."""
     import httpx
 
-    from schemas.accounts import client_credentials, ensure_first_accounts, first_password_file
+    from auth.accounts import client_credentials, ensure_first_accounts, first_password_file
     from stack import ensure_ingestion_topics, ensure_topics
 
     s = settings()

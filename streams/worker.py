@@ -25,12 +25,12 @@ import orjson
 from faust.streams import _current_event  # the only handle to the partition a table write goes to
 from faust.types import EventT
 
-from schemas import kafka_clients
-from schemas.accounts import Accounts
+from auth.accounts import Accounts
 from schemas.events import Event, Rejection, parse_message
 from schemas.metrics import identity
-from schemas.partitions import counted_locality
 from schemas.settings import Settings
+from stack import clients as kafka_clients
+from stack.partitions import counted_locality
 
 from .positions import Positions, Verdict, position_key
 from .state import TABLE, LocalityState, Outcome
@@ -260,7 +260,7 @@ class Processor:
 
     def reroute(self, event: Event) -> None:
         """An event keyed under another locality, or in a partition other than its locality's
-        (a sender with another partitioner: schemas.partitions), goes back to the topic under its own
+        (a sender with another partitioner: stack.partitions), goes back to the topic under its own
         key, which Faust's producer partitions as the contract says.
 
         One locality's state must live in one partition, so that exactly one worker writes it.

@@ -19,11 +19,11 @@ from pathlib import Path
 import clickhouse_connect
 import pytest
 
-from schemas.accounts import Accounts
-from schemas.kafka_clients import kafka_python_options
+from auth.accounts import Accounts
 from schemas.settings import Settings, load_settings, settings
 from stack import acl
 from stack import broker as local_broker
+from stack.clients import kafka_python_options
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from pipeline import REPO, Worker, figures_of, wait_for_figures
 from bench.proc import P06Process
 from bench.recount import expected_live
 from schemas.settings import Settings
-from sinks.warehouse import open_reader
+from sinks.warehouse.reader import open_reader
 
 
 class Sink(P06Process):
@@ -31,7 +31,7 @@ def uncommitted(settings: Settings, group: str) -> int:
     everything, so the restart had to read records again: the case could have failed."""
     from kafka import KafkaConsumer, TopicPartition
 
-    from schemas.kafka_clients import kafka_python_options
+    from stack.clients import kafka_python_options
 
     # committed() reads the group's offsets without joining the group (nothing is subscribed)
     consumer = KafkaConsumer(**kafka_python_options(settings, "admin"), group_id=group, enable_auto_commit=False)

@@ -17,16 +17,16 @@ from kafka import KafkaProducer
 
 from bench.proc import P06Process
 from producers.simulate import simulated_events
-from schemas.kafka_clients import kafka_python_options
 from schemas.settings import Settings
 from schemas.topics import province_of_topic
+from stack.clients import kafka_python_options
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def operator() -> tuple[str, str] | None:
     """The test's national operator (conftest.operator_accounts), as HTTP Basic credentials."""
-    from schemas.accounts import client_credentials
+    from auth.accounts import client_credentials
     from schemas.settings import settings
 
     return client_credentials(settings(), "operator")
@@ -34,7 +34,7 @@ def operator() -> tuple[str, str] | None:
 
 def monitor() -> tuple[str, str] | None:
     """The test's monitor account, for /metrics."""
-    from schemas.accounts import client_credentials
+    from auth.accounts import client_credentials
     from schemas.settings import settings
 
     return client_credentials(settings(), "monitor")

@@ -8,8 +8,8 @@ import orjson
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
-from schemas.kafka_clients import kafka_python_options
 from schemas.settings import Settings
+from stack.clients import kafka_python_options
 
 READ_TIMEOUT_S = 60
 

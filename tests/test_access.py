@@ -17,7 +17,7 @@ from sinkstream import P06
 
 from schemas.registry import registry
 from schemas.settings import load_settings
-from sinks.access import FIGURE_TABLES, plan
+from sinks.warehouse.access import FIGURE_TABLES, plan
 
 SOURCES = (
     "FILE",

@@ -20,14 +20,14 @@ from pipeline import operator
 from playwright.sync_api import Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from auth.accounts import Accounts
 from bench.proc import P06Process
 from bench.recount import recount
-from schemas.accounts import Accounts
 from schemas.events import validate_event
-from schemas.kafka_clients import kafka_python_options
 from schemas.metrics import METRICS, TOTAL_TASKS
 from schemas.registry import registry
 from schemas.settings import Settings
+from stack.clients import kafka_python_options
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

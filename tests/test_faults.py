@@ -286,7 +286,7 @@ class InProcessSink:
     """The real sink, run in a thread of the test process."""
 
     def __init__(self, settings: Settings) -> None:
-        from sinks.sink import Sink as SinkService
+        from sinks.ingest.sink import Sink as SinkService
 
         self.sink = SinkService(settings)
         self.thread = threading.Thread(target=lambda: asyncio.run(self.sink.run()), daemon=True)

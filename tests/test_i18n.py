@@ -16,7 +16,7 @@ from schemas.metrics import INDICATORS, METRICS
 from schemas.settings import SettingsError, load_settings
 
 REPO = Path(__file__).resolve().parents[1]
-PYTHON = [*REPO.glob("sinks/*.py"), *REPO.glob("streams/view/*.py"), *REPO.glob("schemas/*.py")]
+PYTHON = [*REPO.glob("sinks/**/*.py"), *REPO.glob("streams/view/*.py"), *REPO.glob("schemas/*.py"), *REPO.glob("auth/*.py")]
 DASHBOARD = REPO / "streams" / "view" / "dashboard"
 # Keys built at run time from data, section by section: what each section must hold, exactly.
 DYNAMIC = {
@@ -26,7 +26,7 @@ DYNAMIC = {
     "indicator_short": {i.name for i in INDICATORS},
     "goal": {"eid_activations", "reporting_share", "timely_share"},
     "scope": {"nation", "urban", "rural"},
-    "status": {"reached", "no_data", "not_at_this_pace"},  # sinks.review.projection's statuses
+    "status": {"reached", "no_data", "not_at_this_pace"},  # sinks.reports.review.projection's statuses
     "language": set(LANGUAGES),
     "unit": {"province", "ward"},  # what a review ranks
 }

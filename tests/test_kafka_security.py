@@ -14,10 +14,10 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaTimeoutError, TopicAuthorizationFailedError
 
-from schemas.kafka_clients import all_principals, ca_path, kafka_python_options, password_path
 from schemas.settings import Settings
 from schemas.topics import ingestion_topic
 from stack import acl, create_topics, principals
+from stack.clients import all_principals, ca_path, kafka_python_options, password_path
 
 A, B = "01", "04"  # two provinces of the registry
 QUICK = dict(max_block_ms=5000, request_timeout_ms=5000, bootstrap_timeout_ms=5000)
@@ -148,7 +148,7 @@ def _revoked(folder: Path) -> list[str]:
 
 
 def test_no_password_in_what_a_client_shows(secured: Settings) -> None:
-    from schemas.kafka_clients import credentials, describe
+    from stack.clients import credentials, describe
 
     user = credentials(secured, "worker")
     assert user.username == "p06-worker" and len(user.password()) >= 32

@@ -8,11 +8,11 @@ from bench.recount import recount
 from schemas.events import validate_event
 from schemas.metrics import METRICS
 from schemas.registry import registry
-from sinks import rollups
-from sinks.archive import COLUMNS, TABLE, Columns, now
-from sinks.figures import from_rollups
-from sinks.migrations import Migration, MigrationError, applied, available, migrate
-from sinks.warehouse import ClientReader
+from sinks.warehouse import rollups
+from sinks.warehouse.archive import COLUMNS, TABLE, Columns, now
+from sinks.warehouse.figures import from_rollups
+from sinks.warehouse.migrations import Migration, MigrationError, applied, available, migrate
+from sinks.warehouse.reader import ClientReader
 
 
 def test_migrations_apply_once_and_are_recorded(chdb_client) -> None:
@@ -35,7 +35,7 @@ def test_every_metric_has_a_column_in_archive_and_rollups(chdb_client) -> None:
 def test_an_edited_migration_is_refused(chdb_client, monkeypatch) -> None:
     migrate(chdb_client)
     edited = [Migration(m.version, m.name, m.sql + "\n-- edited") for m in available()]
-    monkeypatch.setattr("sinks.migrations.available", lambda: edited)
+    monkeypatch.setattr("sinks.warehouse.migrations.available", lambda: edited)
     with pytest.raises(MigrationError, match="changed after it was applied"):
         migrate(chdb_client)
 
@@ -94,7 +94,7 @@ def test_archive_keeps_the_lowest_offset_of_an_event_per_utc_day(chdb_client) ->
 
 def test_0004_copies_the_old_archive_and_drops_the_latest_state_table(chdb_client, monkeypatch) -> None:
     old = [m for m in available() if m.version < 4]
-    monkeypatch.setattr("sinks.migrations.available", lambda: old)
+    monkeypatch.setattr("sinks.warehouse.migrations.available", lambda: old)
     migrate(chdb_client)
     chdb_client.insert(
         "p06.events_raw",

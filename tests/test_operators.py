@@ -20,8 +20,8 @@ import pytest
 from pipeline import Worker, monitor, operator
 from sinkstream import P06, archived_by_sink, make_events, messages, publish
 
+from auth.accounts import COOKIE, Accounts
 from bench.recount import recount
-from schemas.accounts import COOKIE, Accounts
 from schemas.registry import registry
 from schemas.settings import Settings
 
@@ -307,7 +307,7 @@ def test_users_command_keeps_passwords_off_the_command_line_and_hashed(p06_setti
 
 @pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil", None])
 def test_login_never_sends_a_browser_off_this_server(target: str | None) -> None:
-    from schemas.accounts import safe_next
+    from auth.accounts import safe_next
 
     assert safe_next(target, "/dashboard/") == "/dashboard/"
     assert safe_next("/dashboard/?x=1", "/") == "/dashboard/?x=1"

@@ -418,7 +418,7 @@ def test_review_html_renders_offline_in_chromium(p06_settings: Settings, archive
 def test_a_pace_that_needs_more_than_a_century_is_not_a_date() -> None:
     """Found on a year of national reporting: a share moving by a hair overflowed the calendar."""
     from schemas.metrics import INDICATORS
-    from sinks.review import projection, target
+    from sinks.reports.review import projection, target
 
     rising = next(i for i in INDICATORS if target(i) > 0)
     end = date(2025, 12, 31)

@@ -16,11 +16,11 @@ import pytest
 from bench.recount import recount
 from schemas.events import validate_event
 from schemas.registry import registry
-from sinks import rollups
-from sinks.archive import COLUMNS, TABLE, Columns, now
-from sinks.figures import from_archive, from_rollups
-from sinks.migrations import migrate
-from sinks.warehouse import ClientReader
+from sinks.warehouse import rollups
+from sinks.warehouse.archive import COLUMNS, TABLE, Columns, now
+from sinks.warehouse.figures import from_archive, from_rollups
+from sinks.warehouse.migrations import migrate
+from sinks.warehouse.reader import ClientReader
 
 VIETNAM = timezone(timedelta(hours=7))
 SCOPES = ("nation", "urban", "rural", "provinces", "wards")

@@ -10,9 +10,9 @@ from sinkstream import SinkProcess, expected_rejections, make_events, messages, 
 
 from bench.recount import identity, recount
 from schemas.settings import Settings
-from sinks.figures import from_archive, from_rollups
-from sinks.sink import Sink
-from sinks.warehouse import DirectReader, open_reader
+from sinks.ingest.sink import Sink
+from sinks.warehouse.figures import from_archive, from_rollups
+from sinks.warehouse.reader import DirectReader, open_reader
 
 
 def _assert_exact(settings: Settings, events: list[dict]) -> None:

@@ -11,14 +11,14 @@ from kafka import KafkaProducer
 from sinkstream import SinkProcess
 
 from bench.recount import recount
-from schemas.kafka_clients import kafka_python_options
-from schemas.partitions import home_partition
 from schemas.registry import registry
 from schemas.settings import Settings
-from sinks.figures import activity, from_archive, from_rollups
-from sinks.reconcile import STATE_METRICS, compare, from_latest
-from sinks.warehouse import open_reader
+from sinks.checks.reconcile import STATE_METRICS, compare, from_latest
+from sinks.warehouse.figures import activity, from_archive, from_rollups
+from sinks.warehouse.reader import open_reader
 from stack import ensure_topics
+from stack.clients import kafka_python_options
+from stack.partitions import home_partition
 
 WARD = "00070"  # Phường Hoàn Kiếm, urban, province 01
 

@@ -25,11 +25,11 @@ from pipeline import (
 
 from bench.recount import expected_live
 from producers import as_messages
-from schemas.kafka_clients import kafka_python_options
-from schemas.partitions import home_partition
 from schemas.settings import Settings
 from stack import broker as local_broker
 from stack import ensure_topics
+from stack.clients import kafka_python_options
+from stack.partitions import home_partition
 from streams.positions import position_key
 from streams.state import changelog_topic
 from streams.worker import snapshot_topic

@@ -24,7 +24,7 @@ class SnapshotMirror:
     """locality -> its newest snapshot, as read from the snapshot topic, and their running totals."""
 
     def __init__(self, client_options: dict[str, Any], topic: str) -> None:
-        self.client_options, self.topic = client_options, topic  # schemas.kafka_clients.aiokafka_options
+        self.client_options, self.topic = client_options, topic  # stack.clients.aiokafka_options
         self.snapshots: dict[str, dict[str, Any]] = {}
         self.totals = LiveTotals()
 

@@ -4,7 +4,7 @@ The handlers read only the snapshot mirror (streams.view.mirror), never the work
 worker mirrors every locality's snapshot, so any worker answers for the whole country, whichever
 worker counted the events.
 
-Every route but /login needs an account (schemas.accounts): a province operator's answers hold
+Every route but /login needs an account (auth.accounts): a province operator's answers hold
 their province and its wards only; /metrics answers monitor accounts only.
 """
 
@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 import orjson
 from aiohttp import web
 
-from schemas.accounts import COOKIE, LOGIN_HELP, Account, Accounts, login_page, safe_next
+from auth.accounts import COOKIE, LOGIN_HELP, Account, Accounts, login_page, safe_next
 from schemas.i18n import DEFAULT, LANGUAGES, for_browser, lang_in, pick
 from schemas.metrics import METRICS
 from schemas.registry import registry

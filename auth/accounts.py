@@ -1,0 +1,305 @@
+"""Operators' accounts and sessions: who may read the live API, the dashboard, the reports and /metrics.
+
+One file, DATA_DIR/users.json (owner-only), holds the accounts with argon2 password hashes; the
+worker's aiohttp app and the sink's Starlette app both ask this module who is asking (HTTP Basic or a
+signed session cookie) and what that account may see. Roles: `national` sees everything, `province`
+sees one province and its wards, `monitor` reads /metrics only.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from schemas.registry import registry
+
+ROLES = ("national", "province", "monitor")
+USERS_FILE = "users.json"
+SECRET_FILE = "session.key"
+COOKIE = "p06_session"
+FIRST_ACCOUNTS = {"admin": "national", "monitor": "monitor"}  # made by `p06 up` on a fresh data folder
+NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+MIN_PASSWORD = 10
+LOGIN_HELP = (
+    "log in: open /login in a browser, or send HTTP Basic credentials of an account made with"
+    " `p06 users add` (p06 commands read P06_OPERATOR_USER and P06_OPERATOR_PASSWORD or _FILE)"
+)
+
+_hasher = PasswordHasher()
+
+
+class AccountError(ValueError):
+    """A refused account change; the message says what to do instead."""
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    role: str
+    province: str | None
+    hash: str
+    serial: str  # changes on every (re-)creation: sessions issued before it stop working
+    created: str
+    revoked: str | None = None
+
+    @property
+    def scope(self) -> str:
+        return f"province {self.province}" if self.role == "province" else self.role
+
+    def sees(self, locality: str) -> bool:
+        """May read this locality's figures (a province code or a ward code)."""
+        if self.role == "national":
+            return True
+        place = registry().localities.get(locality)
+        return self.role == "province" and place is not None and place.province == self.province
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "role": self.role,
+            "province": self.province,
+            "created": self.created,
+            "revoked": self.revoked,
+        }
+
+
+def write_private(path: Path, text: str) -> None:
+    """Replace path with text, readable by its owner only (never a moment with wider permissions)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class Accounts:
+    """The accounts of one data folder; re-read whenever the file changes (a revoke takes effect at once)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.path = data_dir / USERS_FILE
+        self._stamp: tuple[int, int, int] | None = None
+        self._accounts: dict[str, Account] = {}
+        self._verified: set[bytes] = set()  # (name, hash, password) digests already checked: argon2 costs ~50 ms
+        self._pepper = secrets.token_bytes(32)
+        self._serializer: URLSafeTimedSerializer | None = None
+
+    # ---- the file ---------------------------------------------------------------------------------
+    def all(self) -> dict[str, Account]:
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return {}
+        stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+        if stamp != self._stamp:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+            self._accounts = {a["name"]: Account(**a) for a in raw.get("accounts", [])}
+            self._stamp = stamp
+        return self._accounts
+
+    def _save(self, accounts: dict[str, Account]) -> None:
+        body = {"accounts": [asdict(a) for a in sorted(accounts.values(), key=lambda a: a.name)]}
+        write_private(self.path, json.dumps(body, indent=2) + "\n")
+
+    def add(self, name: str, role: str, password: str, province: str | None = None) -> Account:
+        if not NAME.match(name):
+            raise AccountError(f"name {name!r}: lower-case letters, digits, '.', '_' or '-', at most 64")
+        if role not in ROLES:
+            raise AccountError(f"role {role!r}: one of {', '.join(ROLES)}")
+        if role == "province" and province not in registry().provinces:
+            raise AccountError(f"a province account needs --province with a province code (e.g. 01), got {province!r}")
+        if role != "province" and province:
+            raise AccountError(f"--province is for --role province only, not {role}")
+        if len(password) < MIN_PASSWORD:
+            raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
+        accounts = dict(self.all())
+        old = accounts.get(name)
+        if old is not None and old.revoked is None:
+            raise AccountError(f"{name!r} exists; `p06 users revoke {name}` first to replace it")
+        account = Account(
+            name, role, province if role == "province" else None, _hasher.hash(password), secrets.token_hex(8), _now()
+        )
+        accounts[name] = account
+        self._save(accounts)
+        return account
+
+    def revoke(self, name: str) -> Account:
+        accounts = dict(self.all())
+        if name not in accounts:
+            raise AccountError(f"no account {name!r}; `p06 users list` shows them")
+        accounts[name] = replace(accounts[name], revoked=accounts[name].revoked or _now())
+        self._save(accounts)
+        return accounts[name]
+
+    # ---- who is asking ----------------------------------------------------------------------------
+    def check_password(self, name: str, password: str) -> Account | None:
+        account = self.all().get(name)
+        if account is None or account.revoked:
+            _hasher.hash(password)  # about as slow as a real check: timing does not tell which names exist
+            return None
+        key = hmac.new(self._pepper, f"{name}\0{account.hash}\0{password}".encode(), hashlib.sha256).digest()
+        if key in self._verified:
+            return account
+        try:
+            _hasher.verify(account.hash, password)
+        except (VerificationError, InvalidHashError):
+            return None
+        self._verified.add(key)
+        return account
+
+    def _signer(self) -> URLSafeTimedSerializer:
+        if self._serializer is None:
+            self._serializer = URLSafeTimedSerializer(session_secret(self.data_dir), salt="p06-session")
+        return self._serializer
+
+    def session_for(self, account: Account) -> str:
+        return self._signer().dumps({"u": account.name, "s": account.serial})
+
+    def from_session(self, token: str, max_age_s: float) -> Account | None:
+        try:
+            data = self._signer().loads(token, max_age=max_age_s)
+        except BadSignature:  # tampered, or older than max_age (SignatureExpired is a BadSignature)
+            return None
+        account = self.all().get(data.get("u", "")) if isinstance(data, dict) else None
+        if account is None or account.revoked or account.serial != data.get("s"):
+            return None
+        return account
+
+    def identify(self, authorization: str | None, session: str | None, max_age_s: float) -> Account | None:
+        """The account behind an Authorization: Basic header, else behind a session cookie; None if neither is valid."""
+        if authorization:
+            scheme, _, value = authorization.partition(" ")
+            if scheme.lower() != "basic":
+                return None
+            try:
+                name, sep, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
+            except (ValueError, UnicodeDecodeError):
+                return None
+            return self.check_password(name, password) if sep else None
+        if session:
+            return self.from_session(session, max_age_s)
+        return None
+
+
+def session_secret(data_dir: Path) -> bytes:
+    """The key that signs session cookies, made once per data folder (owner-only); worker and sink share it."""
+    path = data_dir / SECRET_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{SECRET_FILE}.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)  # atomic and exclusive: a worker and a sink starting together agree on one key
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip().encode()
+
+
+def first_password_file(data_dir: Path, name: str) -> Path:
+    return data_dir / f"{name}-password"
+
+
+def ensure_first_accounts(data_dir: Path) -> list[Path]:
+    """On a data folder without accounts: an `admin` (national) and a `monitor` account with generated
+    passwords in owner-only files beside users.json. Returns the files written (none if accounts exist)."""
+    accounts = Accounts(data_dir)
+    if accounts.all():
+        return []
+    written = []
+    for name, role in FIRST_ACCOUNTS.items():
+        password = secrets.token_urlsafe(18)
+        accounts.add(name, role, password)
+        path = first_password_file(data_dir, name)
+        write_private(path, password + "\n")
+        written.append(path)
+    return written
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Where to go after logging in: a path on this server only (no //host, no scheme)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return default
+
+
+LOGIN_PAGE = """<!doctype html>
+<html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{{font:16px system-ui,sans-serif;max-width:22rem;margin:4rem auto;padding:0 1rem}}
+label{{display:block;margin:.8rem 0 .2rem}}input{{width:100%;padding:.4rem;font:inherit;box-sizing:border-box}}
+button{{margin-top:1rem;padding:.4rem 1.2rem;font:inherit}}.error{{color:#a00}}nav{{float:right}}nav a{{margin-left:.6rem}}</style></head>
+<body><nav>{languages}</nav><h1>{heading}</h1>{message}
+<form method="post" action="/login">
+<input type="hidden" name="next" value="{next}"><input type="hidden" name="lang" value="{lang}">
+<label for="name">{account}</label><input id="name" name="name" autocomplete="username" required autofocus>
+<label for="password">{password}</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit">{submit}</button></form>
+<p><small>{note}</small></p></body></html>
+"""
+
+
+def login_page(next_path: str = "/", lang: str = "vi", wrong: bool = False) -> str:
+    """The login form in `lang` (texts from schemas/messages.toml), saying so when the last try was wrong."""
+    from html import escape
+    from urllib.parse import urlencode
+
+    from schemas.i18n import LANGUAGES, Texts, with_lang
+
+    tr = Texts(lang)
+    note = f'<p class="error" role="alert">{escape(tr("login.wrong"))}</p>' if wrong else ""
+    others = "".join(
+        f'<a href="/login?{escape(urlencode({"next": with_lang(next_path, code), "lang": code}))}" lang="{code}">'
+        f'{escape(tr("language." + code))}</a>'
+        for code in LANGUAGES
+        if code != lang
+    )
+    return LOGIN_PAGE.format(
+        lang=lang,
+        title=escape(tr("login.title")),
+        heading=escape(tr("login.heading")),
+        message=note,
+        next=escape(next_path, quote=True),
+        account=escape(tr("login.account")),
+        password=escape(tr("login.password")),
+        submit=escape(tr("login.submit")),
+        note=escape(tr("login.accounts_note", command="\0")).replace("\0", "<code>p06 users add</code>"),
+        languages=others,
+    )
+
+
+def client_credentials(settings: Any, kind: str = "operator") -> tuple[str, str] | None:
+    """(name, password) a p06 command sends as HTTP Basic: P06_<KIND>_USER with P06_<KIND>_PASSWORD_FILE or
+    P06_<KIND>_PASSWORD; without a user, the account `p06 up` made (DATA_DIR/<admin|monitor>-password)."""
+    user: str = getattr(settings, f"{kind}_user")
+    secret = getattr(settings, f"{kind}_password")
+    secret_file: Path | None = getattr(settings, f"{kind}_password_file")
+    if not user:
+        default = "admin" if kind == "operator" else "monitor"
+        path = first_password_file(settings.accounts_folder, default)
+        return (default, path.read_text().strip()) if path.exists() else None
+    if secret_file is not None:
+        return user, Path(secret_file).read_text().strip()
+    return (user, secret.get_secret_value()) if secret is not None else None

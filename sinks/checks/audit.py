@@ -1,0 +1,325 @@
+"""The sink's own reconciliation, on a schedule: an operator sees a disagreement within minutes.
+
+Two checks, each a comparison with something computed independently of the rollups:
+- recent (every P06_RECONCILE_RECENT_S, 60 s): each day bucket of the last P06_RECONCILE_RECENT_DAYS
+  (UTC) in rollup_day against a recount of those days from the archive (flows summed per day; a state
+  entity's change in a day is its value at the day's end minus at the day before's), and the rollup
+  totals against the live worker's counters;
+- full (every P06_RECONCILE_FULL_S, daily): what `p06 reconcile` compares (every figure recounted from
+  the whole archive against the rollups, the latest state per entity and the live worker).
+
+Warehouse reads run under the store's lock, so no sink write falls between the two sides. The live
+worker counts on its own schedule: a difference with it counts only if it is still there after
+LIVE_RETRIES reads LIVE_RETRY_S apart, and only while this sink has no lag. An unreachable worker is
+reported as such, not as agreement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from itertools import groupby
+from typing import Any
+
+from auth.accounts import client_credentials
+from schemas.metrics import METRICS
+from schemas.registry import registry
+from schemas.settings import Settings
+from schemas.times import clickhouse_param
+from sinks.checks.reconcile import Difference, LiveUnavailable, compare, from_live, reconcile
+from sinks.warehouse import figures
+from sinks.warehouse.archive import FROM_MONTH
+from sinks.warehouse.clickhouse import DATABASE, open_client
+from sinks.warehouse.reader import ClientReader, Reader
+from sinks.warehouse.store import Store
+
+log = logging.getLogger("p06.sink")
+LIVE_RETRIES, LIVE_RETRY_S = 3, 5.0
+SHOWN_DIFFERENCES = 20  # listed on /health; the count is always whole
+LOOKBACK_DAYS = 35  # where the recent check looks first for an entity's version before its days
+
+Bucket = tuple[str, str, str]  # (scope, code, day)
+
+
+@dataclass
+class CheckResult:
+    at: str = ""
+    seconds: float = 0.0
+    differences: dict[str, int] = field(default_factory=dict)  # per source: rollups, latest, live
+    live: str = "not compared"  # agree | differ | unreachable | sink behind
+    error: str = ""
+    shown: list[str] = field(default_factory=list)
+    deferred: int = 0  # recent buckets a write changed during the check: compared in the next run
+
+    @property
+    def total(self) -> int:
+        return sum(self.differences.values())
+
+
+def recent_buckets_from_archive(reader: Reader, first_day: date) -> dict[Bucket, dict[str, int]]:
+    """Each scope's change per UTC day from first_day on, recounted from the raw archive."""
+    since = {"since": clickhouse_param(datetime.combine(first_day, datetime.min.time(), UTC))}
+    sums = ", ".join(f"sum({m}) AS {m}" for m in METRICS)
+    latest = ", ".join(f"argMax({m}, (occurred_at, event_id)) AS {m}" for m in METRICS)
+    metrics = ", ".join(METRICS)
+    touched = (
+        f"SELECT DISTINCT locality, entity FROM {DATABASE}.archive"
+        " WHERE entity != '' AND occurred_at >= {since:DateTime64(6, 'UTC')}"
+    )
+    flows = reader.query(
+        f"SELECT locality, toString(toDate(occurred_at)) AS day, {sums} FROM {DATABASE}.archive FINAL"
+        f" WHERE {FROM_MONTH} AND entity = '' AND occurred_at >= {{since:DateTime64(6, 'UTC')}} GROUP BY locality, day",
+        since,
+    )
+    during = reader.query(
+        f"SELECT locality, entity, toString(toDate(occurred_at)) AS day, {metrics} FROM {DATABASE}.archive FINAL"
+        f" WHERE {FROM_MONTH} AND entity != '' AND occurred_at >= {{since:DateTime64(6, 'UTC')}} ORDER BY locality, entity, occurred_at, event_id",
+        since,
+    )
+    before = _versions_before(reader, {(r["locality"], r["entity"]) for r in during}, since, touched, latest)
+
+    per_locality: dict[tuple[str, str], dict[str, int]] = defaultdict(figures.zero)
+    for row in flows:
+        _add(per_locality[(row["locality"], row["day"])], row, 1)
+    start = {(r["locality"], r["entity"]): r for r in before}
+    for (locality, entity), rows in groupby(during, key=lambda r: (r["locality"], r["entity"])):
+        previous: dict[str, Any] = start.get((locality, entity), figures.zero())
+        for day, day_rows in groupby(rows, key=lambda r: r["day"]):
+            last = list(day_rows)[-1]  # the version current at the day's end
+            _add(per_locality[(locality, day)], last, 1)
+            _add(per_locality[(locality, day)], previous, -1)
+            previous = last
+    return _by_scope(per_locality)
+
+
+def _versions_before(
+    reader: Reader, touched_pairs: set[tuple[str, str]], since: dict[str, str], touched: str, latest: str
+) -> list[dict[str, Any]]:
+    """Each touched entity's version current at `since`: searched in the LOOKBACK_DAYS before it (an
+    entity reporting daily has one there), then in the whole history of the localities still missing
+    (their key prefix), so the recount never reads the whole archive for entities that report often."""
+    if not touched_pairs:
+        return []
+    window = reader.query(
+        f"SELECT locality, entity, {latest} FROM {DATABASE}.archive FINAL"
+        f" WHERE _partition_id >= toString(toYYYYMM({{since:DateTime64(6, 'UTC')}} - toIntervalDay({LOOKBACK_DAYS})))"
+        f" AND entity != '' AND occurred_at < {{since:DateTime64(6, 'UTC')}}"
+        f" AND occurred_at >= {{since:DateTime64(6, 'UTC')}} - toIntervalDay({LOOKBACK_DAYS}) AND (locality, entity) IN ({touched})"
+        " GROUP BY locality, entity",
+        since,
+    )
+    missing = sorted(touched_pairs - {(r["locality"], r["entity"]) for r in window})
+    if not missing:
+        return window
+    localities = sorted({locality for locality, _ in missing})
+    reg = registry()
+    older = reader.query(
+        f"SELECT locality, entity, {latest} FROM {DATABASE}.archive FINAL"
+        f" WHERE entity != '' AND occurred_at < {{since:DateTime64(6, 'UTC')}} - toIntervalDay({LOOKBACK_DAYS})"
+        " AND (province, locality) IN {places:Array(Tuple(String, String))} AND (locality, entity) IN {pairs:Array(Tuple(String, String))}"
+        " GROUP BY locality, entity",
+        {**since, "places": [(reg.localities[loc].province, loc) for loc in localities], "pairs": missing},
+    )
+    return window + older
+
+
+def _add(target: dict[str, int], row: dict[str, Any], sign: int) -> None:
+    for m in METRICS:
+        target[m] += sign * int(row[m])
+
+
+def _by_scope(per_locality: dict[tuple[str, str], dict[str, int]]) -> dict[Bucket, dict[str, int]]:
+    reg = registry()
+    out: dict[Bucket, dict[str, int]] = defaultdict(figures.zero)
+    for (locality, day), values in per_locality.items():
+        place = reg.localities[locality]
+        scopes = [("nation", "VN"), ("province", place.province)]
+        if place.level == "ward":
+            scopes += [(place.area, place.area), ("ward", locality)]
+        for scope, code in scopes:
+            _add(out[(scope, code, day)], values, 1)
+    return dict(out)
+
+
+def recent_buckets_from_rollups(reader: Reader, first_day: date) -> dict[Bucket, dict[str, int]]:
+    sums = ", ".join(f"sum({m}) AS {m}" for m in METRICS)
+    rows = reader.query(
+        f"SELECT scope, code, toString(day) AS bucket, {sums} FROM {DATABASE}.rollup_day FINAL"
+        " WHERE day >= {first:Date} AND scope != 'province_self' GROUP BY scope, code, bucket",
+        {"first": first_day.isoformat()},
+    )
+    return {(r["scope"], r["code"], r["bucket"]): {m: int(r[m]) for m in METRICS} for r in rows}
+
+
+def compare_buckets(recount: dict[Bucket, dict[str, int]], rollups: dict[Bucket, dict[str, int]]) -> list[Difference]:
+    out = []
+    for scope, code, day in sorted(set(recount) | set(rollups)):
+        mine, theirs = recount.get((scope, code, day), {}), rollups.get((scope, code, day), {})
+        for m in METRICS:
+            if mine.get(m, 0) != theirs.get(m, 0):
+                out.append(Difference("rollups", f"{scope} {code} on {day}", m, mine.get(m, 0), theirs.get(m, 0)))
+    return out
+
+
+class Audit:
+    """Runs the two checks on their schedules and keeps the latest result of each."""
+
+    def __init__(self, settings: Settings, store: Store, lag: Callable[[], int | None]) -> None:
+        self.settings, self.store, self.lag = settings, store, lag
+        self.results: dict[str, CheckResult] = {}
+        self.runs: dict[str, int] = {"recent": 0, "full": 0}
+        self.halt = threading.Event()  # set when the sink stops: a check in its thread gives up waiting
+        self._side: ClientReader | None = None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Each check first after its own interval, then on it, until stop. The full check holds the
+        sink's writes while it reads the whole archive (25 s on a year of national reporting), so a
+        restart does not bring it forward."""
+        s = self.settings
+        started = time.monotonic()
+        due = {"recent": started + s.reconcile_recent_s, "full": started + s.reconcile_full_s}
+        try:
+            while not stop.is_set():
+                check = min(due, key=due.get)
+                try:
+                    await asyncio.wait_for(stop.wait(), max(0.0, due[check] - time.monotonic()))
+                    return
+                except TimeoutError:
+                    pass
+                await asyncio.to_thread(self.check, check)
+                due[check] = time.monotonic() + (s.reconcile_full_s if check == "full" else s.reconcile_recent_s)
+        finally:
+            self.halt.set()
+
+    def close(self) -> None:
+        if self._side is not None:
+            self._side.client.close()
+            self._side = None
+
+    def check(self, kind: str) -> CheckResult:
+        started = time.monotonic()
+        result = CheckResult(at=datetime.now(UTC).isoformat(timespec="seconds"))
+        try:
+            diffs = self._recent(result) if kind == "recent" else self._full(result)
+        except Exception as exc:  # ClickHouse down: the store logs it; the verdict says it
+            result.error = f"{type(exc).__name__}: {str(exc)[:300]}"
+            diffs = []
+            self.close()  # opened again at the next check
+        result.seconds = round(time.monotonic() - started, 3)
+        for diff in diffs:
+            result.differences[diff.source] = result.differences.get(diff.source, 0) + 1
+        result.shown = [str(d) for d in diffs[:SHOWN_DIFFERENCES]]
+        if diffs:
+            log.warning("reconciliation (%s) found %d difference(s), e.g. %s", kind, len(diffs), result.shown[0])
+        self.results[kind] = result
+        self.runs[kind] += 1
+        return result
+
+    def _recent(self, result: CheckResult) -> list[Difference]:
+        """The recount reads the archive without holding the sink's writes (3 s on a year of national
+        reporting with two recent days): the rollups are read under the write lock before and after it, and a bucket is
+        compared only when no write changed it in between, so both sides saw the same events."""
+        first_day = datetime.now(UTC).date() - timedelta(days=self.settings.reconcile_recent_days - 1)
+        before = self.store.read_between_writes(lambda r: recent_buckets_from_rollups(r, first_day))
+        recount = recent_buckets_from_archive(self._side_reader(), first_day)
+        after = self.store.read_between_writes(lambda r: recent_buckets_from_rollups(r, first_day))
+        steady = {b for b in set(before) | set(after) | set(recount) if before.get(b) == after.get(b)}
+        result.deferred = len(set(before) | set(after) | set(recount)) - len(steady)
+        result.differences["rollups"] = 0
+        return compare_buckets(
+            {b: v for b, v in recount.items() if b in steady}, {b: v for b, v in after.items() if b in steady}
+        ) + self._live(result)
+
+    def _side_reader(self) -> Reader:
+        """A client of its own (chDB serves several in one process), for reads that need not wait for writes."""
+        if self._side is None:
+            client = open_client(self.settings)
+            client.set_client_setting("max_threads", "1")  # one core at most: the sink's writes keep the other
+            self._side = ClientReader(client)
+        return self._side
+
+    def _full(self, result: CheckResult) -> list[Difference]:
+        diffs, _ = self.store.read_between_writes(lambda r: reconcile(r, None))
+        result.differences.update(rollups=0, latest=0)
+        return diffs + self._live(result)
+
+    def _live(self, result: CheckResult) -> list[Difference]:
+        """The live worker against the rollups (just checked against the archive), read again while they disagree."""
+        diffs: list[Difference] = []
+        for attempt in range(LIVE_RETRIES):
+            if self.lag() != 0:
+                result.live = "sink behind"
+                return []
+            ours = self.store.read_between_writes(figures.from_rollups)
+            try:
+                diffs = compare(
+                    "live",
+                    ours,
+                    from_live(self.settings.live_url, sorted(ours["provinces"]), client_credentials(self.settings)),
+                    basis="rollups",
+                )
+            except LiveUnavailable:
+                result.live = "unreachable"
+                return []
+            if not diffs:
+                break
+            if attempt < LIVE_RETRIES - 1 and self.halt.wait(LIVE_RETRY_S):
+                return []
+        result.live = "differ" if diffs else "agree"
+        result.differences["live"] = 0  # counted with the others in check()
+        return diffs
+
+    def verdict(self) -> str:
+        if not self.results:
+            return "pending"
+        if any(r.error for r in self.results.values()):
+            return "error"
+        return "differ" if any(r.total for r in self.results.values()) else "agree"
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict(),
+            "differences": sum(r.total for r in self.results.values()),
+            "checks": {kind: {**asdict(r), "runs": self.runs[kind]} for kind, r in self.results.items()},
+        }
+
+    def prometheus(self) -> list[str]:
+        lines = [
+            "# HELP p06_reconcile_agree 1 when the last run of every check found no difference and no error",
+            "# TYPE p06_reconcile_agree gauge",
+            f"p06_reconcile_agree {int(self.verdict() == 'agree')}",
+            "# HELP p06_reconcile_differences differences found by the last run of a check, per source",
+            "# TYPE p06_reconcile_differences gauge",
+        ]
+        for kind, r in sorted(self.results.items()):
+            lines += [
+                f'p06_reconcile_differences{{check="{kind}",source="{src}"}} {n}'
+                for src, n in sorted(r.differences.items())
+            ]
+        lines += [
+            "# HELP p06_reconcile_errors 1 when the last run of a check could not read the warehouse",
+            "# TYPE p06_reconcile_errors gauge",
+        ]
+        lines += [f'p06_reconcile_errors{{check="{k}"}} {int(bool(r.error))}' for k, r in sorted(self.results.items())]
+        lines += [
+            "# HELP p06_reconcile_live_compared 1 when the last run of a check compared the live worker",
+            "# TYPE p06_reconcile_live_compared gauge",
+        ]
+        lines += [
+            f'p06_reconcile_live_compared{{check="{k}"}} {int(r.live in ("agree", "differ"))}'
+            for k, r in sorted(self.results.items())
+        ]
+        lines += ["# HELP p06_reconcile_runs_total runs of each check", "# TYPE p06_reconcile_runs_total counter"]
+        lines += [f'p06_reconcile_runs_total{{check="{k}"}} {n}' for k, n in sorted(self.runs.items())]
+        lines += [
+            "# HELP p06_reconcile_duration_seconds how long the last run of a check took",
+            "# TYPE p06_reconcile_duration_seconds gauge",
+        ]
+        lines += [f'p06_reconcile_duration_seconds{{check="{k}"}} {r.seconds}' for k, r in sorted(self.results.items())]
+        return lines

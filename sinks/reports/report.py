@@ -1,0 +1,174 @@
+"""Report data: the figures at a date, the indicators, reporting completeness, and what changed.
+
+The json shape is /api/live's (nation, provinces, urban, rural) plus indicators, completeness,
+the registry's names, how many distinct archived events back each figure (`events`), and
+`changed_since_last_export`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from schemas.metrics import INDICATORS, indicator_values
+from schemas.registry import registry
+from schemas.settings import Settings
+from schemas.times import from_warehouse
+from sinks.warehouse import figures
+from sinks.warehouse.reader import Reader
+
+
+def moment(as_of: date | None) -> datetime:
+    return figures.end_of_day(as_of) or datetime.now(UTC)
+
+
+def completeness(
+    activity: dict[str, dict], wards: list[str], at: datetime, silent_after_hours: float
+) -> dict[str, Any]:
+    """DHIS2-style: wards that reported at all (completeness) and recently enough (timeliness)."""
+    since = at - timedelta(hours=silent_after_hours)
+    reported = [w for w in wards if w in activity]
+    timely = [w for w in reported if from_warehouse(activity[w]["last_reported_at"]) >= since]
+    total = len(wards)
+    return {
+        "wards": total,
+        "reporting": len(reported),
+        "reporting_share": len(reported) / total if total else None,
+        "timely": len(timely),
+        "timely_share": len(timely) / total if total else None,
+    }
+
+
+def event_counts(activity: dict[str, dict]) -> dict[str, int]:
+    """Distinct archived events per scope (nation, urban, rural, each province and ward): what backs each figure."""
+    reg = registry()
+    counts: dict[str, int] = defaultdict(int)
+    for code, seen in activity.items():
+        place = reg.localities[code]
+        for scope in ("nation", place.province, *((place.area, code) if place.level == "ward" else ())):
+            counts[scope] += seen["events"]
+    return dict(counts)
+
+
+def trend(reader: Reader, scope: str, code: str, as_of: date | None, provinces: int) -> dict[str, Any]:
+    """Each indicator at the end of every day with data, up to as_of: the trend lines."""
+    series = [
+        (d, f)
+        for d, f in figures.daily_series(reader, (scope,)).get(code, [])
+        if as_of is None or d <= as_of.isoformat()
+    ]
+    values = [indicator_values(f, provinces=provinces) for _, f in series]
+    return {"dates": [d for d, _ in series], "indicators": {i.name: [v[i.name] for v in values] for i in INDICATORS}}
+
+
+def national(reader: Reader, settings: Settings, as_of: date | None = None) -> dict[str, Any]:
+    reg = registry()
+    figs = figures.from_rollups(reader, as_of)
+    provinces = {p: figs["provinces"].get(p, figures.zero()) for p in reg.provinces}
+    at = moment(as_of)
+    act = figures.activity(reader, as_of)
+    all_wards = [w for p in reg.provinces for w in reg.wards_by_province[p]]
+    events = event_counts(act)
+    return {
+        "as_of": at.isoformat(),
+        "nation": figs["nation"],
+        "provinces": provinces,
+        "urban": figs["urban"],
+        "rural": figs["rural"],
+        "names": {p: reg.localities[p].name for p in reg.provinces},
+        "indicators": {
+            "nation": indicator_values(figs["nation"], provinces=len(reg.provinces)),
+            "urban": indicator_values(figs["urban"], provinces=0),  # tasks are reported by provinces only
+            "rural": indicator_values(figs["rural"], provinces=0),
+            "provinces": {p: indicator_values(f) for p, f in provinces.items()},
+        },
+        "events": {
+            **{s: events.get(s, 0) for s in ("nation", "urban", "rural")},
+            "provinces": {p: events.get(p, 0) for p in reg.provinces},
+        },
+        "trend": trend(reader, "nation", "VN", as_of, len(reg.provinces)),
+        "completeness": {
+            "nation": completeness(act, all_wards, at, settings.silent_after_hours),
+            "provinces": {
+                p: completeness(act, list(reg.wards_by_province[p]), at, settings.silent_after_hours)
+                for p in reg.provinces
+            },
+        },
+    }
+
+
+def province(reader: Reader, settings: Settings, code: str, as_of: date | None = None) -> dict[str, Any]:
+    reg = registry()
+    place = reg.get(code)
+    if place is None or place.level != "province":
+        raise ValueError(f"{code!r} is not a province code (two digits, e.g. 01)")
+    figs = figures.from_rollups(reader, as_of)
+    act = figures.activity(reader, as_of, province=code)
+    wards = reg.wards_by_province[code]
+    own = figs["provinces"].get(code, figures.zero())
+    return {
+        "as_of": moment(as_of).isoformat(),
+        "code": code,
+        "name": place.name,
+        "figures": own,
+        "indicators": indicator_values(own),
+        "events": event_counts(act).get(code, 0),
+        "completeness": completeness(act, list(wards), moment(as_of), settings.silent_after_hours),
+        "trend": trend(reader, "province", code, as_of, 1),
+        "wards": ward_rows(figs, act, wards),
+    }
+
+
+def flat_figures(report: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """scope -> figures, for either report kind: what exports are compared on."""
+    if "figures" in report:
+        return {report["code"]: report["figures"], **{w: v["figures"] for w, v in report["wards"].items()}}
+    return {"nation": report["nation"], "urban": report["urban"], "rural": report["rural"], **report["provinces"]}
+
+
+def mark_changes(report: dict[str, Any], snapshot: Path) -> dict[str, Any]:
+    """Add changed_since_last_export: {scope: {metric: previous value}} against the last export."""
+    previous = json.loads(snapshot.read_text()) if snapshot.exists() else None
+    changed: dict[str, dict[str, int]] = {}
+    if previous is not None:
+        for scope, values in flat_figures(report).items():
+            before = previous["figures"].get(scope, {})
+            diff = {m: before.get(m, 0) for m, v in values.items() if before.get(m, 0) != v}
+            if diff:
+                changed[scope] = diff
+    report["last_export"] = previous["exported_at"] if previous else None
+    report["changed_since_last_export"] = changed
+    return report
+
+
+def record_export(report: dict[str, Any], snapshot: Path) -> None:
+    snapshot.parent.mkdir(parents=True, exist_ok=True)
+    data = {
+        "exported_at": datetime.now(UTC).isoformat(),
+        "as_of": report["as_of"],
+        "figures": flat_figures(report),
+    }
+    snapshot.write_text(json.dumps(data, ensure_ascii=False))
+
+
+def snapshot_path(settings: Settings, kind: str) -> Path:
+    return settings.data_dir / "reports" / f"last-export-{kind}.json"
+
+
+def ward_rows(figs: dict[str, Any], act: dict[str, dict[str, Any]], wards: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """A province report's rows: each ward's name, area, figures, last report and events."""
+    reg = registry()
+    return {
+        w: {
+            "name": reg.localities[w].name,
+            "area": reg.localities[w].area,
+            "figures": figs["wards"].get(w, figures.zero()),
+            "last_reported_at": act.get(w, {}).get("last_reported_at"),
+            "events": act.get(w, {}).get("events", 0),
+        }
+        for w in wards
+    }

@@ -1,1 +1,0 @@
-"""Versioned DDL files, applied in order by sinks.migrations."""

@@ -1,1 +1,0 @@
-"""ClickHouse users, roles, profiles and row policies for a server DSN (sinks/access.py)."""

@@ -1,0 +1,418 @@
+"""Keep the hour and day rollups up to date with each batch, at a cost that follows the batch.
+
+Tables (sinks/warehouse/sql/0005_incremental_rollups.sql, 0007_counted_by_hour.sql):
+- p06.counted: one row per event that counts, with its contribution c_* and its delta d_* (a flow:
+  its contribution; a state event: its contribution minus its entity's previous version's). The
+  first copy of an event counts (the archive's rule), so a later copy is never written here.
+  Ordered by hour first: a batch reads the hours it touches.
+- p06.identities: the hour of each counted event, by identity (point reads): finds an event's first
+  copy, which may carry another hour of the same day than a later copy.
+- p06.heads: each state entity's newest version and its contribution: a new event's predecessor
+  without reading the entity's history.
+- rollup_hour / rollup_day: per bucket, the sum of the deltas in it. A bucket is rewritten whole,
+  never incremented (ReplacingMergeTree(rev) + FINAL), so a replayed batch writes the same values.
+
+A batch places its state events in their entities' chains: a new event's delta is taken against its
+predecessor, and a late event also rewrites its successor's delta. It reads only the batch's events,
+its entities' heads, the stored versions of the entities whose head is not older than the batch
+(late events, copies), and the hours it touched, so its cost does not grow with the archive. Writes
+go identities, counted (one block), heads, then buckets, and the sink commits after all four: a batch
+read again after a failure finishes the job, once `repair` (run by every new connection) has brought
+heads level with counted.
+"""
+
+from __future__ import annotations
+
+import operator
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from clickhouse_connect.driver.client import Client
+
+from schemas.metrics import METRICS
+from schemas.registry import registry
+from sinks.warehouse.archive import COLUMNS, Columns
+from sinks.warehouse.clickhouse import DATABASE
+
+COUNTED, HEADS, IDENTITIES = f"{DATABASE}.counted", f"{DATABASE}.heads", f"{DATABASE}.identities"
+BATCH, BUCKETS = f"{DATABASE}.batch", f"{DATABASE}.batch_buckets"  # scratch tables of the batch being applied
+HOUR, DAY = f"{DATABASE}.rollup_hour", f"{DATABASE}.rollup_day"
+Vector = tuple[int, ...]
+ZERO: Vector = (0,) * len(METRICS)
+_FIELD = {name: i for i, name in enumerate(COLUMNS)}
+_METRICS_AT = slice(_FIELD[METRICS[0]], _FIELD[METRICS[-1]] + 1)  # contiguous in the archive's columns
+_KEYS = (
+    "day",
+    "locality",
+    "event_id",
+    "province",
+    "level",
+    "area",
+    "entity",
+    "occurred_at",
+    "hour",
+    "partition",
+    "offset",
+)
+COUNTED_COLUMNS = (*_KEYS, *(f"c_{m}" for m in METRICS), *(f"d_{m}" for m in METRICS), "rev")
+_last_rev = 0
+
+
+def next_rev() -> int:
+    """Strictly increasing within a process, and above any earlier process's revs (wall clock)."""
+    global _last_rev
+    _last_rev = max(time.time_ns(), _last_rev + 1)
+    return _last_rev
+
+
+@dataclass(slots=True)
+class Row:
+    """An event that counts: its place, its version, its contribution and its delta (set by plan())."""
+
+    day: date
+    locality: str
+    event_id: str
+    province: str
+    level: str
+    area: str
+    entity: str
+    occurred_at: datetime  # UTC
+    hour: datetime
+    partition: int
+    offset: int
+    c: Vector
+    d: Vector = ZERO
+    stored: bool = field(default=False, compare=False)  # already in p06.counted
+
+    @property
+    def identity(self) -> tuple[date, str, str]:
+        return self.day, self.locality, self.event_id
+
+    @property
+    def version(self) -> tuple[datetime, str]:
+        return self.occurred_at, self.event_id
+
+    @property
+    def key(self) -> str:
+        """Its key in p06.identities (the SQL side: _IDENTITY_KEY)."""
+        return f"{self.day.isoformat()}|{self.locality}|{self.event_id}"
+
+    @property
+    def bucket(self) -> tuple[str, datetime]:
+        return self.locality, self.hour
+
+    def values(self, rev: int) -> list[Any]:
+        return [
+            self.day,
+            self.locality,
+            self.event_id,
+            self.province,
+            self.level,
+            self.area,
+            self.entity,
+            self.occurred_at,
+            self.hour,
+            self.partition,
+            self.offset,
+            *self.c,
+            *self.d,
+            rev,
+        ]
+
+
+def _minus(a: Vector, b: Vector) -> Vector:
+    return tuple(map(operator.sub, a, b))
+
+
+def _from_batch(raw: tuple) -> Row:
+    at = raw[_FIELD["occurred_at"]].astimezone(UTC)
+    return Row(
+        day=at.date(),
+        locality=raw[_FIELD["locality"]],
+        event_id=raw[_FIELD["event_id"]],
+        province=raw[_FIELD["province"]],
+        level=raw[_FIELD["level"]],
+        area=raw[_FIELD["area"]],
+        entity=raw[_FIELD["entity"]],
+        occurred_at=at,
+        hour=at.replace(minute=0, second=0, microsecond=0),
+        partition=raw[_FIELD["partition"]],
+        offset=raw[_FIELD["offset"]],
+        c=raw[_METRICS_AT],
+    )
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+_C_AT = slice(len(_KEYS), len(_KEYS) + len(METRICS))
+_D_AT = slice(len(_KEYS) + len(METRICS), len(_KEYS) + 2 * len(METRICS))
+
+
+def _from_counted(row: Sequence[Any]) -> Row:
+    """A row of p06.counted selected as COUNTED_COLUMNS[:-1] (by position: thousands per batch)."""
+    return Row(
+        *row[:7],
+        occurred_at=_utc(row[7]),
+        hour=_utc(row[8]),
+        partition=row[9],
+        offset=row[10],
+        c=tuple(row[_C_AT]),
+        d=tuple(row[_D_AT]),
+        stored=True,
+    )
+
+
+def _first_copies(columns: Columns) -> list[Row]:
+    """The batch's events, one per identity: the copy with the lowest offset (the first in the log)."""
+    first: dict[tuple, Row] = {}
+    for raw in columns.rows:
+        row = _from_batch(raw)
+        held = first.get(row.identity)
+        if held is None or (row.partition, row.offset) < (held.partition, held.offset):
+            first[row.identity] = row
+    return list(first.values())
+
+
+def _load_batch(client: Client, rows: list[Row]) -> None:
+    """The batch's keys into p06.batch, so reads select by a subquery on it: a native insert, where
+    thousands of keys bound as query parameters cost more than the reads themselves."""
+    client.command(f"TRUNCATE TABLE {BATCH}")
+    client.insert(
+        BATCH,
+        [[r.day, r.locality, r.event_id, r.entity] for r in rows],
+        column_names=["day", "locality", "event_id", "entity"],
+    )  # occurred_at: no longer read (0007)
+
+
+_IDENTITY_KEY = "concat(toString(day), '|', locality, '|', event_id)"  # Row.key
+
+
+def _stored(client: Client) -> dict[tuple, Row]:
+    """Rows of p06.counted for the batch's identities: their hours from p06.identities, then those hours."""
+    found = client.query(
+        f"SELECT {', '.join(COUNTED_COLUMNS[:-1])} FROM {COUNTED} FINAL"
+        f" WHERE hour IN (SELECT hour FROM {IDENTITIES} WHERE key IN (SELECT {_IDENTITY_KEY} FROM {BATCH}))"
+        f" AND (day, locality, event_id) IN (SELECT day, locality, event_id FROM {BATCH})"
+    ).result_rows
+    return {(x.day, x.locality, x.event_id): x for x in map(_from_counted, found)}
+
+
+def _chains(client: Client, since: dict[tuple[str, str], tuple[datetime, str]]) -> dict[tuple[str, str], list[Row]]:
+    """The stored versions of these entities, each from the given version on."""
+    if not since:
+        return {}
+    first_hour = min(at for at, _ in since.values()).replace(minute=0, second=0, microsecond=0)
+    found = client.query(
+        f"SELECT {', '.join(COUNTED_COLUMNS[:-1])} FROM {COUNTED} FINAL WHERE hour >= {{first_hour:DateTime('UTC')}}"
+        " AND (locality, entity) IN {entities:Array(Tuple(String, String))}",
+        parameters={"first_hour": first_hour, "entities": sorted(since)},
+    ).result_rows
+    chains: dict[tuple[str, str], list[Row]] = defaultdict(list)
+    for row in map(_from_counted, found):
+        key = (row.locality, row.entity)
+        if row.version >= since[key]:
+            chains[key].append(row)
+    return chains
+
+
+Head = tuple[tuple[datetime, str], Vector]  # (version, contribution)
+
+
+def _heads(client: Client) -> dict[tuple[str, str], Head]:
+    found = client.query(
+        f"SELECT locality, entity, occurred_at, event_id, {', '.join(f'c_{m}' for m in METRICS)} FROM {HEADS} FINAL"
+        f" WHERE (locality, entity) IN (SELECT locality, entity FROM {BATCH} WHERE entity != '')"
+    ).result_rows
+    return {(h[0], h[1]): ((_utc(h[2]), h[3]), tuple(h[4:])) for h in found}
+
+
+@dataclass
+class Plan:
+    """What a batch writes: rows into p06.counted, heads, and the locality buckets to rewrite."""
+
+    rows: list[Row] = field(default_factory=list)
+    heads: dict[tuple[str, str], Head] = field(default_factory=dict)
+    buckets: set[tuple[str, datetime]] = field(default_factory=set)
+
+
+def plan(client: Client, columns: Columns) -> Plan:
+    """Place the batch's first copies in their entities' chains; nothing is written yet."""
+    out = Plan()
+    batch = _first_copies(columns)
+    _load_batch(client, batch)
+    stored = _stored(client)
+    # A copy whose event is stored from another offset is a later copy: the first one counts.
+    batch = [
+        stored.get(r.identity, r)
+        for r in batch
+        if r.identity not in stored
+        or (stored[r.identity].partition, stored[r.identity].offset) == (r.partition, r.offset)
+    ]
+    states = [r for r in batch if r.entity]
+    for r in batch:
+        out.buckets.add(r.bucket)  # a replayed batch rewrites its buckets even when its rows are stored
+        if not r.entity and not r.stored:
+            r.d = r.c  # a flow's delta is its contribution
+            out.rows.append(r)
+    if states:
+        heads = _heads(client)
+        by_entity: dict[tuple[str, str], list[Row]] = defaultdict(list)
+        for r in states:
+            by_entity[(r.locality, r.entity)].append(r)
+        chains = _chains(client, _behind_heads(by_entity, heads))
+        for key, mine in by_entity.items():
+            merged = sorted(chains.get(key, []) + [r for r in mine if not r.stored], key=lambda r: r.version)
+            _place(mine, merged, _outside_previous(merged, heads.get(key)), heads.get(key), out)
+    return out
+
+
+def _behind_heads(
+    by_entity: dict[tuple[str, str], list[Row]], heads: dict[tuple[str, str], Head]
+) -> dict[tuple[str, str], tuple[datetime, str]]:
+    """The entities whose stored versions a batch must read, and from which version: those with a
+    version in the batch already stored (a copy, a batch read again) or not newer than their head (a
+    late event). The others only follow their head, which is their predecessor (see repair)."""
+    since = {}
+    for key, mine in by_entity.items():
+        earliest = min(r.version for r in mine)
+        if any(r.stored for r in mine) or (key in heads and heads[key][0] >= earliest):
+            since[key] = earliest
+    return since
+
+
+def _province_of(locality: str) -> str:
+    return registry().localities[locality].province
+
+
+def _place(mine: list[Row], merged: list[Row], previous: Vector, head: Head | None, out: Plan) -> None:
+    """One entity: new versions get their delta, the stored version after each gets its delta again."""
+    mine_ids = {r.identity for r in mine}
+    after_mine, written = False, False
+    for row in merged:
+        if after_mine:
+            out.buckets.add(row.bucket)  # a late event's successor (or one a failed write may have left)
+        if not row.stored or _minus(row.c, row.d) != previous:
+            row.d = _minus(row.c, previous)
+            out.rows.append(row)
+            out.buckets.add(row.bucket)
+            written = True
+        after_mine = row.identity in mine_ids
+        previous = row.c
+    newest = merged[-1]
+    if written:  # rewritten even when unchanged: heads then hold the rev of every write (see repair)
+        out.heads[(newest.locality, newest.entity)] = (
+            (newest.version, newest.c) if head is None or newest.version > head[0] else head
+        )
+
+
+def _outside_previous(merged: list[Row], head: Head | None) -> Vector:
+    """The contribution of the version just before `merged` (the chain from the batch's earliest day).
+
+    A stored row keeps its predecessor's contribution as c - d, so the first stored row of `merged`
+    tells it. With none, the entity's newest version is older than the window: its head."""
+    first_stored = next((r for r in merged if r.stored), None)
+    if first_stored is not None:
+        return _minus(first_stored.c, first_stored.d)
+    return ZERO if head is None else head[1]
+
+
+def repair(client: Client) -> None:
+    """Bring heads level with counted after a write that stopped between the two (or a crash there).
+
+    Every write of counted rows also writes its entities' heads with the same rev, so counted rows
+    with a rev above the newest head's are those a failed write left; their entities' heads are
+    computed again from counted. A full read, but only when a connection is opened."""
+    newest_head = f"(SELECT max(rev) FROM {HEADS})"
+    if not int(
+        client.query(f"SELECT count() FROM {COUNTED} WHERE entity != '' AND rev > {newest_head}").result_rows[0][0]
+    ):
+        return
+    latest = ", ".join(f"argMax(c_{m}, v)" for m in METRICS)
+    client.command(
+        f"INSERT INTO {HEADS} SELECT locality, entity, max(occurred_at), argMax(event_id, v), {latest}, {{rev:UInt64}}"
+        f" FROM (SELECT *, (occurred_at, event_id) AS v FROM {COUNTED} FINAL WHERE entity != ''"
+        f" AND (locality, entity) IN (SELECT locality, entity FROM {COUNTED} WHERE rev > {newest_head}))"
+        " GROUP BY locality, entity",
+        parameters={"rev": next_rev()},
+    )
+
+
+def apply(client: Client, columns: Columns) -> None:
+    """Write the batch's rows and rewrite the buckets they touch. Safe to repeat after any failure."""
+    if not len(columns):
+        return
+    todo = plan(client, columns)
+    rev = next_rev()
+    new = [r for r in todo.rows if not r.stored]
+    if new:  # before counted: an identity whose row a failed write left out is found missing (see _stored)
+        client.insert(IDENTITIES, [[r.key, r.hour] for r in new], column_names=["key", "hour"])
+    if todo.rows:
+        client.insert(COUNTED, [r.values(rev) for r in todo.rows], column_names=list(COUNTED_COLUMNS))
+    if todo.heads:
+        client.insert(
+            HEADS,
+            [
+                [locality, entity, at, event_id, *c, rev]
+                for (locality, entity), ((at, event_id), c) in todo.heads.items()
+            ],
+            column_names=["locality", "entity", "occurred_at", "event_id", *(f"c_{m}" for m in METRICS), "rev"],
+        )
+    rewrite(client, todo.buckets, rev)
+
+
+def _sums(prefix: str = "") -> str:
+    return ", ".join(f"sum({prefix}{m})" for m in METRICS)
+
+
+_ROLLUP_COLUMNS = "scope, code, province, area, {bucket}, " + ", ".join(METRICS) + ", rev"
+
+
+def rewrite(client: Client, buckets: Iterable[tuple[str, datetime]], rev: int) -> None:
+    """Rewrite these (locality, hour) buckets, then the province, nation, urban and rural hours and
+    the days they lie in, each from the rows below it."""
+    buckets = sorted(set(buckets))
+    if not buckets:
+        return
+    hours = sorted({h for _, h in buckets})
+    days = sorted({h.date() for h in hours})
+    provinces = sorted({(h, _province_of(loc)) for loc, h in buckets})
+    client.command(f"TRUNCATE TABLE {BUCKETS}")
+    client.insert(BUCKETS, buckets, column_names=["locality", "hour"])
+    client.command(
+        f"INSERT INTO {HOUR} ({_ROLLUP_COLUMNS.format(bucket='hour')})"
+        f" SELECT if(level = 'ward', 'ward', 'province_self'), locality, any(province), any(area), hour, {_sums('d_')}, {{rev:UInt64}}"
+        f" FROM {COUNTED} FINAL WHERE hour IN {{hours:Array(DateTime('UTC'))}}"
+        f" AND (locality, hour) IN (SELECT locality, hour FROM {BUCKETS}) GROUP BY hour, level, locality",
+        parameters={"hours": hours, "rev": rev},
+    )
+    client.command(
+        f"INSERT INTO {HOUR} ({_ROLLUP_COLUMNS.format(bucket='hour')})"
+        f" SELECT 'province', province, province, '', hour, {_sums()}, {{rev:UInt64}} FROM {HOUR} FINAL"
+        " WHERE hour IN {hours:Array(DateTime('UTC'))} AND scope IN ('ward', 'province_self')"
+        " AND (hour, province) IN {provinces:Array(Tuple(DateTime('UTC'), String))} GROUP BY hour, province"
+        f" UNION ALL SELECT 'nation', 'VN', '', '', hour, {_sums()}, {{rev:UInt64}} FROM {HOUR} FINAL"
+        " WHERE hour IN {hours:Array(DateTime('UTC'))} AND scope IN ('ward', 'province_self') GROUP BY hour"
+        f" UNION ALL SELECT area, area, '', area, hour, {_sums()}, {{rev:UInt64}} FROM {HOUR} FINAL"
+        " WHERE hour IN {hours:Array(DateTime('UTC'))} AND scope = 'ward' GROUP BY hour, area",
+        parameters={"hours": hours, "provinces": provinces, "rev": rev},
+    )
+    above = sorted({p for _, p in provinces} | {"VN", "urban", "rural"})  # the localities come from BUCKETS
+    client.command(
+        f"INSERT INTO {DAY} ({_ROLLUP_COLUMNS.format(bucket='day')})"
+        f" SELECT scope, code, any(province), any(area), toDate(hour) AS day, {_sums()}, {{rev:UInt64}} FROM {HOUR} FINAL"
+        " WHERE hour >= {start:DateTime('UTC')} AND hour < {end:DateTime('UTC')} AND toDate(hour) IN {days:Array(Date)}"
+        f" AND (code IN (SELECT locality FROM {BUCKETS}) OR code IN {{above:Array(String)}}) GROUP BY day, scope, code",
+        parameters={
+            "start": datetime.combine(days[0], datetime.min.time()),
+            "end": datetime.combine(days[-1] + timedelta(days=1), datetime.min.time()),
+            "days": days,
+            "above": above,
+            "rev": rev,
+        },
+    )

@@ -1,0 +1,1 @@
+"""Versioned DDL files, applied in order by sinks.warehouse.migrations."""

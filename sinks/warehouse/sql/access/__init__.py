@@ -1,0 +1,1 @@
+"""ClickHouse users, roles, profiles and row policies for a server DSN (sinks/warehouse/access.py)."""

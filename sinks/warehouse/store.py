@@ -1,0 +1,107 @@
+"""The durable side of the sink: one ClickHouse client, reconnected after any failure.
+
+A write is the archive insert (with a deterministic deduplication token) followed by the rollups'
+update for the batch (sinks/warehouse/rollups.py); both are safe to repeat, so a failed write is simply retried.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from clickhouse_connect.driver.client import Client
+
+from schemas.settings import Settings
+from sinks.warehouse import rollups
+from sinks.warehouse.archive import COLUMNS, TABLE, Columns
+from sinks.warehouse.clickhouse import open_client
+from sinks.warehouse.migrations import migrate
+from sinks.warehouse.reader import ClientReader, Row
+
+T = TypeVar("T")
+
+log = logging.getLogger("p06.sink")
+
+
+class Store:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.client: Client | None = None
+        self.lock = threading.Lock()  # chDB and clickhouse-connect clients are not shared across threads
+        self.up: bool | None = None  # None until the first attempt: the first state is always logged
+        self.outages = 0
+        self.last_error = ""
+
+    def _connected(self) -> Client:
+        if self.client is None:
+            client = open_client(self.settings)
+            migrate(client)
+            rollups.repair(client)  # a write cut short (a failure or a crash) may have left heads behind
+            self.client = client
+        return self.client
+
+    def connect(self) -> None:
+        with self.lock:
+            self._guard(self._connected)
+
+    def write(self, columns: Columns, token: str) -> None:
+        """Archive the batch and rewrite its rollups; raises when ClickHouse did not accept it."""
+        with self.lock:
+            self._guard(lambda: self._write(columns, token))
+
+    def _write(self, columns: Columns, token: str) -> None:
+        client = self._connected()
+        if len(columns):
+            client.insert(
+                TABLE,
+                columns.data,
+                column_names=list(COLUMNS),
+                column_oriented=True,
+                settings={"insert_deduplication_token": token},
+            )
+            rollups.apply(client, columns)
+
+    def query(self, sql: str, params: dict[str, Any] | None) -> list[Row]:
+        return self.read_between_writes(lambda reader: reader.query(sql, params))
+
+    def read_between_writes(self, read: Callable[[ClientReader], T]) -> T:
+        """Several queries with no write between them: a check that compares two tables needs that."""
+        with self.lock:
+            return self._guard(lambda: read(ClientReader(self._connected())))
+
+    def _guard(self, action):
+        try:
+            result = action()
+        except ValueError:
+            raise  # a refused query, not an outage
+        except Exception as exc:
+            self._went_down(exc)
+            raise
+        self._came_up()
+        return result
+
+    def _went_down(self, exc: Exception) -> None:
+        self.last_error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ''}"
+        if self.client is not None:
+            try:
+                self.client.close()
+            except Exception:  # already broken; we only want its resources back
+                pass
+            self.client = None
+        if self.up is not False:
+            self.outages += 1
+            log.warning("ClickHouse unreachable (%s); holding position and retrying", self.last_error)
+        self.up = False
+
+    def _came_up(self) -> None:
+        if self.up is not True:
+            log.info("ClickHouse %s at %s", "back" if self.up is False else "ready", self.settings.clickhouse_dsn)
+        self.up = True
+
+    def close(self) -> None:
+        with self.lock:
+            if self.client is not None:
+                self.client.close()
+                self.client = None
