@@ -12,7 +12,6 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import re
 import secrets
 from dataclasses import asdict, dataclass, replace
@@ -25,6 +24,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from schemas.registry import registry
+from stack.files import write_private
 
 ROLES = ("national", "province", "monitor")
 USERS_FILE = "users.json"
@@ -74,16 +74,6 @@ class Account:
             "created": self.created,
             "revoked": self.revoked,
         }
-
-
-def write_private(path: Path, text: str) -> None:
-    """Replace path with text, readable by its owner only (never a moment with wider permissions)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def _now() -> str:
@@ -203,17 +193,8 @@ def session_secret(data_dir: Path) -> bytes:
     """The key that signs session cookies, made once per data folder (owner-only); worker and sink share it."""
     path = data_dir / SECRET_FILE
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{SECRET_FILE}.{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_hex(32))
-        try:
-            os.link(tmp, path)  # atomic and exclusive: a worker and a sink starting together agree on one key
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink()
+        # exclusive: a worker and a sink starting together agree on one key
+        write_private(path, secrets.token_hex(32), exclusive=True)
     return path.read_text().strip().encode()
 
 

@@ -18,9 +18,9 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError
 
 from schemas import EVENT_TYPES, Event, InvalidEvent, Rejection, encode_batch, parse_event_json, validate_event
+from schemas.names import ingestion_topic
 from schemas.settings import Settings
 from schemas.settings import settings as default_settings
-from schemas.topics import ingestion_topic
 from stack.clients import kafka_python_options
 
 from .spool import Message, Spool

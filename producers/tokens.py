@@ -7,7 +7,6 @@ password hash would protect. The file is re-read when it changes, so a revoke ta
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ from pathlib import Path
 import orjson
 
 from schemas import registry
+from stack.files import write_private
 
 NATIONAL = "national"
 PREFIX = "p06_"
@@ -80,14 +80,7 @@ class TokenStore:
             self._stamp = stamp
 
     def _save(self, tokens: list[Token]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(orjson.dumps([asdict(t) for t in tokens], option=orjson.OPT_INDENT_2))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, self.path)
+        write_private(self.path, orjson.dumps([asdict(t) for t in tokens], option=orjson.OPT_INDENT_2))
 
 
 def token_store(data_dir: Path) -> TokenStore:

@@ -19,7 +19,7 @@ and app id, so each test can grant the same table for its own per-test topics.
                        group APP-sink (literal)              READ, DESCRIBE
 
 National senders (and the gateway for a national token) may write for every province: the
-Publisher sends their events to E itself (schemas.topics), any province's E.in.PP works as well.
+Publisher sends their events to E itself (schemas.names), any province's E.in.PP works as well.
 Only p06-admission, p06-worker (re-sends), the national senders and p06-admin may write E.
 
 Idempotent producers need no IDEMPOTENT_WRITE grant on Kafka 3+: WRITE on a topic implies it.
@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from schemas.names import ingestion_prefix, sink_group, worker_group
 from stack.clients import ROLE_PRINCIPALS, province_principal
 
 
@@ -40,10 +41,6 @@ class Rule:
     name: str
     prefixed: bool
     operation: str  # READ, WRITE, DESCRIBE, CREATE, ALL
-
-
-def ingestion_prefix(events_topic: str) -> str:
-    return f"{events_topic}.in."
 
 
 def _rules_for(principal: str, resource: str, name: str, prefixed: bool, *operations: str) -> list[Rule]:
@@ -71,9 +68,9 @@ def rules(events_topic: str, dlq_topic: str, app_id: str, provinces: Iterable[st
     table += _rules_for(p["worker"], "topic", events_topic, False, "READ", "WRITE", "DESCRIBE")
     table += _rules_for(p["worker"], "topic", dlq_topic, False, "WRITE", "DESCRIBE")
     table += _rules_for(p["worker"], "topic", app_id, True, "ALL")
-    table += _rules_for(p["worker"], "group", app_id, True, "ALL")
+    table += _rules_for(p["worker"], "group", worker_group(app_id), True, "ALL")
     table += _rules_for(p["sink"], "topic", events_topic, False, "READ", "DESCRIBE")
-    table += _rules_for(p["sink"], "group", f"{app_id}-sink", False, "READ", "DESCRIBE")
+    table += _rules_for(p["sink"], "group", sink_group(app_id), False, "READ", "DESCRIBE")
     return table
 
 

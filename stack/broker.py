@@ -21,6 +21,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from schemas.names import MAX_VALUE_BYTES
 from stack.clients import ADMIN, all_principals, ca_path, password_path
 
 from . import principals, secrets
@@ -182,8 +183,8 @@ def _write_config(folder: Path, port: int, controller_port: int, secured: bool) 
         "group.initial.rebalance.delay.ms=0",
         "auto.create.topics.enable=true",
         # Hostile senders may push values past the 1 MB default; we want them in the DLQ, not refused.
-        "message.max.bytes=5242880",
-        "replica.fetch.max.bytes=5242880",
+        f"message.max.bytes={MAX_VALUE_BYTES}",
+        f"replica.fetch.max.bytes={MAX_VALUE_BYTES}",
         "log.retention.hours=-1",
     ]
     lines += (

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
 import secrets as random_secrets
 from pathlib import Path
 
 from stack.clients import ca_path, password_path
+
+from . import files
 
 CERT_DAYS = 3650
 BROKER_HOSTS = ("localhost", "kafka")  # "kafka": the broker's name in docker-compose.yml
@@ -26,14 +27,9 @@ def private_dir(path: Path) -> Path:
 
 
 def write_private(path: Path, data: bytes) -> None:
-    """Write a file only its owner can read: created 0600, never world-readable for an instant."""
+    """Write a file only its owner can read (stack.files), in a folder only its owner can enter."""
     private_dir(path.parent)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, data)
-    finally:
-        os.close(fd)
+    files.write_private(path, data)
 
 
 def new_password() -> str:

@@ -9,14 +9,14 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
+from schemas.names import INGESTION_PARTITIONS, MAX_VALUE_BYTES, ingestion_topic
 from schemas.registry import registry
 from schemas.settings import Settings
-from schemas.topics import INGESTION_PARTITIONS, ingestion_topic
 from stack.clients import kafka_python_options
 
 log = logging.getLogger("p06.topics")
 # Values up to 5 MB reach the topic so that oversized input lands in the DLQ with a reason.
-TOPIC_CONFIG = {"max.message.bytes": "5242880"}
+TOPIC_CONFIG = {"max.message.bytes": str(MAX_VALUE_BYTES)}
 
 
 def _admin(settings: Settings, wait_s: float) -> KafkaAdminClient:
@@ -72,6 +72,6 @@ def ensure_topics(settings: Settings, compacted: tuple[str, ...] = (), wait_s: f
 
 
 def ensure_ingestion_topics(settings: Settings, wait_s: float = 600) -> None:
-    """Create every province's ingestion topic (schemas.topics) if it does not exist yet."""
+    """Create every province's ingestion topic (schemas.names) if it does not exist yet."""
     names = [ingestion_topic(settings.events_topic, p) for p in registry().provinces]
     create_topics(settings, names, INGESTION_PARTITIONS, wait_s=wait_s)

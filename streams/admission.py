@@ -1,6 +1,6 @@
 """Admission: each province's ingestion topic onto the events topic, that province's events only.
 
-A province's Kafka credentials can write only its own ingestion topic (`schemas.topics`). This stage
+A province's Kafka credentials can write only its own ingestion topic (`schemas.names`). This stage
 reads every ingestion topic and judges each event by the contract, as the worker will: an event whose
 locality lies in the topic's province goes on to the events topic under its locality's key, with the
 record's own timestamp (so every later reader judges the same bytes alike); any other event goes to
@@ -22,13 +22,23 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import CommitFailedError, KafkaError
 
 from schemas import Rejection, encode_batch, parse_message
+from schemas.names import (
+    BATCH_INDEX_HEADER,
+    ERROR_HEADER,
+    MAX_VALUE_BYTES,
+    SOURCE_OFFSET_HEADER,
+    SOURCE_PARTITION_HEADER,
+    SOURCE_TOPIC_HEADER,
+    admission_group,
+    ingestion_pattern,
+    province_of_topic,
+)
 from schemas.settings import Settings
-from schemas.topics import ingestion_pattern, province_of_topic
 from stack.clients import kafka_python_options
 
 log = logging.getLogger("p06.admission")
 PRODUCER_OPTIONS = dict(
-    acks="all", enable_idempotence=True, compression_type="lz4", linger_ms=2, max_request_size=5_242_880
+    acks="all", enable_idempotence=True, compression_type="lz4", linger_ms=2, max_request_size=MAX_VALUE_BYTES
 )
 
 
@@ -57,9 +67,9 @@ def judge(record: ConsumerRecord, events_topic: str, dlq_topic: str) -> list[Out
             )
             rejections.append(Rejection(None, reason, event.to_json()))
     source = [
-        ("p06-source-topic", record.topic.encode()),
-        ("p06-source-partition", str(record.partition).encode()),
-        ("p06-source-offset", str(record.offset).encode()),
+        (SOURCE_TOPIC_HEADER, record.topic.encode()),
+        (SOURCE_PARTITION_HEADER, str(record.partition).encode()),
+        (SOURCE_OFFSET_HEADER, str(record.offset).encode()),
     ]
     out = [
         Outgoing(
@@ -68,9 +78,9 @@ def judge(record: ConsumerRecord, events_topic: str, dlq_topic: str) -> list[Out
             r.raw,
             record.timestamp,
             [
-                ("p06-error", r.reason.encode()),
+                (ERROR_HEADER, r.reason.encode()),
                 *source,
-                *([("p06-batch-index", str(r.index).encode())] if r.index is not None else []),
+                *([(BATCH_INDEX_HEADER, str(r.index).encode())] if r.index is not None else []),
             ],
         )
         for r in rejections
@@ -102,7 +112,7 @@ class Admission:
     def _run(self, stop: threading.Event) -> None:
         s = self.settings
         consumer = KafkaConsumer(
-            group_id=f"{s.app_id}-admission",
+            group_id=admission_group(s.app_id),
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             fetch_max_wait_ms=20,

@@ -17,8 +17,8 @@ from kafka import KafkaProducer
 
 from bench.proc import P06Process
 from producers.simulate import simulated_events
+from schemas.names import province_of_topic
 from schemas.settings import Settings
-from schemas.topics import province_of_topic
 from stack.clients import kafka_python_options
 
 REPO = Path(__file__).resolve().parent.parent

@@ -21,8 +21,8 @@ from bench.proc import P06Process
 from bench.recount import expected_live
 from producers import Publisher, as_messages
 from schemas import registry
+from schemas.names import ingestion_topic, province_of_topic
 from schemas.settings import Settings
-from schemas.topics import ingestion_topic, province_of_topic
 from stack import broker as local_broker
 from stack import ensure_ingestion_topics, ensure_topics
 

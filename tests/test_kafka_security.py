@@ -14,8 +14,8 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaTimeoutError, TopicAuthorizationFailedError
 
+from schemas.names import ingestion_topic
 from schemas.settings import Settings
-from schemas.topics import ingestion_topic
 from stack import acl, create_topics, principals
 from stack.clients import all_principals, ca_path, kafka_python_options, password_path
 
