@@ -1,4 +1,4 @@
-"""The single contract: settings, the locality registry, the events, and the metrics."""
+"""The single contract: settings, the locality registry and its roll-up, the events, and the metrics."""
 
 from .events import (
     EVENT_TYPES,
@@ -10,6 +10,7 @@ from .events import (
     parse_message,
     validate_event,
 )
+from .hierarchy import Scope, roll_up, scopes_of, tiers
 from .metrics import METRICS, contribution, entity_of, version
 from .registry import Locality, registry
 from .settings import Settings, load_settings, settings
@@ -21,6 +22,7 @@ __all__ = [
     "InvalidEvent",
     "Locality",
     "Rejection",
+    "Scope",
     "Settings",
     "contribution",
     "encode_batch",
@@ -29,7 +31,10 @@ __all__ = [
     "parse_event_json",
     "parse_message",
     "registry",
+    "roll_up",
+    "scopes_of",
     "settings",
+    "tiers",
     "validate_event",
     "version",
 ]
