@@ -10,8 +10,8 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+from schemas.hierarchy import roll_up, tiers
 from schemas.metrics import METRICS
-from schemas.registry import registry
 from schemas.times import clickhouse_param
 from sinks.warehouse.reader import Reader
 
@@ -61,21 +61,7 @@ def _until(as_of: date | None) -> str:
 
 def from_archive(reader: Reader, as_of: date | None = None) -> dict[str, Any]:
     """The recount rolled up the hierarchy in Python, with the registry (not SQL) deciding the scopes."""
-    reg = registry()
-    out = empty_scopes()
-    provinces: dict[str, Figures] = defaultdict(zero)
-    for row in per_locality_recount(reader, as_of):
-        place = reg.localities[row["locality"]]
-        figures = _figures(row)
-        targets = [out["nation"], provinces[place.province]]
-        if place.level == "ward":
-            out["wards"][place.code] = figures
-            targets.append(out[place.area])
-        for target in targets:
-            for m in METRICS:
-                target[m] += figures[m]
-    out["provinces"] = dict(provinces)
-    return out
+    return tiers(roll_up((row["locality"], _figures(row)) for row in per_locality_recount(reader, as_of)))
 
 
 def activity(reader: Reader, as_of: date | None = None, province: str | None = None) -> dict[str, dict[str, Any]]:
