@@ -14,8 +14,8 @@ from typing import Any
 
 import httpx
 
+from schemas.hierarchy import roll_up, tiers
 from schemas.metrics import METRICS
-from schemas.registry import registry
 from sinks.warehouse import figures
 from sinks.warehouse.queries import STATE_METRICS
 from sinks.warehouse.reader import Reader
@@ -70,18 +70,7 @@ def from_latest(reader: Reader) -> dict[str, Any]:
     """State metrics from each entity's latest state in the archive (argMax over (occurred_at, event_id),
     as schemas.metrics.version orders them), rolled up per entity here rather than summed in SQL."""
     rows = reader.named("latest_states")
-    reg = registry()
-    out = figures.empty_scopes()
-    for row in rows:
-        place = reg.localities[row["locality"]]
-        values = dict(zip(STATE_METRICS, row["contribution"]))
-        targets = [out["nation"], out["provinces"].setdefault(place.province, figures.zero())]
-        if place.level == "ward":
-            targets += [out[place.area], out["wards"].setdefault(place.code, figures.zero())]
-        for target in targets:
-            for metric in STATE_METRICS:
-                target[metric] += int(values[metric])
-    return out
+    return tiers(roll_up((row["locality"], dict(zip(STATE_METRICS, row["contribution"]))) for row in rows))
 
 
 def from_live(worker_url: str, provinces: list[str], auth: tuple[str, str] | None = None) -> dict[str, Any]:
