@@ -8,12 +8,12 @@ the registry's names, how many distinct archived events back each figure (`event
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from schemas.hierarchy import NATION, roll_up
 from schemas.metrics import INDICATORS, indicator_values
 from schemas.registry import registry
 from schemas.settings import Settings
@@ -45,13 +45,8 @@ def completeness(
 
 def event_counts(activity: dict[str, dict]) -> dict[str, int]:
     """Distinct archived events per scope (nation, urban, rural, each province and ward): what backs each figure."""
-    reg = registry()
-    counts: dict[str, int] = defaultdict(int)
-    for code, seen in activity.items():
-        place = reg.localities[code]
-        for scope in ("nation", place.province, *((place.area, code) if place.level == "ward" else ())):
-            counts[scope] += seen["events"]
-    return dict(counts)
+    rolled = roll_up(((code, {"events": seen["events"]}) for code, seen in activity.items()), metrics=("events",))
+    return {("nation" if scope == NATION else scope[1]): total["events"] for scope, total in rolled.items()}
 
 
 def trend(reader: Reader, scope: str, code: str, as_of: date | None, provinces: int) -> dict[str, Any]:
