@@ -9,6 +9,7 @@ import shutil
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,23 +19,13 @@ from rich.console import Console
 from schemas.settings import settings
 from stack import create_topics
 
-from . import (
-    bare_faust,
-    clickhouse_raw,
-    history,
-    kafka_raw,
-    latency,
-    publish,
-    report,
-    sink,
-    validate,
-    warehouse,
-    worker,
-)
-from .broker import Cluster, client_env, cluster, delete_topics, security_pair
-from .events import encode, pack, source
-from .expected import recount
-from .stages import StageEnv, StageMissing
+from . import scoreboard
+from .baselines import clickhouse_raw, faust_counter, kafka_raw, validation
+from .cluster import Cluster, client_env, cluster, delete_topics, security_pair
+from .data.event_source import encode, pack, source
+from .data.expected import Expected, recount
+from .stages import full_archive, latency, publish_cli, sink_drain, state_history, worker_drain
+from .stages.env import StageEnv, StageMissing
 
 T = TypeVar("T")
 console = Console(
@@ -78,7 +69,7 @@ class Run:
 
     def __init__(self, budget_s: float, stage_s: float) -> None:
         self.deadline, self.stage_s = time.time() + budget_s, stage_s
-        self.results: dict[str, Any] = {f.key: None for f in report.FIGURES}
+        self.results: dict[str, Any] = {f.key: None for f in scoreboard.FIGURES}
         self.notes: dict[str, str] = {}
         self.failed: list[str] = []  # "stage title: why"
 
@@ -120,7 +111,7 @@ class Run:
 
 
 def _repeat(n: int, fn: Callable[[int], float]) -> float | None:
-    return report.median([fn(i) for i in range(n)])
+    return scoreboard.median([fn(i) for i in range(n)])
 
 
 def main(quick: bool, as_json: bool, events: int | None, seed: int, keep: bool) -> None:
@@ -142,8 +133,8 @@ def main(quick: bool, as_json: bool, events: int | None, seed: int, keep: bool) 
             else:
                 console.print(f"run folder kept: {work}")
     doc = {"meta": meta, "results": run.results, "notes": run.notes}
-    path = report.write(doc)
-    report.show(doc, console)
+    path = scoreboard.write(doc)
+    scoreboard.show(doc, console)
     console.print(f"wrote {path}")
     if as_json:
         print(json.dumps(doc, indent=2))
@@ -168,11 +159,45 @@ def _meta(c: Cluster, sizes: dict[str, int], seed: int, quick: bool) -> dict[str
     }
 
 
-def _measure(
-    run: Run, c: Cluster, work: Path, sizes: dict[str, int], seed: int, partitions: int, meta: dict[str, Any]
-) -> None:
-    s = settings()
-    n, reps = sizes["events"], sizes["repeat"]
+@dataclass
+class Work:
+    """One run's inputs, shared by its stages: the events, their recount and packing, the topics."""
+
+    c: Cluster
+    folder: Path
+    sizes: dict[str, Any]
+    partitions: int
+    events: list[dict[str, Any]]
+    expected: Expected
+    single: list[tuple[bytes, bytes]]  # one event per message, keyed by locality
+    packed_msgs: list[tuple[bytes, bytes]]  # as the publisher packs them
+    packed_events: int
+    topics: dict[str, str]
+
+    @property
+    def n(self) -> int:
+        return len(self.events)
+
+    @property
+    def reps(self) -> int:
+        return self.sizes["repeat"]
+
+    @property
+    def per_message(self) -> float:
+        return self.packed_events / len(self.packed_msgs)
+
+    def stage(self, topic: str, app: str) -> StageEnv:
+        return StageEnv(
+            self.c.bootstrap, self.topics[topic], f"bench-{self.c.run_tag}-{app}", self.folder / app, self.partitions
+        )
+
+
+TOPICS = ("single", "packed", "publish", "latency", "latency_alone", "history", "wh_empty", "wh_full")
+
+
+def _prepare(c: Cluster, folder: Path, sizes: dict[str, Any], seed: int, partitions: int, meta: dict[str, Any]) -> Work:
+    """The run's events, recounted and packed, and its topics; what they are goes into meta."""
+    n = sizes["events"]
     with console.status(f"generating {n:,} events and recounting them"):
         evs, origin = source(n, seed)
         expected = recount(evs)
@@ -189,190 +214,182 @@ def _measure(
         mean_event_bytes=round(sum(map(len, values)) / n),
     )
     console.print(
-        f"[green]✓[/green] {n:,} events from {origin}: {expected.valid_distinct:,} distinct valid, {len(packed):,} packed messages"
+        f"[green]✓[/green] {n:,} events from {origin}: {expected.valid_distinct:,} distinct valid, "
+        f"{len(packed):,} packed messages"
     )
-    t = {
-        name: c.topic(name)
-        for name in (
-            "single",
-            "packed",
-            "publish",
-            "latency",
-            "latency_alone",
-            "history",
-            "wh_empty",
-            "wh_full",
-            *[f"scratch{i}" for i in range(1, reps)],
-        )
-    }
-    create_topics(c.settings, list(t.values()), partitions)
+    names = (*TOPICS, *[f"scratch{i}" for i in range(1, sizes["repeat"])])
+    topics = {name: c.topic(name) for name in names}
+    create_topics(c.settings, list(topics.values()), partitions)
+    packed_msgs = [(k.encode(), v) for k, v, _ in packed]
+    return Work(c, folder, sizes, partitions, evs, expected, single, packed_msgs, packed_events, topics)
 
+
+def _measure(
+    run: Run, c: Cluster, folder: Path, sizes: dict[str, Any], seed: int, partitions: int, meta: dict[str, Any]
+) -> None:
+    w = _prepare(c, folder, sizes, seed, partitions, meta)
     # Baselines first, on an idle machine. Each compares the same work as the stage it is the
     # baseline of: the packed messages the publisher sends, validated as the worker validates them,
     # on the worker's Faust transport and settings, into the sink's own archive table.
-    packed_msgs = [(k.encode(), v) for k, v, _ in packed]
-    per_message = packed_events / len(packed)
-    produce = lambda i: (
-        per_message
-        * kafka_raw.produce(c.settings, t["packed"] if i == 0 else t[f"scratch{i}"], packed_msgs, as_publisher=True)
-    )  # noqa: E731
-    run.set(
+    _kafka_baselines(run, w)
+    _security_cost(run, w)
+    _local_baselines(run, w)
+    _faust_baselines(run, w)
+    _publish_stage(run, w)
+    sink_run = _drain_stages(run, w)
+    lat_events, _ = source(LATENCY_RATE * (sizes["latency_s"] + latency.WARMUP_S), 1000 + w.n % 997)
+    _latency_stages(run, w, lat_events)
+    _warehouse_stage(run, w, lat_events, sink_run)
+    _history_stage(run, w)
+
+
+def _repeated(run: Run, w: Work, key: str, title: str, fn: Callable[[int], float]) -> None:
+    """A baseline measured w.reps times: its median, as `key`."""
+    run.set(key, run.stage(f"{title} ×{w.reps}", [key], lambda: _repeat(w.reps, fn)), 1)
+
+
+def _kafka_baselines(run: Run, w: Work) -> None:
+    def scratch(i: int, first: str) -> str:  # each repeat on a topic of its own
+        return w.topics[first] if i == 0 else w.topics[f"scratch{i}"]
+
+    _repeated(
+        run,
+        w,
         "raw_produce_eps",
-        run.stage(f"raw produce, packed as the publisher ×{reps}", ["raw_produce_eps"], lambda: _repeat(reps, produce)),
-        1,
+        "raw produce, packed as the publisher",
+        lambda i: (
+            w.per_message * kafka_raw.produce(w.c.settings, scratch(i, "packed"), w.packed_msgs, as_publisher=True)
+        ),
     )
-    single_produce = lambda i: kafka_raw.produce(c.settings, t["single"] if i == 0 else t[f"scratch{i}"], single)  # noqa: E731
-    run.set(
+    _repeated(
+        run,
+        w,
         "raw_produce_single_eps",
-        run.stage(
-            f"raw produce, 1 event/msg ×{reps}", ["raw_produce_single_eps"], lambda: _repeat(reps, single_produce)
-        ),
-        1,
+        "raw produce, 1 event/msg",
+        lambda i: kafka_raw.produce(w.c.settings, scratch(i, "single"), w.single),
     )
-    consume = lambda i: kafka_raw.consume(c.settings, t["single"], n)  # noqa: E731
-    run.set(
-        "raw_consume_eps", run.stage(f"raw consume ×{reps}", ["raw_consume_eps"], lambda: _repeat(reps, consume)), 1
+    _repeated(
+        run, w, "raw_consume_eps", "raw consume", lambda i: kafka_raw.consume(w.c.settings, w.topics["single"], w.n)
     )
-    _security_cost(run, c, work, reps, partitions, packed_msgs, per_message, single, evs[: sizes["publish"]])
-    judge = lambda i: validate.run([v for _, v in packed_msgs])  # noqa: E731
-    run.set(
-        "validate_eps",
-        run.stage(f"validation alone, packed ×{reps}", ["validate_eps"], lambda: _repeat(reps, judge)),
-        1,
-    )
-    archive = lambda i: clickhouse_raw.insert_archive(work / "chdb-archive", evs, s.sink_batch_rows)  # noqa: E731
-    run.set(
+
+
+def _local_baselines(run: Run, w: Work) -> None:
+    """Validation alone and raw chDB inserts: no broker involved."""
+    values = [v for _, v in w.packed_msgs]
+    _repeated(run, w, "validate_eps", "validation alone, packed", lambda i: validation.run(values))
+    rows = settings().sink_batch_rows
+    _repeated(
+        run,
+        w,
         "raw_clickhouse_insert_rps",
-        run.stage(
-            f"raw chDB insert into the archive table ×{reps}",
-            ["raw_clickhouse_insert_rps"],
-            lambda: _repeat(reps, archive),
-        ),
-        1,
+        "raw chDB insert into the archive table",
+        lambda i: clickhouse_raw.insert_archive(w.folder / "chdb-archive", w.events, rows),
     )
     idle = run.stage(
         "chDB open and migrated, idle (RSS)",
         ["chdb_idle_rss_mb"],
-        lambda: clickhouse_raw.idle_rss_mb(work / "chdb-idle"),
+        lambda: clickhouse_raw.idle_rss_mb(w.folder / "chdb-idle"),
     )
     run.set("chdb_idle_rss_mb", idle, 1)
-    insert = lambda i: clickhouse_raw.insert(work / "chdb-raw", evs)  # noqa: E731
-    run.set(
+    _repeated(
+        run,
+        w,
         "raw_clickhouse_bare_rps",
-        run.stage(
-            f"raw chDB insert, bare 6 columns ×{reps}", ["raw_clickhouse_bare_rps"], lambda: _repeat(reps, insert)
-        ),
-        1,
+        "raw chDB insert, bare 6 columns",
+        lambda i: clickhouse_raw.insert(w.folder / "chdb-raw", w.events),
     )
-    for key, topic, count, packed_mode in (
-        ("bare_faust_eps", t["single"], n, False),
-        ("bare_faust_packed_eps", t["packed"], packed_events, True),
+
+
+def _faust_baselines(run: Run, w: Work) -> None:
+    def count(key: str, topic: str, expected: int, packed: bool) -> faust_counter.FaustRun:
+        app_id = f"bench-{w.c.run_tag}-{key}"
+        return faust_counter.run(w.c.bootstrap, topic, expected, w.partitions, w.folder, app_id, packed=packed)
+
+    for key, topic, expected, packed in (
+        ("bare_faust_eps", w.topics["single"], w.n, False),
+        ("bare_faust_packed_eps", w.topics["packed"], w.packed_events, True),
     ):
-        bare = run.stage(
-            f"bare Faust agent ({key})",
-            [key],
-            lambda: bare_faust.run(
-                c.bootstrap, topic, count, partitions, work, f"bench-{c.run_tag}-{key}", packed=packed_mode
-            ),
-        )
+        bare = run.stage(f"bare Faust agent ({key})", [key], lambda a=(key, topic, expected, packed): count(*a))
         if bare:
             run.set(key, bare.drain_eps, 1)
-            if not packed_mode:
+            if not packed:
                 run.set("bare_faust_startup_s", bare.startup_s)
 
-    _pipeline(run, c, work, sizes, evs, expected, t, partitions, n, packed_events)
+
+SECURITY_WHATS = ("produce", "produce_single", "consume")
 
 
-def _security_cost(
-    run: Run,
-    c: Cluster,
-    work: Path,
-    reps: int,
-    partitions: int,
-    packed_msgs: list,
-    per_message: float,
-    single: list,
-    lines: list[dict[str, Any]],
-) -> None:
+def _security_cost(run: Run, w: Work) -> None:
     """TLS + SCRAM against PLAINTEXT in the same run, on the same messages, on two fresh private brokers:
     one warm-up round on each, then rounds alternating which goes first; medians, secured ÷ plaintext."""
-    with security_pair(c, work) as (secured, plain):
+    with security_pair(w.c, w.folder) as (secured, plain):
         pair = {"tls_sasl": secured, "plaintext": plain}
         for cl in pair.values():
-            create_topics(cl.settings, [cl.topic(name) for name in ("packed", "single", "publish")], partitions)
-        rates: dict[str, list[float]] = {
-            f"{label}_{what}_eps": [] for what in ("produce", "produce_single", "consume") for label in pair
-        }
-
-        def measure() -> None:
-            for label, cl in pair.items():  # warm-up: connections, the brokers' JIT, the single-event topic to consume
-                kafka_raw.produce(cl.settings, cl.topic("packed"), packed_msgs, as_publisher=True)
-                kafka_raw.produce(cl.settings, cl.topic("single"), single)
-            for i in range(reps):
-                for label, cl in pair.items() if i % 2 == 0 else reversed(pair.items()):
-                    rates[f"{label}_produce_eps"].append(
-                        per_message * kafka_raw.produce(cl.settings, cl.topic("packed"), packed_msgs, as_publisher=True)
-                    )
-                    rates[f"{label}_produce_single_eps"].append(
-                        kafka_raw.produce(cl.settings, cl.topic("single"), single)
-                    )
-                    rates[f"{label}_consume_eps"].append(
-                        kafka_raw.consume(cl.settings, cl.topic("single"), len(single))
-                    )
-
-        run.stage(f"TLS + SCRAM against PLAINTEXT, raw produce and consume ×{reps}", list(rates), measure)
+            create_topics(cl.settings, [cl.topic(name) for name in ("packed", "single", "publish")], w.partitions)
+        rates: dict[str, list[float]] = {f"{label}_{what}_eps": [] for what in SECURITY_WHATS for label in pair}
+        run.stage(
+            f"TLS + SCRAM against PLAINTEXT, raw produce and consume ×{w.reps}",
+            list(rates),
+            lambda: _security_rounds(w, pair, rates),
+        )
         for key, values in rates.items():
-            run.set(key, report.median(values) if values else None, 1)
-        for what in ("produce", "produce_single", "consume"):
+            run.set(key, scoreboard.median(values) if values else None, 1)
+        for what in SECURITY_WHATS:
             secured_eps, plain_eps = run.results[f"tls_sasl_{what}_eps"], run.results[f"plaintext_{what}_eps"]
             run.set(f"tls_sasl_{what}_ratio", secured_eps / plain_eps if secured_eps and plain_eps else None)
-        pub = {
-            label: run.stage(
-                f"p06 publish on {cl.protocol} ({len(lines):,} lines)",
-                ["tls_sasl_publish_ratio"],
-                lambda cl=cl: publish.run(
-                    StageEnv(
-                        cl.bootstrap,
-                        cl.topic("publish"),
-                        f"bench-{c.run_tag}-cost-{cl.protocol.lower()}",
-                        work / f"cost-{cl.protocol.lower()}",
-                        partitions,
-                        kafka_env=client_env(cl.settings),
-                    ),
-                    publish.write_file(work / "cost-publish.jsonl", lines),
-                    len(lines),
-                    timeout_s=run.timeout(),
-                ),
+        _security_publish(run, w, pair)
+
+
+def _security_rounds(w: Work, pair: dict[str, Cluster], rates: dict[str, list[float]]) -> None:
+    for cl in pair.values():  # warm-up: connections, the brokers' JIT, the single-event topic to consume
+        kafka_raw.produce(cl.settings, cl.topic("packed"), w.packed_msgs, as_publisher=True)
+        kafka_raw.produce(cl.settings, cl.topic("single"), w.single)
+    for i in range(w.reps):
+        for label, cl in pair.items() if i % 2 == 0 else reversed(pair.items()):
+            rates[f"{label}_produce_eps"].append(
+                w.per_message * kafka_raw.produce(cl.settings, cl.topic("packed"), w.packed_msgs, as_publisher=True)
             )
-            for label, cl in pair.items()
-        }
-        if pub.get("tls_sasl") and pub.get("plaintext"):
-            run.set("tls_sasl_publish_ratio", pub["tls_sasl"].eps / pub["plaintext"].eps)
-            run.notes["tls_sasl_publish_ratio"] = f"{pub['tls_sasl'].eps:,.0f} against {pub['plaintext'].eps:,.0f} ev/s"
+            rates[f"{label}_produce_single_eps"].append(kafka_raw.produce(cl.settings, cl.topic("single"), w.single))
+            rates[f"{label}_consume_eps"].append(kafka_raw.consume(cl.settings, cl.topic("single"), len(w.single)))
 
 
-def _pipeline(
-    run: Run,
-    c: Cluster,
-    work: Path,
-    sizes: dict[str, int],
-    evs: list[dict[str, Any]],
-    expected: Any,
-    t: dict[str, str],
-    partitions: int,
-    n: int,
-    packed_events: int,
-) -> None:
-    def stage(topic: str, app: str) -> StageEnv:
-        return StageEnv(c.bootstrap, topic, f"bench-{c.run_tag}-{app}", work / app, partitions)
+def _security_publish(run: Run, w: Work, pair: dict[str, Cluster]) -> None:
+    lines = w.events[: w.sizes["publish"]]
 
-    lines = evs[: sizes["publish"]]
+    def publish(cl: Cluster) -> publish_cli.PublishRun:
+        name = cl.protocol.lower()
+        env = StageEnv(
+            cl.bootstrap,
+            cl.topic("publish"),
+            f"bench-{w.c.run_tag}-cost-{name}",
+            w.folder / f"cost-{name}",
+            w.partitions,
+            kafka_env=client_env(cl.settings),
+        )
+        path = publish_cli.write_file(w.folder / "cost-publish.jsonl", lines)
+        return publish_cli.run(env, path, len(lines), timeout_s=run.timeout())
+
+    pub = {
+        label: run.stage(
+            f"p06 publish on {cl.protocol} ({len(lines):,} lines)",
+            ["tls_sasl_publish_ratio"],
+            lambda cl=cl: publish(cl),
+        )
+        for label, cl in pair.items()
+    }
+    if pub.get("tls_sasl") and pub.get("plaintext"):
+        run.set("tls_sasl_publish_ratio", pub["tls_sasl"].eps / pub["plaintext"].eps)
+        run.notes["tls_sasl_publish_ratio"] = f"{pub['tls_sasl'].eps:,.0f} against {pub['plaintext'].eps:,.0f} ev/s"
+
+
+def _publish_stage(run: Run, w: Work) -> None:
+    lines = w.events[: w.sizes["publish"]]
     pub = run.stage(
         f"p06 publish ({len(lines):,} lines)",
         ["publish_eps"],
-        lambda: publish.run(
-            stage(t["publish"], "publish"),
-            publish.write_file(work / "publish.jsonl", lines),
+        lambda: publish_cli.run(
+            w.stage("publish", "publish"),
+            publish_cli.write_file(w.folder / "publish.jsonl", lines),
             len(lines),
             timeout_s=run.timeout(),
         ),
@@ -381,129 +398,152 @@ def _pipeline(
         run.set("publish_eps", pub.eps, 1)
         run.notes["publish_eps"] = f"wall {pub.wall_eps:,.0f} ev/s incl. {pub.startup_s:.1f}s CLI start"
 
-    rss: list[float] = []
-    one = run.stage(
-        "worker drain, 1 event/msg",
-        ["worker_single_drain_eps"],
-        lambda: worker.run(stage(t["single"], "w1s"), expected, n, timeout_s=run.timeout()),
-    )
-    packed1 = run.stage(
-        "worker drain, packed",
-        ["worker_drain_eps", "worker_rss_mb"],
-        lambda: worker.run(stage(t["packed"], "w1p"), expected, packed_events, timeout_s=run.timeout()),
-    )
-    packed2 = run.stage(
-        "2 workers drain, packed",
-        ["worker2_drain_eps"],
-        lambda: worker.run(stage(t["packed"], "w2p"), expected, packed_events, workers=2, timeout_s=run.timeout()),
-    )
-    for key, r in (("worker_single_drain_eps", one), ("worker_drain_eps", packed1), ("worker2_drain_eps", packed2)):
-        if r:
-            run.set(key, r.drain_eps, 1)
-            rss.append(r.rss_mb)
-            bound = " (lower bound: exact at the first figure seen)" if r.exact_s - r.startup_s <= worker.POLL_S else ""
-            run.notes[key] = f"startup {r.startup_s:.1f}s, exact at {r.exact_s:.1f}s{bound}" + (
-                "" if r.provinces_exact else "; provinces NOT exact"
-            )
-    if packed1:
-        run.set("worker_startup_s", packed1.startup_s)
-    run.set("worker_rss_mb", max(rss) if rss else None, 1)
 
+def _drain_stages(run: Run, w: Work) -> sink_drain.SinkRun | None:
+    """The worker (one event a message, packed, two workers packed) and the sink, each draining a full topic."""
+    drains = {
+        "worker_single_drain_eps": run.stage(
+            "worker drain, 1 event/msg",
+            ["worker_single_drain_eps"],
+            lambda: worker_drain.run(w.stage("single", "w1s"), w.expected, w.n, timeout_s=run.timeout()),
+        ),
+        "worker_drain_eps": run.stage(
+            "worker drain, packed",
+            ["worker_drain_eps", "worker_rss_mb"],
+            lambda: worker_drain.run(w.stage("packed", "w1p"), w.expected, w.packed_events, timeout_s=run.timeout()),
+        ),
+        "worker2_drain_eps": run.stage(
+            "2 workers drain, packed",
+            ["worker2_drain_eps"],
+            lambda: worker_drain.run(
+                w.stage("packed", "w2p"), w.expected, w.packed_events, workers=2, timeout_s=run.timeout()
+            ),
+        ),
+    }
+    _worker_figures(run, drains)
     sk = run.stage(
         "sink drain into chDB, packed",
         ["sink_drain_eps", "sink_rss_mb"],
-        lambda: sink.run(stage(t["packed"], "sink"), expected.valid_distinct, packed_events, timeout_s=run.timeout()),
+        lambda: sink_drain.run(
+            w.stage("packed", "sink"), w.expected.valid_distinct, w.packed_events, timeout_s=run.timeout()
+        ),
     )
     if sk:
         run.set("sink_drain_eps", sk.drain_eps, 1)
         run.set("sink_rss_mb", sk.rss_mb, 1)
-        bound = " (lower bound: all rows at the first poll)" if sk.exact_s - sk.startup_s <= sink.POLL_S else ""
+        bound = " (lower bound: all rows at the first poll)" if sk.exact_s - sk.startup_s <= sink_drain.POLL_S else ""
         run.notes["sink_drain_eps"] = f"startup {sk.startup_s:.1f}s, exact at {sk.exact_s:.1f}s{bound}"
+    return sk
 
-    lat_events, _ = source(LATENCY_RATE * (sizes["latency_s"] + latency.WARMUP_S), 1000 + len(evs) % 997)
+
+def _worker_figures(run: Run, drains: dict[str, worker_drain.DrainRun | None]) -> None:
+    rss: list[float] = []
+    for key, r in drains.items():
+        if r:
+            run.set(key, r.drain_eps, 1)
+            rss.append(r.rss_mb)
+            exact_at_first = r.exact_s - r.startup_s <= worker_drain.POLL_S
+            bound = " (lower bound: exact at the first figure seen)" if exact_at_first else ""
+            run.notes[key] = f"startup {r.startup_s:.1f}s, exact at {r.exact_s:.1f}s{bound}" + (
+                "" if r.provinces_exact else "; provinces NOT exact"
+            )
+    if drains["worker_drain_eps"]:
+        run.set("worker_startup_s", drains["worker_drain_eps"].startup_s)
+    run.set("worker_rss_mb", max(rss) if rss else None, 1)
+
+
+LATENCY_KEYS = ("p50_live_s", "p99_live_s", "p50_clickhouse_s", "p99_clickhouse_s")
+
+
+def _latency_stages(run: Run, w: Work, lat_events: list[dict[str, Any]]) -> None:
     # The worker alone first, so that nothing the other stages leave behind (a sink closing chDB) shares its CPU.
     alone = run.stage(
         f"latency at {LATENCY_RATE:,} ev/s, worker alone",
         ["p50_live_worker_alone_s", "p99_live_worker_alone_s"],
         lambda: latency.run(
-            stage(t["latency_alone"], "lat1"), lat_events, LATENCY_RATE, ready_s=min(60.0, run.timeout()), sink=False
+            w.stage("latency_alone", "lat1"), lat_events, LATENCY_RATE, ready_s=min(60.0, run.timeout()), sink=False
         ),
     )
     if alone:
-        run.set("p50_live_worker_alone_s", report.percentile(alone[0].live_s, 0.5))
-        run.set("p99_live_worker_alone_s", report.percentile(alone[0].live_s, 0.99))
+        run.set("p50_live_worker_alone_s", scoreboard.percentile(alone[0].live_s, 0.5))
+        run.set("p99_live_worker_alone_s", scoreboard.percentile(alone[0].live_s, 0.99))
         if alone[0].notes:
             run.notes["p99_live_worker_alone_s"] = "; ".join(alone[0].notes)
     lat = run.stage(
-        f"latency at {LATENCY_RATE:,} ev/s for {sizes['latency_s']}s, worker and sink",
-        ["p50_live_s", "p99_live_s", "p50_clickhouse_s", "p99_clickhouse_s"],
-        lambda: latency.run(stage(t["latency"], "lat"), lat_events, LATENCY_RATE, ready_s=min(60.0, run.timeout())),
+        f"latency at {LATENCY_RATE:,} ev/s for {w.sizes['latency_s']}s, worker and sink",
+        list(LATENCY_KEYS),
+        lambda: latency.run(w.stage("latency", "lat"), lat_events, LATENCY_RATE, ready_s=min(60.0, run.timeout())),
     )
     if lat:
-        got, procs = lat
-        run.set("p50_live_s", report.percentile(got.live_s, 0.5))
-        run.set("p99_live_s", report.percentile(got.live_s, 0.99))
-        run.set("p50_clickhouse_s", report.percentile(got.clickhouse_s, 0.5))
-        run.set("p99_clickhouse_s", report.percentile(got.clickhouse_s, 0.99))
-        run.notes["latency"] = (
-            f"achieved {got.rate_eps:,.0f} ev/s; " + "; ".join(got.notes)
-            if got.notes
-            else f"achieved {got.rate_eps:,.0f} ev/s"
-        )
-        for key in ("p50_live_s", "p99_live_s", "p50_clickhouse_s", "p99_clickhouse_s"):
+        got, _procs = lat
+        run.set("p50_live_s", scoreboard.percentile(got.live_s, 0.5))
+        run.set("p99_live_s", scoreboard.percentile(got.live_s, 0.99))
+        run.set("p50_clickhouse_s", scoreboard.percentile(got.clickhouse_s, 0.5))
+        run.set("p99_clickhouse_s", scoreboard.percentile(got.clickhouse_s, 0.99))
+        achieved = f"achieved {got.rate_eps:,.0f} ev/s"
+        run.notes["latency"] = f"{achieved}; " + "; ".join(got.notes) if got.notes else achieved
+        for key in LATENCY_KEYS:
             if run.results[key] is None:
                 run.notes.setdefault(key, "not measured: see latency note")
 
-    wards = sizes["year_wards"]
-    keys = [
-        "sink_batch_empty_s",
-        "sink_batch_full_s",
-        "sink_batch_cost_ratio",
-        "p99_clickhouse_full_archive_s",
-        "reconcile_full_archive_s",
-    ]
+
+WAREHOUSE_KEYS = [
+    "sink_batch_empty_s",
+    "sink_batch_full_s",
+    "sink_batch_cost_ratio",
+    "p99_clickhouse_full_archive_s",
+    "reconcile_full_archive_s",
+]
+
+
+def _warehouse_stage(run: Run, w: Work, lat_events: list[dict[str, Any]], sk: sink_drain.SinkRun | None) -> None:
+    wards = w.sizes["year_wards"]
+    sample = "all" if wards is None else f"{wards:,}"
     wh = run.stage(
-        f"sink at {LATENCY_RATE:,} ev/s on an empty archive and on a year of {'all' if wards is None else f'{wards:,}'} wards' daily reports",
-        keys,
-        lambda: warehouse.run(
-            stage(t["wh_empty"], "whe"),
-            stage(t["wh_full"], "whf"),
+        f"sink at {LATENCY_RATE:,} ev/s on an empty archive and on a year of {sample} wards' daily reports",
+        WAREHOUSE_KEYS,
+        lambda: full_archive.run(
+            w.stage("wh_empty", "whe"),
+            w.stage("wh_full", "whf"),
             lat_events,
             LATENCY_RATE,
             wards,
             ready_s=min(180.0, run.timeout()),
         ),
     )
-    if wh:
-        run.set("sink_batch_empty_s", wh.empty.batch_s)
-        run.set("sink_batch_full_s", wh.full.batch_s)
-        run.set("sink_batch_cost_ratio", wh.cost_ratio)
-        run.set("p99_clickhouse_full_archive_s", report.percentile(wh.full.clickhouse_s, 0.99))
-        run.set("reconcile_full_archive_s", wh.reconcile_s, 1)
-        run.set("sink_rss_mb", max(run.results["sink_rss_mb"] or 0, wh.empty.rss_mb, wh.full.rss_mb), 1)
-        run.notes["sink_batch_cost_ratio"] = (
-            f"{wh.empty.events_per_batch:,.0f} / {wh.full.events_per_batch:,.0f} events per batch; "
-            f"year: {wh.year.events:,} events of {wh.year.wards:,} wards, loaded in {wh.year.load_s:.0f}s, migrations 0005-0007 {wh.year.migrate_s:.0f}s"
-        )
-        run.notes["p99_clickhouse_full_archive_s"] = (
-            f"p99 on the empty archive {report.percentile(wh.empty.clickhouse_s, 0.99):.2f}s; "
-            + "; ".join(wh.full.notes)
-        )
-        run.notes["sink_rss_mb"] = (
-            f"drain {sk.rss_mb if sk else '—'} MB, steady on empty {wh.empty.rss_mb} MB, on the year {wh.full.rss_mb} MB"
-        )
-
-    years = history.year(
-        seed=7,
-        provinces=sizes["history_provinces"],
-        wards_per_province=sizes["history_wards"],
-        hourly_wards=sizes["history_hourly_wards"],
+    if not wh:
+        return
+    run.set("sink_batch_empty_s", wh.empty.batch_s)
+    run.set("sink_batch_full_s", wh.full.batch_s)
+    run.set("sink_batch_cost_ratio", wh.cost_ratio)
+    run.set("p99_clickhouse_full_archive_s", scoreboard.percentile(wh.full.clickhouse_s, 0.99))
+    run.set("reconcile_full_archive_s", wh.reconcile_s, 1)
+    run.set("sink_rss_mb", max(run.results["sink_rss_mb"] or 0, wh.empty.rss_mb, wh.full.rss_mb), 1)
+    run.notes["sink_batch_cost_ratio"] = (
+        f"{wh.empty.events_per_batch:,.0f} / {wh.full.events_per_batch:,.0f} events per batch; "
+        f"year: {wh.year.events:,} events of {wh.year.wards:,} wards, loaded in {wh.year.load_s:.0f}s, "
+        f"migrations 0005-0007 {wh.year.migrate_s:.0f}s"
     )
-    keys = ["history_cost_ratio", "state_record_max_kb", "history_worker_rss_mb"]
+    run.notes["p99_clickhouse_full_archive_s"] = (
+        f"p99 on the empty archive {scoreboard.percentile(wh.empty.clickhouse_s, 0.99):.2f}s; "
+        + "; ".join(wh.full.notes)
+    )
+    run.notes["sink_rss_mb"] = (
+        f"drain {sk.rss_mb if sk else '—'} MB, steady on empty {wh.empty.rss_mb} MB, on the year {wh.full.rss_mb} MB"
+    )
+
+
+def _history_stage(run: Run, w: Work) -> None:
+    years = state_history.year(
+        seed=7,
+        provinces=w.sizes["history_provinces"],
+        wards_per_province=w.sizes["history_wards"],
+        hourly_wards=w.sizes["history_hourly_wards"],
+    )
     h = run.stage(
         f"a year of state ({len(years):,} events), first month vs last",
-        keys,
-        lambda: history.run(stage(t["history"], "hist"), years, timeout_s=max(60.0, run.timeout())),
+        ["history_cost_ratio", "state_record_max_kb", "history_worker_rss_mb"],
+        lambda: state_history.run(w.stage("history", "hist"), years, timeout_s=max(60.0, run.timeout())),
     )
     if h:
         run.set("history_cost_ratio", h.cost_ratio)

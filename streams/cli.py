@@ -6,7 +6,6 @@ import gc
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -17,9 +16,10 @@ from rich.table import Table
 
 from schemas.metrics import METRICS
 from schemas.registry import registry
-from schemas.settings import settings
+from schemas.settings import Settings, settings
 from stack import broker as local_broker
 from stack.cli import stack_up
+from stack.processes import P06Process, stop_all
 
 console = Console()
 
@@ -106,9 +106,8 @@ def live(
     console.print(table)
 
 
-STOP_GRACE_S = (
-    15.0  # how long `p06 up` lets its processes stop before it kills them (the worker's own deadline is 10 s)
-)
+# How long `p06 up` lets its processes stop before it kills them (the worker's own deadline is 10 s).
+STOP_GRACE_S = 15.0
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -122,73 +121,24 @@ def up(
     ),
 ) -> None:
     """Run the whole system on its defaults: broker, worker, admission, sink and simulated localities."""
-    import httpx
-
-    from auth.accounts import client_credentials, ensure_first_accounts, first_password_file
-    from stack import ensure_ingestion_topics, ensure_topics
+    from auth.accounts import client_credentials, first_password_file
 
     s = settings()
     # Ctrl-C and SIGTERM both stop what up started, even if a shell started us with SIGINT ignored.
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
-    if not local_broker.port_answers(s.kafka_port):
-        stack_up(plaintext=False)
-    ensure_topics(s)
-    ensure_ingestion_topics(s)
-    logs = (s.data_dir / "logs").resolve()
-    logs.mkdir(parents=True, exist_ok=True)
-    for made in ensure_first_accounts(
-        s.accounts_folder
-    ):  # a fresh folder: an admin and a monitor account to log in with
-        console.print(
-            f"made account {made.name.removesuffix('-password')}: its password is in {made.resolve()} (owner-only)",
-            soft_wrap=True,
-        )
+    logs = _prepare_stack(s)
     auth = client_credentials(s)
-    commands = {"worker": ["worker"], "admission": ["admission"], "sink": ["sink"]}
-    if rate:
-        commands["simulate"] = [
-            "simulate",
-            "--rate",
-            str(rate),
-            "--resend-share",
-            "0.05",
-            "--reorder-share",
-            "0.05",
-            "--as-provinces",
-        ]
-        commands["simulate"] += ["--duration", str(duration)] if duration is not None else []
-    children = {
-        name: subprocess.Popen(
-            [sys.executable, "-m", "p06", *args],
-            stdout=open(logs / f"{name}.log", "ab"),
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-        for name, args in commands.items()
-    }
+    children = _start(_commands(rate, duration), logs)
     base = f"http://127.0.0.1:{s.worker_web_port}"
     try:
         with console.status("waiting for the worker's live API"):
-            while True:
-                try:
-                    response = httpx.get(f"{base}/api/live", auth=auth, timeout=2)
-                    if response.status_code in (401, 403):
-                        console.print(
-                            f"[red]the live API refused {'no credentials' if auth is None else auth[0]}:[/red] set"
-                            " P06_OPERATOR_USER and P06_OPERATOR_PASSWORD_FILE to a national operator's account"
-                        )
-                        raise typer.Exit(1)
-                    response.raise_for_status()
-                    break
-                except httpx.HTTPError:
-                    if children["worker"].poll() is not None:
-                        raise typer.Exit(1) from None
-                    time.sleep(0.5)
-        console.print(
-            f"dashboard: {base}/dashboard/   (log in as admin, password in {first_password_file(s.accounts_folder, 'admin')})",
-            soft_wrap=True,
-        )
+            try:
+                children["worker"].wait_until(lambda: _live_answers(base, auth), None, "live API")
+            except RuntimeError:
+                raise typer.Exit(1) from None
+        password = first_password_file(s.accounts_folder, "admin")
+        console.print(f"dashboard: {base}/dashboard/   (log in as admin, password in {password})", soft_wrap=True)
         console.print(
             f"live API:  {base}/api/live   metrics: {base}/metrics (the monitor account)   `p06 users` manages accounts"
         )
@@ -202,11 +152,64 @@ def up(
         _stop(children)
 
 
-def _watch(children: dict[str, subprocess.Popen], logs: Path) -> None:
+def _prepare_stack(s: Settings) -> Path:
+    """The broker (started if nothing answers), the topics, the first accounts; the logs folder."""
+    from auth.accounts import ensure_first_accounts
+    from stack import ensure_ingestion_topics, ensure_topics
+
+    if not local_broker.port_answers(s.kafka_port):
+        stack_up(plaintext=False)
+    ensure_topics(s)
+    ensure_ingestion_topics(s)
+    logs = (s.data_dir / "logs").resolve()
+    logs.mkdir(parents=True, exist_ok=True)
+    for made in ensure_first_accounts(s.accounts_folder):  # a fresh folder: an admin and a monitor to log in with
+        console.print(
+            f"made account {made.name.removesuffix('-password')}: its password is in {made.resolve()} (owner-only)",
+            soft_wrap=True,
+        )
+    return logs
+
+
+def _commands(rate: float, duration: float | None) -> dict[str, list[str]]:
+    commands = {"worker": ["worker"], "admission": ["admission"], "sink": ["sink"]}
+    if rate:
+        simulate = ["simulate", "--rate", str(rate), "--resend-share", "0.05", "--reorder-share", "0.05"]
+        commands["simulate"] = [*simulate, "--as-provinces"]
+        commands["simulate"] += ["--duration", str(duration)] if duration is not None else []
+    return commands
+
+
+def _start(commands: dict[str, list[str]], logs: Path) -> dict[str, P06Process]:
+    # In up's own process group, so that a terminal's Ctrl-C reaches them as it reaches up.
+    return {
+        name: P06Process(args, logs / f"{name}.log", own_group=False, measure_rss=False)
+        for name, args in commands.items()
+    }
+
+
+def _live_answers(base: str, auth: tuple[str, str] | None) -> bool:
+    """Whether the live API answers; a refusal of up's own credentials ends up (typer.Exit)."""
+    import httpx
+
+    try:
+        response = httpx.get(f"{base}/api/live", auth=auth, timeout=2)
+    except httpx.HTTPError:
+        return False
+    if response.status_code in (401, 403):
+        console.print(
+            f"[red]the live API refused {'no credentials' if auth is None else auth[0]}:[/red] set"
+            " P06_OPERATOR_USER and P06_OPERATOR_PASSWORD_FILE to a national operator's account"
+        )
+        raise typer.Exit(1)
+    return response.is_success
+
+
+def _watch(children: dict[str, P06Process], logs: Path) -> None:
     """Until a process fails; a simulator that finished its --duration is not a failure."""
     finished = False
     while True:
-        codes = {name: child.poll() for name, child in children.items()}
+        codes = {name: child.returncode for name, child in children.items()}
         failed = [name for name, code in codes.items() if code is not None and not (name == "simulate" and code == 0)]
         if failed:
             console.print(f"[red]{', '.join(failed)} stopped; see {logs}[/red]")
@@ -217,7 +220,7 @@ def _watch(children: dict[str, subprocess.Popen], logs: Path) -> None:
         time.sleep(1)
 
 
-def _stop(children: dict[str, subprocess.Popen]) -> None:
+def _stop(children: dict[str, P06Process]) -> None:
     """SIGTERM to each process (Ctrl-C sent them SIGINT already), then SIGKILL after STOP_GRACE_S.
 
     A worker or sink whose broker is already gone can spend its shutdown waiting for Kafka; both are
@@ -225,14 +228,5 @@ def _stop(children: dict[str, subprocess.Popen]) -> None:
     """
     for signum in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C must not leave orphans behind
         signal.signal(signum, signal.SIG_IGN)
-    for child in children.values():
-        if child.poll() is None:
-            child.terminate()
-    deadline = time.monotonic() + STOP_GRACE_S
-    for name, child in children.items():
-        try:
-            child.wait(timeout=max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            console.print(f"{name} did not stop within {STOP_GRACE_S:.0f} s of SIGTERM: killed")
-            child.kill()
-            child.wait()
+    for name in stop_all(children, STOP_GRACE_S):
+        console.print(f"{name} did not stop within {STOP_GRACE_S:.0f} s of SIGTERM: killed")

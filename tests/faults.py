@@ -11,10 +11,10 @@ from typing import Any
 
 from pipeline import REPO, Worker, figures_of, wait_for_figures
 
-from bench.proc import P06Process
-from bench.recount import expected_live
 from schemas.settings import Settings
+from sinks.checks.recount import expected_live
 from sinks.warehouse.reader import open_reader
+from stack.processes import P06Process
 
 
 class Sink(P06Process):

@@ -1,6 +1,6 @@
 """Test helpers shared by the pipeline tests: the seeded stream they use and real p06 processes.
 
-What the events must give is in bench/recount.py, written from the contract's words, not from our code.
+What the events must give is in sinks/checks/recount.py, written from the contract's words, not from our code.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import httpx
 import orjson
 from kafka import KafkaProducer
 
-from bench.proc import P06Process
 from producers.simulate import simulated_events
 from schemas.names import province_of_topic
 from schemas.settings import Settings
 from stack.clients import kafka_python_options
+from stack.processes import P06Process
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -13,11 +13,11 @@ import orjson
 from kafka import KafkaProducer
 from pipeline import operator
 
-from bench.proc import P06Process
 from producers import as_messages, simulated_events
 from schemas.settings import Settings
 from stack import ensure_topics
 from stack.clients import kafka_python_options
+from stack.processes import P06Process
 
 START = datetime(2026, 9, 1, tzinfo=UTC)
 P06 = str(Path(sys.executable).parent / "p06")  # the console script, as a user runs it

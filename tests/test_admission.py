@@ -17,14 +17,14 @@ import pytest
 from pipeline import Worker, publish_raw, seeded_events, wait_for_figures
 from producers_support import read_topic, topic_events
 
-from bench.proc import P06Process
-from bench.recount import expected_live
 from producers import Publisher, as_messages
 from schemas import registry
 from schemas.names import ingestion_topic, province_of_topic
 from schemas.settings import Settings
+from sinks.checks.recount import expected_live
 from stack import broker as local_broker
 from stack import ensure_ingestion_topics, ensure_topics
+from stack.processes import P06Process
 
 
 def province(event: dict) -> str:

@@ -21,13 +21,13 @@ from playwright.sync_api import Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from auth.accounts import Accounts
-from bench.proc import P06Process
-from bench.recount import recount
 from schemas.events import validate_event
 from schemas.metrics import METRICS, TOTAL_TASKS
 from schemas.registry import registry
 from schemas.settings import Settings
+from sinks.checks.recount import recount
 from stack.clients import kafka_python_options
+from stack.processes import P06Process
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -31,13 +31,13 @@ from pipeline import (
     wait_until_both_own_partitions,
 )
 
-from bench.proc import P06Process
-from bench.recount import expected_live
 from producers import Publisher, as_messages
 from schemas.settings import Settings, load_settings
 from schemas.settings import settings as cached_settings
+from sinks.checks.recount import expected_live
 from stack import broker as local_broker
 from stack import ensure_topics
+from stack.processes import P06Process
 
 pytestmark = pytest.mark.slow
 EVENTS = 1500

@@ -12,12 +12,12 @@ import pytest
 from producers_support import topic_events
 from starlette.testclient import TestClient
 
-from bench.proc import P06Process
 from producers.gateway import MAX_REQUEST_BYTES, create_app
 from producers.tokens import token_store
 from schemas.names import ingestion_topic
 from schemas.settings import Settings
 from stack import ensure_ingestion_topics, ensure_topics
+from stack.processes import P06Process
 
 HANOI, HANOI_WARD, HCMC_WARD = "01", "00004", "25747"
 

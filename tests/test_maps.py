@@ -1,6 +1,6 @@
 """Issue 14: events on the 2024 map, reports on either map, and `p06 registry show`.
 
-The expected figures come from bench/recount.py, which converts with vietnam_provinces' own tables and
+The expected figures come from sinks/checks/recount.py, which converts with vietnam_provinces' own tables and
 public lookups, not with schemas.maps or sinks.reports.oldmap.
 """
 
@@ -24,13 +24,13 @@ from sinkstream import P06, SinkProcess, make_events
 from vietnam_provinces._ward_conversion_2025 import OLD_TO_NEW as WARDS
 
 from auth.accounts import Accounts
-from bench.recount import FLOW_NAMES, METRIC_NAMES, end_of, expected_live, identity, on_2025_map, recount_2024
 from producers import Publisher
 from producers.publisher import validate_items
 from schemas import Event, InvalidEvent, parse_event_json, validate_event
 from schemas.events import json_schemas
 from schemas.maps import old_map
 from schemas.settings import Settings
+from sinks.checks.recount import FLOW_NAMES, METRIC_NAMES, end_of, expected_live, identity, on_2025_map, recount_2024
 from stack import broker as local_broker
 from stack import ensure_topics
 from stack.clients import kafka_python_options

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bench.recount import recount
 from schemas.events import validate_event
 from schemas.metrics import METRICS
 from schemas.registry import registry
+from sinks.checks.recount import recount
 from sinks.warehouse import rollups
 from sinks.warehouse.archive import COLUMNS, TABLE, Columns, now
 from sinks.warehouse.figures import from_rollups

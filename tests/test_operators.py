@@ -21,9 +21,9 @@ from pipeline import Worker, monitor, operator
 from sinkstream import P06, archived_by_sink, make_events, messages, publish
 
 from auth.accounts import COOKIE, Accounts
-from bench.recount import recount
 from schemas.registry import registry
 from schemas.settings import Settings
+from sinks.checks.recount import recount
 
 SESSION_HOURS = 4 / 3600  # a session lasts 4 s here, so that its expiry can be seen
 

@@ -14,8 +14,8 @@ import httpx
 from pipeline import Worker, monitor
 from sinkstream import P06, SinkProcess, make_events, messages, publish
 
-from bench.recount import recount
 from schemas.settings import Settings
+from sinks.checks.recount import recount
 
 
 def reconcile(*args: str) -> subprocess.CompletedProcess:

@@ -11,10 +11,10 @@ import orjson
 import pytest
 from sinkstream import P06, archived_by_sink, publish
 
-from bench.recount import recount
 from schemas.metrics import INDICATORS
 from schemas.registry import registry
 from schemas.settings import Settings
+from sinks.checks.recount import recount
 
 REPO = Path(__file__).resolve().parent.parent
 SCOPES = ("nation", "urban", "rural")

@@ -1,5 +1,5 @@
 """`p06 report --from --to` (a review between two dates) and the events behind each figure, on what the
-real sink archived. Expected figures come from the independent recount (bench/recount.py); the shares,
+real sink archived. Expected figures come from the independent recount (sinks/checks/recount.py); the shares,
 rankings, backwards provinces and projected dates are derived from them here, by the rules as written
 in the brief, never by the code under test."""
 
@@ -18,9 +18,9 @@ import orjson
 import pytest
 from sinkstream import P06, archived_by_sink, publish
 
-from bench.recount import end_of, identity, period
 from schemas.registry import registry
 from schemas.settings import Settings
+from sinks.checks.recount import end_of, identity, period
 
 START, END = date(2026, 9, 8), date(2026, 9, 22)
 TASKS_PER_PROVINCE = 225  # the programme's tasks, each province's own

@@ -13,9 +13,9 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import pytest
 
-from bench.recount import recount
 from schemas.events import validate_event
 from schemas.registry import registry
+from sinks.checks.recount import recount
 from sinks.warehouse import rollups
 from sinks.warehouse.archive import COLUMNS, TABLE, Columns, now
 from sinks.warehouse.figures import from_archive, from_rollups

@@ -8,8 +8,8 @@ import time
 
 from sinkstream import SinkProcess, expected_rejections, make_events, messages, publish
 
-from bench.recount import identity, recount
 from schemas.settings import Settings
+from sinks.checks.recount import identity, recount
 from sinks.ingest.sink import Sink
 from sinks.warehouse.figures import from_archive, from_rollups
 from sinks.warehouse.reader import DirectReader, open_reader

@@ -10,10 +10,10 @@ import orjson
 from kafka import KafkaProducer
 from sinkstream import SinkProcess
 
-from bench.recount import recount
 from schemas.registry import registry
 from schemas.settings import Settings
 from sinks.checks.reconcile import STATE_METRICS, compare, from_latest
+from sinks.checks.recount import recount
 from sinks.warehouse.figures import activity, from_archive, from_rollups
 from sinks.warehouse.reader import open_reader
 from stack import ensure_topics

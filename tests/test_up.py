@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pytest
 from pipeline import figures_of
 
 from stack import broker as local_broker
+from stack.processes import P06Process, run_p06
 from streams.cli import STOP_GRACE_S
 
 pytestmark = pytest.mark.slow
@@ -25,17 +25,7 @@ SIMULATE_S = 45
 
 
 def _p06(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "p06", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=180
-    )
-
-
-def _wait_for_line(log: Path, text: str, up: subprocess.Popen, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while text not in log.read_text():
-        assert up.poll() is None, f"p06 up exited {up.returncode}:\n{log.read_text()[-3000:]}"
-        assert time.monotonic() < deadline, f"no {text!r} from p06 up in {timeout_s}s:\n{log.read_text()[-3000:]}"
-        time.sleep(1)
+    return run_p06(*args, env=env, cwd=cwd, timeout=180)
 
 
 def _wait_for_sink_verdict(env: dict[str, str], verdict: str, timeout_s: float, auth: tuple[str, str]) -> None:
@@ -60,6 +50,28 @@ def _running(process: psutil.Process) -> bool:
         return False
 
 
+def _ctrl_c_stops_everything(env: dict[str, str], tmp_path: Path, up: P06Process) -> None:
+    """With the broker stopped first, Ctrl-C stops every process up started, none of them killed."""
+    started = [p for p in psutil.Process(up.pid).children(recursive=True) if "p06" in p.cmdline()]  # not the broker
+    names = {p.pid: " ".join(p.cmdline()[2:]) for p in started}
+    assert set(names.values()) >= {"p06 worker", "p06 sink"}
+    assert _p06(env, tmp_path, "stack", "down").returncode == 0  # the broker goes first
+    time.sleep(3)
+    interrupted = time.monotonic()
+    up.signal(signal.SIGINT)  # Ctrl-C: the terminal signals the whole group
+    stopped_after: dict[str, float] = {}
+    while len(stopped_after) < len(started) and time.monotonic() - interrupted < STOP_GRACE_S + 15:
+        for p in started:
+            if not _running(p):
+                stopped_after.setdefault(names[p.pid], round(time.monotonic() - interrupted, 1))
+        time.sleep(0.1)
+    print("stopped after (s):", stopped_after)  # the worker's own deadline is 10 s; the sink stops in about 1 s
+    assert up.wait(15) and up.returncode == 0
+    alive = [p for p in started if _running(p)]
+    assert not alive, f"still running after Ctrl-C: {[p.cmdline() for p in alive]}"
+    assert "killed" not in up.log.read_text(), f"a process ignored SIGTERM:\n{up.log.read_text()[-2000:]}"
+
+
 def test_p06_up_report_equals_live_reconcile_agrees_and_ctrl_c_stops_all(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("P06_")}  # the defaults, as a newcomer has them
     env.update(
@@ -71,17 +83,12 @@ def test_p06_up_report_equals_live_reconcile_agrees_and_ctrl_c_stops_all(tmp_pat
         P06_RECONCILE_FULL_S="10",
     )  # the sink's own checks, often
     log = tmp_path / "up.log"
-    up = subprocess.Popen(
-        [sys.executable, "-m", "p06", "up", "--rate", "300", "--duration", str(SIMULATE_S)],
-        cwd=tmp_path,
-        env=env,
-        stdout=open(log, "wb"),
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )  # its own group, as a terminal's job
+    # Its own process group, as a terminal's job.
+    up = P06Process(
+        ["up", "--rate", "300", "--duration", str(SIMULATE_S)], log, base_env=env, cwd=tmp_path, measure_rss=False
+    )
     try:
-        _wait_for_line(log, "simulator finished", up, timeout_s=240)
+        up.wait_for_line("simulator finished", timeout_s=240)
         # A fresh folder: `p06 up` made an admin account and said where its password is (owner-only); the
         # commands below log in with it by default, as a newcomer's would.
         password_file = tmp_path / ".p06" / "admin-password"
@@ -104,26 +111,9 @@ def test_p06_up_report_equals_live_reconcile_agrees_and_ctrl_c_stops_all(tmp_pat
         reconcile = _p06(env, tmp_path, "reconcile")
         assert reconcile.returncode == 0, reconcile.stdout[-3000:] + reconcile.stderr
         _wait_for_sink_verdict(env, "agree", timeout_s=120, auth=admin)
-
-        started = [p for p in psutil.Process(up.pid).children(recursive=True) if "p06" in p.cmdline()]  # not the broker
-        names = {p.pid: " ".join(p.cmdline()[2:]) for p in started}
-        assert set(names.values()) >= {"p06 worker", "p06 sink"}
-        assert _p06(env, tmp_path, "stack", "down").returncode == 0  # the broker goes first
-        time.sleep(3)
-        interrupted = time.monotonic()
-        os.killpg(up.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the whole group
-        stopped_after: dict[str, float] = {}
-        while len(stopped_after) < len(started) and time.monotonic() - interrupted < STOP_GRACE_S + 15:
-            for p in started:
-                if not _running(p):
-                    stopped_after.setdefault(names[p.pid], round(time.monotonic() - interrupted, 1))
-            time.sleep(0.1)
-        print("stopped after (s):", stopped_after)  # the worker's own deadline is 10 s; the sink stops in about 1 s
-        assert up.wait(timeout=15) == 0
-        alive = [p for p in started if _running(p)]
-        assert not alive, f"still running after Ctrl-C: {[p.cmdline() for p in alive]}"
-        assert "killed" not in log.read_text(), f"a process ignored SIGTERM:\n{log.read_text()[-2000:]}"
+        _ctrl_c_stops_everything(env, tmp_path, up)
     finally:
-        if up.poll() is None:
-            os.killpg(up.pid, signal.SIGKILL)
+        if up.alive:
+            up.kill()
+        up.close()
         _p06(env, tmp_path, "stack", "down", "--purge")

@@ -23,9 +23,9 @@ from pipeline import (
     wait_until_both_own_partitions,
 )
 
-from bench.recount import expected_live
 from producers import as_messages
 from schemas.settings import Settings
+from sinks.checks.recount import expected_live
 from stack import broker as local_broker
 from stack import ensure_topics
 from stack.clients import kafka_python_options

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from schemas.events import InvalidEvent, validate_event
-
-from .recount import expected_live, identity
+from sinks.checks.recount import expected_live, identity
 
 
 @dataclass(frozen=True)

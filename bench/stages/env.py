@@ -7,7 +7,6 @@ table) rather than failing the run: the harness is ready before the pipeline is.
 from __future__ import annotations
 
 import secrets
-import subprocess
 import time
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
@@ -15,8 +14,7 @@ from pathlib import Path
 
 from auth.accounts import Accounts
 from stack import free_port
-
-from .proc import P06
+from stack.processes import run_p06
 
 # The bench's own accounts, the same in every stage's data folder: a national operator for the live API
 # and the sink's named queries, a monitor for /metrics (HTTP Basic, as a p06 command sends them).
@@ -37,7 +35,7 @@ class StageMissing(RuntimeError):
 
 @cache
 def available(command: str) -> bool:
-    done = subprocess.run([*P06, command, "--help"], capture_output=True, timeout=60)
+    done = run_p06(command, "--help", timeout=60)
     return done.returncode == 0
 
 
@@ -52,7 +50,7 @@ def cli_startup_s() -> float:
     runs = []
     for _ in range(3):
         start = time.perf_counter()
-        subprocess.run([*P06, "--help"], capture_output=True, timeout=60)
+        run_p06("--help", timeout=60)
         runs.append(time.perf_counter() - start)
     return sorted(runs)[1]
 
@@ -69,7 +67,7 @@ class StageEnv:
     ports: dict[str, int] = field(default_factory=dict)
     kafka_env: dict[str, str] = field(
         default_factory=dict
-    )  # P06_KAFKA_* of another cluster than the run's (bench.broker.client_env)
+    )  # P06_KAFKA_* of another cluster than the run's (bench.cluster.client_env)
 
     def env(self, name: str = "") -> dict[str, str]:
         data = self.work / (name or self.app_id)

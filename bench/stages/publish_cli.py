@@ -10,11 +10,11 @@ from typing import Any
 import orjson
 from kafka import KafkaConsumer, TopicPartition
 
+from bench.cluster import settings_for
 from stack.clients import kafka_python_options
+from stack.processes import P06Process
 
-from .broker import settings_for
-from .proc import P06Process
-from .stages import StageEnv, cli_startup_s, require
+from .env import StageEnv, cli_startup_s, require
 
 
 @dataclass(frozen=True)

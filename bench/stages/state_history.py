@@ -19,18 +19,18 @@ from typing import Any
 import httpx
 from kafka import KafkaConsumer, TopicPartition
 
+from bench.baselines.kafka_raw import produce
+from bench.cluster import settings_for
+from bench.data.event_source import pack
+from bench.data.expected import recount
 from producers.simulate import simulated_events
 from schemas.settings import Settings
 from stack.clients import kafka_python_options
+from stack.processes import P06Process
 from streams.state import changelog_topic
 
-from .broker import settings_for
-from .events import pack
-from .expected import recount
-from .kafka_raw import produce
-from .proc import P06Process
-from .stages import MONITOR, StageEnv, require
-from .worker import live_body
+from .env import MONITOR, StageEnv, require
+from .worker_drain import live_body
 
 START = datetime(2025, 1, 1, 8, tzinfo=timezone(timedelta(hours=7)))
 POLL_S = 0.05

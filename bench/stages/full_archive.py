@@ -13,7 +13,6 @@ reporting, with the same messages at the same rate.
 from __future__ import annotations
 
 import os
-import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -23,9 +22,11 @@ from typing import Any
 
 import httpx
 
-from . import latency, year
-from .proc import P06, P06Process
-from .stages import OPERATOR, StageEnv, require
+from bench.data import year
+from stack.processes import P06Process, run_p06
+
+from . import latency
+from .env import OPERATOR, StageEnv, require
 
 
 @dataclass(frozen=True)
@@ -111,9 +112,7 @@ def reconcile(stage: StageEnv) -> float:
     """Seconds for `p06 reconcile --no-live` on the stage's warehouse; raises unless all figures agree."""
     env = stage.env("sink")
     started = time.perf_counter()
-    done = subprocess.run(
-        [*P06, "reconcile", "--no-live"], env={**os.environ, **env}, capture_output=True, text=True, timeout=1800
-    )
+    done = run_p06("reconcile", "--no-live", env={**os.environ, **env}, timeout=1800)
     if done.returncode != 0:
         raise RuntimeError(
             f"p06 reconcile found differences on the year's warehouse:\n{done.stdout[-1500:]}{done.stderr[-1500:]}"

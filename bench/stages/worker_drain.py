@@ -8,11 +8,11 @@ from typing import Any
 
 import httpx
 
+from bench.data.expected import Expected
 from schemas.metrics import METRICS
+from stack.processes import P06Process
 
-from .expected import Expected
-from .proc import P06Process
-from .stages import OPERATOR, StageEnv, require
+from .env import OPERATOR, StageEnv, require
 
 POLL_S = 0.1
 

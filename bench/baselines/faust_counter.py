@@ -10,7 +10,7 @@ from pathlib import Path
 
 import orjson
 
-from .proc import P06Process
+from stack.processes import P06Process
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def run(
         "-m",
         "faust",
         "-A",
-        "bench.faust_bare",
+        "bench.baselines.faust_counter_app",
         "--datadir",
         str(work / app_id),
         "worker",

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 import httpx
 
-from .proc import P06Process
-from .stages import OPERATOR, StageEnv, require
+from stack.processes import P06Process
+
+from .env import OPERATOR, StageEnv, require
 
 COUNT = {"name": "archive_count", "params": {"since": "1970-01-01 00:00:00"}}  # sinks/warehouse/queries.py
 POLL_S = 0.5

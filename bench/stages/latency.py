@@ -22,10 +22,10 @@ import httpx
 
 from schemas.events import InvalidEvent, validate_event
 from schemas.settings import load_settings
+from stack.processes import P06Process
 
-from .proc import P06Process
-from .sink import archived
-from .stages import OPERATOR, StageEnv, available
+from .env import OPERATOR, StageEnv, available
+from .sink_drain import archived
 
 TICKS_PER_S = 10
 WARMUP_S = 5
@@ -192,7 +192,8 @@ def run(
         found[f], unseen = latencies(counted, p.samples, f, ended_at)
         if unseen:
             notes.append(
-                f"{f}: {unseen} of {len(counted)} ticks never became visible; each counts as {settle_s:.0f}+ s (send to end of stage)"
+                f"{f}: {unseen} of {len(counted)} ticks never became visible; "
+                f"each counts as {settle_s:.0f}+ s (send to end of stage)"
             )
     return LatencyRun(achieved, found.get("eid_total", []), found.get("rows_total", []), notes), {
         c.log.stem: c.peak_rss_mb for c in children
