@@ -13,7 +13,7 @@ import re
 import subprocess
 
 import pytest
-from sinkstream import P06
+from kit.sinkstream import P06
 
 from schemas.registry import registry
 from schemas.settings import load_settings

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import orjson
 import pytest
-from pipeline import Worker, publish_raw, seeded_events, wait_for_figures
-from producers_support import read_topic, topic_events
+from kit.pipeline import Worker, publish_raw, seeded_events, wait_for_figures
+from kit.producers_support import read_topic, topic_events
 
 from producers import Publisher, as_messages
 from schemas import registry

@@ -16,7 +16,7 @@ import httpx
 import orjson
 import pytest
 from kafka import KafkaProducer
-from pipeline import operator
+from kit.pipeline import operator
 from playwright.sync_api import Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 

@@ -19,8 +19,8 @@ import httpx
 import orjson
 import pytest
 from conftest import grant_acls
-from faults import Sink, assert_exact_everywhere, p06, uncommitted
-from pipeline import (
+from kit.faults import Sink, assert_exact_everywhere, p06, uncommitted
+from kit.pipeline import (
     INVALID_MESSAGES,
     Worker,
     monitor,

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
-from producers_support import topic_events
+from kit.producers_support import topic_events
 from starlette.testclient import TestClient
 
 from producers.gateway import MAX_REQUEST_BYTES, create_app

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import orjson
 import pytest
-from faults import Sink, assert_exact_everywhere
-from pipeline import Worker, publish_raw
+from kit.faults import Sink, assert_exact_everywhere
+from kit.pipeline import Worker, publish_raw
 
 from producers import simulated_events
 from schemas.settings import Settings

@@ -18,9 +18,9 @@ import httpx
 import orjson
 import pytest
 from kafka import KafkaConsumer
-from pipeline import Worker, operator, publish_raw, wait_for_figures
+from kit.pipeline import Worker, operator, publish_raw, wait_for_figures
+from kit.sinkstream import P06, SinkProcess, make_events
 from pydantic import TypeAdapter
-from sinkstream import P06, SinkProcess, make_events
 from vietnam_provinces._ward_conversion_2025 import OLD_TO_NEW as WARDS
 
 from auth.accounts import Accounts
@@ -387,7 +387,7 @@ def check_reports(valid: list[dict]) -> None:
 
 
 def test_the_gateway_takes_2024_codes_and_refuses_split_ones_per_item(p06_settings: Settings) -> None:
-    from producers_support import read_topic
+    from kit.producers_support import read_topic
     from starlette.testclient import TestClient
 
     from producers.gateway import create_app
@@ -423,7 +423,7 @@ def test_the_gateway_takes_2024_codes_and_refuses_split_ones_per_item(p06_settin
 
 
 def test_p06_publish_map_sets_the_map_of_lines_that_name_none(p06_settings: Settings, tmp_path: Path) -> None:
-    from producers_support import topic_events
+    from kit.producers_support import topic_events
 
     ensure_topics(p06_settings)
     source = tmp_path / "old.jsonl"

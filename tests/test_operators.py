@@ -17,8 +17,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from pipeline import Worker, monitor, operator
-from sinkstream import P06, archived_by_sink, make_events, messages, publish
+from kit.pipeline import Worker, monitor, operator
+from kit.sinkstream import P06, archived_by_sink, make_events, messages, publish
 
 from auth.accounts import COOKIE, Accounts
 from schemas.registry import registry

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from producers_support import read_topic, topic_events
+from kit.producers_support import read_topic, topic_events
 
 from producers import simulated_events
 from schemas.events import MAX_MESSAGE_BYTES

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import grant_acls
-from producers_support import events_of, read_topic, topic_events
+from kit.producers_support import events_of, read_topic, topic_events
 
 from producers import Publisher, simulated_events
 from schemas.settings import Settings

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import clickhouse_connect
 import httpx
-from pipeline import Worker, monitor
-from sinkstream import P06, SinkProcess, make_events, messages, publish
+from kit.pipeline import Worker, monitor
+from kit.sinkstream import P06, SinkProcess, make_events, messages, publish
 
 from schemas.settings import Settings
 from sinks.checks.recount import recount

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from sinkstream import P06, archived_by_sink, publish
+from kit.sinkstream import P06, archived_by_sink, publish
 
 from schemas.metrics import INDICATORS
 from schemas.registry import registry

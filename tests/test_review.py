@@ -16,7 +16,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from sinkstream import P06, archived_by_sink, publish
+from kit.sinkstream import P06, archived_by_sink, publish
 
 from schemas.registry import registry
 from schemas.settings import Settings

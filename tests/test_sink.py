@@ -6,7 +6,7 @@ import asyncio
 import threading
 import time
 
-from sinkstream import SinkProcess, expected_rejections, make_events, messages, publish
+from kit.sinkstream import SinkProcess, expected_rejections, make_events, messages, publish
 
 from schemas.settings import Settings
 from sinks.checks.recount import identity, recount

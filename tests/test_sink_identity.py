@@ -8,7 +8,7 @@ from pathlib import Path
 
 import orjson
 from kafka import KafkaProducer
-from sinkstream import SinkProcess
+from kit.sinkstream import SinkProcess
 
 from schemas.registry import registry
 from schemas.settings import Settings

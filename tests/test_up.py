@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
-from pipeline import figures_of
+from kit.pipeline import figures_of
 
 from stack import broker as local_broker
 from stack.processes import P06Process, run_p06

@@ -12,7 +12,7 @@ import orjson
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
-from pipeline import (
+from kit.pipeline import (
     INVALID_MESSAGES,
     MIXED_BATCH,
     MIXED_BATCH_VALID,

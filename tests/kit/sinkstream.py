@@ -11,13 +11,14 @@ from pathlib import Path
 import httpx
 import orjson
 from kafka import KafkaProducer
-from pipeline import operator
 
 from producers import as_messages, simulated_events
 from schemas.settings import Settings
 from stack import ensure_topics
 from stack.clients import kafka_python_options
 from stack.processes import P06Process
+
+from .pipeline import operator
 
 START = datetime(2026, 9, 1, tzinfo=UTC)
 P06 = str(Path(sys.executable).parent / "p06")  # the console script, as a user runs it
@@ -47,9 +48,12 @@ def messages(events: list[dict], seed: int) -> list[bytes]:
 INVALID = [
     b"not json",
     b"[]",
-    b'{"event_id": "x1", "type": "eid.activations", "locality": "99999", "occurred_at": "2026-09-02T00:00:00Z", "payload": {"count": 1}}',
-    b'{"event_id": "x2", "type": "eid.activations", "locality": "01", "occurred_at": "2026-09-02T00:00:00Z", "payload": {"count": 1}}',
-    b'{"event_id": "x3", "type": "service.dossiers", "locality": "01", "occurred_at": "2026-09-02T00:00:00Z", "payload": {"received": 1, "online": 5, "on_time": 0}}',
+    b'{"event_id": "x1", "type": "eid.activations", "locality": "99999", "occurred_at": "2026-09-02T00:00:00Z",'
+    b' "payload": {"count": 1}}',
+    b'{"event_id": "x2", "type": "eid.activations", "locality": "01", "occurred_at": "2026-09-02T00:00:00Z",'
+    b' "payload": {"count": 1}}',
+    b'{"event_id": "x3", "type": "service.dossiers", "locality": "01", "occurred_at": "2026-09-02T00:00:00Z",'
+    b' "payload": {"received": 1, "online": 5, "on_time": 0}}',
 ]
 
 

@@ -21,7 +21,7 @@ from schemas.settings import Settings
 from stack.clients import kafka_python_options
 from stack.processes import P06Process
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def operator() -> tuple[str, str] | None:

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from pipeline import REPO, Worker, figures_of, wait_for_figures
-
 from schemas.settings import Settings
 from sinks.checks.recount import expected_live
 from sinks.warehouse.reader import open_reader
-from stack.processes import P06Process
+from stack.processes import P06Process, run_p06
+
+from .pipeline import REPO, Worker, figures_of, wait_for_figures
 
 
 class Sink(P06Process):
@@ -46,9 +45,7 @@ def uncommitted(settings: Settings, group: str) -> int:
 
 
 def p06(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "p06", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout
-    )
+    return run_p06(*args, cwd=REPO, timeout=timeout)
 
 
 def clickhouse_figures() -> dict[str, Any] | None:
