@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from schemas.hierarchy import Scope, scopes_of
 from schemas.metrics import FLOW_METRICS, ZERO, Vector, add, as_dict
 from schemas.registry import registry
 
@@ -39,17 +40,20 @@ class LiveTotals:
         reg = registry()
         self.provinces: dict[str, list[int]] = {code: [0] * len(ZERO) for code in reg.provinces}
         self.urban, self.rural = [0] * len(ZERO), [0] * len(ZERO)
+        # The hierarchy's scopes kept here: the nation's sum is the provinces' (live_body), a ward's its snapshot.
+        self._kept: dict[Scope, list[int]] = {("province", c): v for c, v in self.provinces.items()}
+        self._kept.update({("urban", "urban"): self.urban, ("rural", "rural"): self.rural})
+        self._targets: dict[str, list[list[int]]] = {}  # per locality, the kept sums it counts in
         for code, snapshot in (snapshots or {}).items():
             self.replace(code, None, snapshot)
 
     def replace(self, code: str, old: Snapshot | None, new: Snapshot | None) -> None:
         """Locality `code` had snapshot `old` and now has `new`."""
-        locality = registry().localities.get(code)
-        if locality is None:
-            return  # not an official code: never counted (the worker does not produce these)
-        scopes = [self.provinces[locality.province]]
-        if locality.level == "ward":
-            scopes.append(self.urban if locality.area == "urban" else self.rural)
+        scopes = self._targets.get(code)
+        if scopes is None:
+            if code not in registry():
+                return  # not an official code: never counted (the worker does not produce these)
+            scopes = self._targets[code] = [self._kept[s] for s in scopes_of(code) if s in self._kept]
         for sign, snapshot in ((-1, old), (1, new)):
             if snapshot:
                 for scope in scopes:
