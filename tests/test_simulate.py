@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +12,7 @@ import pytest
 from producers import as_messages, simulated_events
 from producers.simulate import villages_of
 from schemas import EVENT_TYPES, registry, validate_event
+from stack.processes import run_p06
 
 REPO = Path(__file__).resolve().parent.parent
 COUNT = 20_000
@@ -77,10 +76,9 @@ def test_shares_outside_0_1_are_refused(share: float) -> None:
 
 
 def test_p06_simulate_writes_the_same_events(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "p06.py", "simulate", "--count", "500", "--seed", "7", "--output", "-"],
+    done = run_p06(
+        *"simulate --count 500 --seed 7 --output -".split(),
         cwd=REPO,
-        capture_output=True,
         env={"PATH": "/usr/bin:/bin", "P06_DATA_DIR": str(tmp_path)},
     )
     assert done.returncode == 0, done.stderr

@@ -5,20 +5,18 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from stack import broker as local_broker
+from stack.processes import run_p06
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def stack(data_dir: Path, port: int, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "P06_DATA_DIR": str(data_dir), "P06_KAFKA_BOOTSTRAP": f"127.0.0.1:{port}"}
-    return subprocess.run(
-        [sys.executable, "-m", "p06", "stack", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=180
-    )
+    return run_p06("stack", *args, cwd=REPO, env=env, timeout=180)
 
 
 def test_up_status_down_twice_then_a_left_behind_broker_is_reused_or_replaced(tmp_path: Path) -> None:
