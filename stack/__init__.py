@@ -3,16 +3,19 @@
 `stack.broker` runs a single-node KRaft broker from the jars pinned in pom.xml (`p06 stack up`,
 `status`, `down`, in `stack.cli`), secured by default: TLS + SCRAM (`stack.secrets` makes the CA,
 certificate and passwords, `stack.principals` the SCRAM users) and ACLs (`stack.acl`). `stack.topics`
-creates the topics every service needs. The
-package depends only on `schemas` (never on `streams`), so that the sink, the benchmark and the
-tests can start a broker and make topics without importing the Faust worker.
+creates the topics every service needs. `stack.processes` is the one way p06 runs its own commands
+as child processes (`p06 up`, the benchmark, the tests). The package depends only on `schemas` (never
+on `streams`), so that the sink, the benchmark and the tests can start a broker and make topics
+without importing the Faust worker.
 """
 
 from .broker import BrokerStatus, StackError, down, free_port, kafka_version, port_answers, status, up
+from .processes import P06Process, run_p06, stop_all
 from .topics import create_topics, ensure_ingestion_topics, ensure_topics
 
 __all__ = [
     "BrokerStatus",
+    "P06Process",
     "StackError",
     "create_topics",
     "down",
@@ -21,6 +24,8 @@ __all__ = [
     "free_port",
     "kafka_version",
     "port_answers",
+    "run_p06",
     "status",
+    "stop_all",
     "up",
 ]
