@@ -1,8 +1,9 @@
 """The figures a set of events must give, recounted from the contract's words, not from our code.
 
 Every pipeline test and the benchmark compare what the system shows (live API, ClickHouse, reports)
-with this recount, so the two can disagree: that is the point. It imports nothing of the counting
-code (schemas.metrics, streams, sinks), only the registry for the hierarchy. An event is its locality,
+with this recount, so the two can disagree: that is the point. It sits beside reconcile, but imports
+nothing of the counting code (schemas.metrics, streams, sinks; tests/test_recount.py holds it to that),
+only the registry for the hierarchy and vietnam_provinces' own tables for the 2024 map. An event is its locality,
 its event_id and the UTC day it occurred; of several copies the first in the list counts (the list
 in the order it was published). Latest occurred_at wins per state entity (a tie goes to the larger
 event_id); a flow counts once.
