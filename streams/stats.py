@@ -1,17 +1,22 @@
-"""The worker's own figures for /metrics: what it read, applied, refused and how far behind it is."""
+"""The worker's own figures for /metrics: what it read, applied, refused and how far behind it is.
+
+`Stats` is what the worker counts; `WorkerCollector` reads it (and the consumer, for lag and
+assignment) at each scrape, and `metrics_registry` gives the process's one registry, which
+prometheus_client renders (`render`).
+"""
 
 from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-import faust
-from faust.types import TP
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric, SummaryMetricFamily
+from prometheus_client.registry import Collector
 
-if TYPE_CHECKING:
-    from .worker import Processor
+QUANTILES = (0.5, 0.99)
 
 
 @dataclass
@@ -27,61 +32,101 @@ class Stats:
     stale: int = 0
     batches: int = 0
     latencies_s: deque[float] = field(default_factory=lambda: deque(maxlen=10_000))
-    positions: dict[tuple[str, int], int] = field(default_factory=dict)
+    positions: dict[tuple[str, int], int] = field(default_factory=dict)  # (topic, partition) -> last offset read
     started: float = field(default_factory=time.time)
 
 
-def prometheus_text(app: faust.App, processor: Processor) -> str:
-    s = processor.stats
-    lines = [
-        "# HELP p06_messages_total Kafka messages read from the events topic.",
-        "# TYPE p06_messages_total counter",
-        f"p06_messages_total {s.messages}",
-        "# HELP p06_events_processed_total Valid events folded into locality state (resends included).",
-        "# TYPE p06_events_processed_total counter",
-        f"p06_events_processed_total {s.events}",
-        "# HELP p06_events_changed_total Events seen for the first time (not a resend, not a conflicting copy).",
-        "# TYPE p06_events_changed_total counter",
-        f"p06_events_changed_total {s.events_changed}",
-        "# HELP p06_dlq_total Invalid messages or batch elements sent to the dead-letter topic.",
-        "# TYPE p06_dlq_total counter",
-        f"p06_dlq_total {s.dlq}",
-        "# HELP p06_conflicting_copies_total Copies of a counted event with other content, sent to the dead-letter topic (the first copy counts).",
-        "# TYPE p06_conflicting_copies_total counter",
-        f"p06_conflicting_copies_total {s.conflicts}",
-        "# HELP p06_rerouted_total Events keyed under another locality, sent back under their own key.",
-        "# TYPE p06_rerouted_total counter",
-        f"p06_rerouted_total {s.rerouted}",
-        "# HELP p06_stale_messages_total Messages fetched before a rebalance, left to be fetched again.",
-        "# TYPE p06_stale_messages_total counter",
-        f"p06_stale_messages_total {s.stale}",
-        "# HELP p06_position_gaps_total Times records past the position kept with the state arrived, or did not, and the worker read from its position again.",
-        "# TYPE p06_position_gaps_total counter",
-        f"p06_position_gaps_total {processor.positions.gaps}",
-        "# HELP p06_assigned_partitions Partitions of the events topic this worker owns now.",
-        "# TYPE p06_assigned_partitions gauge",
-        f"p06_assigned_partitions {sum(tp.topic == processor.events_topic.get_topic_name() for tp in app.consumer.assignment())}",
-        "# HELP p06_consumer_lag Messages not yet processed, per partition.",
-        "# TYPE p06_consumer_lag gauge",
-    ]
-    for (topic, partition), offset in sorted(s.positions.items()):
-        try:
-            highwater = app.consumer.highwater(TP(topic, partition))
-        except Exception:  # partition revoked since: no lag to report
-            continue
-        if highwater is not None:
-            lines.append(
-                f'p06_consumer_lag{{topic="{topic}",partition="{partition}"}} {max(0, highwater - offset - 1)}'
-            )
-    lines += [
-        "# HELP p06_processing_latency_seconds Kafka timestamp to processed, over the last 10,000 messages.",
-        "# TYPE p06_processing_latency_seconds summary",
-    ]
-    if s.latencies_s:
-        ordered = sorted(s.latencies_s)
-        for q in (0.5, 0.99):
-            lines.append(f'p06_processing_latency_seconds{{quantile="{q}"}} {ordered[int(q * (len(ordered) - 1))]:.4f}')
-        lines.append(f"p06_processing_latency_seconds_sum {sum(ordered):.4f}")
-        lines.append(f"p06_processing_latency_seconds_count {len(ordered)}")
-    lines.append(f"p06_up_since_seconds {time.time() - s.started:.0f}")
-    return "\n".join(lines) + "\n"
+@dataclass
+class Consumer:
+    """What the collector asks the worker's Kafka consumer, without knowing Faust."""
+
+    position_gaps: Callable[[], int]  # seeks back over skipped records (streams.positions)
+    assigned_partitions: Callable[[], int]  # of the events topic
+    highwater: Callable[[str, int], int | None]  # raises when the partition is no longer ours
+
+
+COUNTERS = (  # attribute of Stats, name, HELP
+    ("messages", "p06_messages_total", "Kafka messages read from the events topic."),
+    ("events", "p06_events_processed_total", "Valid events folded into locality state (resends included)."),
+    (
+        "events_changed",
+        "p06_events_changed_total",
+        "Events seen for the first time (not a resend, not a conflicting copy).",
+    ),
+    ("dlq", "p06_dlq_total", "Invalid messages or batch elements sent to the dead-letter topic."),
+    (
+        "conflicts",
+        "p06_conflicting_copies_total",
+        "Copies of a counted event with other content, sent to the dead-letter topic (the first copy counts).",
+    ),
+    ("rerouted", "p06_rerouted_total", "Events keyed under another locality, sent back under their own key."),
+    ("stale", "p06_stale_messages_total", "Messages fetched before a rebalance, left to be fetched again."),
+)
+
+
+class WorkerCollector(Collector):
+    """Reads the worker's Stats and consumer at each scrape."""
+
+    def __init__(self, stats: Stats, consumer: Consumer) -> None:
+        self.stats, self.consumer = stats, consumer
+
+    def describe(self) -> list[Metric]:
+        return []  # no collect() at registration: the consumer may not exist yet
+
+    def collect(self) -> Iterator[Metric]:
+        s = self.stats
+        for attribute, name, help_text in COUNTERS:
+            yield CounterMetricFamily(name, help_text, value=getattr(s, attribute))
+        yield CounterMetricFamily(
+            "p06_position_gaps_total",
+            "Times records past the position kept with the state arrived, or did not, "
+            "and the worker read from its position again.",
+            value=self.consumer.position_gaps(),
+        )
+        yield GaugeMetricFamily(
+            "p06_assigned_partitions",
+            "Partitions of the events topic this worker owns now.",
+            value=self.consumer.assigned_partitions(),
+        )
+        yield self._lag()
+        yield self._latency()
+        yield GaugeMetricFamily("p06_up_since_seconds", "Seconds since the worker started.", value=self._uptime())
+
+    def _lag(self) -> Metric:
+        lag = GaugeMetricFamily(
+            "p06_consumer_lag", "Messages not yet processed, per partition.", labels=["topic", "partition"]
+        )
+        for (topic, partition), offset in sorted(self.stats.positions.items()):
+            try:
+                highwater = self.consumer.highwater(topic, partition)
+            except Exception:  # partition revoked since: no lag to report
+                continue
+            if highwater is not None:
+                lag.add_metric([topic, str(partition)], max(0, highwater - offset - 1))
+        return lag
+
+    def _latency(self) -> Metric:
+        name = "p06_processing_latency_seconds"
+        summary = SummaryMetricFamily(name, "Kafka timestamp to processed, over the last 10,000 messages.", labels=[])
+        if self.stats.latencies_s:
+            ordered = sorted(self.stats.latencies_s)
+            for q in QUANTILES:
+                summary.add_sample(name, {"quantile": str(q)}, ordered[int(q * (len(ordered) - 1))])
+            summary.add_sample(f"{name}_sum", {}, sum(ordered))
+            summary.add_sample(f"{name}_count", {}, len(ordered))
+        return summary
+
+    def _uptime(self) -> float:
+        return float(round(time.time() - self.stats.started))
+
+
+def metrics_registry(stats: Stats, consumer: Consumer) -> CollectorRegistry:
+    """The process's one registry: the worker's figures, read at each scrape."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(WorkerCollector(stats, consumer))
+    return registry
+
+
+def render(registry: CollectorRegistry) -> str:
+    """The Prometheus text exposition of the registry."""
+    return generate_latest(registry).decode()

@@ -4,38 +4,36 @@ Exactness rests on idempotent state and on a position kept with it, not on Kafka
 locality's state (streams.state) is a few small records of the `state` table, of which a batch
 writes those it changed, and applying an event twice changes nothing; each events partition's next
 offset to apply is written into the same table after the state it covers (streams.positions), and
-the worker reads from there.
+the worker reads from there. The order of a batch's steps (state, snapshots, position, commit) is
+streams.checkpoint's; the Processor here does the per-event work: parse, DLQ, reroute, fold.
 faust's exactly_once mode is not used: it has open reports of duplicates and crashes, and this
 design does not need it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-import weakref
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import faust
 import orjson
-from faust.streams import _current_event  # the only handle to the partition a table write goes to
-from faust.types import EventT
+from faust.types import TP, EventT
+from faust.web import Web
 
 from auth.accounts import Accounts
 from schemas.events import Event, Rejection, parse_message
 from schemas.metrics import identity
 from schemas.settings import Settings
 from stack import clients as kafka_clients
+from stack.adapters.faust import App, acting_for
 from stack.partitions import counted_locality
 
-from .positions import Positions, Verdict, position_key
+from .checkpoint import Checkpoint
 from .state import TABLE, LocalityState, Outcome
-from .stats import Stats, prometheus_text
-from .transport import App
+from .stats import Consumer, Stats, metrics_registry, render
 from .view import SnapshotMirror, install_routes
 from .watchdog import RecoveryWatch, request_restart
 
@@ -54,33 +52,15 @@ STREAM_BUFFER_MESSAGES = 1024
 ROCKSDB_OPTIONS = {"write_buffer_size": 4 << 20, "max_write_buffer_number": 2, "block_cache_size": 8 << 20}
 
 
-@contextmanager
-def acting_for(event: EventT) -> Iterator[None]:
-    """Make `event` the current one, so a table write goes to its partition's store and changelog.
-
-    Faust knows which partition a write belongs to only from the current event; inside a batch
-    there is none, hence the trap "Cannot modify table key from outside of stream iteration".
-    """
-    token = _current_event.set(weakref.ref(event))
-    try:
-        yield
-    finally:
-        _current_event.reset(token)
-
-
 class Processor:
-    """One batch of Kafka messages in, the state records it changed out."""
+    """One batch of admitted Kafka messages in, the state records it changed and their snapshots out."""
 
     def __init__(self, app: faust.App, settings: Settings) -> None:
         self.table = app.Table(TABLE, default=None, partitions=settings.topic_partitions, options=dict(ROCKSDB_OPTIONS))
         self.app = app
-        self.snapshot_topic_name = snapshot_topic(settings)
-        self.snapshot_partitions: int | None = None  # learnt on the first send
-        self.mirror = SnapshotMirror(kafka_clients.aiokafka_options(settings, "worker"), self.snapshot_topic_name)
         self.events_topic = app.topic(settings.events_topic, key_serializer="raw", value_serializer="raw")
         self.dlq_topic = app.topic(settings.dlq_topic, key_serializer="raw", value_serializer="raw")
         self.cache: OrderedDict[str, LocalityState] = OrderedDict()  # least recently used first
-        self.positions = Positions()
         self.settings = settings
         self.events_partitions: int | None = None  # learnt from the broker on first use
         self.stats = Stats()
@@ -88,71 +68,6 @@ class Processor:
     def forget_cache(self) -> None:
         """After a rebalance other workers may have written our keys: read them from the table again."""
         self.cache.clear()
-        self.positions.forget()
-
-    async def handle(self, batch: Sequence[EventT]) -> None:
-        """One batch: admit each record against its partition's position, fold the admitted ones in,
-        send the changed snapshots, then write the positions after the state and snapshots they cover."""
-        generation = self.app.consumer_generation_id
-        current = [fe for fe in batch if fe.message.generation_id == generation]
-        # Fetched before a rebalance: the partition may be another worker's now, and writing its state
-        # here would race the owner. If it is still ours, the position makes us read it again.
-        self.stats.stale += len(batch) - len(current)
-        await self._start_positions(current)
-        admitted, gaps = [], {}
-        now = time.monotonic()
-        for fe in current:
-            verdict = self.positions.admit(fe.message.partition, fe.message.offset, now)
-            if verdict is Verdict.APPLY:
-                admitted.append(fe)
-            elif verdict is Verdict.SEEK:
-                gaps[fe.message.tp] = fe.message.offset
-        for tp, offset in gaps.items():
-            await self._seek_back(tp, offset)
-        await self.publish_snapshots(self.process(admitted))
-        last_of: dict[int, EventT] = {fe.message.partition: fe for fe in admitted}
-        for partition, fe in last_of.items():
-            with acting_for(fe):  # the changelog partition of the state it covers, after that state
-                self.table[position_key(partition)] = self.positions.next[partition]
-
-    async def seek_idle_partitions(self) -> None:
-        """Seek back any owned partition whose log goes past its position while nothing arrives:
-        the committed offset Faust started from may be ahead of the state."""
-        if self.app.rebalancing:
-            return  # the table may not be restored yet
-        topic = self.events_topic.get_topic_name()
-        for tp in [tp for tp in self.app.consumer.assignment() if tp.topic == topic]:
-            if not self.positions.known(tp.partition):
-                await self._load_position(tp)
-            try:
-                highwater = self.app.consumer.highwater(tp)
-            except Exception:  # revoked meanwhile: nothing to catch up on here
-                continue
-            if self.positions.idle(tp.partition, highwater, time.monotonic()):
-                await self._seek_back(tp, None)
-
-    async def _start_positions(self, batch: Sequence[EventT]) -> None:
-        for tp in {fe.message.tp for fe in batch if not self.positions.known(fe.message.partition)}:
-            await self._load_position(tp)
-
-    async def _load_position(self, tp: Any) -> None:
-        """A partition's position as restored with the table (its key lives in that partition's store)."""
-        earliest = (await self.app.consumer.earliest_offsets(tp))[tp]
-        self.positions.start(tp.partition, self.table.get(position_key(tp.partition)), earliest)
-
-    async def _seek_back(self, tp: Any, arrived: int | None) -> None:
-        earliest = (await self.app.consumer.earliest_offsets(tp))[tp]
-        self.positions.skip_to(tp.partition, earliest)
-        target = self.positions.next[tp.partition]
-        if arrived is not None:
-            log.warning(
-                "%s: record %d arrived but the state stands at %d: reading from there again", tp, arrived, target
-            )
-        elif self.positions.resumed(tp.partition):
-            log.warning("%s: records past %d are not arriving: reading from there again", tp, target)
-        else:
-            log.info("%s: reading from %d, the position kept with the state", tp, target)
-        await self.app.consumer.seek(tp, target)
 
     def process(self, batch: Sequence[EventT]) -> dict[int, list[tuple[bytes, bytes]]]:
         """Fold a batch in; return the changed localities' snapshots per source partition."""
@@ -183,26 +98,6 @@ class Processor:
             self.cache.popitem(last=False)  # written already: read from the table when it reports again
         self.stats.batches += 1
         return changed
-
-    async def publish_snapshots(self, changed: dict[int, list[tuple[bytes, bytes]]]) -> None:
-        """Send the changed snapshots, packed per partition (one record per locality costs far more),
-        and wait until the broker has them: the batch's position is written only after, so that
-        events the position covers never lack their snapshot."""
-        producer = self.app.producer._ensure_producer()
-        if self.snapshot_partitions is None:
-            # The snapshot topic may have fewer partitions than the events topic; any partition will do.
-            self.snapshot_partitions = len(await producer.partitions_for(self.snapshot_topic_name))
-        delivered = []
-        for source_partition, records in changed.items():
-            partition = source_partition % self.snapshot_partitions
-            batch = producer.create_batch()
-            for key, value in records:
-                if batch.append(key=key, value=value, timestamp=None) is None:  # full: send, start another
-                    delivered.append(await producer.send_batch(batch, self.snapshot_topic_name, partition=partition))
-                    batch = producer.create_batch()
-                    batch.append(key=key, value=value, timestamp=None)
-            delivered.append(await producer.send_batch(batch, self.snapshot_topic_name, partition=partition))
-        await asyncio.gather(*delivered)
 
     def apply(self, locality: str, events: list[tuple[Event, EventT]]) -> bytes | None:
         """Fold a locality's events in and write the records they changed; the locality's snapshot
@@ -290,10 +185,20 @@ def faust_options(settings: Settings) -> dict[str, Any]:
     )
 
 
+class WorkerApp(App):
+    """The worker's Faust app; its web server serves the live view (`routes`, given by create_app)."""
+
+    routes: Callable[[Web], None] | None = None
+
+    def on_webserver_init(self, web: Web) -> None:  # Faust's public hook, called once the server exists
+        if self.routes is not None:
+            self.routes(web)
+
+
 def create_app(settings: Settings) -> tuple[faust.App, Processor]:
     worker_dir = (settings.data_dir / f"worker-{settings.worker_web_port}").resolve()
     worker_dir.mkdir(parents=True, exist_ok=True)
-    app = App(
+    app = WorkerApp(
         settings.app_id,
         **faust_options(settings),
         datadir=str(worker_dir),
@@ -303,20 +208,41 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
         web_port=settings.worker_web_port,
     )
     processor = Processor(app, settings)
+    checkpoint = Checkpoint(app, processor, snapshot_topic(settings))
+    mirror = SnapshotMirror(kafka_clients.aiokafka_options(settings, "worker"), snapshot_topic(settings))
+    _schedule(app, processor.events_topic, checkpoint, mirror, settings)
+    registry = metrics_registry(processor.stats, _consumer_figures(app, checkpoint))
+    app.routes = lambda web: install_routes(
+        web.web_app,
+        mirror,
+        metrics_text=lambda: render(registry),
+        stopping=lambda: app.should_stop,
+        silent_after_hours=settings.silent_after_hours,
+        lang=settings.lang,
+        accounts=Accounts(settings.accounts_folder),
+        session_hours=settings.session_hours,
+    )
+    return app, processor
 
-    @app.agent(processor.events_topic, name="p06.count")
+
+def _schedule(
+    app: faust.App, events: faust.TopicT, checkpoint: Checkpoint, mirror: SnapshotMirror, settings: Settings
+) -> None:
+    """The worker's agent, tasks and timers."""
+
+    @app.agent(events, name="p06.count")
     async def count(stream: faust.Stream) -> None:
         # Reading resumes from the position kept with the state (streams.positions), not from Kafka's offsets.
         async for batch in stream.take_events(settings.worker_batch_size, within=settings.worker_batch_within_s):
-            await processor.handle(batch)
+            await checkpoint.apply(batch)
 
     @app.task
     async def mirror_snapshots() -> None:
-        await processor.mirror.run()
+        await mirror.run()
 
     @app.timer(interval=1.0)
     async def seek_idle_partitions() -> None:
-        await processor.seek_idle_partitions()
+        await checkpoint.seek_idle_partitions()
 
     watch = RecoveryWatch(settings.worker_recovery_stall_s)
 
@@ -329,20 +255,18 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
 
     @app.on_partitions_revoked.connect
     async def _revoked(app: faust.App, revoked: Any, **kwargs: Any) -> None:
-        processor.forget_cache()
+        checkpoint.forget()
 
     @app.on_partitions_assigned.connect
     async def _assigned(app: faust.App, assigned: Any, **kwargs: Any) -> None:
-        processor.forget_cache()
+        checkpoint.forget()
 
-    app.on_webserver_init = lambda web: install_routes(  # type: ignore[method-assign]
-        web.web_app,
-        processor.mirror,
-        metrics_text=lambda: prometheus_text(app, processor),
-        stopping=lambda: app.should_stop,
-        silent_after_hours=settings.silent_after_hours,
-        lang=settings.lang,
-        accounts=Accounts(settings.accounts_folder),
-        session_hours=settings.session_hours,
+
+def _consumer_figures(app: faust.App, checkpoint: Checkpoint) -> Consumer:
+    """What /metrics asks the consumer: gaps sought over, partitions owned, each partition's end."""
+    events = checkpoint.events_topic
+    return Consumer(
+        position_gaps=lambda: checkpoint.positions.gaps,
+        assigned_partitions=lambda: sum(tp.topic == events for tp in app.consumer.assignment()),
+        highwater=lambda topic, partition: app.consumer.highwater(TP(topic, partition)),
     )
-    return app, processor

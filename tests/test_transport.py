@@ -1,28 +1,37 @@
-"""The two changes streams.transport makes to Faust's transport, each shown to matter: without the
-subclass, these tests see Faust's own behaviour and fail."""
+"""The two changes stack.adapters.faust makes to Faust's transport, each shown to matter: on Faust's own
+classes, these tests see Faust's behaviour and fail."""
 
 from __future__ import annotations
 
 import asyncio
 from types import SimpleNamespace
 
+import faust
 from faust.transport.producer import ProducerBuffer
 
 from schemas.settings import load_settings
-from streams.transport import FETCH_MAX_WAIT_MS, App, _ProducerBuffer
+from stack.adapters.aiokafka import FETCH_MAX_WAIT_MS
+from stack.adapters.faust import App, FlushingProducerBuffer
 from streams.worker import faust_options
 
 
-def test_the_worker_consumer_waits_100_ms_for_a_fetch_not_faust_s_hard_coded_1500() -> None:
+def _fetch_wait_ms(app_class: type[faust.App]) -> int:
+    """The fetch wait of the consumer the app builds for a worker."""
+
     async def build() -> int:
-        app = App("probe", **faust_options(load_settings()))
+        app = app_class("probe", **faust_options(load_settings()))
         consumer = app.consumer._thread._create_worker_consumer(app.transport)
         try:
             return consumer._fetch_max_wait_ms
         finally:
             await consumer.stop()
 
-    assert asyncio.run(build()) == FETCH_MAX_WAIT_MS == 100
+    return asyncio.run(build())
+
+
+def test_the_worker_consumer_waits_100_ms_for_a_fetch_not_faust_s_hard_coded_1500() -> None:
+    assert _fetch_wait_ms(faust.App) == 1500  # Faust's own, still so upstream
+    assert _fetch_wait_ms(App) == FETCH_MAX_WAIT_MS == 100
 
 
 class SlowChannel:
@@ -57,4 +66,9 @@ def test_a_flush_waits_for_every_changelog_record_queued_before_it() -> None:
     # Faust's own flush stops waiting after 0.1 s without a send: records (state, position) would
     # still be queued when the offsets commit or the partition is handed over.
     assert _flushed_after(ProducerBuffer, 3) < 3  # the defect, still there upstream
-    assert _flushed_after(_ProducerBuffer, 3) == 3
+    assert _flushed_after(FlushingProducerBuffer, 3) == 3
+
+
+def test_the_worker_s_producer_queues_changelog_records_in_the_flushing_buffer() -> None:
+    assert type(faust.App("probe").producer.buffer) is ProducerBuffer  # Faust's own
+    assert isinstance(App("probe").producer.buffer, FlushingProducerBuffer)

@@ -14,7 +14,8 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from ..transport import FETCH_MAX_WAIT_MS
+from stack.adapters.aiokafka import FETCH_MAX_WAIT_MS, refresh_metadata
+
 from .live import LiveTotals
 
 log = logging.getLogger("p06.snapshots")
@@ -35,7 +36,7 @@ class SnapshotMirror:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_partition_fetch_bytes=1 << 20,  # a larger first batch still arrives whole
-            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,  # see streams.transport
+            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,  # see stack.adapters.aiokafka
         )
         await consumer.start()
         try:
@@ -59,5 +60,5 @@ class SnapshotMirror:
             partitions = consumer.partitions_for_topic(self.topic)
             if partitions:
                 return partitions
-            await consumer._client.force_metadata_update()  # the topic may be seconds old
+            await refresh_metadata(consumer)  # the topic may be seconds old
             await asyncio.sleep(0.5)
