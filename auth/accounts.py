@@ -1,14 +1,12 @@
-"""Operators' accounts and sessions: who may read the live API, the dashboard, the reports and /metrics.
+"""Operators' accounts and roles: who may read the live API, the dashboard, the reports and /metrics.
 
-One file, DATA_DIR/users.json (owner-only), holds the accounts with argon2 password hashes; the
-worker's aiohttp app and the sink's Starlette app both ask this module who is asking (HTTP Basic or a
-signed session cookie) and what that account may see. Roles: `national` sees everything, `province`
-sees one province and its wards, `monitor` reads /metrics only.
+One file, DATA_DIR/users.json (owner-only), holds the accounts with argon2 password hashes, re-read
+whenever it changes. Roles: `national` sees everything, `province` sees one province and its wards,
+`monitor` reads /metrics only. Who is asking is the guard's question (auth.guard, auth.sessions).
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -21,22 +19,15 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from schemas.registry import registry
 from stack.files import write_private
 
 ROLES = ("national", "province", "monitor")
 USERS_FILE = "users.json"
-SECRET_FILE = "session.key"
-COOKIE = "p06_session"
 FIRST_ACCOUNTS = {"admin": "national", "monitor": "monitor"}  # made by `p06 up` on a fresh data folder
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 MIN_PASSWORD = 10
-LOGIN_HELP = (
-    "log in: open /login in a browser, or send HTTP Basic credentials of an account made with"
-    " `p06 users add` (p06 commands read P06_OPERATOR_USER and P06_OPERATOR_PASSWORD or _FILE)"
-)
 
 _hasher = PasswordHasher()
 
@@ -90,7 +81,6 @@ class Accounts:
         self._accounts: dict[str, Account] = {}
         self._verified: set[bytes] = set()  # (name, hash, password) digests already checked: argon2 costs ~50 ms
         self._pepper = secrets.token_bytes(32)
-        self._serializer: URLSafeTimedSerializer | None = None
 
     # ---- the file ---------------------------------------------------------------------------------
     def all(self) -> dict[str, Account]:
@@ -139,8 +129,9 @@ class Accounts:
         self._save(accounts)
         return accounts[name]
 
-    # ---- who is asking ----------------------------------------------------------------------------
+    # ---- a password -------------------------------------------------------------------------------
     def check_password(self, name: str, password: str) -> Account | None:
+        """The live account if password is its own; verified credentials are remembered (argon2 is slow)."""
         account = self.all().get(name)
         if account is None or account.revoked:
             _hasher.hash(password)  # about as slow as a real check: timing does not tell which names exist
@@ -154,48 +145,6 @@ class Accounts:
             return None
         self._verified.add(key)
         return account
-
-    def _signer(self) -> URLSafeTimedSerializer:
-        if self._serializer is None:
-            self._serializer = URLSafeTimedSerializer(session_secret(self.data_dir), salt="p06-session")
-        return self._serializer
-
-    def session_for(self, account: Account) -> str:
-        return self._signer().dumps({"u": account.name, "s": account.serial})
-
-    def from_session(self, token: str, max_age_s: float) -> Account | None:
-        try:
-            data = self._signer().loads(token, max_age=max_age_s)
-        except BadSignature:  # tampered, or older than max_age (SignatureExpired is a BadSignature)
-            return None
-        account = self.all().get(data.get("u", "")) if isinstance(data, dict) else None
-        if account is None or account.revoked or account.serial != data.get("s"):
-            return None
-        return account
-
-    def identify(self, authorization: str | None, session: str | None, max_age_s: float) -> Account | None:
-        """The account behind an Authorization: Basic header, else behind a session cookie; None if neither is valid."""
-        if authorization:
-            scheme, _, value = authorization.partition(" ")
-            if scheme.lower() != "basic":
-                return None
-            try:
-                name, sep, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
-            except (ValueError, UnicodeDecodeError):
-                return None
-            return self.check_password(name, password) if sep else None
-        if session:
-            return self.from_session(session, max_age_s)
-        return None
-
-
-def session_secret(data_dir: Path) -> bytes:
-    """The key that signs session cookies, made once per data folder (owner-only); worker and sink share it."""
-    path = data_dir / SECRET_FILE
-    if not path.exists():
-        # exclusive: a worker and a sink starting together agree on one key
-        write_private(path, secrets.token_hex(32), exclusive=True)
-    return path.read_text().strip().encode()
 
 
 def first_password_file(data_dir: Path, name: str) -> Path:
@@ -216,59 +165,6 @@ def ensure_first_accounts(data_dir: Path) -> list[Path]:
         write_private(path, password + "\n")
         written.append(path)
     return written
-
-
-def safe_next(target: str | None, default: str) -> str:
-    """Where to go after logging in: a path on this server only (no //host, no scheme)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
-
-
-LOGIN_PAGE = """<!doctype html>
-<html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{{font:16px system-ui,sans-serif;max-width:22rem;margin:4rem auto;padding:0 1rem}}
-label{{display:block;margin:.8rem 0 .2rem}}input{{width:100%;padding:.4rem;font:inherit;box-sizing:border-box}}
-button{{margin-top:1rem;padding:.4rem 1.2rem;font:inherit}}.error{{color:#a00}}nav{{float:right}}nav a{{margin-left:.6rem}}</style></head>
-<body><nav>{languages}</nav><h1>{heading}</h1>{message}
-<form method="post" action="/login">
-<input type="hidden" name="next" value="{next}"><input type="hidden" name="lang" value="{lang}">
-<label for="name">{account}</label><input id="name" name="name" autocomplete="username" required autofocus>
-<label for="password">{password}</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required>
-<button type="submit">{submit}</button></form>
-<p><small>{note}</small></p></body></html>
-"""
-
-
-def login_page(next_path: str = "/", lang: str = "vi", wrong: bool = False) -> str:
-    """The login form in `lang` (texts from schemas/messages.toml), saying so when the last try was wrong."""
-    from html import escape
-    from urllib.parse import urlencode
-
-    from schemas.i18n import LANGUAGES, Texts, with_lang
-
-    tr = Texts(lang)
-    note = f'<p class="error" role="alert">{escape(tr("login.wrong"))}</p>' if wrong else ""
-    others = "".join(
-        f'<a href="/login?{escape(urlencode({"next": with_lang(next_path, code), "lang": code}))}" lang="{code}">'
-        f'{escape(tr("language." + code))}</a>'
-        for code in LANGUAGES
-        if code != lang
-    )
-    return LOGIN_PAGE.format(
-        lang=lang,
-        title=escape(tr("login.title")),
-        heading=escape(tr("login.heading")),
-        message=note,
-        next=escape(next_path, quote=True),
-        account=escape(tr("login.account")),
-        password=escape(tr("login.password")),
-        submit=escape(tr("login.submit")),
-        note=escape(tr("login.accounts_note", command="\0")).replace("\0", "<code>p06 users add</code>"),
-        languages=others,
-    )
 
 
 def client_credentials(settings: Any, kind: str = "operator") -> tuple[str, str] | None:

@@ -20,7 +20,7 @@ from kit.pipeline import operator
 from playwright.sync_api import Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from auth.accounts import Accounts
+from auth import Accounts
 from schemas.events import validate_event
 from schemas.metrics import METRICS, TOTAL_TASKS
 from schemas.registry import registry

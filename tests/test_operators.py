@@ -20,7 +20,7 @@ import pytest
 from kit.pipeline import Worker, monitor, operator
 from kit.sinkstream import P06, archived_by_sink, make_events, messages, publish
 
-from auth.accounts import COOKIE, Accounts
+from auth import COOKIE, Accounts
 from schemas.registry import registry
 from schemas.settings import Settings
 from sinks.checks.recount import recount
@@ -307,7 +307,7 @@ def test_users_command_keeps_passwords_off_the_command_line_and_hashed(p06_setti
 
 @pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil", None])
 def test_login_never_sends_a_browser_off_this_server(target: str | None) -> None:
-    from auth.accounts import safe_next
+    from auth import safe_next
 
     assert safe_next(target, "/dashboard/") == "/dashboard/"
     assert safe_next("/dashboard/?x=1", "/") == "/dashboard/?x=1"

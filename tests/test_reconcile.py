@@ -124,11 +124,11 @@ def test_the_sink_reconciles_on_its_own_and_reports_the_verdict(p06_settings: Se
                 "reconcile"
             ]
             metrics = httpx.get(metrics_url, auth=monitor()).text
-            assert re.search(r"^p06_reconcile_agree 1$", metrics, re.M), metrics
-            assert re.search(r'^p06_reconcile_differences\{check="recent",source="rollups"\} 0$', metrics, re.M), (
+            assert re.search(r"^p06_reconcile_agree 1\.0$", metrics, re.M), metrics
+            assert re.search(r'^p06_reconcile_differences\{check="recent",source="rollups"\} 0\.0$', metrics, re.M), (
                 metrics
             )
-            assert re.search(r'^p06_reconcile_live_compared\{check="full"\} 1$', metrics, re.M), metrics
+            assert re.search(r'^p06_reconcile_live_compared\{check="full"\} 1\.0$', metrics, re.M), metrics
         finally:
             sink.stop()
 
@@ -148,8 +148,8 @@ def test_the_sink_reconciles_on_its_own_and_reports_the_verdict(p06_settings: Se
             ]  # the cumulative figure of that province
             assert checks["full"]["differences"]["live"] == 1, checks["full"]["shown"]  # live agrees with the archive
             metrics = httpx.get(metrics_url, auth=monitor()).text
-            assert re.search(r"^p06_reconcile_agree 0$", metrics, re.M), metrics
-            assert re.search(r'^p06_reconcile_differences\{check="recent",source="rollups"\} 1$', metrics, re.M), (
+            assert re.search(r"^p06_reconcile_agree 0\.0$", metrics, re.M), metrics
+            assert re.search(r'^p06_reconcile_differences\{check="recent",source="rollups"\} 1\.0$', metrics, re.M), (
                 metrics
             )
         finally:

@@ -21,11 +21,13 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import groupby
 from typing import Any
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from auth.accounts import client_credentials
 from schemas.hierarchy import scopes_of
@@ -163,6 +165,16 @@ def compare_buckets(recount: dict[Bucket, dict[str, int]], rollups: dict[Bucket,
     return out
 
 
+def _per_check(
+    family: type[GaugeMetricFamily] | type[CounterMetricFamily], name: str, text: str, values: dict[str, float]
+) -> GaugeMetricFamily | CounterMetricFamily:
+    """One metric labelled by check (recent, full), a sample per check that has run."""
+    metric = family(name, text, labels=["check"])
+    for check, value in sorted(values.items()):
+        metric.add_metric([check], value)
+    return metric
+
+
 class Audit:
     """Runs the two checks on their schedules and keeps the latest result of each."""
 
@@ -285,37 +297,39 @@ class Audit:
             "checks": {kind: {**asdict(r), "runs": self.runs[kind]} for kind, r in self.results.items()},
         }
 
-    def prometheus(self) -> list[str]:
-        lines = [
-            "# HELP p06_reconcile_agree 1 when the last run of every check found no difference and no error",
-            "# TYPE p06_reconcile_agree gauge",
-            f"p06_reconcile_agree {int(self.verdict() == 'agree')}",
-            "# HELP p06_reconcile_differences differences found by the last run of a check, per source",
-            "# TYPE p06_reconcile_differences gauge",
-        ]
-        for kind, r in sorted(self.results.items()):
-            lines += [
-                f'p06_reconcile_differences{{check="{kind}",source="{src}"}} {n}'
-                for src, n in sorted(r.differences.items())
-            ]
-        lines += [
-            "# HELP p06_reconcile_errors 1 when the last run of a check could not read the warehouse",
-            "# TYPE p06_reconcile_errors gauge",
-        ]
-        lines += [f'p06_reconcile_errors{{check="{k}"}} {int(bool(r.error))}' for k, r in sorted(self.results.items())]
-        lines += [
-            "# HELP p06_reconcile_live_compared 1 when the last run of a check compared the live worker",
-            "# TYPE p06_reconcile_live_compared gauge",
-        ]
-        lines += [
-            f'p06_reconcile_live_compared{{check="{k}"}} {int(r.live in ("agree", "differ"))}'
-            for k, r in sorted(self.results.items())
-        ]
-        lines += ["# HELP p06_reconcile_runs_total runs of each check", "# TYPE p06_reconcile_runs_total counter"]
-        lines += [f'p06_reconcile_runs_total{{check="{k}"}} {n}' for k, n in sorted(self.runs.items())]
-        lines += [
-            "# HELP p06_reconcile_duration_seconds how long the last run of a check took",
-            "# TYPE p06_reconcile_duration_seconds gauge",
-        ]
-        lines += [f'p06_reconcile_duration_seconds{{check="{k}"}} {r.seconds}' for k, r in sorted(self.results.items())]
-        return lines
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        """The verdict as Prometheus metrics: a prometheus_client collector, registered by the sink's /metrics."""
+        results = sorted(self.results.items())
+        yield GaugeMetricFamily(
+            "p06_reconcile_agree",
+            "1 when the last run of every check found no difference and no error",
+            value=int(self.verdict() == "agree"),
+        )
+        differences = GaugeMetricFamily(
+            "p06_reconcile_differences",
+            "differences found by the last run of a check, per source",
+            labels=["check", "source"],
+        )
+        for kind, r in results:
+            for source, n in sorted(r.differences.items()):
+                differences.add_metric([kind, source], n)
+        yield differences
+        yield _per_check(
+            GaugeMetricFamily,
+            "p06_reconcile_errors",
+            "1 when the last run of a check could not read the warehouse",
+            {k: int(bool(r.error)) for k, r in results},
+        )
+        yield _per_check(
+            GaugeMetricFamily,
+            "p06_reconcile_live_compared",
+            "1 when the last run of a check compared the live worker",
+            {k: int(r.live in ("agree", "differ")) for k, r in results},
+        )
+        yield _per_check(CounterMetricFamily, "p06_reconcile_runs_total", "runs of each check", dict(self.runs))
+        yield _per_check(
+            GaugeMetricFamily,
+            "p06_reconcile_duration_seconds",
+            "how long the last run of a check took",
+            {k: r.seconds for k, r in results},
+        )

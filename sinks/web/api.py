@@ -2,7 +2,7 @@
 /query (the named queries of sinks.warehouse.queries, through which p06 commands read while the sink owns a
 chDB folder) and /reports (the national and province reports, rendered).
 
-Bound to 127.0.0.1 only. Every route but /login and a bare /health needs an account (auth.accounts):
+Bound to 127.0.0.1 only. Every route but /login and a bare /health needs an account (auth's guard):
 /query and the national report a national operator, a province report that province's operator or a
 national one, /metrics a monitor account. No SQL text is ever taken from a request.
 """
@@ -14,24 +14,26 @@ import contextlib
 import logging
 import re
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import date
 from typing import Any
-from urllib.parse import parse_qs
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from auth.accounts import COOKIE, LOGIN_HELP, Account, Accounts, login_page, safe_next
-from schemas.i18n import LANGUAGES, lang_in, pick
+from auth import METRICS, WAREHOUSE, Account, Accounts, Guard, LoginDesk, out_of_scope
+from schemas.i18n import LANGUAGES
 from schemas.maps import CURRENT, MAPS, OLD, old_map
 from sinks.checks.audit import Audit
 from sinks.warehouse.queries import QueryRefused, UnknownQuery, catalogue, resolve
 from sinks.warehouse.reader import Row
 from sinks.warehouse.store import Store
+
+from .auth_starlette import asking, guarded, login_routes
+from .metrics import exposition, sink_registry
 
 log = logging.getLogger("p06.sink")
 FORMATS = {
@@ -144,96 +146,33 @@ def render_report(
     return 200, FORMATS[fmt], renderers[fmt](built)
 
 
-def build_app(
-    store: Store, stats: Callable[[], dict[str, Any]], audit: Audit, accounts: Accounts | None = None
-) -> Starlette:
-    accounts = accounts or Accounts(store.settings.accounts_folder)
-    max_age_s = store.settings.session_hours * 3600
+class SinkApi:
+    """The handlers of /health, /metrics, /query and /reports; the guard admits the account first."""
 
-    async def who(request: Request) -> Account | None:
-        """In a thread: a password not yet verified costs argon2's ~0.3 s, which must not stall the sink's loop."""
-        return await asyncio.to_thread(
-            accounts.identify, request.headers.get("authorization"), request.cookies.get(COOKIE), max_age_s
-        )
+    def __init__(self, store: Store, stats: Callable[[], dict[str, Any]], audit: Audit, guard: Guard) -> None:
+        self.store = store
+        self.stats = stats
+        self.audit = audit
+        self.guard = guard
+        self.metrics_registry = sink_registry(stats, store, audit)  # one per sink process: build_app runs once
 
-    def login_required() -> JSONResponse:
-        return JSONResponse({"error": f"login required: {LOGIN_HELP}"}, status_code=401)
-
-    def operators(
-        handler: Callable[[Request, Account], Awaitable[Response]],
-    ) -> Callable[[Request], Awaitable[Response]]:
-        async def guarded(request: Request) -> Response:
-            account = await who(request)
-            if account is None:
-                return login_required()
-            if account.role not in ("national", "province"):
-                return JSONResponse(
-                    {
-                        "error": f"account {account.name!r} ({account.scope}) reads /metrics only",
-                        "scope": account.scope,
-                    },
-                    status_code=403,
-                )
-            return await handler(request, account)
-
-        return guarded
-
-    async def health(request: Request) -> JSONResponse:
-        up = "up" if store.up else "down"
-        account = await who(request)
-        verdict = audit.health()
+    async def health(self, request: Request) -> JSONResponse:
+        up = "up" if self.store.up else "down"
+        account = await self.guard.who(asking(request))
+        verdict = self.audit.health()
         if account is None or account.role == "province":  # progress and the verdict, no figures
             verdict = {"verdict": verdict["verdict"], "differences": verdict["differences"]}
-        return JSONResponse(
-            {"dsn": redacted(store.settings.clickhouse_dsn), "clickhouse": up, **stats(), "reconcile": verdict}
-        )
+        dsn = redacted(self.store.settings.clickhouse_dsn)
+        return JSONResponse({"dsn": dsn, "clickhouse": up, **self.stats(), "reconcile": verdict})
 
-    async def metrics(request: Request) -> PlainTextResponse:
-        account = await who(request)
-        if account is None or account.role != "monitor":
-            return PlainTextResponse(
-                "metrics need a monitor account's HTTP Basic credentials (`p06 users add NAME --role monitor`)\n",
-                status_code=401 if account is None else 403,
-                headers={"WWW-Authenticate": 'Basic realm="p06 metrics"'},
-            )
-        now = stats()
-        lines = [
-            "# HELP p06_sink_events_total valid events written to ClickHouse",
-            "# TYPE p06_sink_events_total counter",
-            f"p06_sink_events_total {now['events']}",
-            "# HELP p06_sink_rejected_total invalid messages or batch elements skipped",
-            "# TYPE p06_sink_rejected_total counter",
-            f"p06_sink_rejected_total {now['rejected']}",
-            "# HELP p06_sink_away_from_home_total valid events not archived where they landed (wrong key or partition): the worker re-sends them home",
-            "# TYPE p06_sink_away_from_home_total counter",
-            f"p06_sink_away_from_home_total {now['away_from_home']}",
-            "# HELP p06_sink_batches_total batches written to ClickHouse",
-            "# TYPE p06_sink_batches_total counter",
-            f"p06_sink_batches_total {now['batches']}",
-            "# HELP p06_sink_write_seconds_total time spent writing batches (archive and rollups)",
-            "# TYPE p06_sink_write_seconds_total counter",
-            f"p06_sink_write_seconds_total {now['write_s']:.3f}",
-            "# HELP p06_sink_lag records on the broker not yet committed (-1: unknown)",
-            "# TYPE p06_sink_lag gauge",
-            f"p06_sink_lag {-1 if now['lag'] is None else now['lag']}",
-            "# HELP p06_sink_clickhouse_up 1 while ClickHouse accepts the sink's writes",
-            "# TYPE p06_sink_clickhouse_up gauge",
-            f"p06_sink_clickhouse_up {int(bool(store.up))}",
-            *audit.prometheus(),
-        ]
-        return PlainTextResponse("\n".join(lines) + "\n")
+    async def metrics(self, request: Request, account: Account) -> PlainTextResponse:
+        return PlainTextResponse(exposition(self.metrics_registry))
 
-    async def query(request: Request, account: Account) -> JSONResponse:
+    async def query(self, request: Request, account: Account) -> JSONResponse:
         """A named query: {"name": ..., "params": {...}}; national operators only (it reads every province)."""
         if account.role != "national":
-            return JSONResponse(
-                {
-                    "error": f"account {account.name!r} ({account.scope}) may not run named queries;"
-                    f" GET /reports/province/{account.province} gives its province",
-                    "scope": account.scope,
-                },
-                status_code=403,
-            )
+            words = f"may not run named queries; GET /reports/province/{account.province} gives its province"
+            return JSONResponse(out_of_scope(account, words), status_code=403)
         try:
             body = await request.json()
         except ValueError:
@@ -246,9 +185,12 @@ def build_app(
                 },
                 status_code=400,
             )
+        return await self._named(body["name"], body.get("params"))
+
+    async def _named(self, name: Any, params: Any) -> JSONResponse:
         try:
-            resolve(body["name"], body.get("params"))  # refuse before taking the sink's lock
-            rows = await asyncio.to_thread(StoreReader(store).named, body["name"], body.get("params"))
+            resolve(name, params)  # refuse before taking the sink's lock
+            rows = await asyncio.to_thread(StoreReader(self.store).named, name, params)
         except UnknownQuery as exc:
             return JSONResponse({"error": str(exc), "queries": catalogue()}, status_code=404)
         except (QueryRefused, ValueError) as exc:
@@ -257,7 +199,8 @@ def build_app(
             return JSONResponse({"error": f"{type(exc).__name__}: {exc}"}, status_code=503)
         return JSONResponse({"rows": rows})
 
-    async def reports(request: Request, account: Account) -> Response:
+    async def reports(self, request: Request, account: Account) -> Response:
+        store = self.store
         kind, code = ("province", request.path_params["code"]) if "code" in request.path_params else ("national", None)
         try:
             status, media, body = await asyncio.to_thread(
@@ -267,42 +210,23 @@ def build_app(
             return JSONResponse({"error": f"{type(exc).__name__}: {exc}"}, status_code=503)
         return Response(body, status_code=status, media_type=media)
 
-    async def login_form(request: Request) -> HTMLResponse:
-        target = safe_next(request.query_params.get("next"), "/reports/national?format=html")
-        return HTMLResponse(
-            login_page(target, pick(request.query_params.get("lang"), lang_in(target), store.settings.lang))
-        )
-
-    async def login(request: Request) -> Response:
-        form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
-        target = safe_next(form.get("next"), "/reports/national?format=html")
-        account = await asyncio.to_thread(accounts.check_password, form.get("name", ""), form.get("password", ""))
-        if account is None:
-            lang = pick(form.get("lang"), lang_in(target), store.settings.lang)
-            return HTMLResponse(login_page(target, lang, wrong=True), status_code=401)
-        response = RedirectResponse(target, status_code=303)
-        response.set_cookie(
-            COOKIE, accounts.session_for(account), max_age=int(max_age_s), httponly=True, samesite="strict", path="/"
-        )
-        return response
-
-    async def logout(request: Request) -> Response:
-        response = RedirectResponse("/login", status_code=303)
-        response.delete_cookie(COOKIE, path="/")
-        return response
-
-    return Starlette(
-        routes=[
-            Route("/health", health),
-            Route("/metrics", metrics),
-            Route("/query", operators(query), methods=["POST"]),
-            Route("/reports/national", operators(reports)),
-            Route("/reports/province/{code}", operators(reports)),
-            Route("/login", login_form, methods=["GET"]),
-            Route("/login", login, methods=["POST"]),
-            Route("/logout", logout, methods=["GET", "POST"]),
+    def routes(self) -> list[Route]:
+        return [
+            Route("/health", self.health),
+            Route("/metrics", guarded(self.guard, METRICS, self.metrics)),
+            Route("/query", guarded(self.guard, WAREHOUSE, self.query), methods=["POST"]),
+            Route("/reports/national", guarded(self.guard, WAREHOUSE, self.reports)),
+            Route("/reports/province/{code}", guarded(self.guard, WAREHOUSE, self.reports)),
         ]
-    )
+
+
+def build_app(
+    store: Store, stats: Callable[[], dict[str, Any]], audit: Audit, accounts: Accounts | None = None
+) -> Starlette:
+    settings = store.settings
+    guard = Guard(accounts or Accounts(settings.accounts_folder), settings.session_hours)
+    desk = LoginDesk(guard, "/reports/national?format=html", settings.lang)
+    return Starlette(routes=[*SinkApi(store, stats, audit, guard).routes(), *login_routes(desk)])
 
 
 class _Server(uvicorn.Server):
