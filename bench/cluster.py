@@ -15,11 +15,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from kafka import KafkaAdminClient
-
 from schemas.settings import Settings, load_settings
 from stack import broker as local_broker
-from stack.clients import kafka_python_options, principal_for
+from stack.clients import admin_client, principal_for
 
 
 @dataclass(frozen=True)
@@ -39,9 +37,8 @@ class Cluster:
 
 def _answers(s: Settings) -> bool:
     try:
-        admin = KafkaAdminClient(**kafka_python_options(s, "bench"), request_timeout_ms=5000)
-        admin.list_topics()
-        admin.close()
+        with admin_client(s, "bench", timeout_ms=5000) as admin:
+            admin.list_topics()
         return True
     except Exception:
         return False
@@ -125,12 +122,10 @@ def security_pair(c: Cluster, work: Path) -> Iterator[tuple[Cluster, Cluster]]:
 
 def delete_topics(c: Cluster) -> None:
     """Drop this run's topics so the shared broker does not fill up with benchmark data."""
-    admin = KafkaAdminClient(**kafka_python_options(c.settings, "bench"), request_timeout_ms=15000)
     try:
-        mine = [t for t in admin.list_topics() if t.startswith(f"bench.{c.run_tag}.")]
-        if mine:
-            admin.delete_topics(mine)
+        with admin_client(c.settings, "bench") as admin:
+            mine = [t for t in admin.list_topics() if t.startswith(f"bench.{c.run_tag}.")]
+            if mine:
+                admin.delete_topics(mine)
     except Exception:  # cleanup is best effort; the run's figures are already written
         pass
-    finally:
-        admin.close()

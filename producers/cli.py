@@ -28,6 +28,7 @@ from .tokens import token_store
 
 CHUNK_LINES = 20_000  # events judged and packed together: more of a locality's events share a message
 EXIT_SPOOL_LEFT = 3
+EXIT_REFUSED = 4  # the broker refused the events (a grant, the topic, the size): they wait in the spool
 
 out = Console(soft_wrap=True, highlight=False)
 err = Console(stderr=True, soft_wrap=True, highlight=False)
@@ -44,6 +45,7 @@ class Tally:
     def __init__(self) -> None:
         self.accepted = self.rejected = self.delivered = self.spooled = self.drained = 0
         self.error: str | None = None
+        self.refused: str | None = None  # the broker said no: not an outage, so not exit 0
 
     def add(self, result: PublishResult, rejected: int) -> None:
         self.accepted += result.accepted
@@ -52,6 +54,7 @@ class Tally:
         self.spooled += result.spooled
         self.drained += result.drained
         self.error = result.error or self.error
+        self.refused = result.refused or self.refused
 
     def summary(self) -> str:
         return (
@@ -163,7 +166,9 @@ def publish(
 
     Every valid line is published; each invalid one is reported as FILE:LINE: reason and written to the
     rejects file. Exit status: 0 every line accepted, 1 some lines rejected (the valid ones are still
-    published), 2 usage error, 3 --drain left events in the spool (broker unreachable).
+    published), 2 usage error, 3 --drain left events in the spool (broker unreachable), 4 the broker
+    refused the events (the principal has no grant on the topic, no such topic, too large): they wait
+    in the spool.
     """
     files = files or []
     if map_name not in (None, *MAPS):
@@ -193,12 +198,20 @@ def _drain(publisher: Publisher, tally: Tally) -> None:
     tally.drained += result.drained
     if result.spooled:
         tally.error = result.error
+        tally.refused = result.refused
 
 
 def _finish(tally: Tally, rejects: Rejects, drained: bool, left: int) -> None:
     out.print(tally.summary())
     if tally.rejected:
         err.print(f"rejected lines written to {rejects.path}", markup=False)
+    if left and tally.refused:
+        err.print(
+            f"{tally.refused}; {left:,} events wait in the spool: grant it, create the topic or fix the size,"
+            " then `p06 publish --drain` delivers them",
+            markup=False,
+        )
+        raise typer.Exit(EXIT_REFUSED)
     if left:
         err.print(
             f"{left:,} events wait in the spool ({tally.error}); `p06 publish --drain` delivers them", markup=False
@@ -221,7 +234,8 @@ def simulate(
     as_provinces: bool = typer.Option(
         False,
         "--as-provinces",
-        help="publish as each province's own senders, into its ingestion topic (through `p06 admission`), not as a national sender",
+        help="publish as each province's own senders, into its ingestion topic (through `p06 admission`),"
+        " not as a national sender",
     ),
 ) -> None:
     """Realistic load from the real registry: 34 provinces, their wards and villages, 225 tasks."""

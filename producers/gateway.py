@@ -2,6 +2,8 @@
 
 A request is all or nothing: either every event in it is valid and within the token's province and
 all are accepted (202), or none is published and the answer says, per event, what is wrong (422, 403).
+When the broker refuses them (no grant, no such topic, too large) the answer is 502 naming the
+principal and the topic; the events are kept in the spool, as when the broker is unreachable.
 Accepted events go through the same Publisher as `p06 publish`, spool included: a province token's
 into that province's ingestion topic (the admission stage checks them again), a national token's into
 the events topic.
@@ -114,8 +116,11 @@ async def post_events(request: Request) -> Response:
             outside,
         )
     result = await run_in_threadpool(request.app.state.publisher(token.scope).publish, events)
-    results = [{"index": i, "event_id": e.event_id, "status": "accepted"} for i, e in enumerate(events)]
     summary = {"accepted": result.accepted, "delivered": result.delivered, "spooled": result.spooled}
+    if result.refused:  # not an outage: the sender must hear of it, though nothing is lost
+        message = f"{result.refused}; the {result.spooled} events wait in the gateway's spool until an operator acts"
+        return _JSON({"error": message, **summary}, status_code=502)
+    results = [{"index": i, "event_id": e.event_id, "status": "accepted"} for i, e in enumerate(events)]
     return _JSON({**summary, "results": results}, status_code=202)
 
 
@@ -173,6 +178,10 @@ def openapi_document() -> dict[str, Any]:
                         "403": problem("an event's locality is outside the token's province; none accepted"),
                         "413": problem(f"body larger than {MAX_REQUEST_BYTES} bytes"),
                         "422": problem("invalid events, each with its field and rule; none accepted"),
+                        "502": problem(
+                            "the broker refused the gateway's principal on the topic (no grant, no such topic,"
+                            " too large): the events are kept in the spool until an operator fixes it"
+                        ),
                     },
                 }
             }

@@ -15,13 +15,22 @@ from typing import Any
 
 import orjson
 from kafka import KafkaProducer
-from kafka.errors import KafkaError, KafkaTimeoutError
+from kafka.errors import (
+    AuthorizationError,
+    InvalidTopicError,
+    KafkaError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    SaslAuthenticationFailedError,
+    UnknownTopicOrPartitionError,
+)
 
 from schemas import EVENT_TYPES, Event, InvalidEvent, Rejection, encode_batch, parse_event_json, validate_event
 from schemas.names import ingestion_topic
 from schemas.settings import Settings
 from schemas.settings import settings as default_settings
-from stack.clients import kafka_python_options
+from stack.adapters.kafka_python import close_now
+from stack.clients import kafka_python_options, principal_for, secured
 
 from .spool import Message, Spool
 
@@ -36,6 +45,16 @@ PRODUCER_OPTIONS = dict(
     max_request_size=2 * 1024 * 1024,
 )
 Item = Event | dict[str, Any] | str | bytes
+# The broker answered, and said no: retrying will not help until an operator acts (a grant, the topic,
+# the size). Not an outage, so callers must not report success; the events still wait in the spool.
+REFUSALS = (
+    AuthorizationError,
+    SaslAuthenticationFailedError,
+    UnknownTopicOrPartitionError,
+    InvalidTopicError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+)
 
 
 @dataclass(frozen=True)
@@ -48,12 +67,14 @@ class PublishResult:
     drained: int = 0  # earlier spooled events delivered during this call
     rejections: list[Rejection] = field(default_factory=list)
     error: str | None = None  # why delivery failed, when something was spooled
+    refused: str | None = None  # the broker refused the events (REFUSALS): who, which topic, why
 
 
 @dataclass(frozen=True)
 class _Delivery:
     failed: list[Message]  # in the order given
     error: str | None
+    refused: str | None = None
 
 
 def validate_items(items: Iterable[Item], province: str = "") -> tuple[list[Event], list[Rejection]]:
@@ -126,6 +147,7 @@ class Publisher:
         self._timeout_s = self.settings.publish_timeout_s
         self._producer: KafkaProducer | None = None
         self._retry_at = 0.0  # after a failed delivery, spool without waiting until then
+        self._refused: str | None = None  # the last failed delivery's refusal, until one succeeds
         self._lock = threading.Lock()
 
     def publish(self, items: Iterable[Item]) -> PublishResult:
@@ -133,25 +155,32 @@ class Publisher:
         events, rejections = validate_items(items, self.province)
         messages = pack(events, self.batch_size)
         with self._lock, self.spool.locked():
-            drained, error = self._drain_locked() if self.spool and self._online() else (0, None)
+            drained, delivery = self._drain_locked() if self.spool and self._online() else (0, _Delivery([], None))
             if self.spool or not self._online():
                 failed = messages
-                error = error or "broker unreachable recently; spooled without waiting"
+                error = delivery.error or "broker unreachable recently; spooled without waiting"
+                refused = delivery.refused or self._refused
             else:
                 delivery = self._send(messages)
-                failed, error = delivery.failed, delivery.error
+                failed, error, refused = delivery.failed, delivery.error, delivery.refused
             self.spool.append(failed)
         spooled = sum(m.events for m in failed)
         return PublishResult(
-            len(events), len(events) - spooled, spooled, drained, rejections, error if spooled else None
+            len(events),
+            len(events) - spooled,
+            spooled,
+            drained,
+            rejections,
+            error if spooled else None,
+            refused if spooled else None,
         )
 
     def drain(self) -> PublishResult:
         """Deliver every spooled message in order; what is still undeliverable stays spooled."""
         with self._lock, self.spool.locked():
-            drained, error = self._drain_locked()
+            drained, delivery = self._drain_locked()
             left = self.spool.pending_events()
-        return PublishResult(drained=drained, spooled=left, error=error)
+        return PublishResult(drained=drained, spooled=left, error=delivery.error, refused=delivery.refused)
 
     def close(self) -> None:
         with self._lock:
@@ -166,7 +195,8 @@ class Publisher:
     def _online(self) -> bool:
         return time.monotonic() >= self._retry_at
 
-    def _drain_locked(self) -> tuple[int, str | None]:
+    def _drain_locked(self) -> tuple[int, _Delivery]:
+        """Send the spool's segments in order; stop at the first that is not wholly delivered."""
         drained = 0
         for segment in self.spool.segments():
             messages = self.spool.read(segment)
@@ -174,31 +204,40 @@ class Publisher:
             self.spool.replace(segment, delivery.failed)
             drained += sum(m.events for m in messages) - sum(m.events for m in delivery.failed)
             if delivery.failed:
-                return drained, delivery.error
-        return drained, None
+                return drained, delivery
+        return drained, _Delivery([], None)
 
     def _send(self, messages: list[Message]) -> _Delivery:
         """Send and wait for acks; the messages not acknowledged within the timeout come back."""
         if not messages:
             return _Delivery([], None)
         futures = []
+        raised: KafkaError | None = None
         try:
             producer = self._ensure_producer()
             for m in messages:
                 futures.append(producer.send(self.topic, key=m.key.encode(), value=m.value))
             producer.flush(timeout=self._timeout_s)
         except KafkaError as exc:
-            error: str | None = str(exc) or type(exc).__name__
-        else:
-            error = None
+            raised = exc
         failed = [m for m, f in zip(messages, futures) if not f.succeeded()] + messages[len(futures) :]
-        if failed:
-            first = next((f.exception for f in futures if f.failed()), None)
-            error = error or str(first) or type(first).__name__
-            # A fresh producer next time: this one may hold expired batches and a stale sequence.
-            self._drop_producer(timeout_s=0)
-            self._retry_at = time.monotonic() + self._timeout_s
-        return _Delivery(failed, error)
+        if not failed:
+            self._refused = None
+            return _Delivery([], None)
+        cause = raised or next((f.exception for f in futures if f.failed()), None)
+        # A fresh producer next time: this one may hold expired batches and a stale sequence.
+        self._drop_producer(timeout_s=0)
+        self._retry_at = time.monotonic() + self._timeout_s
+        self._refused = self._refusal(cause)
+        error = (str(cause) or type(cause).__name__) if cause else f"not acknowledged within {self._timeout_s:g}s"
+        return _Delivery(failed, error, self._refused)
+
+    def _refusal(self, cause: BaseException | None) -> str | None:
+        """Who was refused what, when the broker said no (REFUSALS); None for an outage."""
+        if not isinstance(cause, REFUSALS):
+            return None
+        principal = principal_for(self.settings, self.role) if secured(self.settings) else "a PLAINTEXT client"
+        return f"the broker refused {principal} on topic {self.topic}: {type(cause).__name__}: {cause}"
 
     def _ensure_producer(self) -> KafkaProducer:
         if self._producer is None:
@@ -217,10 +256,4 @@ class Publisher:
         producer, self._producer = self._producer, None
         if producer is None:
             return
-        try:
-            producer.close(timeout=timeout_s)
-        except KafkaTimeoutError:
-            # close() flushes first and gives up on a timeout, leaving the sender thread running with
-            # the batches we already spooled: end it as close() would have done after its flush.
-            producer._sender.force_close()
-            producer._closed = True
+        close_now(producer, timeout_s)  # what it could not deliver by then is spooled already

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from schemas.names import MAX_VALUE_BYTES
-from stack.clients import ADMIN, all_principals, ca_path, password_path
+from schemas.settings import Settings
+from stack.clients import ADMIN, admin_client, all_principals, ca_path
 
 from . import principals, secrets
 
@@ -320,26 +321,28 @@ def up(data_dir: Path, port: int, secured: bool = True) -> BrokerStatus:
     (folder / "broker.protocol").write_text("SASL_SSL" if secured else "PLAINTEXT")
     _wait_until_ready(proc, port, folder)
     if secured:
-        principals.ensure_users(admin_options(data_dir), folder / "secrets", all_principals())
+        principals.ensure_users(local_settings(data_dir), folder / "secrets", all_principals())
     return status(data_dir)
 
 
-def admin_options(data_dir: Path) -> dict:
-    """kafka-python options to reach the local broker as p06-admin (or unsecured, as it runs)."""
+def local_settings(data_dir: Path, base: Settings | None = None) -> Settings:
+    """Settings that reach the local broker as it runs (its port, protocol and secrets), whatever the
+    environment names; topic names and the rest come from base (defaults when None)."""
     folder = data_dir / "kafka"
     port = int((folder / "broker.port").read_text())
-    options: dict = {"bootstrap_servers": [f"127.0.0.1:{port}"]}
-    if protocol(data_dir) == "PLAINTEXT":
-        return options
-    secrets_dir = (folder / "secrets").resolve()
-    return {
-        **options,
-        "security_protocol": "SASL_SSL",
-        "sasl_mechanism": "SCRAM-SHA-512",
-        "sasl_plain_username": ADMIN,
-        "sasl_plain_password": password_path(secrets_dir, ADMIN).read_text().strip(),
-        "ssl_cafile": str(ca_path(secrets_dir)),
-    }
+    return (base or Settings.model_construct()).model_copy(
+        update={
+            "data_dir": data_dir,
+            "kafka_bootstrap": f"127.0.0.1:{port}",
+            "kafka_security_protocol": protocol(data_dir),
+            "kafka_sasl_mechanism": "SCRAM-SHA-512",
+            "kafka_username": "",  # each role as its own principal: admin work as p06-admin
+            "kafka_password": None,
+            "kafka_password_file": None,
+            "kafka_ssl_cafile": None,
+            "kafka_secrets_dir": (folder / "secrets").resolve(),
+        }
+    )
 
 
 def protocol(data_dir: Path) -> str:
@@ -349,18 +352,15 @@ def protocol(data_dir: Path) -> str:
 
 
 def _wait_until_ready(proc: subprocess.Popen, port: int, folder: Path) -> None:
-    from kafka import KafkaAdminClient
-
-    options = admin_options(folder.parent)
+    local = local_settings(folder.parent)
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise StackError(f"Kafka exited with status {proc.returncode}; see {folder / 'kafka.log'}")
         if port_answers(port):
             try:
-                admin = KafkaAdminClient(**options, request_timeout_ms=5000)
-                admin.list_topics()
-                admin.close()
+                with admin_client(local, timeout_ms=5000) as admin:
+                    admin.list_topics()
                 return
             except Exception:  # not ready yet: the controller is still electing itself
                 pass

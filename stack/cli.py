@@ -6,29 +6,20 @@ import shutil
 from pathlib import Path
 
 import typer
+from kafka.errors import KafkaError
 from rich.console import Console
 
 from schemas.settings import Settings, settings
-from stack.clients import ROLE_PRINCIPALS, ca_path, password_path, principal_for
+from stack.clients import ROLE_PRINCIPALS, ca_path, password_path
 
-from . import acl, principals, secrets
 from . import broker as local_broker
+from . import principals, secrets
+from .provision import provision
 
 stack_app = typer.Typer(help="A local Apache Kafka broker (KRaft, single node) for development and tests.")
 users_app = typer.Typer(help="SCRAM users of the local broker: list, add, revoke.")
 stack_app.add_typer(users_app, name="users")
 console = Console()
-
-
-def _grant_project_acls(s: Settings) -> None:
-    """The ACL table for the configured topic names (idempotent: existing bindings stay)."""
-    from kafka import KafkaAdminClient
-
-    admin = KafkaAdminClient(**local_broker.admin_options(s.data_dir), request_timeout_ms=15000)
-    try:
-        acl.grant(admin, acl.rules(s.events_topic, s.dlq_topic, s.app_id))
-    finally:
-        admin.close()
 
 
 def _client_help(s: Settings, broker: local_broker.BrokerStatus) -> None:
@@ -53,10 +44,12 @@ def stack_up(
     plaintext: bool = typer.Option(
         False,
         "--plaintext",
-        help="an open PLAINTEXT listener, no TLS, SASL or ACLs (benchmark comparison only); also when P06_KAFKA_SECURITY_PROTOCOL=PLAINTEXT",
+        help="an open PLAINTEXT listener, no TLS, SASL or ACLs (benchmark comparison only);"
+        " also when P06_KAFKA_SECURITY_PROTOCOL=PLAINTEXT",
     ),
 ) -> None:
-    """Start the broker on the port of P06_KAFKA_BOOTSTRAP (harmless when it already runs).
+    """Start the broker on the port of P06_KAFKA_BOOTSTRAP (harmless when it already runs), with the
+    pipeline's topics and ACLs ready, as `p06 stack init` leaves a cluster.
 
     Secured by default: TLS + SASL/SCRAM-SHA-512 on the client listener, ACLs enforced, certificates
     and one password per principal made on first start under DATA_DIR/kafka/secrets."""
@@ -65,12 +58,13 @@ def stack_up(
     try:
         with console.status(f"starting Kafka {local_broker.kafka_version()} on 127.0.0.1:{s.kafka_port}"):
             broker = local_broker.up(s.data_dir, s.kafka_port, secured=secured)
-            if local_broker.protocol(s.data_dir) != "PLAINTEXT":
-                _grant_project_acls(s)
-    except local_broker.StackError as exc:
+            # The README's next command publishes before any worker started: its topic must exist.
+            provision(local_broker.local_settings(s.data_dir, base=s), wait_s=60)
+    except (local_broker.StackError, RuntimeError, KafkaError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
     console.print(broker.describe())
+    console.print(f"topics ready: {s.events_topic}, {s.dlq_topic} and one ingestion topic per province")
     _client_help(s, broker)
     console.print(f"log: {broker.folder / 'kafka.log'}")
 
@@ -127,24 +121,8 @@ def stack_init() -> None:
     """On a running secured cluster, as P06_KAFKA_USERNAME (a super user): create every principal's SCRAM
     user (password from its file in P06_KAFKA_SECRETS_DIR/users, random when missing), the ACL table and
     the topics. Compose's kafka-init job; `p06 stack up` does the same for the local broker."""
-    from kafka import KafkaAdminClient
-
-    from stack.clients import all_principals, kafka_python_options
-
-    from .topics import ensure_ingestion_topics, ensure_topics
-
     s = settings()
-    options = kafka_python_options(s, "admin")
-    ensure_topics(s)  # waits for the cluster
-    ensure_ingestion_topics(s)
-    made = principals.ensure_users(
-        options, s.kafka_secrets, [n for n in all_principals() if n != principal_for(s, "admin")]
-    )
-    admin = KafkaAdminClient(**options, request_timeout_ms=15000)
-    try:
-        acl.grant(admin, acl.rules(s.events_topic, s.dlq_topic, s.app_id))
-    finally:
-        admin.close()
+    made = provision(s)  # waits for the cluster
     console.print(f"{len(made)} SCRAM users created, ACLs granted for {s.events_topic} (app {s.app_id}), topics ready")
 
 
@@ -153,7 +131,7 @@ def users_list() -> None:
     """The SCRAM users the broker knows."""
     s = settings()
     broker = _running_secured(s)
-    for name in principals.list_users(local_broker.admin_options(s.data_dir)):
+    for name in principals.list_users(local_broker.local_settings(s.data_dir)):
         console.print(f"{name}  {password_path(broker.folder / 'secrets', name)}")
 
 
@@ -163,7 +141,7 @@ def users_add(name: str = typer.Argument(..., help="user name, e.g. p06-province
     s = settings()
     broker = _running_secured(s)
     try:
-        file = principals.add(local_broker.admin_options(s.data_dir), broker.folder / "secrets", name)
+        file = principals.add(local_broker.local_settings(s.data_dir), broker.folder / "secrets", name)
     except (ValueError, RuntimeError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
@@ -177,7 +155,7 @@ def users_revoke(name: str = typer.Argument(..., help="user name")) -> None:
     s = settings()
     broker = _running_secured(s)
     try:
-        principals.revoke(local_broker.admin_options(s.data_dir), broker.folder / "secrets", name)
+        principals.revoke(local_broker.local_settings(s.data_dir), broker.folder / "secrets", name)
     except (ValueError, RuntimeError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None

@@ -7,13 +7,21 @@ names another user. Passwords are read from files or SecretStr and never logged 
 
 from __future__ import annotations
 
+import logging
 import ssl
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from schemas.settings import Settings
 
+if TYPE_CHECKING:
+    from kafka import KafkaAdminClient
+
+log = logging.getLogger("p06.kafka")
 Role = Literal["admin", "worker", "sink", "gateway", "admission", "national", "bench"]
 
 # SCRAM user names; the broker's ACLs (stack/acl.py) grant each one what its role does.
@@ -143,6 +151,49 @@ def kafka_python_options(settings: Settings, role: str) -> dict[str, Any]:
 def aiokafka_options(settings: Settings, role: str) -> dict[str, Any]:
     """bootstrap_servers and security options for aiokafka's consumers and producers."""
     return {"bootstrap_servers": settings.kafka_bootstrap, **_security(settings, role)}
+
+
+@contextmanager
+def admin_client(
+    settings: Settings, role: str = "admin", timeout_ms: int = 15_000, wait_s: float = 0
+) -> Iterator[KafkaAdminClient]:
+    """The one way an admin client is made: kafka-python's, as this role's principal, closed on exit.
+
+    wait_s: keep trying that long while the cluster does not answer (services wait for Kafka rather
+    than crash), then raise KafkaUnreachable saying so."""
+    admin = _connected_admin(settings, role, timeout_ms, wait_s)
+    try:
+        yield admin
+    finally:
+        admin.close()
+
+
+class KafkaUnreachable(RuntimeError):
+    """The cluster did not answer an admin client within the wait; the message says what to do."""
+
+
+def _connected_admin(settings: Settings, role: str, timeout_ms: int, wait_s: float) -> KafkaAdminClient:
+    from kafka import KafkaAdminClient
+    from kafka.errors import KafkaError
+
+    options = kafka_python_options(settings, role)
+    deadline = time.monotonic() + wait_s
+    delay = 0.5
+    while True:
+        try:
+            return KafkaAdminClient(**options, request_timeout_ms=timeout_ms)
+        except KafkaError as exc:
+            if time.monotonic() + delay > deadline:
+                if not wait_s:
+                    raise
+                raise KafkaUnreachable(
+                    f"Kafka at {settings.kafka_bootstrap} did not answer for {wait_s:.0f}s ({exc}); "
+                    "start it with `p06 stack up` or set P06_KAFKA_BOOTSTRAP"
+                ) from None
+            if delay == 0.5:
+                log.warning("waiting for Kafka at %s (%s)", settings.kafka_bootstrap, exc)
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
 
 def faust_options(settings: Settings, role: str) -> dict[str, Any]:

@@ -10,17 +10,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from stack.clients import password_path
+from schemas.settings import Settings
+from stack.clients import admin_client, password_path
 
 from . import acl, secrets
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-
-
-def _admin(options: dict):  # type: ignore[no-untyped-def]
-    from kafka import KafkaAdminClient
-
-    return KafkaAdminClient(**options, request_timeout_ms=15000)
 
 
 def check_name(name: str) -> str:
@@ -33,13 +28,12 @@ def existing_users(admin) -> set[str]:  # type: ignore[no-untyped-def]
     return {user for user, info in admin.describe_user_scram_credentials().items() if not info["error"]}
 
 
-def ensure_users(options: dict, secrets_dir: Path, names: list[str]) -> list[str]:
+def ensure_users(settings: Settings, secrets_dir: Path, names: list[str]) -> list[str]:
     """Create the SCRAM user of each name that has none yet (password from its file, made if
     missing); names whose file was removed by a revoke are skipped. Returns the names created."""
     from kafka.admin import UserScramCredentialUpsertion
 
-    admin = _admin(options)
-    try:
+    with admin_client(settings) as admin:
         present = existing_users(admin)
         revoked = _revoked(secrets_dir)
         missing = [n for n in names if n not in present and n not in revoked]
@@ -51,8 +45,6 @@ def ensure_users(options: dict, secrets_dir: Path, names: list[str]) -> list[str
             if errors:
                 raise RuntimeError(f"the broker refused SCRAM users: {errors}")
         return missing
-    finally:
-        admin.close()
 
 
 def _revoked_file(secrets_dir: Path) -> Path:
@@ -64,7 +56,7 @@ def _revoked(secrets_dir: Path) -> set[str]:
     return set(file.read_text().split()) if file.exists() else set()
 
 
-def add(options: dict, secrets_dir: Path, name: str) -> Path:
+def add(settings: Settings, secrets_dir: Path, name: str) -> Path:
     """Create (or re-create after a revoke) a SCRAM user with a new random password; its file's path."""
     from kafka.admin import UserScramCredentialUpsertion
 
@@ -73,30 +65,24 @@ def add(options: dict, secrets_dir: Path, name: str) -> Path:
     secrets.write_private(_revoked_file(secrets_dir), "".join(f"{n}\n" for n in sorted(revoked)).encode())
     file = password_path(secrets_dir, name)
     secrets.write_private(file, secrets.new_password().encode())
-    admin = _admin(options)
-    try:
+    with admin_client(settings) as admin:
         errors = admin.alter_user_scram_credentials(
             [UserScramCredentialUpsertion(name, "SCRAM-SHA-512", file.read_text().strip())]
         )
-    finally:
-        admin.close()
     if errors.get(name):
         raise RuntimeError(f"the broker refused user {name}: {errors[name]}")
     return file
 
 
-def revoke(options: dict, secrets_dir: Path, name: str) -> None:
+def revoke(settings: Settings, secrets_dir: Path, name: str) -> None:
     """Delete the user's SCRAM credential and ACLs: its next connection is refused. New
     connections only: one already authenticated lives until it closes or the broker re-authenticates it."""
     from kafka.admin import UserScramCredentialDeletion
 
     check_name(name)
-    admin = _admin(options)
-    try:
+    with admin_client(settings) as admin:
         errors = admin.alter_user_scram_credentials([UserScramCredentialDeletion(name, "SCRAM-SHA-512")])
         acl.revoke_principal(admin, name)
-    finally:
-        admin.close()
     if errors.get(name) and "not found" not in errors[name].lower():
         raise RuntimeError(f"the broker could not revoke {name}: {errors[name]}")
     password_path(secrets_dir, name).unlink(missing_ok=True)
@@ -105,9 +91,6 @@ def revoke(options: dict, secrets_dir: Path, name: str) -> None:
     )
 
 
-def list_users(options: dict) -> list[str]:
-    admin = _admin(options)
-    try:
+def list_users(settings: Settings) -> list[str]:
+    with admin_client(settings) as admin:
         return sorted(existing_users(admin))
-    finally:
-        admin.close()

@@ -21,9 +21,8 @@ import pytest
 
 from auth.accounts import Accounts
 from schemas.settings import Settings, load_settings, settings
-from stack import acl
 from stack import broker as local_broker
-from stack.clients import kafka_python_options
+from stack import provision
 
 
 @dataclass(frozen=True)
@@ -55,13 +54,7 @@ def grant_acls(s: Settings) -> None:
     """The project's ACL table for this test's topic names, granted as p06-admin."""
     if s.kafka_security_protocol == "PLAINTEXT":
         return
-    from kafka import KafkaAdminClient
-
-    admin = KafkaAdminClient(**kafka_python_options(s, "admin"), request_timeout_ms=15000)
-    try:
-        acl.grant(admin, acl.rules(s.events_topic, s.dlq_topic, s.app_id))
-    finally:
-        admin.close()
+    provision.grant_acls(s)
 
 
 def operator_accounts(data_dir: Path) -> dict[str, str]:

@@ -155,7 +155,7 @@ def test_request_size_is_bounded(client: TestClient, hanoi: dict, topics: Settin
 def test_openapi_describes_the_endpoint_and_the_events(client: TestClient) -> None:
     document = client.get("/openapi.json").json()
     post = document["paths"]["/v1/events"]["post"]
-    assert set(post["responses"]) == {"202", "401", "403", "413", "422"}
+    assert set(post["responses"]) == {"202", "401", "403", "413", "422", "502"}
     assert {
         "TaskStatusEvent",
         "VillageStatusEvent",

@@ -17,7 +17,7 @@ from kafka.errors import KafkaTimeoutError, TopicAuthorizationFailedError
 from schemas.names import ingestion_topic
 from schemas.settings import Settings
 from stack import acl, create_topics, principals
-from stack.clients import all_principals, ca_path, kafka_python_options, password_path
+from stack.clients import admin_client, all_principals, ca_path, kafka_python_options, password_path
 
 A, B = "01", "04"  # two provinces of the registry
 QUICK = dict(max_block_ms=5000, request_timeout_ms=5000, bootstrap_timeout_ms=5000)
@@ -110,16 +110,10 @@ def test_a_plaintext_client_on_the_tls_listener_is_refused(secured: Settings) ->
 
 
 def test_a_revoked_user_is_refused(secured: Settings) -> None:
-    admin_options = kafka_python_options(secured, "admin")
     name, topic = f"p06-test-{uuid.uuid4().hex[:8]}", ingestion_topic(secured.events_topic, A)
-    file = principals.add(admin_options, secured.kafka_secrets, name)
-    from kafka import KafkaAdminClient
-
-    admin = KafkaAdminClient(**admin_options)
-    try:
+    file = principals.add(secured, secured.kafka_secrets, name)
+    with admin_client(secured) as admin:
         acl.grant(admin, [acl.Rule(name, "topic", topic, False, "WRITE")])
-    finally:
-        admin.close()
     user = {
         **kafka_python_options(secured, "admin"),
         "sasl_plain_username": name,
@@ -127,8 +121,8 @@ def test_a_revoked_user_is_refused(secured: Settings) -> None:
     }
     send_one(user, topic)
     assert records_in(secured, topic) == 1
-    principals.revoke(admin_options, secured.kafka_secrets, name)
-    assert not file.exists() and name not in principals.list_users(admin_options)
+    principals.revoke(secured, secured.kafka_secrets, name)
+    assert not file.exists() and name not in principals.list_users(secured)
     refused_at_connection(secured, user, topic, "revoked user")
 
 

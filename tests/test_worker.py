@@ -10,7 +10,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 from kit.pipeline import (
     INVALID_MESSAGES,
@@ -28,7 +28,7 @@ from schemas.settings import Settings
 from sinks.checks.recount import expected_live
 from stack import broker as local_broker
 from stack import ensure_topics
-from stack.clients import kafka_python_options
+from stack.clients import admin_client, kafka_python_options
 from stack.partitions import home_partition
 from streams.positions import position_key
 from streams.state import changelog_topic
@@ -116,12 +116,11 @@ def test_state_stored_but_snapshot_lost_is_sent_again_when_processed_again(p06_s
     wait_for_figures(first, expected)
     first.stop()
 
-    admin = KafkaAdminClient(**kafka_python_options(p06_settings, "admin"))
-    admin.delete_topics([snapshot_topic(p06_settings)])
-    deadline = time.monotonic() + 60
-    while snapshot_topic(p06_settings) in admin.list_topics() and time.monotonic() < deadline:
-        time.sleep(0.5)
-    admin.close()
+    with admin_client(p06_settings) as admin:
+        admin.delete_topics([snapshot_topic(p06_settings)])
+        deadline = time.monotonic() + 60
+        while snapshot_topic(p06_settings) in admin.list_topics() and time.monotonic() < deadline:
+            time.sleep(0.5)
     changelog = KafkaProducer(**kafka_python_options(p06_settings, "worker"), acks="all")
     for partition in range(p06_settings.topic_partitions):  # as the table writes it: JSON key and value
         changelog.send(
