@@ -32,6 +32,7 @@ from kit.pipeline import (
 )
 
 from producers import Publisher, as_messages
+from schemas.names import sink_group
 from schemas.settings import Settings, load_settings
 from schemas.settings import settings as cached_settings
 from sinks.checks.recount import expected_live
@@ -179,7 +180,7 @@ def test_sink_killed_mid_batch_and_restarted(pipeline) -> None:
         assert time.monotonic() < deadline and sink.failure() is None, f"the sink wrote nothing: {sink.failure()}"
         time.sleep(0.05)
     sink.kill()
-    assert uncommitted(pipeline.settings, f"{pipeline.settings.app_id}-sink") > 0, (
+    assert uncommitted(pipeline.settings, sink_group(pipeline.settings.app_id)) > 0, (
         "the sink had finished: the kill proved nothing"
     )
     publish(pipeline.settings, messages[len(messages) // 2 :])

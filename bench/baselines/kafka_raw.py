@@ -10,6 +10,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 from kafka import KafkaProducer
 
+from schemas.names import MAX_VALUE_BYTES
 from schemas.settings import Settings
 from stack.clients import aiokafka_options, kafka_python_options
 
@@ -23,7 +24,7 @@ def producer(s: Settings, as_publisher: bool) -> KafkaProducer:
         return KafkaProducer(**kafka_python_options(s, "bench"), **PRODUCER_OPTIONS)
     # One event per message: acks=all, linger 5 ms, 64 KB batches (crc32c is a dependency).
     return KafkaProducer(
-        **kafka_python_options(s, "bench"), acks="all", linger_ms=5, batch_size=65536, max_request_size=5_242_880
+        **kafka_python_options(s, "bench"), acks="all", linger_ms=5, batch_size=65536, max_request_size=MAX_VALUE_BYTES
     )
 
 
