@@ -60,7 +60,8 @@ class Sessions:
     def account(self, token: str) -> Account | None:
         """The live account behind a token; None if tampered, expired, revoked or re-created since."""
         try:
-            data = self._signer().loads(token, max_age=self.lifetime_s)
+            # a float: a lifetime of a few seconds (the tests') stays exact; itsdangerous only compares it
+            data = self._signer().loads(token, max_age=self.lifetime_s)  # type: ignore[arg-type]
         except BadSignature:  # tampered, or older than max_age (SignatureExpired is a BadSignature)
             return None
         account = self.accounts.all().get(data.get("u", "")) if isinstance(data, dict) else None

@@ -8,6 +8,7 @@ import base64
 import threading
 import types
 from pathlib import Path
+from typing import cast
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -17,6 +18,7 @@ from auth import (
     LIVE_FIGURES,
     METRICS,
     WAREHOUSE,
+    Account,
     Accounts,
     Asking,
     Guard,
@@ -27,6 +29,7 @@ from auth import (
     TextAnswer,
 )
 from sinks.checks.audit import Audit, CheckResult
+from sinks.warehouse.store import Store
 from sinks.web.metrics import exposition, sink_registry
 
 
@@ -50,7 +53,8 @@ def guard(tmp_path_factory: pytest.TempPathFactory) -> Guard:
 
 def test_each_door_admits_its_roles_and_refuses_the_others_as_before(guard: Guard) -> None:
     admit = lambda who, door: asyncio.run(guard.admit(asking(who), door))  # noqa: E731
-    assert admit(basic("ops", "province-password"), LIVE_FIGURES).scope == "province 01"
+    ops = admit(basic("ops", "province-password"), LIVE_FIGURES)
+    assert isinstance(ops, Account) and ops.scope == "province 01"
     nobody = admit(None, LIVE_FIGURES)
     assert isinstance(nobody, JsonAnswer) and nobody.status == 401 and "log in" in nobody.body["error"]
     assert admit(basic("nat", "wrong-password"), WAREHOUSE) == nobody
@@ -59,12 +63,13 @@ def test_each_door_admits_its_roles_and_refuses_the_others_as_before(guard: Guar
     words = "may not see figures (a monitor account reads /metrics only)"
     assert monitor == JsonAnswer(403, {"error": f"account 'mon' (monitor) {words}", "scope": "monitor"})
     sink = admit(basic("mon", "monitor-password"), WAREHOUSE)
-    assert sink.body["error"] == "account 'mon' (monitor) reads /metrics only"
+    assert isinstance(sink, JsonAnswer) and sink.body["error"] == "account 'mon' (monitor) reads /metrics only"
     for who, status in ((None, 401), (basic("nat", "national-password"), 403)):
         refused = admit(who, METRICS)
         assert isinstance(refused, TextAnswer) and refused.status == status
         assert refused.headers == {"WWW-Authenticate": 'Basic realm="p06 metrics"'}
-    assert admit(basic("mon", "monitor-password"), METRICS).role == "monitor"
+    watcher = admit(basic("mon", "monitor-password"), METRICS)
+    assert isinstance(watcher, Account) and watcher.role == "monitor"
     assert admit(None, DASHBOARD) == Redirect("/login?next=%2Fx%3Flang%3Den")
 
 
@@ -76,7 +81,7 @@ def test_a_login_gives_a_session_the_guard_accepts_until_the_account_changes(gua
     assert isinstance(done, Redirect) and done.location == "/dashboard/" and done.set_session is not None
     assert done.set_session.max_age_s == 3600
     token = done.set_session.value
-    assert guard.identify(asking(session=token)).name == "ops"
+    assert guard.identify(asking(session=token)) == guard.accounts.all()["ops"]
     assert guard.identify(asking(session=token[:-2] + ("AA" if not token.endswith("AA") else "BB"))) is None
     assert desk.logout("en") == Redirect("/login?lang=en", end_session=True)
     assert desk.logout("xx") == Redirect("/login", end_session=True)
@@ -107,7 +112,8 @@ def test_the_sink_metrics_keep_their_names_types_and_labels() -> None:
     audit.results = {"recent": CheckResult(seconds=1.5, differences={"rollups": 1}, live="agree")}
     audit.runs = {"recent": 3}
     stats = {"events": 10, "rejected": 2, "away_from_home": 1, "batches": 4, "write_s": 0.5, "lag": None}
-    text = exposition(sink_registry(lambda: stats, types.SimpleNamespace(up=True), audit))
+    store = cast(Store, types.SimpleNamespace(up=True))
+    text = exposition(sink_registry(lambda: stats, store, audit))
     families = {f.name: f for f in text_string_to_metric_families(text)}
     samples = {(s.name, tuple(sorted(s.labels.items()))): s.value for f in families.values() for s in f.samples}
     assert {name: f.type for name, f in families.items()} == {
