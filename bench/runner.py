@@ -175,8 +175,8 @@ class Work:
     topics: dict[str, str]
 
     @property
-    def n(self) -> int:
-        return len(self.events)
+    def n(self) -> int:  # events asked for (the simulator makes exactly that many)
+        return self.sizes["events"]
 
     @property
     def reps(self) -> int:
@@ -237,7 +237,7 @@ def _measure(
     _faust_baselines(run, w)
     _publish_stage(run, w)
     sink_run = _drain_stages(run, w)
-    lat_events, _ = source(LATENCY_RATE * (sizes["latency_s"] + latency.WARMUP_S), 1000 + w.n % 997)
+    lat_events, _ = source(LATENCY_RATE * (sizes["latency_s"] + latency.WARMUP_S), 1000 + len(w.events) % 997)
     _latency_stages(run, w, lat_events)
     _warehouse_stage(run, w, lat_events, sink_run)
     _history_stage(run, w)

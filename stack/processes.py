@@ -138,7 +138,7 @@ class P06Process:
         """Until text appears in the log."""
         self.wait_until(lambda: text in self.log.read_text(errors="replace"), timeout_s, repr(text), poll_s)
 
-    def wait(self, timeout_s: float | None = None) -> bool:
+    def wait_exit(self, timeout_s: float | None = None) -> bool:
         """Whether it ended within timeout_s."""
         try:
             self.proc.wait(timeout_s)
@@ -182,7 +182,7 @@ def stop_all(processes: Mapping[str, P06Process], grace_s: float) -> list[str]:
         p.terminate()
     deadline, killed = time.monotonic() + grace_s, []
     for name, p in processes.items():
-        if not p.wait(max(0.0, deadline - time.monotonic())):
+        if not p.wait_exit(max(0.0, deadline - time.monotonic())):
             p.kill()
             killed.append(name)
     for p in processes.values():

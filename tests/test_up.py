@@ -66,7 +66,7 @@ def _ctrl_c_stops_everything(env: dict[str, str], tmp_path: Path, up: P06Process
                 stopped_after.setdefault(names[p.pid], round(time.monotonic() - interrupted, 1))
         time.sleep(0.1)
     print("stopped after (s):", stopped_after)  # the worker's own deadline is 10 s; the sink stops in about 1 s
-    assert up.wait(15) and up.returncode == 0
+    assert up.wait_exit(15) and up.returncode == 0
     alive = [p for p in started if _running(p)]
     assert not alive, f"still running after Ctrl-C: {[p.cmdline() for p in alive]}"
     assert "killed" not in up.log.read_text(), f"a process ignored SIGTERM:\n{up.log.read_text()[-2000:]}"
