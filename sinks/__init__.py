@@ -4,12 +4,9 @@ Public API (the CLI in sinks.cli is wired into p06.py):
 """
 
 from sinks.checks.reconcile import Difference, reconcile
-from sinks.ingest.sink import Sink, run
+from sinks.ingest import Sink, run
 from sinks.reports.report import national, province
-from sinks.warehouse.clickhouse import open_client
-from sinks.warehouse.figures import from_archive, from_rollups
-from sinks.warehouse.migrations import migrate
-from sinks.warehouse.reader import WarehouseUnavailable, open_reader
+from sinks.warehouse import WarehouseUnavailable, from_archive, from_rollups, migrate, open_client, open_reader
 
 __all__ = [
     "Difference",

@@ -18,6 +18,8 @@ from kit.sinkstream import P06
 from schemas.registry import registry
 from schemas.settings import load_settings
 from sinks.warehouse.access import FIGURE_TABLES, plan
+from sinks.warehouse.migrations import migrate
+from sinks.warehouse.tables import DATABASE, SINK_TABLES
 
 SOURCES = (
     "FILE",
@@ -87,6 +89,22 @@ def test_each_province_role_is_held_to_its_own_rows(statements) -> None:
         assert all(p.endswith(f"USING province = '{code}' TO p06_province_{code}") for p in policies)
     readers = [s.sql for s in statements if "ROW POLICY OR REPLACE p06_all " in s.sql]
     assert all(p.endswith("USING 1 TO p06_writer, p06_reader") for p in readers)
+
+
+def test_the_grant_knows_every_table_the_migrations_leave(chdb_client) -> None:
+    """A migration that adds a table must say who reads it: a figure table (a `province` column, held to
+    its province's rows for a province's role) or one of the sink's own (no province role reads it)."""
+    migrate(chdb_client)
+    tables = chdb_client.query(
+        "SELECT name FROM system.tables WHERE database = {db:String}", parameters={"db": DATABASE}
+    )
+    with_province = chdb_client.query(
+        "SELECT DISTINCT table FROM system.columns WHERE database = {db:String} AND name = 'province'",
+        parameters={"db": DATABASE},
+    )
+    assert not set(FIGURE_TABLES) & set(SINK_TABLES)
+    assert {t for (t,) in tables.result_rows} == set(FIGURE_TABLES) | set(SINK_TABLES)
+    assert {t for (t,) in with_province.result_rows} == set(FIGURE_TABLES)  # what each row policy filters on
 
 
 def test_grant_refuses_embedded_chdb_and_missing_passwords(p06_settings, monkeypatch: pytest.MonkeyPatch) -> None:

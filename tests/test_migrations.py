@@ -8,7 +8,7 @@ from schemas.events import validate_event
 from schemas.metrics import METRICS
 from schemas.registry import registry
 from sinks.checks.recount import recount
-from sinks.warehouse import rollups
+from sinks.ingest import checkpoint
 from sinks.warehouse.archive import COLUMNS, TABLE, Columns, now
 from sinks.warehouse.figures import from_rollups
 from sinks.warehouse.migrations import Migration, MigrationError, applied, available, migrate
@@ -170,7 +170,7 @@ def test_0005_builds_the_rollups_of_an_archive_the_batches_then_keep_up_to_date(
     for i, event in enumerate(after):
         batch = columns([event], len(before) + i)
         chdb_client.insert(TABLE, batch.data, column_names=list(COLUMNS), column_oriented=True)
-        rollups.apply(chdb_client, batch)
+        checkpoint.apply(chdb_client, batch)
     assert from_rollups(reader)["wards"][ward] == recount(before + after)["wards"][ward]
 
 

@@ -2,107 +2,33 @@
 
 aiokafka rather than kafka-python: on this kind of machine its consumer decodes JSON at ~130k msg/s
 against ~23k (76k with crc32c) for kafka-python, and the sink is the one consumer of every event.
-Delivery is at least once; exactness comes from the warehouse (dedup token, FINAL, rewrites).
-
-Only records at home are archived, by the live worker's own test (stack.partitions.counted_locality):
-the Kafka key is the event's locality and the record lies in that locality's home partition
-(stack.partitions). The worker sends any other event again, under its own key, to its home
-partition, where this sink archives it; so all copies of an event are in one partition and the
-archive's lowest offset is the first copy, the one that counts (issue 11).
+Delivery is at least once; exactness comes from the order of the writes and the warehouse's tables (dedup
+token, FINAL, rewrites): the protocol, step by step, is sinks/ingest/checkpoint.py. This module runs it:
+the consumer, the batches it collects, lag, backoff while ClickHouse is down, and a clean stop.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import signal
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka import AIOKafkaConsumer
 
-from schemas.events import MAX_BATCH_EVENTS, parse_message
-from schemas.metrics import identity
+from schemas.events import MAX_BATCH_EVENTS
 from schemas.settings import Settings
 from sinks.checks.audit import Audit
-from sinks.warehouse.archive import Columns, now
+from sinks.ingest.batch import Batch
+from sinks.ingest.checkpoint import KAFKA_CALL_TIMEOUT_S, Checkpoint
+from sinks.ingest.stats import Stats
 from sinks.warehouse.store import Store
 from sinks.web import api
 from stack.clients import aiokafka_options
-from stack.partitions import counted_locality
 
 log = logging.getLogger("p06.sink")
 MAX_BACKOFF_S = 10.0
-KAFKA_CALL_TIMEOUT_S = 5.0  # an offset commit or a consumer stop that waits longer has lost the broker
-
-
-@dataclass
-class Stats:
-    messages: int = 0
-    events: int = 0
-    rejected: int = 0  # invalid messages or batch elements: the streams' DLQ reports them
-    away_from_home: int = 0  # valid events skipped where they landed: the worker re-sends them home
-    batches: int = 0
-    write_s: float = 0.0  # time spent writing batches to ClickHouse (archive and rollups), retries included
-    largest_batch: int = 0  # rows; P06_SINK_BATCH_ROWS bounds it (give or take one fetch of large messages)
-    lag: int | None = None  # records on the broker not yet committed by this sink; None until known
-    started: float = field(default_factory=time.monotonic)
-
-
-class Batch:
-    """Records taken since the last commit: their rows and, per partition, the offsets they span."""
-
-    def __init__(self, topic: str, partitions: int = 0) -> None:
-        self.topic = topic
-        self.partitions = partitions  # of the events topic as the broker has them; set before the first add()
-        self.columns = Columns()
-        self.offsets: dict[int, tuple[int, int]] = {}
-        self.messages = 0
-        self.rejected = 0
-        self.away_from_home = 0
-        self.largest_message = 0  # events in the largest message so far
-
-    def add(self, partition: int, offset: int, key: bytes | None, value: bytes | None, timestamp_ms: int) -> None:
-        events, rejections = parse_message(value, timestamp_ms / 1000)  # judged as the worker judges it
-        received = now()
-        home = counted_locality(key, partition, self.partitions)  # the worker's test, the same function
-        seen: set[tuple[str, str]] = set()  # copies within one message share its offset
-        away = 0
-        for event in events:
-            if event.locality != home:
-                away += 1  # archived when the worker's copy arrives at home
-                continue
-            this = identity(event)
-            if this in seen:
-                continue  # a later copy in the same message: the first one counts, as in the worker
-            seen.add(this)
-            self.columns.add(event, self.topic, partition, offset, received)
-        if away:
-            self.away_from_home += away
-            log.debug(
-                "%s[%d]@%d: %d event(s) away from home (key %r, %d partitions): not archived here",
-                self.topic,
-                partition,
-                offset,
-                away,
-                key,
-                self.partitions,
-            )
-        self.rejected += len(rejections)
-        self.messages += 1
-        self.largest_message = max(self.largest_message, len(events))
-        first, _ = self.offsets.get(partition, (offset, offset))
-        self.offsets[partition] = (first, offset)
-
-    def token(self) -> str:
-        """Same records -> same token, so ClickHouse drops a retried insert of this batch."""
-        spans = ",".join(f"{self.topic}:{p}:{a}-{b}" for p, (a, b) in sorted(self.offsets.items()))
-        return hashlib.sha256(spans.encode()).hexdigest()
-
-    def commit_offsets(self) -> dict[TopicPartition, int]:
-        return {TopicPartition(self.topic, p): last + 1 for p, (_, last) in self.offsets.items()}
 
 
 class Sink:
@@ -139,13 +65,12 @@ class Sink:
         await self.consumer.start()
         log.info("sink consuming %s (group %s-sink) into %s", s.events_topic, s.app_id, s.clickhouse_dsn)
         audit = asyncio.create_task(self.audit.run(self.stop))
+        checkpoint = Checkpoint(self.store, self.consumer, self.stats, self._until_up)
         try:
             while not self.stop.is_set():
-                batch = await self._collect()
-                started = time.perf_counter()
-                if batch.messages and await self._until_up(lambda: self.store.write(batch.columns, batch.token())):
-                    self.stats.write_s += time.perf_counter() - started
-                    await self._commit(batch)
+                batch = await self._collect()  # step 1 of the protocol (sinks/ingest/checkpoint.py)
+                if batch.messages and await checkpoint.save(batch):  # steps 2-9
+                    await self._measure_lag()
         finally:
             try:  # leaving the group needs the broker; without it, stopping must not wait for ever
                 await asyncio.wait_for(self.consumer.stop(), KAFKA_CALL_TIMEOUT_S)
@@ -172,7 +97,7 @@ class Sink:
             # largest seen (a packed message holds up to 500 events; invalid ones none).
             room = self.settings.sink_batch_rows - len(batch.columns)
             per_message = max(batch.largest_message, self.largest_message, 1)
-            records = await self.consumer.getmany(
+            records = await self._consumer().getmany(
                 timeout_ms=int(wait * 1000), max_records=max(1, min(room // per_message, 10_000))
             )
             if records:  # the consumer has the topic's metadata now
@@ -191,22 +116,27 @@ class Sink:
             self.closed_at = time.monotonic()
         return batch
 
+    def _consumer(self) -> AIOKafkaConsumer:
+        assert self.consumer is not None, "run() starts the consumer before any batch"
+        return self.consumer
+
     def _partition_count(self) -> int:
         """The events topic's partitions as the broker has them (not as the settings would create
         them), learnt once, as the worker learns them (streams.worker.Processor._partition_count)."""
         if self.events_partitions is None:
-            self.events_partitions = len(self.consumer.partitions_for_topic(self.settings.events_topic) or ()) or None
+            known = self._consumer().partitions_for_topic(self.settings.events_topic)
+            self.events_partitions = len(known or ()) or None
         return self.events_partitions or self.settings.topic_partitions
 
     async def _measure_lag(self) -> None:
-        lag = 0
-        for tp in self.consumer.assignment():
-            highwater = self.consumer.highwater(tp)
+        consumer, lag = self._consumer(), 0
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp)
             if highwater is None:
                 self.stats.lag = None
                 return
-            lag += highwater - await self.consumer.position(tp)
-        self.stats.lag = lag if self.consumer.assignment() else None
+            lag += highwater - await consumer.position(tp)
+        self.stats.lag = lag if consumer.assignment() else None
 
     async def _until_up(self, write) -> bool:
         """Run a ClickHouse action until it succeeds, backing off; False only when stopping."""
@@ -231,22 +161,6 @@ class Sink:
             await self.consumer.getmany(timeout_ms=int(seconds * 1000))
         finally:
             self.consumer.resume(*self.consumer.assignment())
-
-    async def _commit(self, batch: Batch) -> None:
-        owned = self.consumer.assignment()
-        offsets = {tp: o for tp, o in batch.commit_offsets().items() if tp in owned}
-        try:
-            if offsets:
-                await asyncio.wait_for(self.consumer.commit(offsets), KAFKA_CALL_TIMEOUT_S)
-        except (TimeoutError, KafkaError) as exc:  # the next owner re-reads them, the warehouse dedups
-            log.warning("offset commit failed (%r); those records will be written again, harmlessly", exc)
-        self.stats.messages += batch.messages
-        self.stats.events += len(batch.columns)
-        self.stats.rejected += batch.rejected
-        self.stats.away_from_home += batch.away_from_home
-        self.stats.batches += 1
-        self.stats.largest_batch = max(self.stats.largest_batch, len(batch.columns))
-        await self._measure_lag()
 
 
 def run(settings: Settings) -> None:

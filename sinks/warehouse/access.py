@@ -14,8 +14,8 @@ from typing import Any
 
 from schemas.registry import registry
 from schemas.settings import Settings
+from sinks.warehouse.tables import FIGURE_TABLES
 
-FIGURE_TABLES = ("archive", "events_raw", "counted", "entity_latest", "rollup_hour", "rollup_day")
 USERS = {"p06_sink": "p06_writer", "p06_reports": "p06_reader"}  # user -> its role (and settings profile)
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import orjson
+from clickhouse_connect.driver.client import Client
 
 from schemas.events import Event
 from schemas.metrics import METRICS, contribution, entity_of
 from schemas.registry import registry
-from sinks.warehouse.clickhouse import DATABASE
+from sinks.warehouse.tables import ARCHIVE as TABLE
 
-TABLE = f"{DATABASE}.archive"
 # FINAL reads every partition whatever the WHERE on occurred_at (chDB 26.9: "Parts: 34/34"); the archive
 # is partitioned by month and all copies of an event share its UTC day, so naming the partitions is exact.
 # (do_not_merge_across_partitions_select_final would prune too, but a whole-archive recount then took
@@ -78,6 +78,18 @@ class Columns:
                 event.code_as_sent,
             )
         )
+
+
+def insert(client: Client, columns: Columns, token: str) -> None:
+    """One insert of the batch's rows; ClickHouse drops it when it carries a token it has seen
+    (non_replicated_deduplication_window, 0001 and 0004), so a retried batch is archived once."""
+    client.insert(
+        TABLE,
+        columns.data,
+        column_names=list(COLUMNS),
+        column_oriented=True,
+        settings={"insert_deduplication_token": token},
+    )
 
 
 def now() -> datetime:

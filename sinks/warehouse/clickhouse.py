@@ -8,8 +8,9 @@ import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 
 from schemas.settings import Settings
+from sinks.warehouse.tables import DATABASE
 
-DATABASE = "p06"
+__all__ = ["DATABASE", "chdb_folder", "is_embedded", "open_client"]  # DATABASE is named in tables.py
 
 
 def is_embedded(dsn: str) -> bool:

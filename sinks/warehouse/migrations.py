@@ -12,9 +12,7 @@ from importlib import resources
 
 from clickhouse_connect.driver.client import Client
 
-from sinks.warehouse.clickhouse import DATABASE
-
-LEDGER = f"{DATABASE}.schema_migrations"
+from sinks.warehouse.tables import DATABASE, LEDGER
 
 
 @dataclass(frozen=True)

@@ -11,20 +11,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from schemas.metrics import METRICS
+from schemas.metrics import FLOW_METRICS, METRICS
 from sinks.warehouse.archive import FROM_MONTH
-from sinks.warehouse.clickhouse import DATABASE
+from sinks.warehouse.tables import ARCHIVE, ROLLUP_DAY
 
-STATE_METRICS = (
-    "tasks_reported",
-    "tasks_completed",
-    "villages",
-    "villages_without_electricity",
-    "villages_without_internet",
-    "systems_assessed",
-    "systems_failed",
-    "open_findings",
-)
+STATE_METRICS = tuple(m for m in METRICS if m not in FLOW_METRICS)  # a state entity's, in METRICS order
 
 
 @dataclass(frozen=True)
@@ -56,7 +47,7 @@ _CUMULATIVE = ", ".join(f"sum({m}) OVER (PARTITION BY code ORDER BY day) AS {m}"
 NAMED: dict[str, Named] = {
     "rollup_sums": Named(
         "each scope's figures summed from the day rollups up to as_of (a Date)",
-        f"SELECT scope, code, {_sums()} FROM {DATABASE}.rollup_day FINAL"
+        f"SELECT scope, code, {_sums()} FROM {ROLLUP_DAY} FINAL"
         " WHERE day <= {as_of:Date} AND scope != 'province_self' GROUP BY scope, code",
         {"as_of": "date"},
     ),
@@ -66,12 +57,12 @@ NAMED: dict[str, Named] = {
         f"""
         SELECT locality, {_sums('x_')} FROM (
             SELECT locality, {_LATEST}
-            FROM {DATABASE}.archive FINAL
+            FROM {ARCHIVE} FINAL
             WHERE entity != '' AND occurred_at <= {{until:DateTime64(6, 'UTC')}}
             GROUP BY locality, entity
             UNION ALL
             SELECT locality, {_PLAIN}
-            FROM {DATABASE}.archive FINAL
+            FROM {ARCHIVE} FINAL
             WHERE entity = '' AND occurred_at <= {{until:DateTime64(6, 'UTC')}}
         ) GROUP BY locality
         """,
@@ -80,49 +71,49 @@ NAMED: dict[str, Named] = {
     "activity": Named(
         "per locality: when it last reported and its distinct events up to until; province '' for all",
         "SELECT locality, max(occurred_at) AS last_reported_at, uniqExact(event_id, toDate(occurred_at)) AS events"
-        f" FROM {DATABASE}.archive WHERE occurred_at <= {{until:DateTime64(6, 'UTC')}}"
+        f" FROM {ARCHIVE} WHERE occurred_at <= {{until:DateTime64(6, 'UTC')}}"
         " AND (province = {province:String} OR {province:String} = '') GROUP BY locality",
         {"until": "moment", "province": "text"},
     ),
     "daily_series": Named(
         "cumulative figures at the end of each day with data, for the rollup scopes given",
         f"SELECT code, day, {_CUMULATIVE} FROM (SELECT code, day, {_sums()}"
-        f" FROM {DATABASE}.rollup_day FINAL WHERE scope IN {{scopes:Array(String)}} GROUP BY code, day)"
+        f" FROM {ROLLUP_DAY} FINAL WHERE scope IN {{scopes:Array(String)}} GROUP BY code, day)"
         " ORDER BY code, day",
         {"scopes": "texts"},
     ),
     "latest_states": Named(
         "each entity's latest state metrics (argMax over occurred_at, event_id)",
-        f"SELECT locality, entity, [{_STATE}] AS contribution FROM {DATABASE}.archive FINAL"
+        f"SELECT locality, entity, [{_STATE}] AS contribution FROM {ARCHIVE} FINAL"
         " WHERE entity != '' GROUP BY locality, entity",
         {},
     ),
     "entity_history": Named(
         "every archived event of one entity of one locality, in event-time order",
-        f"SELECT event_id, type, occurred_at, received_at, payload, map, sent_locality FROM {DATABASE}.archive FINAL"
+        f"SELECT event_id, type, occurred_at, received_at, payload, map, sent_locality FROM {ARCHIVE} FINAL"
         " WHERE locality = {locality:String} AND entity = {entity:String} ORDER BY occurred_at, event_id",
         {"locality": "text", "entity": "text"},
     ),
     "archive_count": Named(
         "archived events (after deduplication) with occurred_at >= since (a UTC DateTime64)",
-        f"SELECT count() AS n FROM {DATABASE}.archive FINAL WHERE {FROM_MONTH} AND occurred_at >= {{since:DateTime64(6, 'UTC')}}",
+        f"SELECT count() AS n FROM {ARCHIVE} FINAL"
+        f" WHERE {FROM_MONTH} AND occurred_at >= {{since:DateTime64(6, 'UTC')}}",
         {"since": "moment"},
     ),
     "archive_identities": Named(
         "archived rows and distinct event identities (locality, event_id, UTC day): equal when nothing is doubled",
-        "SELECT count() AS rows, uniqExact(locality, event_id, toDate(occurred_at)) AS ids"
-        f" FROM {DATABASE}.archive FINAL",
+        f"SELECT count() AS rows, uniqExact(locality, event_id, toDate(occurred_at)) AS ids FROM {ARCHIVE} FINAL",
         {},
     ),
     "archive_event_ids": Named(
         "every distinct archived event_id",
-        f"SELECT DISTINCT event_id FROM {DATABASE}.archive FINAL",
+        f"SELECT DISTINCT event_id FROM {ARCHIVE} FINAL",
         {},
     ),
     "archive_rows": Named(
         "every archived event: event_id, UTC day, payload and where it was read (partition, offset)",
         "SELECT event_id, toString(toDate(occurred_at)) AS day, payload, partition, offset"
-        f" FROM {DATABASE}.archive FINAL ORDER BY day, event_id",
+        f" FROM {ARCHIVE} FINAL ORDER BY day, event_id",
         {},
     ),
 }

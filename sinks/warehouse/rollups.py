@@ -15,10 +15,11 @@ Tables (sinks/warehouse/sql/0005_incremental_rollups.sql, 0007_counted_by_hour.s
 A batch places its state events in their entities' chains: a new event's delta is taken against its
 predecessor, and a late event also rewrites its successor's delta. It reads only the batch's events,
 its entities' heads, the stored versions of the entities whose head is not older than the batch
-(late events, copies), and the hours it touched, so its cost does not grow with the archive. Writes
-go identities, counted (one block), heads, then buckets, and the sink commits after all four: a batch
-read again after a failure finishes the job, once `repair` (run by every new connection) has brought
-heads level with counted.
+(late events, copies), and the hours it touched, so its cost does not grow with the archive.
+
+This module plans a batch and writes each table; the order of those writes, which makes a write cut at
+any statement safe to repeat, is the sink's protocol in sinks/ingest/checkpoint.py. `repair` (run by
+every new connection, sinks/warehouse/store.py) brings heads level with counted after such a cut.
 """
 
 from __future__ import annotations
@@ -36,11 +37,11 @@ from clickhouse_connect.driver.client import Client
 from schemas.metrics import METRICS
 from schemas.registry import registry
 from sinks.warehouse.archive import COLUMNS, Columns
-from sinks.warehouse.clickhouse import DATABASE
+from sinks.warehouse.tables import BATCH, COUNTED, HEADS, IDENTITIES
+from sinks.warehouse.tables import BATCH_BUCKETS as BUCKETS
+from sinks.warehouse.tables import ROLLUP_DAY as DAY
+from sinks.warehouse.tables import ROLLUP_HOUR as HOUR
 
-COUNTED, HEADS, IDENTITIES = f"{DATABASE}.counted", f"{DATABASE}.heads", f"{DATABASE}.identities"
-BATCH, BUCKETS = f"{DATABASE}.batch", f"{DATABASE}.batch_buckets"  # scratch tables of the batch being applied
-HOUR, DAY = f"{DATABASE}.rollup_hour", f"{DATABASE}.rollup_day"
 Vector = tuple[int, ...]
 ZERO: Vector = (0,) * len(METRICS)
 _FIELD = {name: i for i, name in enumerate(COLUMNS)}
@@ -157,7 +158,13 @@ _D_AT = slice(len(_KEYS) + len(METRICS), len(_KEYS) + 2 * len(METRICS))
 def _from_counted(row: Sequence[Any]) -> Row:
     """A row of p06.counted selected as COUNTED_COLUMNS[:-1] (by position: thousands per batch)."""
     return Row(
-        *row[:7],
+        day=row[0],
+        locality=row[1],
+        event_id=row[2],
+        province=row[3],
+        level=row[4],
+        area=row[5],
+        entity=row[6],
         occurred_at=_utc(row[7]),
         hour=_utc(row[8]),
         partition=row[9],
@@ -239,6 +246,11 @@ class Plan:
     rows: list[Row] = field(default_factory=list)
     heads: dict[tuple[str, str], Head] = field(default_factory=dict)
     buckets: set[tuple[str, datetime]] = field(default_factory=set)
+
+    @property
+    def new(self) -> list[Row]:
+        """The rows of events not counted before (the others are stored rows whose delta changed)."""
+        return [r for r in self.rows if not r.stored]
 
 
 def plan(client: Client, columns: Columns) -> Plan:
@@ -343,27 +355,26 @@ def repair(client: Client) -> None:
     )
 
 
-def apply(client: Client, columns: Columns) -> None:
-    """Write the batch's rows and rewrite the buckets they touch. Safe to repeat after any failure."""
-    if not len(columns):
-        return
-    todo = plan(client, columns)
-    rev = next_rev()
-    new = [r for r in todo.rows if not r.stored]
-    if new:  # before counted: an identity whose row a failed write left out is found missing (see _stored)
+def write_identities(client: Client, new: list[Row]) -> None:
+    """Where each newly counted event lies, by its identity (what _stored looks up)."""
+    if new:
         client.insert(IDENTITIES, [[r.key, r.hour] for r in new], column_names=["key", "hour"])
-    if todo.rows:
-        client.insert(COUNTED, [r.values(rev) for r in todo.rows], column_names=list(COUNTED_COLUMNS))
-    if todo.heads:
+
+
+def write_counted(client: Client, rows: list[Row], rev: int) -> None:
+    """New and rewritten rows in one insert: one part, all or nothing."""
+    if rows:
+        client.insert(COUNTED, [r.values(rev) for r in rows], column_names=list(COUNTED_COLUMNS))
+
+
+def write_heads(client: Client, heads: dict[tuple[str, str], Head], rev: int) -> None:
+    """The entities' newest versions, with the rev of the counted rows written with them (see repair)."""
+    if heads:
         client.insert(
             HEADS,
-            [
-                [locality, entity, at, event_id, *c, rev]
-                for (locality, entity), ((at, event_id), c) in todo.heads.items()
-            ],
+            [[locality, entity, at, event_id, *c, rev] for (locality, entity), ((at, event_id), c) in heads.items()],
             column_names=["locality", "entity", "occurred_at", "event_id", *(f"c_{m}" for m in METRICS), "rev"],
         )
-    rewrite(client, todo.buckets, rev)
 
 
 def _sums(prefix: str = "") -> str:
@@ -386,7 +397,8 @@ def rewrite(client: Client, buckets: Iterable[tuple[str, datetime]], rev: int) -
     client.insert(BUCKETS, buckets, column_names=["locality", "hour"])
     client.command(
         f"INSERT INTO {HOUR} ({_ROLLUP_COLUMNS.format(bucket='hour')})"
-        f" SELECT if(level = 'ward', 'ward', 'province_self'), locality, any(province), any(area), hour, {_sums('d_')}, {{rev:UInt64}}"
+        " SELECT if(level = 'ward', 'ward', 'province_self'), locality, any(province), any(area), hour,"
+        f" {_sums('d_')}, {{rev:UInt64}}"
         f" FROM {COUNTED} FINAL WHERE hour IN {{hours:Array(DateTime('UTC'))}}"
         f" AND (locality, hour) IN (SELECT locality, hour FROM {BUCKETS}) GROUP BY hour, level, locality",
         parameters={"hours": hours, "rev": rev},
@@ -405,7 +417,8 @@ def rewrite(client: Client, buckets: Iterable[tuple[str, datetime]], rev: int) -
     above = sorted({p for _, p in provinces} | {"VN", "urban", "rural"})  # the localities come from BUCKETS
     client.command(
         f"INSERT INTO {DAY} ({_ROLLUP_COLUMNS.format(bucket='day')})"
-        f" SELECT scope, code, any(province), any(area), toDate(hour) AS day, {_sums()}, {{rev:UInt64}} FROM {HOUR} FINAL"
+        f" SELECT scope, code, any(province), any(area), toDate(hour) AS day, {_sums()}, {{rev:UInt64}}"
+        f" FROM {HOUR} FINAL"
         " WHERE hour >= {start:DateTime('UTC')} AND hour < {end:DateTime('UTC')} AND toDate(hour) IN {days:Array(Date)}"
         f" AND (code IN (SELECT locality FROM {BUCKETS}) OR code IN {{above:Array(String)}}) GROUP BY day, scope, code",
         parameters={

@@ -1,7 +1,9 @@
-"""The durable side of the sink: one ClickHouse client, reconnected after any failure.
+"""The durable side of the sink: one ClickHouse client, reconnected after any failure, and its state (up or
+down, outages) as /health shows it.
 
-A write is the archive insert (with a deterministic deduplication token) followed by the rollups'
-update for the batch (sinks/warehouse/rollups.py); both are safe to repeat, so a failed write is simply retried.
+What a write does, and why it is safe to repeat, is the sink's protocol (sinks/ingest/checkpoint.py); the
+store runs it under its lock on a connected client. A new connection is migrated and first repairs what
+a write cut short may have left (rollups.repair).
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from clickhouse_connect.driver.client import Client
 
 from schemas.settings import Settings
 from sinks.warehouse import rollups
-from sinks.warehouse.archive import COLUMNS, TABLE, Columns
 from sinks.warehouse.clickhouse import open_client
 from sinks.warehouse.migrations import migrate
 from sinks.warehouse.reader import ClientReader, Row
@@ -46,22 +47,10 @@ class Store:
         with self.lock:
             self._guard(self._connected)
 
-    def write(self, columns: Columns, token: str) -> None:
-        """Archive the batch and rewrite its rollups; raises when ClickHouse did not accept it."""
+    def write(self, action: Callable[[Client], None]) -> None:
+        """Run a write on the connected client, between reads; raises when ClickHouse did not accept it."""
         with self.lock:
-            self._guard(lambda: self._write(columns, token))
-
-    def _write(self, columns: Columns, token: str) -> None:
-        client = self._connected()
-        if len(columns):
-            client.insert(
-                TABLE,
-                columns.data,
-                column_names=list(COLUMNS),
-                column_oriented=True,
-                settings={"insert_deduplication_token": token},
-            )
-            rollups.apply(client, columns)
+            self._guard(lambda: action(self._connected()))
 
     def query(self, sql: str, params: dict[str, Any] | None) -> list[Row]:
         return self.read_between_writes(lambda reader: reader.query(sql, params))

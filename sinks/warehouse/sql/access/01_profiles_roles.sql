@@ -1,5 +1,5 @@
 -- Least privilege for a ClickHouse server (`p06 warehouse grant`; embedded chDB has no users: there the
--- sink's API answers only the project's named queries, sinks/queries.py).
+-- sink's API answers only the project's named queries, sinks/warehouse/queries.py).
 --
 -- No role below is granted READ/WRITE ON FILE, URL, S3, HDFS, REMOTE, MYSQL, POSTGRES... (ClickHouse
 -- 25.x source grants, formerly FILE, URL, S3, REMOTE...) nor CREATE TEMPORARY TABLE, which every table
