@@ -18,7 +18,8 @@ Exactness rests on idempotent state and on a position kept with it, not on Kafka
 A worker that takes a partition over restores its state and position together from the changelog:
 wherever the changelog has a position, it also has every state change that position covers, and the
 snapshot topic every snapshot. A timer (`seek_idle_partitions`) starts reading from the position when
-nothing arrives although the log goes past it.
+nothing arrives although the log goes past it. The process's two guards stay in streams.watchdog: a
+table recovery that reads nothing restarts the worker, a stop that waits on a broker gone ends it.
 """
 
 from __future__ import annotations

@@ -104,7 +104,7 @@ class Processor:
         if anyone may not have seen it yet, else None."""
         state = self.cache.pop(locality, None)
         loaded = state is None
-        if loaded:
+        if state is None:
             state = LocalityState(locality, self.table.get, self.settings.live_window_days)
         self.cache[locality] = state  # now the most recently used
         for event, fe in events:

@@ -22,6 +22,7 @@ import asyncio
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import cast
 
 import faust
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -45,7 +46,7 @@ def acting_for(event: EventT) -> Iterator[None]:
 
 def aiokafka_producer(app: faust.App) -> AIOKafkaProducer:
     """The started aiokafka producer under the app's, for a record batch in one call."""
-    return app.producer._ensure_producer()
+    return cast(faust_aiokafka.Producer, app.producer)._ensure_producer()
 
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
