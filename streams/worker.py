@@ -26,6 +26,15 @@ from faust.web import Web
 from auth.accounts import Accounts
 from schemas.events import Event, Rejection, parse_message
 from schemas.metrics import identity
+from schemas.names import (
+    BATCH_INDEX_HEADER,
+    ERROR_HEADER,
+    MAX_VALUE_BYTES,
+    SOURCE_OFFSET_HEADER,
+    SOURCE_PARTITION_HEADER,
+    SOURCE_TOPIC_HEADER,
+    snapshots_topic,
+)
 from schemas.settings import Settings
 from stack import clients as kafka_clients
 from stack.adapters.faust import App, acting_for
@@ -38,7 +47,6 @@ from .view import SnapshotMirror, install_routes
 from .watchdog import RecoveryWatch, request_restart
 
 log = logging.getLogger("p06.worker")
-MAX_VALUE_BYTES = 5_242_880  # the broker's limit; oversized input must still reach the DLQ
 # Per partition and fetch. Not MAX_VALUE_BYTES: Kafka returns a first record batch larger than this
 # anyway, so a 5 MB message still arrives, while 8 partitions x 5 MB of decompressed buffers cost the
 # worker about 85 MB of RSS (tracemalloc: aiokafka's fetcher).
@@ -134,13 +142,13 @@ class Processor:
         msg = fe.message
         self.stats.dlq += 1
         headers = [
-            ("p06-error", rejection.reason.encode()),
-            ("p06-source-topic", msg.topic.encode()),
-            ("p06-source-partition", str(msg.partition).encode()),
-            ("p06-source-offset", str(msg.offset).encode()),
+            (ERROR_HEADER, rejection.reason.encode()),
+            (SOURCE_TOPIC_HEADER, msg.topic.encode()),
+            (SOURCE_PARTITION_HEADER, str(msg.partition).encode()),
+            (SOURCE_OFFSET_HEADER, str(msg.offset).encode()),
         ]
         if rejection.index is not None:
-            headers.append(("p06-batch-index", str(rejection.index).encode()))
+            headers.append((BATCH_INDEX_HEADER, str(rejection.index).encode()))
         self.dlq_topic.send_soon(key=msg.key, value=rejection.raw, headers=headers)
 
     def conflict(self, event: Event, fe: EventT) -> None:
@@ -165,7 +173,7 @@ class Processor:
 
 
 def snapshot_topic(settings: Settings) -> str:
-    return f"{settings.app_id}.snapshots"
+    return snapshots_topic(settings.app_id)
 
 
 def faust_options(settings: Settings) -> dict[str, Any]:
