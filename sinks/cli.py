@@ -7,11 +7,15 @@ import logging
 from datetime import UTC, date, datetime
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from schemas.i18n import LANGUAGES
 from schemas.settings import settings
+
+if TYPE_CHECKING:
+    from sinks.reports.dispatch import Request as ReportRequest
 
 report_app = typer.Typer(
     help="Official figures from ClickHouse: national or one province, at a date or between two.", no_args_is_help=True
@@ -43,29 +47,6 @@ def _reader():
     except WarehouseUnavailable as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-
-
-def _emit(report: dict, fmt: Format, out: Path | None, kind: str, lang: str) -> None:
-    from sinks.render import html
-    from sinks.render import text as render
-    from sinks.reports.report import mark_changes, record_export, snapshot_path
-
-    snapshot = snapshot_path(settings(), kind)
-    mark_changes(report, snapshot)
-    if fmt in (Format.md, Format.html):
-        text = {Format.md: render.as_md, Format.html: html.page}[fmt](report, lang)
-    else:  # machine data: the same in every language
-        text = {Format.json: render.as_json, Format.csv: render.as_csv}[fmt](report)
-    if out is None:
-        typer.echo(text, nl=False)
-        return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
-    record_export(report, snapshot)  # writing a file is an export: the next report marks changes against it
-    typer.echo(
-        f"wrote {out} ({len(report.get('changed_since_last_export', {}))} scope(s) changed since the last export)",
-        err=True,
-    )
 
 
 AS_OF = typer.Option(None, "--as-of", formats=["%Y-%m-%d"], help="figures at the end of this day (UTC)")
@@ -120,41 +101,33 @@ def _period(as_of: datetime | None, start: datetime | None, end: datetime | None
     return None if start is None else (start.date(), last)
 
 
-def _emit_review(report: dict, fmt: Format, out: Path | None, lang: str) -> None:
-    from sinks.render import review_html
-    from sinks.render import review_text as review_render
-
-    render = {
-        Format.json: review_render.as_json,
-        Format.csv: review_render.as_csv,
-        Format.md: review_render.as_md,
-        Format.html: review_html.page,
-    }[fmt]
-    text = render(report, lang) if fmt in (Format.md, Format.html) else render(report)
-    if out is None:
-        typer.echo(text, nl=False)
-        return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
-    typer.echo(f"wrote {out}", err=True)
+def _lang(lang: Enum | None) -> str:
+    return str(lang.value) if lang else settings().lang  # --lang, else P06_LANG
 
 
-def _report(build, fmt: Format, out: Path | None, kind: str, review: bool, lang: str | None = None) -> None:
-    lang = getattr(lang, "value", lang) or settings().lang  # --lang, else P06_LANG
+def _report(request: ReportRequest, out: Path | None) -> None:
+    """Build and render the report asked (sinks.reports.dispatch), then print it or write it as an export."""
+    from sinks.reports import dispatch
     from sinks.warehouse.reader import WarehouseUnavailable
 
     reader = _reader()
     try:
-        report = build(reader)
+        produced = dispatch.produce(reader, settings(), request)
     except (ValueError, WarehouseUnavailable) as exc:  # a wrong argument, or the sink's API refused the credentials
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     finally:
         reader.close()
-    if review:
-        _emit_review(report, fmt, out, lang)
-    else:
-        _emit(report, fmt, out, kind, lang)
+    if out is None:
+        typer.echo(produced.text, nl=False)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(produced.text, encoding="utf-8")
+    changed = dispatch.record_export(settings(), request, produced)  # writing a file is an export
+    typer.echo(
+        f"wrote {out}" if changed is None else f"wrote {out} ({changed} scope(s) changed since the last export)",
+        err=True,
+    )
 
 
 @report_app.command("national")
@@ -168,18 +141,11 @@ def report_national(
     map_: Map = MAP,
 ) -> None:
     """Nation, provinces, urban and rural: the twelve metrics, indicators and reporting completeness; with --from, a review between two dates."""
-    from sinks.reports import oldmap, report, review
+    from sinks.reports import Request
 
     period = _period(as_of, start, end)
-    build = oldmap.national if map_ is Map.old else report.national
-    build_review = oldmap.review_national if map_ is Map.old else review.national
-    kind = "national" if map_ is Map.current else "national-2024"
-    if period:
-        _report(lambda r: build_review(r, settings(), *period), fmt, out, kind, review=True, lang=lang)
-    else:
-        _report(
-            lambda r: build(r, settings(), as_of.date() if as_of else None), fmt, out, kind, review=False, lang=lang
-        )
+    day = None if period or as_of is None else as_of.date()
+    _report(Request("national", None, day, period, map_.value, fmt.value, _lang(lang)), out)
 
 
 @report_app.command("province")
@@ -194,23 +160,11 @@ def report_province(
     map_: Map = MAP,
 ) -> None:
     """One province with each of its wards; with --from, a review between two dates."""
-    from sinks.reports import oldmap, report, review
+    from sinks.reports import Request
 
     period = _period(as_of, start, end)
-    build = oldmap.province if map_ is Map.old else report.province
-    build_review = oldmap.review_province if map_ is Map.old else review.province
-    kind = f"province-{code}" if map_ is Map.current else f"province-2024-{code}"
-    if period:
-        _report(lambda r: build_review(r, settings(), code, *period), fmt, out, kind, review=True, lang=lang)
-    else:
-        _report(
-            lambda r: build(r, settings(), code, as_of.date() if as_of else None),
-            fmt,
-            out,
-            kind,
-            review=False,
-            lang=lang,
-        )
+    day = None if period or as_of is None else as_of.date()
+    _report(Request("province", code, day, period, map_.value, fmt.value, _lang(lang)), out)
 
 
 def history(

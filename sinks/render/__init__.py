@@ -1,0 +1,34 @@
+"""Every report rendered: json, csv and md in sinks.render.text, html in sinks.render.html (its charts in
+sinks.render.svg), what the 2024 map adds to each format in sinks.render.unsplit.
+
+`render(doc, fmt, lang)` is the one entry: json and csv are machine data, the same in every language; md and
+html speak `lang`.
+"""
+
+from __future__ import annotations
+
+from sinks.render import html, text
+from sinks.reports.model import Document, ReviewDocument
+
+FORMATS = {
+    "json": "application/json",
+    "csv": "text/csv; charset=utf-8",
+    "md": "text/markdown; charset=utf-8",
+    "html": "text/html; charset=utf-8",
+}  # each format and its HTTP content type
+
+
+def render(doc: Document, fmt: str, lang: str) -> str:
+    """The document in this format (one of FORMATS)."""
+    if fmt == "json":
+        return text.as_json(doc)
+    if isinstance(doc, ReviewDocument):
+        if fmt == "csv":
+            return text.review_csv(doc)
+        return text.review_md(doc, lang) if fmt == "md" else html.review_page(doc, lang)
+    if fmt == "csv":
+        return text.report_csv(doc)
+    return text.report_md(doc, lang) if fmt == "md" else html.report_page(doc, lang)
+
+
+__all__ = ["FORMATS", "render"]

@@ -19,13 +19,15 @@ def line_chart(points: list[tuple[str, float | None]], title: str, tr: Texts, ta
     parts = [_frame(title, tr)]
     if target is not None:
         parts.append(
-            f'<line class="target" x1="{PAD}" x2="{W - PAD}" y1="{y(target):.1f}" y2="{y(target):.1f}" stroke="#c0392b" stroke-dasharray="4 3"/>'
+            f'<line class="target" x1="{PAD}" x2="{W - PAD}" y1="{y(target):.1f}" y2="{y(target):.1f}"'
+            ' stroke="#c0392b" stroke-dasharray="4 3"/>'
         )
     if known:
         path = " ".join(f"{'M' if n == 0 else 'L'}{x(i):.1f},{y(v):.1f}" for n, (i, v) in enumerate(known))
         parts.append(f'<path class="series" d="{path}" fill="none" stroke="#1f6feb" stroke-width="2"/>')
         parts += [
-            f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="2" fill="#1f6feb"><title>{escape(points[i][0])}: {tr.share(v)}</title></circle>'
+            f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="2" fill="#1f6feb">'
+            f"<title>{escape(points[i][0])}: {tr.share(v)}</title></circle>"
             for i, v in known
         ]
         parts.append(f'<text x="{PAD}" y="{H - 8}" font-size="11">{escape(points[0][0])}</text>')
@@ -55,7 +57,8 @@ def bar_chart(
         width = (W - left - 50) * (value or 0)
         parts.append(f'<text x="8" y="{top + 11}" font-size="11">{escape(label)}</text>')
         parts.append(
-            f'<rect class="bar" x="{left}" y="{top}" width="{width:.1f}" height="{row - 4}" fill="{colors[n % len(colors)]}"><title>{escape(label)}: {tr.share(value)}</title></rect>'
+            f'<rect class="bar" x="{left}" y="{top}" width="{width:.1f}" height="{row - 4}"'
+            f' fill="{colors[n % len(colors)]}"><title>{escape(label)}: {tr.share(value)}</title></rect>'
         )
         parts.append(f'<text x="{left + 4 + width:.1f}" y="{top + 11}" font-size="11">{tr.share(value)}</text>')
     return _svg(parts, "ranking", height)
@@ -79,7 +82,8 @@ def signed_bars(items: list[tuple[str, float | None]], title: str, label: Callab
         color = "#2da44e" if v >= 0 else "#cf222e"
         parts.append(f'<text x="8" y="{top + 11}" font-size="11">{escape(name)}</text>')
         parts.append(
-            f'<rect class="bar" x="{zero + min(v, 0) * scale:.1f}" y="{top}" width="{abs(v) * scale:.1f}" height="{row - 4}"'
+            f'<rect class="bar" x="{zero + min(v, 0) * scale:.1f}" y="{top}" width="{abs(v) * scale:.1f}"'
+            f' height="{row - 4}"'
             f' fill="{color}"><title>{escape(name)}: {escape(label(value))}</title></rect>'
         )
         parts.append(
@@ -89,7 +93,10 @@ def signed_bars(items: list[tuple[str, float | None]], title: str, label: Callab
 
 
 def _frame(title: str, tr: Texts) -> str:
-    axes = f'<line x1="{PAD}" y1="{H - PAD}" x2="{W - PAD}" y2="{H - PAD}" stroke="#888"/><line x1="{PAD}" y1="{PAD}" x2="{PAD}" y2="{H - PAD}" stroke="#888"/>'
+    axes = (
+        f'<line x1="{PAD}" y1="{H - PAD}" x2="{W - PAD}" y2="{H - PAD}" stroke="#888"/>'
+        f'<line x1="{PAD}" y1="{PAD}" x2="{PAD}" y2="{H - PAD}" stroke="#888"/>'
+    )
     labels = (
         f'<text x="{PAD - 4}" y="{PAD + 4}" font-size="10" text-anchor="end">{tr.share(1.0, 0)}</text>'
         f'<text x="{PAD - 4}" y="{H - PAD}" font-size="10" text-anchor="end">{tr.share(0.0, 0)}</text>'
@@ -98,4 +105,7 @@ def _frame(title: str, tr: Texts) -> str:
 
 
 def _svg(parts: list[str], kind: str, height: int = H) -> str:
-    return f'<svg class="chart {kind}" xmlns="http://www.w3.org/2000/svg" width="{W}" height="{height}" viewBox="0 0 {W} {height}">{"".join(parts)}</svg>'
+    return (
+        f'<svg class="chart {kind}" xmlns="http://www.w3.org/2000/svg" width="{W}" height="{height}"'
+        f' viewBox="0 0 {W} {height}">{"".join(parts)}</svg>'
+    )

@@ -8,29 +8,32 @@ from typing import Any
 
 from schemas.i18n import Texts
 from schemas.metrics import INDICATORS, METRICS
+from sinks.reports.model import AtDate, ReviewDocument, ReviewScope, Straddling
 
 CSV_TEXTS = Texts("en")  # csv is machine data: its rows read the same whatever the report's language
 
 
-def _on_old_map(report: dict[str, Any]) -> bool:
-    return report.get("map") == "2024"
+def _apart(doc: AtDate) -> list[Straddling] | None:
+    """The units listed apart, on the 2024 map; None on the 2025 map, which splits nothing."""
+    return doc.data["cannot_split"] if doc.on_old_map else None
 
 
-def _what(unit: dict[str, Any], tr: Texts) -> str:
+def _what(unit: Straddling | ReviewScope, tr: Texts) -> str:
     if unit["level"] == "province":
         return tr("unsplit.province_level", name=unit["name"])
     return tr("unsplit.ward", name=unit["name"])
 
 
-def _straddles(unit: dict[str, Any], tr: Texts) -> str:
+def _straddles(unit: Straddling | ReviewScope, tr: Texts) -> str:
     return ", ".join(f"{code} {name}" for code, name in unit["old_provinces"].items()) or tr("unsplit.unknown")
 
 
-def md_section(report: dict[str, Any], tr: Texts) -> list[str]:
-    if not _on_old_map(report):
+def md_section(doc: AtDate, tr: Texts) -> list[str]:
+    apart = _apart(doc)
+    if apart is None:
         return []
     lines = ["", "## " + tr("unsplit.title"), "", tr("unsplit.note"), "", tr("unsplit.explain"), ""]
-    if not report["cannot_split"]:
+    if not apart:
         return lines + [tr("unsplit.none"), ""]
     lines += [
         f"| {tr('unsplit.code')} | {tr('unsplit.unit')} | {tr('unsplit.straddles')} | "
@@ -38,7 +41,7 @@ def md_section(report: dict[str, Any], tr: Texts) -> list[str]:
         + f" | {tr('report.events')} |",
         "|---|---|---|" + "---:|" * (len(METRICS) + 1),
     ]
-    for unit in report["cannot_split"]:
+    for unit in apart:
         cells = " | ".join(tr.number(unit["figures"][m]) for m in METRICS)
         lines.append(
             f"| {unit['code']} | {_what(unit, tr)} | {_straddles(unit, tr)} | {cells} | {tr.number(unit['events'])} |"
@@ -46,9 +49,10 @@ def md_section(report: dict[str, Any], tr: Texts) -> list[str]:
     return lines + [""]
 
 
-def csv_rows(report: dict[str, Any]) -> list[list[Any]]:
+def csv_rows(doc: AtDate) -> list[list[Any]]:
     """Rows after the report's own, code written 2025:CODE (a 2025 unit, not an old province)."""
-    if not _on_old_map(report):
+    apart = _apart(doc)
+    if apart is None:
         return []
     return [
         [
@@ -59,12 +63,13 @@ def csv_rows(report: dict[str, Any]) -> list[list[Any]]:
             u["events"],
             "",
         ]
-        for u in report["cannot_split"]
+        for u in apart
     ]
 
 
-def html_section(report: dict[str, Any], tr: Texts) -> str:
-    if not _on_old_map(report):
+def html_section(doc: AtDate, tr: Texts) -> str:
+    apart = _apart(doc)
+    if apart is None:
         return ""
     head = "".join(
         f"<th>{escape(c)}</th>"
@@ -80,7 +85,7 @@ def html_section(report: dict[str, Any], tr: Texts) -> str:
         f"<tr><td>{escape(u['code'])}</td><td>{escape(_what(u, tr))}</td><td>{escape(_straddles(u, tr))}</td>"
         + "".join(f"<td>{tr.number(u['figures'][m])}</td>" for m in METRICS)
         + f"<td>{tr.number(u['events'])}</td></tr>"
-        for u in report["cannot_split"]
+        for u in apart
     )
     table = f"<table><tr>{head}</tr>{rows}</table>" if rows else f"<p>{escape(tr('unsplit.none'))}</p>"
     return (
@@ -89,14 +94,14 @@ def html_section(report: dict[str, Any], tr: Texts) -> str:
     )
 
 
-def _row_name(unit: dict[str, Any], tr: Texts) -> str:
+def _row_name(unit: Straddling | ReviewScope, tr: Texts) -> str:
     """A straddling unit as a row's name: what it is and the old provinces it straddles."""
     return tr("unsplit.row", what=_what(unit, tr), straddles=_straddles(unit, tr))
 
 
-def review_entries(report: dict[str, Any], tr: Texts = CSV_TEXTS) -> list[dict[str, Any]]:
+def review_entries(doc: ReviewDocument, tr: Texts = CSV_TEXTS) -> list[ReviewScope]:
     """A review on the 2024 map: its straddling units as rows after the units, code written 2025:CODE; named
     in tr's language (md, html), or as csv names them."""
-    if not _on_old_map(report):
+    if not doc.on_old_map:
         return []
-    return [{**u, "code": f"2025:{u['code']}", "name": _row_name(u, tr)} for u in report["cannot_split"]]
+    return [{**u, "code": f"2025:{u['code']}", "name": _row_name(u, tr)} for u in doc.data["cannot_split"]]

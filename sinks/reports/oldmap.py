@@ -13,6 +13,7 @@ The shape is the 2025 report's (sinks/reports/report.py), with `map`, `became`, 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -21,7 +22,8 @@ from schemas.maps import OLD, OldUnit, old_map
 from schemas.metrics import INDICATORS, METRICS, indicator_values
 from schemas.registry import registry
 from schemas.settings import Settings
-from sinks.reports import report
+from sinks.reports import report, review
+from sinks.reports.model import NationalReport, ProvinceReport, Review, ReviewScope, Straddling, Trend
 from sinks.warehouse import figures
 from sinks.warehouse.reader import Reader
 
@@ -52,7 +54,7 @@ def placement() -> dict[str, tuple[str, ...]]:
     return {code: old.old_provinces_of(code) for code in reg.localities}
 
 
-def _straddling(code: str, olds: tuple[str, ...], figs: Figures, events: int) -> dict[str, Any]:
+def _straddling(code: str, olds: tuple[str, ...], figs: Figures, events: int) -> Straddling:
     place, old = registry().localities[code], old_map()
     return {
         "code": code,
@@ -64,12 +66,14 @@ def _straddling(code: str, olds: tuple[str, ...], figs: Figures, events: int) ->
     }
 
 
-def _split(figs: dict[str, Any], selves: dict[str, Figures], act: dict[str, dict]) -> tuple[dict, dict, list]:
+def _split(
+    figs: dict[str, Any], selves: dict[str, Figures], act: dict[str, dict]
+) -> tuple[dict[str, Figures], dict[str, int], list[Straddling]]:
     """Per old province: figures and events of what lies in it; and the units that cannot be split."""
     where = placement()
     provinces: dict[str, Figures] = defaultdict(figures.zero)
     events: dict[str, int] = defaultdict(int)
-    apart = []
+    apart: list[Straddling] = []
     for code, own in [*figs["wards"].items(), *selves.items()]:
         olds, seen = where[code], act.get(code, {}).get("events", 0)
         if len(olds) == 1:
@@ -89,7 +93,7 @@ def _placed_wards() -> dict[str, list[str]]:
     return out
 
 
-def national(reader: Reader, settings: Settings, as_of: date | None = None) -> dict[str, Any]:
+def national(reader: Reader, settings: Settings, as_of: date | None = None) -> NationalReport:
     current = report.national(reader, settings, as_of)  # nation, urban, rural, trend: the same on both maps
     old = old_map()
     figs = figures.from_rollups(reader, as_of)
@@ -106,7 +110,9 @@ def national(reader: Reader, settings: Settings, as_of: date | None = None) -> d
         "became": {p: list(old.units[p].became) for p in old.provinces},
         "indicators": {**current["indicators"], "provinces": {p: indicator_values(f) for p, f in own.items()}},
         "events": {
-            **{s: current["events"][s] for s in ("nation", "urban", "rural")},
+            "nation": current["events"]["nation"],
+            "urban": current["events"]["urban"],
+            "rural": current["events"]["rural"],
             "provinces": {p: events.get(p, 0) for p in old.provinces},
         },
         "completeness": {
@@ -130,7 +136,7 @@ def _old_province(code: str) -> OldUnit:
     return unit
 
 
-def province(reader: Reader, settings: Settings, code: str, as_of: date | None = None) -> dict[str, Any]:
+def province(reader: Reader, settings: Settings, code: str, as_of: date | None = None) -> ProvinceReport:
     unit = _old_province(code)
     reg = registry()
     figs = figures.from_rollups(reader, as_of)
@@ -160,7 +166,7 @@ def province(reader: Reader, settings: Settings, code: str, as_of: date | None =
     }
 
 
-def _trend(reader: Reader, wards: list[str], selves: list[str], as_of: date | None) -> dict[str, Any]:
+def _trend(reader: Reader, wards: list[str], selves: list[str], as_of: date | None) -> Trend:
     """The old province's indicators at the end of every day with data: its wards' and its own rollups summed."""
     series = figures.daily_series(reader, ("ward", "province_self"))
     mine = [series.get(code, []) for code in (*wards, *selves)]
@@ -184,7 +190,7 @@ def _old_flat(flat: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
     {from, to, period}) on the 2024 map: nation, urban and rural as they are, each old province, and each
     straddling unit under '2025:CODE'. A province's own values are its total less its wards'."""
     reg, where = registry(), placement()
-    out = {s: flat[s] for s in ("nation", "urban", "rural") if s in flat}
+    out: dict[str, dict[str, int]] = {s: flat[s] for s in ("nation", "urban", "rural") if s in flat}
 
     def put(key: str, values: dict[str, int], sign: int = 1) -> None:
         target = out.setdefault(key, dict.fromkeys(values, 0))
@@ -203,9 +209,7 @@ def _old_flat(flat: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
     return out
 
 
-def _old_period(period: Any) -> Any:
-    from dataclasses import replace
-
+def _old_period(period: review.Period) -> review.Period:
     return replace(
         period,
         opening=_old_flat(period.opening),
@@ -215,12 +219,10 @@ def _old_period(period: Any) -> Any:
     )
 
 
-def _apart(period: Any, old_codes: set[str] | None = None) -> list[dict[str, Any]]:
+def _apart(period: review.Period, old_codes: set[str] | None = None) -> list[ReviewScope]:
     """The straddling units with figures or events at either end: the review's 'cannot be split'."""
-    from sinks.reports import review
-
     where, reg, old = placement(), registry(), old_map()
-    out = []
+    out: list[ReviewScope] = []
     for key in sorted({k for k in (*period.opening, *period.closing, *period.events) if k.startswith("2025:")}):
         code = key.removeprefix("2025:")
         olds = where[code]
@@ -237,9 +239,7 @@ def _apart(period: Any, old_codes: set[str] | None = None) -> list[dict[str, Any
     return sorted(out, key=lambda u: (u["level"] != "province", u["code"]))
 
 
-def review_national(reader: Reader, settings: Settings, start: date, end: date) -> dict[str, Any]:
-    from sinks.reports import review
-
+def review_national(reader: Reader, settings: Settings, start: date, end: date) -> Review:
     current = review.national(reader, settings, start, end)  # nation, urban, rural and the trend: the same
     period = _old_period(review.load(reader, settings, start, end))
     old, placed = old_map(), _placed_wards()
@@ -254,17 +254,13 @@ def review_national(reader: Reader, settings: Settings, start: date, end: date) 
     }
 
 
-def review_province(reader: Reader, settings: Settings, code: str, start: date, end: date) -> dict[str, Any]:
-    from sinks.reports import review
-
+def review_province(reader: Reader, settings: Settings, code: str, start: date, end: date) -> Review:
     unit = _old_province(code)
     reg = registry()
     base = review.load(reader, settings, start, end)
     period = _old_period(base)
     wards = sorted(_placed_wards().get(code, []))
-    units = {
-        w: {**review.scope(base, w, reg.localities[w].name, [w], 0), "area": reg.localities[w].area} for w in wards
-    }
+    units = {w: review.ward(base, w) for w in wards}
     selves = [p for p, olds in placement().items() if olds == (code,) and reg.localities[p].level == "province"]
     daily = _trend(reader, wards, selves, end)
     inside = [i for i, d in enumerate(daily["dates"]) if start.isoformat() < d < end.isoformat()]
@@ -272,7 +268,7 @@ def review_province(reader: Reader, settings: Settings, code: str, start: date, 
         indicator_values(period.at_start.get(code, figures.zero())),
         indicator_values(period.closing.get(code, figures.zero())),
     ]
-    trend = {
+    trend: Trend = {
         "dates": [start.isoformat(), *(daily["dates"][i] for i in inside), end.isoformat()],
         "indicators": {
             i.name: [ends[0][i.name], *(daily["indicators"][i.name][j] for j in inside), ends[1][i.name]]
@@ -280,7 +276,7 @@ def review_province(reader: Reader, settings: Settings, code: str, start: date, 
         },
     }
     return {
-        **review._frame(period, "province", code, unit.name),
+        **review.frame(period, "province", code, unit.name),
         "map": OLD,
         "became": list(unit.became),
         "units_are": "wards",

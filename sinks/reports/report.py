@@ -18,6 +18,15 @@ from schemas.metrics import INDICATORS, indicator_values
 from schemas.registry import registry
 from schemas.settings import Settings
 from schemas.times import from_warehouse
+from sinks.reports.model import (
+    AtDate,
+    Completeness,
+    NationalDocument,
+    NationalReport,
+    ProvinceReport,
+    Trend,
+    WardRow,
+)
 from sinks.warehouse import figures
 from sinks.warehouse.reader import Reader
 
@@ -26,9 +35,7 @@ def moment(as_of: date | None) -> datetime:
     return figures.end_of_day(as_of) or datetime.now(UTC)
 
 
-def completeness(
-    activity: dict[str, dict], wards: list[str], at: datetime, silent_after_hours: float
-) -> dict[str, Any]:
+def completeness(activity: dict[str, dict], wards: list[str], at: datetime, silent_after_hours: float) -> Completeness:
     """DHIS2-style: wards that reported at all (completeness) and recently enough (timeliness)."""
     since = at - timedelta(hours=silent_after_hours)
     reported = [w for w in wards if w in activity]
@@ -49,7 +56,7 @@ def event_counts(activity: dict[str, dict]) -> dict[str, int]:
     return {("nation" if scope == NATION else scope[1]): total["events"] for scope, total in rolled.items()}
 
 
-def trend(reader: Reader, scope: str, code: str, as_of: date | None, provinces: int) -> dict[str, Any]:
+def trend(reader: Reader, scope: str, code: str, as_of: date | None, provinces: int) -> Trend:
     """Each indicator at the end of every day with data, up to as_of: the trend lines."""
     series = [
         (d, f)
@@ -60,7 +67,7 @@ def trend(reader: Reader, scope: str, code: str, as_of: date | None, provinces: 
     return {"dates": [d for d, _ in series], "indicators": {i.name: [v[i.name] for v in values] for i in INDICATORS}}
 
 
-def national(reader: Reader, settings: Settings, as_of: date | None = None) -> dict[str, Any]:
+def national(reader: Reader, settings: Settings, as_of: date | None = None) -> NationalReport:
     reg = registry()
     figs = figures.from_rollups(reader, as_of)
     provinces = {p: figs["provinces"].get(p, figures.zero()) for p in reg.provinces}
@@ -82,7 +89,9 @@ def national(reader: Reader, settings: Settings, as_of: date | None = None) -> d
             "provinces": {p: indicator_values(f) for p, f in provinces.items()},
         },
         "events": {
-            **{s: events.get(s, 0) for s in ("nation", "urban", "rural")},
+            "nation": events.get("nation", 0),
+            "urban": events.get("urban", 0),
+            "rural": events.get("rural", 0),
             "provinces": {p: events.get(p, 0) for p in reg.provinces},
         },
         "trend": trend(reader, "nation", "VN", as_of, len(reg.provinces)),
@@ -96,7 +105,7 @@ def national(reader: Reader, settings: Settings, as_of: date | None = None) -> d
     }
 
 
-def province(reader: Reader, settings: Settings, code: str, as_of: date | None = None) -> dict[str, Any]:
+def province(reader: Reader, settings: Settings, code: str, as_of: date | None = None) -> ProvinceReport:
     reg = registry()
     place = reg.get(code)
     if place is None or place.level != "province":
@@ -118,34 +127,36 @@ def province(reader: Reader, settings: Settings, code: str, as_of: date | None =
     }
 
 
-def flat_figures(report: dict[str, Any]) -> dict[str, dict[str, int]]:
+def flat_figures(doc: AtDate) -> dict[str, dict[str, int]]:
     """scope -> figures, for either report kind: what exports are compared on."""
-    if "figures" in report:
-        return {report["code"]: report["figures"], **{w: v["figures"] for w, v in report["wards"].items()}}
-    return {"nation": report["nation"], "urban": report["urban"], "rural": report["rural"], **report["provinces"]}
+    if isinstance(doc, NationalDocument):
+        r = doc.data
+        return {"nation": r["nation"], "urban": r["urban"], "rural": r["rural"], **r["provinces"]}
+    p = doc.data
+    return {p["code"]: p["figures"], **{w: v["figures"] for w, v in p["wards"].items()}}
 
 
-def mark_changes(report: dict[str, Any], snapshot: Path) -> dict[str, Any]:
+def mark_changes(doc: AtDate, snapshot: Path) -> AtDate:
     """Add changed_since_last_export: {scope: {metric: previous value}} against the last export."""
     previous = json.loads(snapshot.read_text()) if snapshot.exists() else None
     changed: dict[str, dict[str, int]] = {}
     if previous is not None:
-        for scope, values in flat_figures(report).items():
+        for scope, values in flat_figures(doc).items():
             before = previous["figures"].get(scope, {})
             diff = {m: before.get(m, 0) for m, v in values.items() if before.get(m, 0) != v}
             if diff:
                 changed[scope] = diff
-    report["last_export"] = previous["exported_at"] if previous else None
-    report["changed_since_last_export"] = changed
-    return report
+    doc.data["last_export"] = previous["exported_at"] if previous else None
+    doc.data["changed_since_last_export"] = changed
+    return doc
 
 
-def record_export(report: dict[str, Any], snapshot: Path) -> None:
+def record_export(doc: AtDate, snapshot: Path) -> None:
     snapshot.parent.mkdir(parents=True, exist_ok=True)
     data = {
         "exported_at": datetime.now(UTC).isoformat(),
-        "as_of": report["as_of"],
-        "figures": flat_figures(report),
+        "as_of": doc.data["as_of"],
+        "figures": flat_figures(doc),
     }
     snapshot.write_text(json.dumps(data, ensure_ascii=False))
 
@@ -154,7 +165,7 @@ def snapshot_path(settings: Settings, kind: str) -> Path:
     return settings.data_dir / "reports" / f"last-export-{kind}.json"
 
 
-def ward_rows(figs: dict[str, Any], act: dict[str, dict[str, Any]], wards: Iterable[str]) -> dict[str, dict[str, Any]]:
+def ward_rows(figs: dict[str, Any], act: dict[str, dict[str, Any]], wards: Iterable[str]) -> dict[str, WardRow]:
     """A province report's rows: each ward's name, area, figures, last report and events."""
     reg = registry()
     return {

@@ -1,4 +1,4 @@
-"""A review between two dates (`p06 report ... --from --to`): every format renders this one dict.
+"""A review between two dates (`p06 report ... --from --to`): every format renders this one Review.
 
 The two ends: states (tasks, villages, systems) as they stood at the end of --from and at the end of
 --to (UTC, as --as-of gives them); flows (e-ID activations, dossiers) up to the end of the day before
@@ -19,7 +19,18 @@ from typing import Any
 from schemas.metrics import FLOW_METRICS, INDICATORS, METRICS, Indicator, indicator_values
 from schemas.registry import registry
 from schemas.settings import Settings
-from sinks.render.text import SCOPE_TITLES as HEADLINE
+from sinks.reports.model import SCOPE_TITLES as HEADLINE
+from sinks.reports.model import (
+    Backwards,
+    IndicatorChange,
+    Projection,
+    Ranked,
+    Review,
+    ReviewFrame,
+    ReviewScope,
+    Scope,
+    Trend,
+)
 from sinks.reports.report import completeness, event_counts, moment
 from sinks.warehouse import figures
 from sinks.warehouse.reader import Reader
@@ -93,7 +104,7 @@ def days(indicator: Indicator, start: date, end: date) -> int:
     return (end - start).days + (1 if indicator.denominator in FLOW_METRICS else 0)
 
 
-def projection(indicator: Indicator, before: float | None, after: float | None, span: int, end: date) -> dict[str, Any]:
+def projection(indicator: Indicator, before: float | None, after: float | None, span: int, end: date) -> Projection:
     goal = target(indicator)
     if before is None or after is None:
         return {"target": goal, "status": "no data", "date": None}
@@ -108,9 +119,9 @@ def projection(indicator: Indicator, before: float | None, after: float | None, 
     return {"target": goal, "status": "projected", "date": due.isoformat()}
 
 
-def _indicators(period: Period, opening: Figures, closing: Figures, provinces: int) -> dict[str, Any]:
+def _indicators(period: Period, opening: Figures, closing: Figures, provinces: int) -> dict[str, IndicatorChange]:
     before, after = indicator_values(opening, provinces), indicator_values(closing, provinces)
-    out = {}
+    out: dict[str, IndicatorChange] = {}
     for i in INDICATORS:
         b, a = before[i.name], after[i.name]
         out[i.name] = {
@@ -122,7 +133,7 @@ def _indicators(period: Period, opening: Figures, closing: Figures, provinces: i
     return out
 
 
-def scope(period: Period, code: str, name: str, wards: list[str], provinces: int) -> dict[str, Any]:
+def scope(period: Period, code: str, name: str, wards: list[str], provinces: int) -> ReviewScope:
     """One scope's review: figures at both ends and the change, indicators, events, completeness."""
     opening, closing = period.ends(code)
     return {
@@ -135,13 +146,23 @@ def scope(period: Period, code: str, name: str, wards: list[str], provinces: int
     }
 
 
-def progress(entry: dict[str, Any], goal: str) -> float | None:
+def ward(period: Period, code: str) -> ReviewScope:
+    """A ward's review, as a unit of its province's: its own scope and its area."""
+    place = registry().localities[code]
+    entry = scope(period, code, place.name, [code], 0)
+    entry["area"] = place.area
+    return entry
+
+
+def progress(entry: ReviewScope, goal: str) -> float | None:
     """What ranks a scope on a goal: its indicator's move towards the target, the period's activations,
     or its reporting completeness or timeliness within the period."""
     if goal == EID:
         return entry["figures"]["change"][EID]
-    if goal in ("reporting_share", "timely_share"):
-        return entry["completeness"][goal]
+    if goal == "reporting_share":
+        return entry["completeness"]["reporting_share"]
+    if goal == "timely_share":
+        return entry["completeness"]["timely_share"]
     change = entry["indicators"][goal]["change"]
     indicator = next(i for i in INDICATORS if i.name == goal)
     return None if change is None else change * direction(indicator)
@@ -150,9 +171,9 @@ def progress(entry: dict[str, Any], goal: str) -> float | None:
 GOALS = (*(i.name for i in INDICATORS), EID, "reporting_share", "timely_share")
 
 
-def rankings(units: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+def rankings(units: dict[str, ReviewScope]) -> dict[str, list[Ranked]]:
     """Per target, the units from most to least progress (no data last, then by code)."""
-    out = {}
+    out: dict[str, list[Ranked]] = {}
     for goal in GOALS:
         values = [(code, progress(entry, goal)) for code, entry in units.items()]
         values.sort(key=lambda cv: (cv[1] is None, -(cv[1] or 0), cv[0]))
@@ -160,9 +181,9 @@ def rankings(units: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]]
     return out
 
 
-def backwards(units: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def backwards(units: dict[str, ReviewScope]) -> list[Backwards]:
     """Units with an indicator worse at --to than at --from."""
-    out = []
+    out: list[Backwards] = []
     for code, entry in units.items():
         worse = [i.name for i in INDICATORS if (progress(entry, i.name) or 0) < 0]
         if worse:
@@ -170,7 +191,7 @@ def backwards(units: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def trend(reader: Reader, period: Period, kind: str, code: str, key: str, provinces: int) -> dict[str, Any]:
+def trend(reader: Reader, period: Period, kind: str, code: str, key: str, provinces: int) -> Trend:
     """Each indicator at the end of --from, of every day with data inside the period, and of --to."""
     inside = [
         (d, f)
@@ -186,7 +207,8 @@ def trend(reader: Reader, period: Period, kind: str, code: str, key: str, provin
     return {"dates": [d for d, _ in points], "indicators": {i.name: [v[i.name] for v in values] for i in INDICATORS}}
 
 
-def _frame(period: Period, kind: str, code: str, name: str) -> dict[str, Any]:
+def frame(period: Period, kind: Scope, code: str, name: str) -> ReviewFrame:
+    """The keys every review starts with: what it is, its two ends, its goals."""
     return {
         "kind": kind,
         "code": code,
@@ -200,7 +222,7 @@ def _frame(period: Period, kind: str, code: str, name: str) -> dict[str, Any]:
     }
 
 
-def national(reader: Reader, settings: Settings, start: date, end: date) -> dict[str, Any]:
+def national(reader: Reader, settings: Settings, start: date, end: date) -> Review:
     reg = registry()
     period = load(reader, settings, start, end)
     wards = [w for p in reg.provinces for w in reg.wards_by_province[p]]
@@ -211,7 +233,7 @@ def national(reader: Reader, settings: Settings, start: date, end: date) -> dict
     }  # tasks: provinces only
     units = {p: scope(period, p, reg.localities[p].name, list(reg.wards_by_province[p]), 1) for p in reg.provinces}
     return {
-        **_frame(period, "national", "VN", HEADLINE["nation"]),
+        **frame(period, "national", "VN", HEADLINE["nation"]),
         "units_are": "provinces",
         "scopes": scopes,
         "units": units,
@@ -221,16 +243,16 @@ def national(reader: Reader, settings: Settings, start: date, end: date) -> dict
     }
 
 
-def province(reader: Reader, settings: Settings, code: str, start: date, end: date) -> dict[str, Any]:
+def province(reader: Reader, settings: Settings, code: str, start: date, end: date) -> Review:
     reg = registry()
     place = reg.get(code)
     if place is None or place.level != "province":
         raise ValueError(f"{code!r} is not a province code (two digits, e.g. 01)")
     period = load(reader, settings, start, end, province=code)
     wards = list(reg.wards_by_province[code])
-    units = {w: {**scope(period, w, reg.localities[w].name, [w], 0), "area": reg.localities[w].area} for w in wards}
+    units = {w: ward(period, w) for w in wards}
     return {
-        **_frame(period, "province", code, place.name),
+        **frame(period, "province", code, place.name),
         "units_are": "wards",
         "scopes": {code: scope(period, code, place.name, wards, 1)},
         "units": units,

@@ -16,7 +16,7 @@ import re
 import socket
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import uvicorn
 from starlette.applications import Starlette
@@ -26,7 +26,7 @@ from starlette.routing import Route
 
 from auth import METRICS, WAREHOUSE, Account, Accounts, Guard, LoginDesk, out_of_scope
 from schemas.i18n import LANGUAGES
-from schemas.maps import CURRENT, MAPS, OLD, old_map
+from schemas.maps import CURRENT, MAPS, old_map
 from sinks.checks.audit import Audit
 from sinks.warehouse.queries import QueryRefused, UnknownQuery, catalogue, resolve
 from sinks.warehouse.reader import Row
@@ -34,6 +34,9 @@ from sinks.warehouse.store import Store
 
 from .auth_starlette import asking, guarded, login_routes
 from .metrics import exposition, sink_registry
+
+if TYPE_CHECKING:
+    from sinks.reports.dispatch import Request as ReportRequest
 
 log = logging.getLogger("p06.sink")
 FORMATS = {
@@ -72,78 +75,57 @@ def _may_see_province(account: Account, code: str, map_: str) -> bool:
     return unit is not None and unit.level == "province" and unit.became == (account.province,)
 
 
+def _report_request(
+    account: Account, kind: str, code: str | None, query: dict[str, str], default_lang: str
+) -> tuple[int, str] | ReportRequest:
+    """The report asked by this query, or (status, why not) when the account may not see it or a value is wrong."""
+    if kind == "national" and account.role != "national":
+        return 403, f"account {account.name!r} ({account.scope}) may not see the national report"
+    map_ = query.get("map") or CURRENT
+    if map_ not in MAPS:
+        return 400, f"map is one of {', '.join(MAPS)}, got {map_!r}"
+    if kind == "province" and not _may_see_province(account, str(code), map_):
+        return 403, f"account {account.name!r} ({account.scope}) may not see province {code} of the {map_} map"
+    fmt = query.get("format", "json")
+    if fmt not in FORMATS:
+        return 400, f"format is one of {', '.join(FORMATS)}, got {fmt!r}"
+    lang = query.get("lang") or default_lang
+    if lang not in LANGUAGES:
+        return 400, f"lang is one of {', '.join(LANGUAGES)}, got {lang!r}"
+    try:
+        days = {k: date.fromisoformat(query[k]) if query.get(k) else None for k in ("as_of", "from", "to")}
+    except ValueError as exc:
+        return 400, f"as_of, from and to are dates YYYY-MM-DD ({exc})"
+    if days["as_of"] and (days["from"] or days["to"]):
+        return 400, "as_of gives figures at one date, from/to a review between two: use one or the other"
+    if days["to"] and not days["from"]:
+        return 400, "to needs from (the review's first day)"
+    from sinks.reports.dispatch import Request as ReportRequest  # the report stack loads on the first report
+
+    start = days["from"]
+    period = None if start is None else (start, days["to"] or date.today())
+    scope: Literal["national", "province"] = "national" if kind == "national" else "province"
+    return ReportRequest(scope, code and str(code), days["as_of"], period, map_, fmt, lang)
+
+
 def render_report(
     store: Store, account: Account, kind: str, code: str | None, query: dict[str, str]
 ) -> tuple[int, str, str]:
     """(status, content type, body) of a report for this account; refusals are JSON naming the rule."""
-    from sinks.render import html, review_html
-    from sinks.render import review_text as review_render
-    from sinks.render import text as render
-    from sinks.reports import oldmap, report, review
+    import json
 
-    def refuse(status: int, message: str) -> tuple[int, str, str]:
-        import json
+    from sinks.reports import dispatch
 
-        return status, FORMATS["json"], json.dumps({"error": message, "scope": account.scope})
-
-    if kind == "national" and account.role != "national":
-        return refuse(403, f"account {account.name!r} ({account.scope}) may not see the national report")
-    map_ = query.get("map") or CURRENT
-    if map_ not in MAPS:
-        return refuse(400, f"map is one of {', '.join(MAPS)}, got {map_!r}")
-    if kind == "province" and not _may_see_province(account, str(code), map_):
-        return refuse(403, f"account {account.name!r} ({account.scope}) may not see province {code} of the {map_} map")
-    fmt = query.get("format", "json")
-    if fmt not in FORMATS:
-        return refuse(400, f"format is one of {', '.join(FORMATS)}, got {fmt!r}")
-    lang = query.get("lang") or store.settings.lang
-    if lang not in LANGUAGES:
-        return refuse(400, f"lang is one of {', '.join(LANGUAGES)}, got {lang!r}")
+    asked = _report_request(account, kind, code, query, store.settings.lang)
+    if isinstance(asked, tuple):
+        status, why = asked
+        return status, FORMATS["json"], json.dumps({"error": why, "scope": account.scope})
     try:
-        days = {k: date.fromisoformat(query[k]) if query.get(k) else None for k in ("as_of", "from", "to")}
-    except ValueError as exc:
-        return refuse(400, f"as_of, from and to are dates YYYY-MM-DD ({exc})")
-    if days["as_of"] and (days["from"] or days["to"]):
-        return refuse(400, "as_of gives figures at one date, from/to a review between two: use one or the other")
-    if days["to"] and not days["from"]:
-        return refuse(400, "to needs from (the review's first day)")
-    reader, settings = StoreReader(store), store.settings
-    try:
-        if days["from"]:
-            end = days["to"] or date.today()
-            whole, one = (
-                (oldmap.review_national, oldmap.review_province) if map_ == OLD else (review.national, review.province)
-            )
-            built = (
-                whole(reader, settings, days["from"], end)
-                if kind == "national"
-                else one(reader, settings, str(code), days["from"], end)
-            )
-            renderers = {
-                "json": review_render.as_json,
-                "csv": review_render.as_csv,
-                "md": review_render.as_md,
-                "html": review_html.page,
-            }
-        else:
-            module = oldmap if map_ == OLD else report
-            built = (
-                module.national(reader, settings, days["as_of"])
-                if kind == "national"
-                else module.province(reader, settings, str(code), days["as_of"])
-            )
-            snapshot = (
-                ("national" if kind == "national" else f"province-{code}")
-                if map_ == CURRENT
-                else ("national-2024" if kind == "national" else f"province-2024-{code}")
-            )  # as `p06 report --map` names them
-            report.mark_changes(built, report.snapshot_path(settings, snapshot))
-            renderers = {"json": render.as_json, "csv": render.as_csv, "md": render.as_md, "html": html.page}
-    except ValueError as exc:
-        return refuse(404 if kind == "province" else 400, str(exc))
-    if fmt in ("md", "html"):  # the reading language; json and csv are the same in every language
-        return 200, FORMATS[fmt], renderers[fmt](built, lang)
-    return 200, FORMATS[fmt], renderers[fmt](built)
+        produced = dispatch.produce(StoreReader(store), store.settings, asked)
+    except ValueError as exc:  # a code or a period the warehouse does not know
+        status = 404 if kind == "province" else 400
+        return status, FORMATS["json"], json.dumps({"error": str(exc), "scope": account.scope})
+    return 200, FORMATS[asked.fmt], produced.text
 
 
 class SinkApi:
