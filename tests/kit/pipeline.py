@@ -210,7 +210,9 @@ def wait_until_both_own_partitions(*workers: Worker, timeout_s: float = 120) -> 
 def _assigned(worker: Worker) -> int:
     try:
         found = re.search(
-            r"^p06_assigned_partitions (\d+)$", httpx.get(f"{worker.url}/metrics", auth=monitor(), timeout=2).text, re.M
+            r"^p06_assigned_partitions (\d+)(?:\.0)?$",
+            httpx.get(f"{worker.url}/metrics", auth=monitor(), timeout=2).text,
+            re.M,
         )
     except httpx.HTTPError:
         return 0
