@@ -273,6 +273,9 @@ def simulate(
                 tally.add(publisher(province).publish(group), 0)
             status.update(f"publishing simulated events: {tally.accepted:,}")
     out.print(tally.summary())
+    if tally.refused:  # not an outage: say so, as `p06 publish` does
+        err.print(f"{tally.refused}; {tally.spooled:,} events wait in the spool", markup=False)
+        raise typer.Exit(EXIT_REFUSED)
 
 
 def _paced(events: Iterator[dict], step: int, rate: float, deadline: float) -> Iterator[list[dict]]:

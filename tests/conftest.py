@@ -22,7 +22,7 @@ import pytest
 from auth.accounts import Accounts
 from schemas.settings import Settings, load_settings, settings
 from stack import broker as local_broker
-from stack import provision
+from stack.provision import grant_acls as grant_project_acls
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def grant_acls(s: Settings) -> None:
     """The project's ACL table for this test's topic names, granted as p06-admin."""
     if s.kafka_security_protocol == "PLAINTEXT":
         return
-    provision.grant_acls(s)
+    grant_project_acls(s)
 
 
 def operator_accounts(data_dir: Path) -> dict[str, str]:
