@@ -224,7 +224,9 @@ class Publisher:
         if not failed:
             self._refused = None
             return _Delivery([], None)
-        cause = raised or next((f.exception for f in futures if f.failed()), None)
+        # A refusal wins over a timeout it caused (the flush gives up on records the broker refused).
+        causes = [c for c in (raised, *(f.exception for f in futures if f.failed())) if c is not None]
+        cause = next((c for c in causes if isinstance(c, REFUSALS)), causes[0] if causes else None)
         # A fresh producer next time: this one may hold expired batches and a stale sequence.
         self._drop_producer(timeout_s=0)
         self._retry_at = time.monotonic() + self._timeout_s
