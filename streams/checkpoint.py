@@ -28,7 +28,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import faust
 from faust.types import TP, EventT
@@ -36,13 +36,23 @@ from faust.types import TP, EventT
 from stack.adapters.faust import acting_for, aiokafka_producer
 
 from .positions import Positions, Verdict, position_key
-
-if TYPE_CHECKING:
-    from .worker import Processor
+from .stats import Stats
 
 log = logging.getLogger("p06.worker")
 
 Snapshots = dict[int, list[tuple[bytes, bytes]]]  # source partition -> (locality, snapshot) records
+
+
+class Processor(Protocol):
+    """The per-event work a checkpoint orders (streams.worker.Processor): fold admitted records in."""
+
+    table: faust.Table
+    events_topic: faust.TopicT
+    stats: Stats
+
+    def process(self, batch: Sequence[EventT]) -> Snapshots: ...
+
+    def forget_cache(self) -> None: ...
 
 
 class Checkpoint:
