@@ -192,3 +192,14 @@ def test_html_report_draws_its_charts_offline_in_chromium(p06_settings: Settings
         page.screenshot(path=str(REPO / "docs" / "report.png"), full_page=False)
         browser.close()
     assert all(url.startswith("file://") for url in requests), requests  # nothing from the network
+
+
+def test_one_dispatch_names_each_export_as_p06_report_and_the_api_always_have() -> None:
+    """`p06 report` and /reports share sinks.reports.dispatch: the last export a report is marked against is
+    the same file whichever asked, per scope and map."""
+    from sinks.reports import Request
+
+    assert Request("national").snapshot == "national"
+    assert Request("national", map="2024").snapshot == "national-2024"
+    assert Request("province", "01").snapshot == "province-01"
+    assert Request("province", "01", map="2024").snapshot == "province-2024-01"
