@@ -140,7 +140,8 @@ def report_national(
     lang: Lang | None = LANG,
     map_: Map = MAP,
 ) -> None:
-    """Nation, provinces, urban and rural: the twelve metrics, indicators and reporting completeness; with --from, a review between two dates."""
+    """Nation, provinces, urban and rural: the twelve metrics, indicators and reporting completeness;
+    with --from, a review between two dates."""
     from sinks.reports import Request
 
     period = _period(as_of, start, end)
@@ -195,7 +196,8 @@ def reconcile(
         None, help="live worker base URL (default P06_WORKER_URL, else http://127.0.0.1:P06_WORKER_WEB_PORT)"
     ),
 ) -> None:
-    """Recount every figure from the raw archive; compare with rollups, latest states and live counters. Exit 0 only if all agree."""
+    """Recount every figure from the raw archive; compare with rollups, latest states and live counters.
+    Exit 0 only if all agree."""
     from auth.accounts import client_credentials
     from sinks.checks.reconcile import LiveUnavailable
     from sinks.checks.reconcile import reconcile as run
@@ -235,7 +237,8 @@ def warehouse_grant(
     province: list[str] = typer.Option(
         [],
         "--province",
-        help="also make p06_province_PP for this province (repeat); its password: file p06_province_PP in P06_CLICKHOUSE_PASSWORDS_DIR",
+        help="also make p06_province_PP for this province (repeat);"
+        " its password: file p06_province_PP in P06_CLICKHOUSE_PASSWORDS_DIR",
     ),
     show: bool = typer.Option(False, "--print", help="print the statements (passwords masked) instead of running them"),
 ) -> None:
