@@ -10,16 +10,9 @@ from __future__ import annotations
 from sinks.render import html, text
 from sinks.reports.model import Document, ReviewDocument
 
-FORMATS = {
-    "json": "application/json",
-    "csv": "text/csv; charset=utf-8",
-    "md": "text/markdown; charset=utf-8",
-    "html": "text/html; charset=utf-8",
-}  # each format and its HTTP content type
-
 
 def render(doc: Document, fmt: str, lang: str) -> str:
-    """The document in this format (one of FORMATS)."""
+    """The document in this format: json, csv, md or html (the sink's API names their content types)."""
     if fmt == "json":
         return text.as_json(doc)
     if isinstance(doc, ReviewDocument):
@@ -31,4 +24,4 @@ def render(doc: Document, fmt: str, lang: str) -> str:
     return text.report_md(doc, lang) if fmt == "md" else html.report_page(doc, lang)
 
 
-__all__ = ["FORMATS", "render"]
+__all__ = ["render"]
