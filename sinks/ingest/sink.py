@@ -18,6 +18,7 @@ from dataclasses import asdict
 from aiokafka import AIOKafkaConsumer
 
 from schemas.events import MAX_BATCH_EVENTS
+from schemas.names import sink_group
 from schemas.settings import Settings
 from sinks.checks.audit import Audit
 from sinks.ingest.batch import Batch
@@ -54,7 +55,7 @@ class Sink:
         self.consumer = AIOKafkaConsumer(
             s.events_topic,
             **aiokafka_options(s, "sink"),
-            group_id=f"{s.app_id}-sink",
+            group_id=sink_group(s.app_id),
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_partition_fetch_bytes=1 << 20,  # a larger first batch still arrives whole; 8 MB x partitions cost RSS

@@ -29,6 +29,7 @@ from sinks.reports.model import (
 )
 from sinks.warehouse import figures
 from sinks.warehouse.reader import Reader
+from stack.files import write_private
 
 
 def moment(as_of: date | None) -> datetime:
@@ -152,13 +153,12 @@ def mark_changes(doc: AtDate, snapshot: Path) -> AtDate:
 
 
 def record_export(doc: AtDate, snapshot: Path) -> None:
-    snapshot.parent.mkdir(parents=True, exist_ok=True)
     data = {
         "exported_at": datetime.now(UTC).isoformat(),
         "as_of": doc.data["as_of"],
         "figures": flat_figures(doc),
     }
-    snapshot.write_text(json.dumps(data, ensure_ascii=False))
+    write_private(snapshot, json.dumps(data, ensure_ascii=False))  # atomic: a crash never leaves half of it
 
 
 def snapshot_path(settings: Settings, kind: str) -> Path:

@@ -16,7 +16,7 @@ import orjson
 from kafka import KafkaProducer
 
 from producers.simulate import simulated_events
-from schemas.names import province_of_topic
+from schemas.names import MAX_VALUE_BYTES, province_of_topic
 from schemas.settings import Settings
 from stack.clients import kafka_python_options
 from stack.processes import P06Process
@@ -146,7 +146,10 @@ def publish_raw(settings: Settings, topic: str, messages: list[tuple[bytes | Non
     """Straight onto the topic with a bare producer, bypassing the Publisher's checks, as the principal
     that writes this topic in production (raw_role)."""
     producer = KafkaProducer(
-        **kafka_python_options(settings, raw_role(settings, topic)), acks="all", linger_ms=5, max_request_size=5_242_880
+        **kafka_python_options(settings, raw_role(settings, topic)),
+        acks="all",
+        linger_ms=5,
+        max_request_size=MAX_VALUE_BYTES,
     )
     for key, value in messages:
         producer.send(topic, key=key, value=value)
