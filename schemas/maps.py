@@ -66,8 +66,10 @@ class OldMap:
 def old_map() -> OldMap:
     """Built once, on first use: the legacy tables are large and most processes never need them."""
     from vietnam_provinces import legacy
-    from vietnam_provinces._province_conversion_2025 import OLD_TO_NEW as PROVINCES
-    from vietnam_provinces._ward_conversion_2025 import OLD_TO_NEW as WARDS
+
+    from schemas.adapters.vietnam_provinces import province_table, ward_table
+
+    PROVINCES, WARDS = province_table(), ward_table()
 
     units: dict[str, OldUnit] = {}
     wards: dict[str, list[str]] = defaultdict(list)

@@ -21,12 +21,12 @@ from kafka import KafkaConsumer
 from kit.pipeline import Worker, operator, publish_raw, wait_for_figures
 from kit.sinkstream import P06, SinkProcess, make_events
 from pydantic import TypeAdapter
-from vietnam_provinces._ward_conversion_2025 import OLD_TO_NEW as WARDS
 
 from auth.accounts import Accounts
 from producers import Publisher
 from producers.publisher import validate_items
 from schemas import Event, InvalidEvent, parse_event_json, validate_event
+from schemas.adapters.vietnam_provinces import ward_table
 from schemas.events import json_schemas
 from schemas.maps import old_map
 from schemas.settings import Settings
@@ -35,6 +35,7 @@ from stack import broker as local_broker
 from stack import ensure_topics
 from stack.clients import kafka_python_options
 
+WARDS = ward_table()  # the official 2024 -> 2025 ward table
 SPLIT_WARD = "00016"  # Phường Ngọc Hà (2024): split between 00004 Phường Ba Đình and 00008 Phường Ngọc Hà
 SPLIT_NAMES = "00004 Phường Ba Đình, 00008 Phường Ngọc Hà"
 ZERO = dict.fromkeys(METRIC_NAMES, 0)
@@ -502,7 +503,7 @@ def check_review(valid: list[dict]) -> None:
 
 
 def check_history(valid: list[dict]) -> None:
-    """`p06 history` of a village reported with a 2024 code: under its 2025 ward, each event with the code it was sent as."""
+    """`p06 history` of a village sent with a 2024 code: under its 2025 ward, each event with its sent code."""
     counted, _ = on_2025_map(valid)
     copies: dict[tuple, int] = {}
     for e in counted:
@@ -513,5 +514,5 @@ def check_history(valid: list[dict]) -> None:
         if s.get("map") == "2024" and s["type"] == "village.status" and copies[identity(c)] == 1
     )
     entity = f"{count['locality']}/village:{count['payload']['village_id']}"
-    line = next(l for l in p06("history", entity).stdout.splitlines() if f"  {sent['event_id']}  " in l)
+    line = next(row for row in p06("history", entity).stdout.splitlines() if f"  {sent['event_id']}  " in row)
     assert f"sent as {sent['locality']} on the 2024 map" in line

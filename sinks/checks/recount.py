@@ -3,7 +3,8 @@
 Every pipeline test and the benchmark compare what the system shows (live API, ClickHouse, reports)
 with this recount, so the two can disagree: that is the point. It sits beside reconcile, but imports
 nothing of the counting code (schemas.metrics, streams, sinks; tests/test_recount.py holds it to that),
-only the registry for the hierarchy and vietnam_provinces' own tables for the 2024 map. An event is its locality,
+only the registry for the hierarchy and vietnam_provinces' own tables for the 2024 map (through
+schemas.adapters.vietnam_provinces, the one place that reaches them). An event is its locality,
 its event_id and the UTC day it occurred; of several copies the first in the list counts (the list
 in the order it was published). Latest occurred_at wins per state entity (a tie goes to the larger
 event_id); a flow counts once.
@@ -16,6 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from typing import Any
 
+from schemas.adapters.vietnam_provinces import ward_table
 from schemas.registry import registry
 
 METRIC_NAMES = (
@@ -90,7 +92,7 @@ def recount(events: list[dict], as_of: datetime | None = None) -> dict[str, Any]
         if old is None or rank > (datetime.fromisoformat(old["occurred_at"]), old["event_id"]):
             current[key] = e
     zero = lambda: dict.fromkeys(METRIC_NAMES, 0)  # noqa: E731
-    out = {
+    out: dict[str, Any] = {
         "nation": zero(),
         "urban": zero(),
         "rural": zero(),
@@ -100,7 +102,7 @@ def recount(events: list[dict], as_of: datetime | None = None) -> dict[str, Any]
     for e in [*current.values(), *counted]:
         place = reg.localities[e["locality"]]
         scopes = [out["nation"], out["provinces"][place.province]]
-        if place.level == "ward":
+        if place.area is not None:  # a ward (a province has no area)
             scopes += [out[place.area], out["wards"][e["locality"]]]
         for metric, value in _contribution(e).items():
             for scope in scopes:
@@ -150,8 +152,7 @@ def period(events: list[dict], start: date, end: date) -> dict[str, Any]:
 def on_2025_map(events: list[dict]) -> tuple[list[dict], list[dict]]:
     """(counted, refused): each event with the 2025 code it counts under; a 2024 event under the one unit
     its old unit passed into whole, refused when the table splits it, marks it partly merged, or lacks it."""
-    from vietnam_provinces._ward_conversion_2025 import OLD_TO_NEW as WARDS
-
+    wards_2025 = ward_table()
     counted, refused = [], []
     for e in events:
         if e.get("map", "2025") == "2025":
@@ -161,7 +162,7 @@ def on_2025_map(events: list[dict]) -> tuple[list[dict], list[dict]]:
         if len(code) == 2:
             targets, partly = _province_targets(code), False
         else:
-            entry = WARDS.get(int(code))
+            entry = wards_2025.get(int(code))
             targets = [f"{w.code:05d}" for w in entry.new_wards] if entry else []
             partly = bool(entry and entry.old_ward.is_partly_merged)
         if len(targets) == 1 and not partly:
@@ -177,11 +178,16 @@ def _province_targets(code: str) -> list[str]:
     the ward table's new wards and their provinces); the library's province table differs for 82 only,
     where its ward table's province column misplaces one ward of Long An (docs/maps.md)."""
     from vietnam_provinces import legacy
-    from vietnam_provinces._ward_conversion_2025 import OLD_TO_NEW as WARDS
 
+    wards_2025 = ward_table()
     wards = legacy.Ward.iter_by_province(legacy.ProvinceCode(int(code)))
     return sorted(
-        {f"{n.province_code:02d}" for w in wards if w.code.value in WARDS for n in WARDS[w.code.value].new_wards}
+        {
+            f"{n.province_code:02d}"
+            for w in wards
+            if w.code.value in wards_2025
+            for n in wards_2025[w.code.value].new_wards
+        }
     )
 
 
