@@ -94,8 +94,8 @@ def test_services_have_health_checks_and_named_volumes() -> None:
 
 def test_grafana_dashboard_reads_the_tables_the_migrations_create() -> None:
     sql = "\n".join(
-        (REPO / "sinks" / "sql").joinpath(f).read_text()
-        for f in sorted(p.name for p in (REPO / "sinks" / "sql").glob("*.sql"))
+        (REPO / "sinks" / "warehouse" / "sql").joinpath(f).read_text()
+        for f in sorted(p.name for p in (REPO / "sinks" / "warehouse" / "sql").glob("*.sql"))
     )
     dashboard = json.loads((REPO / "sinks/grafana/dashboards/national.json").read_text())
     datasource = yaml.safe_load((REPO / "sinks/grafana/provisioning/datasources/clickhouse.yaml").read_text())
