@@ -1,6 +1,6 @@
 """The framework's own ceiling: a Faust agent that only counts messages (run as its own process).
 
-It runs on the worker's transport (streams.transport.App), with the worker's Faust settings
+It runs on the worker's transport (stack.adapters.faust.App), with the worker's Faust settings
 (streams.worker.faust_options: RocksDB store, fetch sizes, commit interval) and the worker's batching
 (take_events of P06_WORKER_BATCH_SIZE within P06_WORKER_BATCH_WITHIN_S), and does nothing else: with
 BENCH_PACKED=1 it decodes each message and counts the events in it, otherwise it counts messages.
@@ -18,7 +18,7 @@ from pathlib import Path
 import orjson
 
 from schemas.settings import load_settings
-from streams.transport import App
+from stack.adapters.faust import App
 from streams.worker import faust_options
 
 STARTED = time.time()
