@@ -11,6 +11,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,7 +33,7 @@ console = Console(
     stderr=True, width=None if Console(stderr=True).is_terminal else 150
 )  # the table and progress go to stderr, so --json stdout stays clean
 
-QUICK = {
+QUICK: dict[str, Any] = {
     "events": 20_000,
     "publish": 20_000,
     "latency_s": 10,
@@ -44,7 +45,7 @@ QUICK = {
     "history_hourly_wards": 1,
     "year_wards": 300,
 }
-FULL = {
+FULL: dict[str, Any] = {
     "events": 500_000,
     "publish": 200_000,
     "latency_s": 60,
@@ -309,7 +310,7 @@ def _faust_baselines(run: Run, w: Work) -> None:
         ("bare_faust_eps", w.topics["single"], w.n, False),
         ("bare_faust_packed_eps", w.topics["packed"], w.packed_events, True),
     ):
-        bare = run.stage(f"bare Faust agent ({key})", [key], lambda a=(key, topic, expected, packed): count(*a))
+        bare = run.stage(f"bare Faust agent ({key})", [key], partial(count, key, topic, expected, packed))
         if bare:
             run.set(key, bare.drain_eps, 1)
             if not packed:
@@ -373,13 +374,13 @@ def _security_publish(run: Run, w: Work, pair: dict[str, Cluster]) -> None:
         label: run.stage(
             f"p06 publish on {cl.protocol} ({len(lines):,} lines)",
             ["tls_sasl_publish_ratio"],
-            lambda cl=cl: publish(cl),
+            partial(publish, cl),
         )
         for label, cl in pair.items()
     }
-    if pub.get("tls_sasl") and pub.get("plaintext"):
-        run.set("tls_sasl_publish_ratio", pub["tls_sasl"].eps / pub["plaintext"].eps)
-        run.notes["tls_sasl_publish_ratio"] = f"{pub['tls_sasl'].eps:,.0f} against {pub['plaintext'].eps:,.0f} ev/s"
+    if (secured := pub.get("tls_sasl")) and (plain := pub.get("plaintext")):
+        run.set("tls_sasl_publish_ratio", secured.eps / plain.eps)
+        run.notes["tls_sasl_publish_ratio"] = f"{secured.eps:,.0f} against {plain.eps:,.0f} ev/s"
 
 
 def _publish_stage(run: Run, w: Work) -> None:

@@ -264,10 +264,10 @@ def simulate(
                 tally.add(publisher("").publish(chunk), 0)
                 continue
             # Judged first, so that each event goes to the province of the unit it counts for.
-            events, rejections = validate_items(chunk)
+            valid, rejections = validate_items(chunk)
             tally.add(PublishResult(rejections=rejections), len(rejections))
             by_province: dict[str, list] = {}
-            for event in events:
+            for event in valid:
                 by_province.setdefault(event.province, []).append(event)
             for province, group in by_province.items():
                 tally.add(publisher(province).publish(group), 0)

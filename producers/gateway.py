@@ -38,11 +38,13 @@ class _JSON(JSONResponse):
         return orjson.dumps(content)
 
 
-def _problem(status: int, message: str, errors: list[dict[str, Any]] | None = None, **headers: str) -> Response:
+def _problem(
+    status: int, message: str, errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None
+) -> Response:
     body: dict[str, Any] = {"error": message}
     if errors is not None:
         body["errors"] = errors
-    return _JSON(body, status_code=status, headers=headers or None)
+    return _JSON(body, status_code=status, headers=headers)
 
 
 def split_body(body: bytes) -> list[Any]:
@@ -97,7 +99,7 @@ def _bearer(request: Request, tokens: TokenStore) -> Token | None:
 async def post_events(request: Request) -> Response:
     token = _bearer(request, request.app.state.tokens)
     if token is None:
-        return _problem(401, "a valid bearer token is required", **{"WWW-Authenticate": "Bearer"})
+        return _problem(401, "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"})
     body = await _bounded_body(request)
     if body is None:
         return _problem(413, f"request body larger than {MAX_REQUEST_BYTES} bytes: split it")

@@ -158,7 +158,7 @@ class Publisher:
             drained, delivery = self._drain_locked() if self.spool and self._online() else (0, _Delivery([], None))
             if self.spool or not self._online():
                 failed = messages
-                error = delivery.error or "broker unreachable recently; spooled without waiting"
+                error: str | None = delivery.error or "broker unreachable recently; spooled without waiting"
                 refused = delivery.refused or self._refused
             else:
                 delivery = self._send(messages)

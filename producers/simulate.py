@@ -130,7 +130,9 @@ def _session(rng: random.Random, ground: _Ground, where: Localities) -> list[tup
     if rng.random() < 0.25:
         first = rng.randint(1, 225)
         tasks = [f"T{n:03d}" for n in range(first, min(first + rng.randint(1, 30), 226))]
-        report = [("task.status", province, ground.task(province, t)) for t in tasks]
+        report: list[tuple[str, str, dict[str, Any]]] = [
+            ("task.status", province, ground.task(province, t)) for t in tasks
+        ]
         systems = rng.sample(PROVINCE_SYSTEMS, rng.randint(0, 3))
         report += [("security.assessment", province, ground.system(province, s)) for s in systems]
         return report + [("service.dossiers", province, ground.dossiers())] * (rng.random() < 0.5)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,7 +28,10 @@ class Settings(BaseSettings):
     )
     kafka_username: str = Field(
         "",
-        description="SCRAM user every command connects as; empty: each command its own role's principal (p06-worker, p06-sink, ...)",
+        description=(
+            "SCRAM user every command connects as; empty: each command its own role's principal "
+            "(p06-worker, p06-sink, ...)"
+        ),
     )
     kafka_password: SecretStr | None = Field(
         None, description="password of KAFKA_USERNAME (prefer KAFKA_PASSWORD_FILE)"
@@ -54,7 +57,10 @@ class Settings(BaseSettings):
     worker_commit_interval_s: float = Field(
         1.0,
         gt=0,
-        description="how often a worker commits its consumed offsets (where a restart starts reading; the position kept with the state decides)",
+        description=(
+            "how often a worker commits its consumed offsets (where a restart starts reading; the position "
+            "kept with the state decides)"
+        ),
     )
     worker_session_timeout_s: float = Field(
         30.0, ge=6, description="a worker silent this long is dropped from the group and its partitions move on"
@@ -88,7 +94,10 @@ class Settings(BaseSettings):
     gateway_port: int = Field(8080, ge=1, le=65535)
     publish_province: str = Field(
         "",
-        description="the province (2-digit code) this sender publishes for, into that province's ingestion topic; empty: a national sender, into the events topic",
+        description=(
+            "the province (2-digit code) this sender publishes for, into that province's ingestion topic; "
+            "empty: a national sender, into the events topic"
+        ),
     )
     admission_batch: int = Field(
         500,
@@ -105,7 +114,10 @@ class Settings(BaseSettings):
     )
     operator_user: str = Field(
         "",
-        description="account the p06 commands (live, report, reconcile, the sink's audit, bench) log in with; empty: `admin` if `p06 up` made DATA_DIR/admin-password",
+        description=(
+            "account the p06 commands (live, report, reconcile, the sink's audit, bench) log in with; "
+            "empty: `admin` if `p06 up` made DATA_DIR/admin-password"
+        ),
     )
     operator_password: SecretStr | None = Field(
         None, description="password of OPERATOR_USER (prefer OPERATOR_PASSWORD_FILE)"
@@ -113,7 +125,9 @@ class Settings(BaseSettings):
     operator_password_file: Path | None = Field(None, description="file holding the password of OPERATOR_USER")
     monitor_user: str = Field(
         "",
-        description="monitor-role account that reads /metrics; empty: `monitor` if `p06 up` made DATA_DIR/monitor-password",
+        description=(
+            "monitor-role account that reads /metrics; empty: `monitor` if `p06 up` made DATA_DIR/monitor-password"
+        ),
     )
     monitor_password: SecretStr | None = Field(
         None, description="password of MONITOR_USER (prefer MONITOR_PASSWORD_FILE)"
@@ -122,19 +136,31 @@ class Settings(BaseSettings):
     session_hours: float = Field(12.0, gt=0, le=24 * 30, description="a login session expires this long after it began")
     accounts_dir: Path | None = Field(
         None,
-        description="folder of the operators' accounts (users.json) and the session key; default DATA_DIR (compose: a volume the worker and sink share)",
+        description=(
+            "folder of the operators' accounts (users.json) and the session key; default DATA_DIR (compose: "
+            "a volume the worker and sink share)"
+        ),
     )
     clickhouse_sink_password: SecretStr | None = Field(
         None,
-        description="`p06 warehouse grant`: password of the ClickHouse user p06_sink (or a file p06_sink in CLICKHOUSE_PASSWORDS_DIR)",
+        description=(
+            "`p06 warehouse grant`: password of the ClickHouse user p06_sink (or a file p06_sink in "
+            "CLICKHOUSE_PASSWORDS_DIR)"
+        ),
     )
     clickhouse_reports_password: SecretStr | None = Field(
         None,
-        description="`p06 warehouse grant`: password of the ClickHouse user p06_reports (or a file p06_reports in CLICKHOUSE_PASSWORDS_DIR)",
+        description=(
+            "`p06 warehouse grant`: password of the ClickHouse user p06_reports (or a file p06_reports in "
+            "CLICKHOUSE_PASSWORDS_DIR)"
+        ),
     )
     clickhouse_passwords_dir: Path | None = Field(
         None,
-        description="`p06 warehouse grant`: folder of password files named after the ClickHouse users (p06_sink, p06_reports, p06_province_PP)",
+        description=(
+            "`p06 warehouse grant`: folder of password files named after the ClickHouse users (p06_sink, "
+            "p06_reports, p06_province_PP)"
+        ),
     )
 
     @field_validator("kafka_bootstrap")
@@ -190,7 +216,7 @@ class Settings(BaseSettings):
         return int(self.kafka_bootstrap.split(",")[0].rpartition(":")[2])
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Settings from the environment, with flag values on top; a wrong value exits naming the variable."""
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})

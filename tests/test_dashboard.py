@@ -112,7 +112,8 @@ def nation_shown(page: Page, expected: dict[str, int]) -> None:
         )
     except PlaywrightTimeout:
         shown = page.evaluate(
-            "Object.fromEntries([...document.querySelectorAll('#nation [data-metric]')].map(n => [n.dataset.metric, n.dataset.value]))"
+            "Object.fromEntries([...document.querySelectorAll('#nation [data-metric]')]"
+            ".map(n => [n.dataset.metric, n.dataset.value]))"
         )
         api = httpx.get(page.url.replace("/dashboard/", "/api/live"), auth=operator(), timeout=10).json()["nation"]
         raise AssertionError(

@@ -16,7 +16,12 @@ from schemas.metrics import INDICATORS, METRICS
 from schemas.settings import SettingsError, load_settings
 
 REPO = Path(__file__).resolve().parents[1]
-PYTHON = [*REPO.glob("sinks/**/*.py"), *REPO.glob("streams/view/*.py"), *REPO.glob("schemas/*.py"), *REPO.glob("auth/*.py")]
+PYTHON = [
+    *REPO.glob("sinks/**/*.py"),
+    *REPO.glob("streams/view/*.py"),
+    *REPO.glob("schemas/*.py"),
+    *REPO.glob("auth/*.py"),
+]
 DASHBOARD = REPO / "streams" / "view" / "dashboard"
 # Keys built at run time from data, section by section: what each section must hold, exactly.
 DYNAMIC = {

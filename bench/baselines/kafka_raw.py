@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 
 import orjson
 from aiokafka import AIOKafkaConsumer
@@ -28,7 +29,7 @@ def producer(s: Settings, as_publisher: bool) -> KafkaProducer:
     )
 
 
-def produce(s: Settings, topic: str, messages: list[Message], as_publisher: bool = False) -> float:
+def produce(s: Settings, topic: str, messages: Sequence[Message], as_publisher: bool = False) -> float:
     """Send every message and wait for all acks; returns messages per second."""
     p = producer(s, as_publisher)
     p.partitions_for(topic)  # metadata first: not part of the rate

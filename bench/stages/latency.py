@@ -56,7 +56,9 @@ def send_ticks(stage: StageEnv, events: list[dict[str, Any]], rate: int) -> tupl
         data_dir=stage.work / "latency-publisher",
         topic_partitions=stage.partitions,
     )
-    step, seen, eid, rows, markers = rate // TICKS_PER_S, set(), 0, 0, []
+    seen: set[str] = set()
+    markers: list[Marker] = []
+    step, eid, rows = rate // TICKS_PER_S, 0, 0
     with Publisher(s) as pub:
         start = time.time()
         for i in range(0, len(events), step):
@@ -88,7 +90,8 @@ class Poller(threading.Thread):
 
     def __init__(self, read: Callable[[httpx.Client], int | None], every_s: float) -> None:
         super().__init__(daemon=True)
-        self.read, self.every_s, self.samples = read, every_s, []
+        self.read, self.every_s = read, every_s
+        self.samples: list[Any] = []
         self.halt = threading.Event()
 
     def run(self) -> None:

@@ -39,7 +39,7 @@ from sinks.checks.reconcile import Difference, LiveUnavailable, compare, from_li
 from sinks.warehouse import figures
 from sinks.warehouse.archive import FROM_MONTH
 from sinks.warehouse.clickhouse import DATABASE, open_client
-from sinks.warehouse.reader import ClientReader, Reader
+from sinks.warehouse.reader import ClientReader
 from sinks.warehouse.store import Store
 
 log = logging.getLogger("p06.sink")
@@ -65,7 +65,7 @@ class CheckResult:
         return sum(self.differences.values())
 
 
-def recent_buckets_from_archive(reader: Reader, first_day: date) -> dict[Bucket, dict[str, int]]:
+def recent_buckets_from_archive(reader: ClientReader, first_day: date) -> dict[Bucket, dict[str, int]]:
     """Each scope's change per UTC day from first_day on, recounted from the raw archive."""
     since = {"since": clickhouse_param(datetime.combine(first_day, datetime.min.time(), UTC))}
     sums = ", ".join(f"sum({m}) AS {m}" for m in METRICS)
@@ -82,7 +82,8 @@ def recent_buckets_from_archive(reader: Reader, first_day: date) -> dict[Bucket,
     )
     during = reader.query(
         f"SELECT locality, entity, toString(toDate(occurred_at)) AS day, {metrics} FROM {DATABASE}.archive FINAL"
-        f" WHERE {FROM_MONTH} AND entity != '' AND occurred_at >= {{since:DateTime64(6, 'UTC')}} ORDER BY locality, entity, occurred_at, event_id",
+        f" WHERE {FROM_MONTH} AND entity != '' AND occurred_at >= {{since:DateTime64(6, 'UTC')}}"
+        " ORDER BY locality, entity, occurred_at, event_id",
         since,
     )
     before = _versions_before(reader, {(r["locality"], r["entity"]) for r in during}, since, touched, latest)
@@ -102,7 +103,7 @@ def recent_buckets_from_archive(reader: Reader, first_day: date) -> dict[Bucket,
 
 
 def _versions_before(
-    reader: Reader, touched_pairs: set[tuple[str, str]], since: dict[str, str], touched: str, latest: str
+    reader: ClientReader, touched_pairs: set[tuple[str, str]], since: dict[str, str], touched: str, latest: str
 ) -> list[dict[str, Any]]:
     """Each touched entity's version current at `since`: searched in the LOOKBACK_DAYS before it (an
     entity reporting daily has one there), then in the whole history of the localities still missing
@@ -113,7 +114,8 @@ def _versions_before(
         f"SELECT locality, entity, {latest} FROM {DATABASE}.archive FINAL"
         f" WHERE _partition_id >= toString(toYYYYMM({{since:DateTime64(6, 'UTC')}} - toIntervalDay({LOOKBACK_DAYS})))"
         f" AND entity != '' AND occurred_at < {{since:DateTime64(6, 'UTC')}}"
-        f" AND occurred_at >= {{since:DateTime64(6, 'UTC')}} - toIntervalDay({LOOKBACK_DAYS}) AND (locality, entity) IN ({touched})"
+        f" AND occurred_at >= {{since:DateTime64(6, 'UTC')}} - toIntervalDay({LOOKBACK_DAYS})"
+        f" AND (locality, entity) IN ({touched})"
         " GROUP BY locality, entity",
         since,
     )
@@ -125,7 +127,8 @@ def _versions_before(
     older = reader.query(
         f"SELECT locality, entity, {latest} FROM {DATABASE}.archive FINAL"
         f" WHERE entity != '' AND occurred_at < {{since:DateTime64(6, 'UTC')}} - toIntervalDay({LOOKBACK_DAYS})"
-        " AND (province, locality) IN {places:Array(Tuple(String, String))} AND (locality, entity) IN {pairs:Array(Tuple(String, String))}"
+        " AND (province, locality) IN {places:Array(Tuple(String, String))}"
+        " AND (locality, entity) IN {pairs:Array(Tuple(String, String))}"
         " GROUP BY locality, entity",
         {**since, "places": [(reg.localities[loc].province, loc) for loc in localities], "pairs": missing},
     )
@@ -145,7 +148,7 @@ def _by_scope(per_locality: dict[tuple[str, str], dict[str, int]]) -> dict[Bucke
     return dict(out)
 
 
-def recent_buckets_from_rollups(reader: Reader, first_day: date) -> dict[Bucket, dict[str, int]]:
+def recent_buckets_from_rollups(reader: ClientReader, first_day: date) -> dict[Bucket, dict[str, int]]:
     sums = ", ".join(f"sum({m}) AS {m}" for m in METRICS)
     rows = reader.query(
         f"SELECT scope, code, toString(day) AS bucket, {sums} FROM {DATABASE}.rollup_day FINAL"
@@ -194,7 +197,7 @@ class Audit:
         due = {"recent": started + s.reconcile_recent_s, "full": started + s.reconcile_full_s}
         try:
             while not stop.is_set():
-                check = min(due, key=due.get)
+                check = min(due, key=lambda name: due[name])
                 try:
                     await asyncio.wait_for(stop.wait(), max(0.0, due[check] - time.monotonic()))
                     return
@@ -244,7 +247,7 @@ class Audit:
             {b: v for b, v in recount.items() if b in steady}, {b: v for b, v in after.items() if b in steady}
         ) + self._live(result)
 
-    def _side_reader(self) -> Reader:
+    def _side_reader(self) -> ClientReader:
         """A client of its own (chDB serves several in one process), for reads that need not wait for writes."""
         if self._side is None:
             client = open_client(self.settings)
