@@ -15,7 +15,9 @@ def test_the_library_publishes_no_conversion_table() -> None:
     public = [m.name for m in pkgutil.walk_packages(vietnam_provinces.__path__, "vietnam_provinces.")]
     public = [name for name in public if not any(part.startswith("_") for part in name.split("."))]
     assert not [name for name in public if "conversion" in name]
-    assert not [name for name in dir(vietnam_provinces) if "OLD_TO_NEW" in name or "conversion" in name]
+    # Public names only: once our adapter has run, the private submodules are attributes of the package too.
+    exported = [name for name in dir(vietnam_provinces) if not name.startswith("_")]
+    assert not [name for name in exported if "OLD_TO_NEW" in name or "conversion" in name.lower()]
 
 
 def test_a_split_ward_lists_every_ward_it_went_to() -> None:
