@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 DEFAULT_ZONE = "Asia/Ho_Chi_Minh"
 CHECKED_FROM, CHECKED_UNTIL = datetime(2000, 1, 1, 12, tzinfo=UTC), datetime(2101, 1, 1, tzinfo=UTC)  # events: 2000 on
 CHECK_EVERY = timedelta(days=3)  # an offset is kept for months (DST) or years, never for a few days
-Span = tuple[datetime, datetime]  # [start, end), aware, in the country's zone
+Span = tuple[datetime, datetime]  # [start, end), instants (UTC); local() shows them on the country's clock
 
 
 @lru_cache(maxsize=8)
@@ -74,8 +74,9 @@ class Calendar:
         return self.local(instant).strftime("%Y-%m")
 
     def start_of(self, day: date) -> datetime:
-        """Local midnight at the start of `day` (whole-hour offsets: never inside a DST gap's hour)."""
-        return datetime.combine(day, time(), tzinfo=self.zone).astimezone(UTC).astimezone(self.zone)
+        """The instant of local midnight at the start of `day`, in UTC: arithmetic on a value with the zone
+        itself would be wall-clock arithmetic (a DST day is 23 or 25 hours). `local()` shows it."""
+        return datetime.combine(day, time(), tzinfo=self.zone).astimezone(UTC)
 
     def day(self, day: date) -> Span:
         return self.start_of(day), self.start_of(day + timedelta(days=1))
