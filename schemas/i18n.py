@@ -21,6 +21,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal, format_percent
 
+from .calendar import Calendar, calendar, utc_offset
+
 CATALOGUE = Path(__file__).with_name("messages.toml")
 DEFAULT = "vi"
 MISSING = "—"  # a value that cannot be computed (no denominator): the same dash in both languages
@@ -89,6 +91,7 @@ def for_browser(lang: str) -> dict[str, Any]:
         "lang": lang,
         "locale": language.bcp47,
         "day": language.intl_day,
+        "timezone": calendar().name,  # moments are shown on the country's clock, not the browser's
         "messages": names,
         "languages": {code: names[f"language.{code}"] for code in LANGUAGES},
     }
@@ -154,7 +157,8 @@ class Texts:
         day = date.fromisoformat(value[:10]) if isinstance(value, str) else value
         return format_date(day, self._language.day, locale=self._language.babel)
 
-    def moment(self, value: str | datetime) -> str:
-        """An instant in UTC, said to be UTC: 14/09/2026 23:59 (giờ UTC)."""
-        text = format_datetime(_instant(value), self._language.moment, tzinfo=UTC, locale=self._language.babel)
-        return self("unit.utc", moment=text)
+    def moment(self, value: str | datetime, zone: str | None = None) -> str:
+        """An instant on the country's clock (P06_TIMEZONE), with its offset: 14/09/2026 23:59 (giờ UTC+07:00)."""
+        local = (Calendar(zone) if zone else calendar()).local(_instant(value))
+        text = format_datetime(local, self._language.moment, tzinfo=local.tzinfo, locale=self._language.babel)
+        return self("unit.zone", moment=text, zone=utc_offset(local))

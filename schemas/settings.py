@@ -87,7 +87,7 @@ class Settings(BaseSettings):
     )
     reconcile_recent_s: float = Field(60.0, gt=0, description="the sink compares the recent day buckets this often")
     reconcile_recent_days: int = Field(
-        2, ge=1, le=3660, description="days (UTC, today included) the recent check covers"
+        2, ge=1, le=3660, description="days (the country's, today included) the recent check covers"
     )
     reconcile_full_s: float = Field(86_400.0, gt=0, description="the sink compares every figure this often")
     gateway_host: str = Field("127.0.0.1", description="address the HTTP gateway listens on")
@@ -109,6 +109,13 @@ class Settings(BaseSettings):
         30.0, gt=0, le=600, description="how long a publish waits for the broker before spooling"
     )
     silent_after_hours: float = Field(24.0, gt=0, description="a locality silent this long is listed as silent")
+    timezone: str = Field(
+        "Asia/Ho_Chi_Minh",
+        description=(
+            "the country's time zone (IANA name): what a day, a month, --as-of and --from/--to are; its UTC offset"
+            " must be whole hours"
+        ),
+    )
     lang: str = Field(
         "vi", description="language of the dashboard and the md/html reports: vi (Vietnamese) or en (English)"
     )
@@ -187,6 +194,13 @@ class Settings(BaseSettings):
         if value and not value.startswith(("chdb://", "http://", "https://")):
             raise ValueError(f"expected chdb://FOLDER or http(s)://HOST:PORT, got {value!r}")
         return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        from .calendar import check_zone
+
+        return check_zone(value)
 
     @field_validator("lang")
     @classmethod

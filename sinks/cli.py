@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
+from schemas.calendar import calendar
 from schemas.i18n import LANGUAGES
 from schemas.settings import settings
 
@@ -49,14 +50,21 @@ def _reader():
         raise typer.Exit(2) from None
 
 
-AS_OF = typer.Option(None, "--as-of", formats=["%Y-%m-%d"], help="figures at the end of this day (UTC)")
+AS_OF = typer.Option(
+    None, "--as-of", formats=["%Y-%m-%d"], help="figures at the end of this day (the country's time, P06_TIMEZONE)"
+)
 FROM = typer.Option(
     None,
     "--from",
     formats=["%Y-%m-%d"],
     help="a review from this day: each figure at both ends, the change, rankings, projected dates",
 )
-TO = typer.Option(None, "--to", formats=["%Y-%m-%d"], help="the review's last day (default: today, UTC)")
+TO = typer.Option(
+    None,
+    "--to",
+    formats=["%Y-%m-%d"],
+    help="the review's last day (default: today; days are the country's, P06_TIMEZONE)",
+)
 FORMAT = typer.Option(Format.json, "--format", help="json (the /api/live shape), csv, md or html")
 OUT = typer.Option(None, "--out", help="write to this file (an export) instead of stdout")
 Lang = Enum("Lang", {code: code for code in LANGUAGES}, type=str)  # type: ignore[misc]
@@ -82,17 +90,18 @@ MAP = typer.Option(
 
 
 def _period(as_of: datetime | None, start: datetime | None, end: datetime | None) -> tuple[date, date] | None:
-    """--from/--to as two days (--to defaults to today, UTC), None for a report at one date; usage errors exit 2."""
+    """--from/--to as two days (--to defaults to the country's today), None for a report at one date;
+    usage errors exit 2."""
     problem = None
     if start is None:
         problem = "--to needs --from (the review's first day); for figures at one date use --as-of" if end else None
     elif as_of is not None:
         problem = "--as-of gives figures at one date, --from/--to a review between two: use one or the other"
     else:
-        last = end.date() if end else datetime.now(UTC).date()
+        last = end.date() if end else calendar().today()
         if start.date() > last:
             problem = (
-                f"--from {start.date()} is after --to {last}{'' if end else ' (today, UTC)'}:"
+                f"--from {start.date()} is after --to {last}{'' if end else f' (today, {calendar().name})'}:"
                 " give the review's first day to --from and its last to --to"
             )
     if problem:

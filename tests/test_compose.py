@@ -59,8 +59,9 @@ def test_every_p06_variable_is_a_setting() -> None:
 
 
 def _interpolated(value: str) -> str:
-    """A compose value with each ${VAR:?message} as a placeholder password."""
-    return re.sub(r"\$\{[A-Z0-9_]+:\?[^}]*\}", "placeholder-secret", str(value))
+    """A compose value with each ${VAR:?message} as a placeholder password and ${VAR:-default} as its default."""
+    value = re.sub(r"\$\{[A-Z0-9_]+:-([^}]*)\}", r"\1", str(value))
+    return re.sub(r"\$\{[A-Z0-9_]+:\?[^}]*\}", "placeholder-secret", value)
 
 
 def test_clickhouse_users_have_least_privilege_and_no_default_password() -> None:

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -35,7 +35,7 @@ from producers import Publisher, as_messages
 from schemas.names import sink_group
 from schemas.settings import Settings, load_settings
 from schemas.settings import settings as cached_settings
-from sinks.checks.recount import expected_live
+from sinks.checks.recount import expected_live, zone
 from stack import broker as local_broker
 from stack import ensure_topics
 from stack.processes import P06Process
@@ -100,7 +100,7 @@ def test_shuffled_with_some_days_late(pipeline) -> None:
     expected_eid_by_day: dict[str, int] = {}
     for e in events:
         if e["type"] == "eid.activations":
-            day = datetime.fromisoformat(e["occurred_at"]).astimezone(UTC).date().isoformat()  # the API's days are UTC
+            day = datetime.fromisoformat(e["occurred_at"]).astimezone(zone()).date().isoformat()  # the country's days
             expected_eid_by_day[day] = expected_eid_by_day.get(day, 0) + e["payload"]["count"]
     assert {w["start"][:10]: w["eid_activations"] for w in days if w["eid_activations"]} == {
         d: v for d, v in expected_eid_by_day.items() if v

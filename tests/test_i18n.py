@@ -136,11 +136,12 @@ def test_numbers_and_dates_the_vietnamese_and_the_english_way() -> None:
     assert (vi.points(0.015), en.points(-0.015)) == ("+1,5 điểm %", "-1.5 pts")
     assert (vi.share(None), vi.number(None)) == ("—", "—")
     assert (vi.day("2026-11-27"), en.day(date(2026, 11, 27))) == ("27/11/2026", "27 Nov 2026")
-    at = datetime(2026, 9, 14, 23, 59, 59, tzinfo=UTC)
+    at = datetime(2026, 9, 14, 16, 59, 59, tzinfo=UTC)  # on the country's clock (P06_TIMEZONE): 23:59+07:00
     assert (vi.moment(at), en.moment(at.isoformat())) == (
-        "14/09/2026 23:59 (giờ UTC)",
-        "14 Sept 2026 23:59 UTC",
+        "14/09/2026 23:59 (giờ UTC+07:00)",
+        "14 Sept 2026 23:59 UTC+07:00",
     )  # CLDR's British "Sept"
+    assert en.moment(at, zone="UTC") == "14 Sept 2026 16:59 UTC+00:00"
     assert vi("report.title_province", name="Thành phố Hà Nội", code="01") == "Báo cáo Thành phố Hà Nội (01)"
     assert (
         vi.markup("report.backed_by", ("events",), events="1.234")

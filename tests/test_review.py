@@ -11,7 +11,7 @@ import json
 import math
 import re
 import subprocess
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -20,7 +20,7 @@ from kit.sinkstream import P06, archived_by_sink, publish
 
 from schemas.registry import registry
 from schemas.settings import Settings
-from sinks.checks.recount import end_of, identity, period
+from sinks.checks.recount import end_of, identity, period, zone
 
 START, END = date(2026, 9, 8), date(2026, 9, 22)
 TASKS_PER_PROVINCE = 225  # the programme's tasks, each province's own
@@ -141,7 +141,7 @@ def event_counts(events: list[dict], until: datetime, since: datetime | None = N
 
 
 def period_start() -> datetime:
-    return datetime.combine(START, datetime.min.time(), tzinfo=UTC)
+    return datetime.combine(START, datetime.min.time(), tzinfo=zone())  # the country's day (the recount's rule)
 
 
 @pytest.fixture
@@ -242,7 +242,7 @@ def report_entry(report: dict, code: str) -> dict:
 
 
 def test_late_events_change_the_reported_period_as_the_recount_says(p06_settings: Settings, archived) -> None:
-    """A period is reported, then events that belong to it arrive: stamped +07:00, the UTC day decides."""
+    """A period is reported, then events that belong to it arrive: stamped +07:00, the country's day decides."""
     events, sink = archived
     first = json.loads(review("national"))
     assert_review_figures(first, events)
@@ -256,12 +256,12 @@ def test_late_events_change_the_reported_period_as_the_recount_says(p06_settings
         and datetime.fromisoformat(e["occurred_at"]) <= end_of(END)
     }
     ward = sorted(loc for loc, _ in villages)[0]
-    late = [  # 06:59:59+07:00 on the 23rd is 23:59:59 UTC on the 22nd: inside the period
+    late = [  # 23:59:59+07:00 on the 22nd (16:59:59 UTC): the period's last second in Hà Nội, inside it
         {
             "event_id": f"late-v-{n}",
             "type": "village.status",
             "locality": loc,
-            "occurred_at": "2026-09-23T06:59:59+07:00",
+            "occurred_at": "2026-09-22T23:59:59+07:00",
             "payload": {"village_id": village, "electricity": False, "internet": False},
         }
         for n, (loc, village) in enumerate(sorted(villages))
@@ -274,20 +274,20 @@ def test_late_events_change_the_reported_period_as_the_recount_says(p06_settings
             "occurred_at": "2026-09-15T10:00:00+07:00",
             "payload": {"count": 1000},
         },
-        # the 8th in Hanoi but 23:30 UTC on the 7th: before the period, in its opening figure
+        # 23:30 on the 7th in Hà Nội (16:30 UTC): before the period, in its opening figure
         {
             "event_id": "late-eid-before",
             "type": "eid.activations",
             "locality": ward,
-            "occurred_at": "2026-09-08T06:30:00+07:00",
+            "occurred_at": "2026-09-07T23:30:00+07:00",
             "payload": {"count": 300},
         },
-        # 07:00+07:00 on the 23rd is midnight UTC: after the period, in no figure of it
+        # 00:00+07:00 on the 23rd is 17:00 UTC on the 22nd: after the period in Hà Nội, in no figure of it
         {
             "event_id": "late-eid-after",
             "type": "eid.activations",
             "locality": ward,
-            "occurred_at": "2026-09-23T07:00:00+07:00",
+            "occurred_at": "2026-09-23T00:00:00+07:00",
             "payload": {"count": 50},
         },
     ]
@@ -365,12 +365,12 @@ def test_period_options_say_what_to_do_when_wrong(p06_settings: Settings) -> Non
     assert wrong.returncode == 2 and "--from 2026-09-22 is after --to 2026-09-08" in wrong.stderr
     assert "give the review's first day to --from" in wrong.stderr
     future = run("report", "province", "01", "--from", "2999-01-01")
-    assert future.returncode == 2 and "(today, UTC)" in future.stderr
+    assert future.returncode == 2 and "(today, Asia/Ho_Chi_Minh)" in future.stderr
     alone = run("report", "national", "--to", "2026-09-08")
     assert alone.returncode == 2 and "--to needs --from" in alone.stderr
     both = run("report", "national", "--as-of", "2026-09-08", "--from", "2026-09-01")
     assert both.returncode == 2 and "use one or the other" in both.stderr
-    today = datetime.now(UTC).date()
+    today = datetime.now(zone()).date()
     open_ended = json.loads(p06("report", "national", "--from", "2026-09-01", "--format", "json"))
     assert open_ended["to"] == today.isoformat()
     assert open_ended["scopes"]["nation"]["figures"]["to"] == zero()  # nothing archived in this test

@@ -9,14 +9,14 @@ from its last commit).
 from __future__ import annotations
 
 import random
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import pytest
 
 from schemas.events import validate_event
 from schemas.registry import registry
-from sinks.checks.recount import recount
+from sinks.checks.recount import end_of, recount
 from sinks.ingest import checkpoint
 from sinks.warehouse import rollups
 from sinks.warehouse.archive import COLUMNS, TABLE, Columns, now
@@ -168,7 +168,7 @@ class Flaky:
 def _assert_equal_to_recount(client, stream: list[dict]) -> None:
     reader = ClientReader(client)
     for as_of in (date(2026, 10, 9), date(2026, 10, 20), None):
-        until = datetime.combine(as_of, time.max, tzinfo=UTC) if as_of else None
+        until = end_of(as_of) if as_of else None
         expected, got = recount(stream, until), from_rollups(reader, as_of)
         for scope in SCOPES:
             if scope in ("provinces", "wards"):

@@ -18,7 +18,9 @@ from pathlib import Path
 import clickhouse_connect
 from rich.progress import Progress
 
+from schemas.calendar import calendar
 from schemas.registry import registry
+from sinks.warehouse import days as days_module
 from sinks.warehouse.migrations import migrate
 
 EVENTS_PER_WARD_DAY = 11  # 2 flows + 9 villages
@@ -77,7 +79,7 @@ class Year:
     events: int
     wards: int
     load_s: float  # archive rows written
-    migrate_s: float  # migrations 0005-0007: deltas, rollups and identities from the archive
+    migrate_s: float  # migrations 0005-0008: deltas, rollups and identities from the archive, days in P06_TIMEZONE
 
 
 def load(folder: Path, last_day: date, wards: int | None = None, days: int = 365) -> Year:
@@ -109,6 +111,7 @@ def load(folder: Path, last_day: date, wards: int | None = None, days: int = 365
         )
         loaded = time.perf_counter()
         migrate(client)
+        days_module.align(client, calendar())  # rollup_day in the country's days, as the sink would on start
         done = time.perf_counter()
         events = int(client.query("SELECT count() FROM p06.archive").result_rows[0][0])
     finally:

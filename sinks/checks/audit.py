@@ -2,9 +2,9 @@
 
 Two checks, each a comparison with something computed independently of the rollups:
 - recent (every P06_RECONCILE_RECENT_S, 60 s): each day bucket of the last P06_RECONCILE_RECENT_DAYS
-  (UTC) in rollup_day against a recount of those days from the archive (flows summed per day; a state
-  entity's change in a day is its value at the day's end minus at the day before's), and the rollup
-  totals against the live worker's counters;
+  (days of the country's calendar, P06_TIMEZONE) in rollup_day against a recount of those days from the
+  archive (flows summed per day; a state entity's change in a day is its value at the day's end minus
+  at the day before's), and the rollup totals against the live worker's counters;
 - full (every P06_RECONCILE_FULL_S, daily): what `p06 reconcile` compares (every figure recounted from
   the whole archive against the rollups, the latest state per entity and the live worker).
 
@@ -30,6 +30,7 @@ from typing import Any
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from auth.accounts import client_credentials
+from schemas.calendar import Calendar
 from schemas.hierarchy import scopes_of
 from schemas.metrics import METRICS
 from schemas.registry import registry
@@ -65,9 +66,9 @@ class CheckResult:
         return sum(self.differences.values())
 
 
-def recent_buckets_from_archive(reader: ClientReader, first_day: date) -> dict[Bucket, dict[str, int]]:
-    """Each scope's change per UTC day from first_day on, recounted from the raw archive."""
-    since = {"since": clickhouse_param(datetime.combine(first_day, datetime.min.time(), UTC))}
+def recent_buckets_from_archive(reader: ClientReader, first_day: date, cal: Calendar) -> dict[Bucket, dict[str, int]]:
+    """Each scope's change per day of the country's calendar from first_day on, recounted from the raw archive."""
+    since = {"since": clickhouse_param(cal.start_of(first_day)), "tz": cal.name}
     sums = ", ".join(f"sum({m}) AS {m}" for m in METRICS)
     latest = ", ".join(f"argMax({m}, (occurred_at, event_id)) AS {m}" for m in METRICS)
     metrics = ", ".join(METRICS)
@@ -76,12 +77,13 @@ def recent_buckets_from_archive(reader: ClientReader, first_day: date) -> dict[B
         " WHERE entity != '' AND occurred_at >= {since:DateTime64(6, 'UTC')}"
     )
     flows = reader.query(
-        f"SELECT locality, toString(toDate(occurred_at)) AS day, {sums} FROM {DATABASE}.archive FINAL"
+        f"SELECT locality, toString(toDate(occurred_at, {{tz:String}})) AS day, {sums} FROM {DATABASE}.archive FINAL"
         f" WHERE {FROM_MONTH} AND entity = '' AND occurred_at >= {{since:DateTime64(6, 'UTC')}} GROUP BY locality, day",
         since,
     )
     during = reader.query(
-        f"SELECT locality, entity, toString(toDate(occurred_at)) AS day, {metrics} FROM {DATABASE}.archive FINAL"
+        f"SELECT locality, entity, toString(toDate(occurred_at, {{tz:String}})) AS day, {metrics}"
+        f" FROM {DATABASE}.archive FINAL"
         f" WHERE {FROM_MONTH} AND entity != '' AND occurred_at >= {{since:DateTime64(6, 'UTC')}}"
         " ORDER BY locality, entity, occurred_at, event_id",
         since,
@@ -236,9 +238,10 @@ class Audit:
         """The recount reads the archive without holding the sink's writes (3 s on a year of national
         reporting with two recent days): the rollups are read under the write lock before and after it, and a bucket is
         compared only when no write changed it in between, so both sides saw the same events."""
-        first_day = datetime.now(UTC).date() - timedelta(days=self.settings.reconcile_recent_days - 1)
+        cal = Calendar(self.settings.timezone)
+        first_day = cal.today() - timedelta(days=self.settings.reconcile_recent_days - 1)
         before = self.store.read_between_writes(lambda r: recent_buckets_from_rollups(r, first_day))
-        recount = recent_buckets_from_archive(self._side_reader(), first_day)
+        recount = recent_buckets_from_archive(self._side_reader(), first_day, cal)
         after = self.store.read_between_writes(lambda r: recent_buckets_from_rollups(r, first_day))
         steady = {b for b in set(before) | set(after) | set(recount) if before.get(b) == after.get(b)}
         result.deferred = len(set(before) | set(after) | set(recount)) - len(steady)

@@ -5,17 +5,20 @@ with this recount, so the two can disagree: that is the point. It sits beside re
 nothing of the counting code (schemas.metrics, streams, sinks; tests/test_recount.py holds it to that),
 only the registry for the hierarchy and vietnam_provinces' own tables for the 2024 map (through
 schemas.adapters.vietnam_provinces, the one place that reaches them). An event is its locality,
-its event_id and the UTC day it occurred; of several copies the first in the list counts (the list
-in the order it was published). Latest occurred_at wins per state entity (a tie goes to the larger
-event_id); a flow counts once.
+its event_id and the UTC day it occurred (its identity, whatever the country's zone); a report at a
+date covers up to the end of that day in the country's zone (P06_TIMEZONE); of several copies the
+first in the list counts (the list in the order it was published). Latest occurred_at wins per state
+entity (a tie goes to the larger event_id); a flow counts once.
 """
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from schemas.adapters.vietnam_provinces import ward_table
 from schemas.registry import registry
@@ -123,9 +126,15 @@ def expected_live(events: list[dict]) -> dict[str, Any]:
     }
 
 
+def zone() -> ZoneInfo:
+    """The country's zone, as the contract words it: P06_TIMEZONE, by default Viet Nam's."""
+    return ZoneInfo(os.environ.get("P06_TIMEZONE") or "Asia/Ho_Chi_Minh")
+
+
 def end_of(day: date) -> datetime:
-    """The last instant of a UTC day: what a report "at" that date covers."""
-    return datetime.combine(day, time.max, tzinfo=UTC)
+    """The last instant of a day in the country's zone: what a report "at" that date covers (a day of
+    Hà Nội ends at 24:00+07:00, 17:00 UTC)."""
+    return datetime.combine(day + timedelta(days=1), time(), tzinfo=zone()) - timedelta(microseconds=1)
 
 
 def period(events: list[dict], start: date, end: date) -> dict[str, Any]:

@@ -155,6 +155,7 @@ def _about(doc: ReviewDocument, tr: Texts) -> str:
         "review.about_short",
         start=tr.day(report["from"]),
         end=tr.day(report["to"]),
+        zone=report["timezone"],
         events=tr.number(head["events"]["to"]),
         period=tr.number(head["events"]["period"]),
     )

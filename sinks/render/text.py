@@ -321,6 +321,7 @@ def _about(doc: ReviewDocument, tr: Texts) -> str:
         "review.about",
         start=tr.day(report["from"]),
         end=tr.day(report["to"]),
+        zone=report["timezone"],
         events=tr.number(events["to"]),
         period=tr.number(events["period"]),
         reporting=tr.number(comp["reporting"]),

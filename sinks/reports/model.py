@@ -64,8 +64,22 @@ class NationalCompleteness(TypedDict):
     provinces: dict[str, Completeness]
 
 
+# What a report covers: [from, to) as instants on the country's clock (P06_TIMEZONE); from null: since the start
+Covers = TypedDict("Covers", {"from": str | None, "to": str})
+
+
+class Stamp(TypedDict):
+    """A report at a date begins with these: as_of (its last instant), the country's zone, what it covers."""
+
+    as_of: str
+    timezone: str
+    covers: Covers
+
+
 class NationalReport(TypedDict):
     as_of: str
+    timezone: str
+    covers: Covers
     nation: Figures
     provinces: dict[str, Figures]
     urban: Figures
@@ -95,6 +109,8 @@ class WardRow(TypedDict):
 class ProvinceReport(TypedDict):
     map: NotRequired[str]  # on the 2024 map, first
     as_of: str
+    timezone: str
+    covers: Covers
     code: str
     name: str
     became: NotRequired[list[str]]  # on the 2024 map
@@ -161,6 +177,8 @@ ReviewFrame = TypedDict(
         "to": str,
         "from_at": str,
         "to_at": str,
+        "timezone": str,
+        "covers": Covers,
         "goals": list[str],
         "timely_hours": float,
     },

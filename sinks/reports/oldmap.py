@@ -147,7 +147,7 @@ def province(reader: Reader, settings: Settings, code: str, as_of: date | None =
     at = report.moment(as_of)
     return {
         "map": OLD,
-        "as_of": at.isoformat(),
+        **report.stamp(at, as_of),
         "code": code,
         "name": unit.name,
         "became": list(unit.became),

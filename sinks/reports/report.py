@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from schemas.calendar import calendar
 from schemas.hierarchy import NATION, roll_up
 from schemas.metrics import INDICATORS, indicator_values
 from schemas.registry import registry
@@ -24,6 +25,7 @@ from sinks.reports.model import (
     NationalDocument,
     NationalReport,
     ProvinceReport,
+    Stamp,
     Trend,
     WardRow,
 )
@@ -33,7 +35,20 @@ from stack.files import write_private
 
 
 def moment(as_of: date | None) -> datetime:
+    """The last instant a report at as_of covers (the end of that day of the country's calendar), or now."""
     return figures.end_of_day(as_of) or datetime.now(UTC)
+
+
+def stamp(at: datetime, as_of: date | None) -> Stamp:
+    """The keys a report at a date starts with: as_of on the country's clock, the zone, and the exact
+    instants it covers: [from, to), from null (everything before), to the next local midnight (or now)."""
+    cal = calendar()
+    end = datetime.now(UTC) if as_of is None else cal.day(as_of)[1]
+    return {
+        "as_of": cal.local(at).isoformat(),
+        "timezone": cal.name,
+        "covers": {"from": None, "to": cal.local(end).isoformat()},
+    }
 
 
 def completeness(activity: dict[str, dict], wards: list[str], at: datetime, silent_after_hours: float) -> Completeness:
@@ -77,7 +92,7 @@ def national(reader: Reader, settings: Settings, as_of: date | None = None) -> N
     all_wards = [w for p in reg.provinces for w in reg.wards_by_province[p]]
     events = event_counts(act)
     return {
-        "as_of": at.isoformat(),
+        **stamp(at, as_of),
         "nation": figs["nation"],
         "provinces": provinces,
         "urban": figs["urban"],
@@ -116,7 +131,7 @@ def province(reader: Reader, settings: Settings, code: str, as_of: date | None =
     wards = reg.wards_by_province[code]
     own = figs["provinces"].get(code, figures.zero())
     return {
-        "as_of": moment(as_of).isoformat(),
+        **stamp(moment(as_of), as_of),
         "code": code,
         "name": place.name,
         "figures": own,

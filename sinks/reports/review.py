@@ -1,12 +1,12 @@
 """A review between two dates (`p06 report ... --from --to`): every format renders this one Review.
 
 The two ends: states (tasks, villages, systems) as they stood at the end of --from and at the end of
---to (UTC, as --as-of gives them); flows (e-ID activations, dossiers) up to the end of the day before
---from and of --to, so a flow's change is what the days --from..--to added. Indicators are computed
-at both ends from those figures. Progress on a target is the change of its indicator towards the
-target (a target of 0, systems failing, is approached by falling); e-ID activations have no
-indicator and are ranked by the activations of the period. At the period's pace (the change per
-day), each target is projected to a date, or "not at this pace".
+--to (days of the country's calendar, P06_TIMEZONE, as --as-of gives them); flows (e-ID activations,
+dossiers) up to the end of the day before --from and of --to, so a flow's change is what the days
+--from..--to added. Indicators are computed at both ends from those figures. Progress on a target is
+the change of its indicator towards the target (a target of 0, systems failing, is approached by
+falling); e-ID activations have no indicator and are ranked by the activations of the period. At the
+period's pace (the change per day), each target is projected to a date, or "not at this pace".
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from schemas.calendar import calendar
 from schemas.metrics import FLOW_METRICS, INDICATORS, METRICS, Indicator, indicator_values
 from schemas.registry import registry
 from schemas.settings import Settings
@@ -208,15 +209,20 @@ def trend(reader: Reader, period: Period, kind: str, code: str, key: str, provin
 
 
 def frame(period: Period, kind: Scope, code: str, name: str) -> ReviewFrame:
-    """The keys every review starts with: what it is, its two ends, its goals."""
+    """The keys every review starts with: what it is, its two ends (days, their last instants, and the
+    instants the period covers: flows from the start of --from to the end of --to), its goals."""
+    cal = calendar()
+    start, end = cal.days(period.start, period.end)
     return {
         "kind": kind,
         "code": code,
         "name": name,
         "from": period.start.isoformat(),
         "to": period.end.isoformat(),
-        "from_at": moment(period.start).isoformat(),
-        "to_at": moment(period.end).isoformat(),
+        "from_at": cal.local(moment(period.start)).isoformat(),
+        "to_at": cal.local(moment(period.end)).isoformat(),
+        "timezone": cal.name,
+        "covers": {"from": cal.local(start).isoformat(), "to": cal.local(end).isoformat()},
         "goals": list(GOALS),
         "timely_hours": period.silent_after_hours,
     }

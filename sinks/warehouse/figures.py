@@ -7,9 +7,10 @@ Both return {"nation": {...}, "urban": {...}, "rural": {...}, "provinces": {code
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from typing import Any
 
+from schemas.calendar import calendar
 from schemas.hierarchy import roll_up, tiers
 from schemas.metrics import METRICS
 from schemas.times import clickhouse_param
@@ -19,8 +20,8 @@ Figures = dict[str, int]
 
 
 def end_of_day(day: date | None) -> datetime | None:
-    """--as-of DATE means up to the end of that day, UTC."""
-    return None if day is None else datetime.combine(day, time(23, 59, 59, 999999), tzinfo=UTC)
+    """--as-of DATE means up to the end of that day in the country's calendar (its last microsecond)."""
+    return None if day is None else calendar().end_of(day)
 
 
 def zero() -> Figures:
@@ -36,7 +37,7 @@ def _figures(row: dict[str, Any]) -> Figures:
 
 
 def from_rollups(reader: Reader, as_of: date | None = None) -> dict[str, Any]:
-    """Sum of the day rollups up to as_of, per scope."""
+    """Sum of the day rollups up to as_of (a day of the country's calendar, as rollup_day's days), per scope."""
     rows = reader.named("rollup_sums", {"as_of": (as_of or date(2299, 12, 31)).isoformat()})
     out = empty_scopes()
     for row in rows:

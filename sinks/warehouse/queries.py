@@ -46,7 +46,7 @@ _CUMULATIVE = ", ".join(f"sum({m}) OVER (PARTITION BY code ORDER BY day) AS {m}"
 
 NAMED: dict[str, Named] = {
     "rollup_sums": Named(
-        "each scope's figures summed from the day rollups up to as_of (a Date)",
+        "each scope's figures summed from the day rollups up to as_of (a Date: a day of the country's calendar)",
         f"SELECT scope, code, {_sums()} FROM {ROLLUP_DAY} FINAL"
         " WHERE day <= {as_of:Date} AND scope != 'province_self' GROUP BY scope, code",
         {"as_of": "date"},

@@ -18,7 +18,9 @@ import httpx
 from clickhouse_connect.driver.client import Client
 
 from auth.accounts import client_credentials
+from schemas.calendar import Calendar
 from schemas.settings import Settings
+from sinks.warehouse import days
 from sinks.warehouse.clickhouse import chdb_folder, open_client
 from sinks.warehouse.migrations import migrate
 from sinks.warehouse.queries import resolve
@@ -81,6 +83,7 @@ class DirectReader(ClientReader):
             chdb_folder(settings.clickhouse_dsn) is not None
         ):  # a server's tables are the sink's to make (p06_reports may not)
             migrate(self.client)  # a report on a fresh folder reads empty tables, not missing ones
+            days.align(self.client, Calendar(settings.timezone))  # the folder is this process's alone
 
     def close(self) -> None:
         self.client.close()

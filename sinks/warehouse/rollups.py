@@ -9,7 +9,8 @@ Tables (sinks/warehouse/sql/0005_incremental_rollups.sql, 0007_counted_by_hour.s
   copy, which may carry another hour of the same day than a later copy.
 - p06.heads: each state entity's newest version and its contribution: a new event's predecessor
   without reading the entity's history.
-- rollup_hour / rollup_day: per bucket, the sum of the deltas in it. A bucket is rewritten whole,
+- rollup_hour / rollup_day: per bucket (a UTC hour; a day of the country's calendar, P06_TIMEZONE, made of
+  whole UTC hours), the sum of the deltas in it. A bucket is rewritten whole,
   never incremented (ReplacingMergeTree(rev) + FINAL), so a replayed batch writes the same values.
 
 A batch places its state events in their entities' chains: a new event's delta is taken against its
@@ -29,11 +30,12 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
+from schemas.calendar import Calendar, calendar
 from schemas.metrics import METRICS
 from schemas.registry import registry
 from sinks.warehouse.archive import COLUMNS, Columns
@@ -391,7 +393,6 @@ def rewrite(client: Client, buckets: Iterable[tuple[str, datetime]], rev: int) -
     if not buckets:
         return
     hours = sorted({h for _, h in buckets})
-    days = sorted({h.date() for h in hours})
     provinces = sorted({(h, _province_of(loc)) for loc, h in buckets})
     client.command(f"TRUNCATE TABLE {BUCKETS}")
     client.insert(BUCKETS, buckets, column_names=["locality", "hour"])
@@ -415,17 +416,40 @@ def rewrite(client: Client, buckets: Iterable[tuple[str, datetime]], rev: int) -
         parameters={"hours": hours, "provinces": provinces, "rev": rev},
     )
     above = sorted({p for _, p in provinces} | {"VN", "urban", "rural"})  # the localities come from BUCKETS
+    rewrite_days(
+        client,
+        calendar(),
+        hours,
+        f"(code IN (SELECT locality FROM {BUCKETS}) OR code IN {{above:Array(String)}})",
+        {"above": above},
+        rev,
+    )
+
+
+def rewrite_days(
+    client: Client, cal: Calendar, hours: list[datetime], which: str, params: dict[str, Any], rev: int
+) -> None:
+    """Rewrite the local days these UTC hours lie in, for the scopes `which` selects, from the hour rollups.
+
+    A local day of a whole-hour zone is whole UTC hours, [start, end) of cal.day(): its row is their sum."""
+    days = sorted({cal.day_of(h.replace(tzinfo=UTC)) for h in hours})
     client.command(
         f"INSERT INTO {DAY} ({_ROLLUP_COLUMNS.format(bucket='day')})"
-        f" SELECT scope, code, any(province), any(area), toDate(hour) AS day, {_sums()}, {{rev:UInt64}}"
+        f" SELECT scope, code, any(province), any(area), toDate(hour, {{tz:String}}) AS day, {_sums()}, {{rev:UInt64}}"
         f" FROM {HOUR} FINAL"
-        " WHERE hour >= {start:DateTime('UTC')} AND hour < {end:DateTime('UTC')} AND toDate(hour) IN {days:Array(Date)}"
-        f" AND (code IN (SELECT locality FROM {BUCKETS}) OR code IN {{above:Array(String)}}) GROUP BY day, scope, code",
+        " WHERE hour >= {start:DateTime('UTC')} AND hour < {end:DateTime('UTC')}"
+        f" AND toDate(hour, {{tz:String}}) IN {{days:Array(Date)}} AND {which} GROUP BY day, scope, code",
         parameters={
-            "start": datetime.combine(days[0], datetime.min.time()),
-            "end": datetime.combine(days[-1] + timedelta(days=1), datetime.min.time()),
+            **params,
+            "tz": cal.name,
+            "start": _naive_utc(cal.start_of(days[0])),
+            "end": _naive_utc(cal.day(days[-1])[1]),
             "days": days,
-            "above": above,
             "rev": rev,
         },
     )
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    """A DateTime('UTC') parameter, as the hours are passed: naive UTC."""
+    return moment.astimezone(UTC).replace(tzinfo=None)

@@ -2,8 +2,8 @@
 down, outages) as /health shows it.
 
 What a write does, and why it is safe to repeat, is the sink's protocol (sinks/ingest/checkpoint.py); the
-store runs it under its lock on a connected client. A new connection is migrated and first repairs what
-a write cut short may have left (rollups.repair).
+store runs it under its lock on a connected client. A new connection is migrated, its day rollups put in
+the country's days (days.align), and first repairs what a write cut short may have left (rollups.repair).
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from typing import Any, TypeVar
 
 from clickhouse_connect.driver.client import Client
 
+from schemas.calendar import Calendar
 from schemas.settings import Settings
-from sinks.warehouse import rollups
+from sinks.warehouse import days, rollups
 from sinks.warehouse.clickhouse import open_client
 from sinks.warehouse.migrations import migrate
 from sinks.warehouse.reader import ClientReader, Row
@@ -39,6 +40,8 @@ class Store:
         if self.client is None:
             client = open_client(self.settings)
             migrate(client)
+            if days.align(client, Calendar(self.settings.timezone)):  # P06_TIMEZONE changed, or the code before 0008
+                log.info("day rollups rebuilt in the days of %s", self.settings.timezone)
             rollups.repair(client)  # a write cut short (a failure or a crash) may have left heads behind
             self.client = client
         return self.client

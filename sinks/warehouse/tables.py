@@ -17,6 +17,7 @@ BATCH = f"{DATABASE}.batch"  # scratch: the keys of the batch being applied
 BATCH_BUCKETS = f"{DATABASE}.batch_buckets"  # scratch: the (locality, hour) buckets it rewrites
 ROLLUP_HOUR = f"{DATABASE}.rollup_hour"
 ROLLUP_DAY = f"{DATABASE}.rollup_day"
+CALENDAR = f"{DATABASE}.calendar"  # the zone rollup_day's days are in (0008)
 LEDGER = f"{DATABASE}.schema_migrations"  # which migrations ran, with their checksums
 
 
@@ -29,4 +30,4 @@ def _bare(*tables: str) -> tuple[str, ...]:
 FIGURE_TABLES = _bare(ARCHIVE, EVENTS_RAW, COUNTED, ROLLUP_HOUR, ROLLUP_DAY)
 # The sink's own bookkeeping, keyed by locality or identity with no `province`: the sink and the national
 # readers read them whole (SELECT ON p06.*), a province's role not at all.
-SINK_TABLES = _bare(IDENTITIES, HEADS, BATCH, BATCH_BUCKETS, LEDGER)
+SINK_TABLES = _bare(IDENTITIES, HEADS, BATCH, BATCH_BUCKETS, CALENDAR, LEDGER)

@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from auth import METRICS, WAREHOUSE, Account, Accounts, Guard, LoginDesk, out_of_scope
+from schemas.calendar import calendar
 from schemas.i18n import LANGUAGES
 from schemas.maps import CURRENT, MAPS, old_map
 from sinks.checks.audit import Audit
@@ -103,7 +104,7 @@ def _report_request(
     from sinks.reports.dispatch import Request as ReportRequest  # the report stack loads on the first report
 
     start = days["from"]
-    period = None if start is None else (start, days["to"] or date.today())
+    period = None if start is None else (start, days["to"] or calendar().today())  # the country's today
     scope: Literal["national", "province"] = "national" if kind == "national" else "province"
     return ReportRequest(scope, code and str(code), days["as_of"], period, map_, fmt, lang)
 

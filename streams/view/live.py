@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from schemas.calendar import Calendar, calendar
 from schemas.hierarchy import Scope, scopes_of
 from schemas.metrics import FLOW_METRICS, ZERO, Vector, add, as_dict
 from schemas.registry import registry
@@ -166,8 +167,12 @@ def silent_body(snapshots: Mapping[str, Snapshot], silent_after_s: float, now_ms
     }
 
 
-def windows_body(snapshots: Mapping[str, Snapshot], scope: str, granularity: str) -> dict[str, Any]:
-    """Flow totals per event-time hour or day for 'nation', a province code or a ward code."""
+def windows_body(
+    snapshots: Mapping[str, Snapshot], scope: str, granularity: str, cal: Calendar | None = None
+) -> dict[str, Any]:
+    """Flow totals per event-time hour (UTC hours) or day (the country's days, P06_TIMEZONE) for 'nation',
+    a province code or a ward code. A day window starts at local midnight and is written on that clock."""
+    cal = cal or calendar()
     reg = registry()
     if scope == "nation":
         codes = list(reg.localities)
@@ -175,20 +180,31 @@ def windows_body(snapshots: Mapping[str, Snapshot], scope: str, granularity: str
         codes = [scope, *reg.wards_by_province[scope]]
     else:
         codes = [scope]
-    step = 3600 if granularity == "hour" else 86400
+    starts: dict[int, int] = {}  # hour -> its window's start (a day's: computed once per hour, not per locality)
     buckets: dict[int, list[int]] = {}
     for code in codes:
         snap = snapshots.get(code)
         for hour, counts in (snap["hours"] if snap else {}).items():
-            start = int(hour) // step * step
+            start = starts.get(int(hour))
+            if start is None:
+                start = starts[int(hour)] = _window_start(int(hour), granularity, cal)
             bucket = buckets.setdefault(start, [0] * len(FLOW_METRICS))
             for i, c in enumerate(counts):
                 bucket[i] += c
+    shown = _iso if granularity == "hour" else lambda ms: cal.local(datetime.fromtimestamp(ms / 1000, UTC)).isoformat()
     return {
         "scope": scope,
         "granularity": granularity,
+        "timezone": cal.name,
         "windows": [
-            {"start": _iso(start * 1000), **dict(zip(FLOW_METRICS, counts))}
+            {"start": shown(start * 1000), **dict(zip(FLOW_METRICS, counts))}
             for start, counts in sorted(buckets.items())
         ],
     }
+
+
+def _window_start(hour: int, granularity: str, cal: Calendar) -> int:
+    """The epoch second a window starts: the UTC hour itself, or the local midnight of its day."""
+    if granularity == "hour":
+        return hour // 3600 * 3600
+    return int(cal.start_of(cal.day_of(datetime.fromtimestamp(hour, UTC))).timestamp())

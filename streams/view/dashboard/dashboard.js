@@ -12,7 +12,7 @@ const QUIET_CHECK_MS = 15000;
 // Metrics where a higher number is bad news: shown in the warning colour when not zero.
 const BAD = new Set(["villages_without_electricity", "villages_without_internet", "systems_failed", "open_findings"]);
 
-let texts = null; // {lang, locale, day, messages, languages}: GET messages.json
+let texts = null; // {lang, locale, day, timezone, messages, languages}: GET messages.json
 let num, percent, points, moment; // Intl formats in texts.locale, set by loadTexts()
 const $ = (sel) => document.querySelector(sel);
 const share = (part, whole) => (whole ? part / whole : null);
@@ -354,7 +354,9 @@ async function loadTexts() {
   num = new Intl.NumberFormat(texts.locale);
   percent = new Intl.NumberFormat(texts.locale, { style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1 });
   points = new Intl.NumberFormat(texts.locale, { minimumFractionDigits: 1, maximumFractionDigits: 1, signDisplay: "always" });
-  moment = new Intl.DateTimeFormat(texts.locale, { ...texts.day, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+  moment = new Intl.DateTimeFormat(texts.locale, {
+    ...texts.day, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false, timeZone: texts.timezone,
+  }); // the country's clock (P06_TIMEZONE), wherever the browser is
 }
 
 // The static texts of the page (elements naming a key), its language, and the switch to the others.
