@@ -45,7 +45,12 @@ class Sink:
         self.closed_at = time.monotonic()  # when the last batch stopped taking records
 
     def snapshot(self) -> dict:
-        return {**asdict(self.stats), "outages": self.store.outages, "last_error": self.store.last_error}
+        return {
+            **asdict(self.stats),
+            "lag_seconds": self.stats.lag_seconds(time.time()),
+            "outages": self.store.outages,
+            "last_error": self.store.last_error,
+        }
 
     async def run(self) -> None:
         from stack import ensure_topics
@@ -160,6 +165,7 @@ class Sink:
         self.consumer.pause(*self.consumer.assignment())
         try:
             await self.consumer.getmany(timeout_ms=int(seconds * 1000))
+            await self._measure_lag()  # still falling behind while ClickHouse is down: /metrics says so
         finally:
             self.consumer.resume(*self.consumer.assignment())
 
