@@ -78,6 +78,9 @@ class Settings(BaseSettings):
         description="days of hourly flow counts the live view carries, back from each locality's newest event",
     )
     sink_api_port: int = Field(6070, ge=1, le=65535)
+    sink_api_host: str = Field(
+        "127.0.0.1", description="address the sink's API listens on (0.0.0.0 in a container, for Prometheus)"
+    )
     sink_batch_rows: int = Field(
         50_000, ge=1, le=1_000_000, description="events the sink writes per ClickHouse insert at most"
     )

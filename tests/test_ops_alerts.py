@@ -141,7 +141,7 @@ def fast_rules(folder: Path) -> Path:
     return path
 
 
-def prometheus_config(folder: Path, rules: Path, alertmanager: int, targets: dict[str, int]) -> Path:
+def prometheus_config(folder: Path, rules: Path, alertmanager: int, targets: dict[str, str]) -> Path:
     """Scrape every second as the monitor account (its password in an owner-only file), as compose does."""
     user, password = monitor() or ("", "")
     password_file = folder / "monitor-password"
@@ -155,9 +155,9 @@ def prometheus_config(folder: Path, rules: Path, alertmanager: int, targets: dic
             {
                 "job_name": job,
                 "basic_auth": {"username": user, "password_file": str(password_file)},
-                "static_configs": [{"targets": [f"127.0.0.1:{port}"]}],
+                "static_configs": [{"targets": [target]}],
             }
-            for job, port in targets.items()
+            for job, target in targets.items()
         ],
     }
     path = folder / "prometheus.yml"
@@ -196,7 +196,7 @@ def monitoring(tmp_path: Path) -> Iterator[tuple[Receiver, list[P06Process], Pat
     receiver.shutdown()
 
 
-def start_servers(folder: Path, receiver: Receiver, targets: dict[str, int]) -> tuple[P06Process, P06Process, str]:
+def start_servers(folder: Path, receiver: Receiver, targets: dict[str, str]) -> tuple[P06Process, P06Process, str]:
     """Alertmanager, then Prometheus sending to it; the Prometheus API's base URL."""
     am_port, prom_port = local_broker.free_port(), local_broker.free_port()
     alertmanager = P06Process(
@@ -255,8 +255,8 @@ def test_worker_stopped_pages_through_alertmanager_and_resolves_when_back(
     port = local_broker.free_port()
     worker = Worker(port, folder)
     started.append(worker)
-    started.append(sink := Sink(folder))
-    targets = {"p06-worker": port, "p06-sink": p06_settings.sink_api_port}
+    started.append(sink := Sink(folder, P06_SINK_API_HOST="127.0.0.2"))  # as compose's 0.0.0.0: not only 127.0.0.1
+    targets = {"p06-worker": f"127.0.0.1:{port}", "p06-sink": f"127.0.0.2:{p06_settings.sink_api_port}"}
     alertmanager, prometheus, api = start_servers(folder, receiver, targets)
     started += [alertmanager, prometheus]
     everyone = (worker, sink, alertmanager, prometheus)
@@ -268,6 +268,7 @@ def test_worker_stopped_pages_through_alertmanager_and_resolves_when_back(
     missing = {name for name in named if not query(api, f"count({name})")}
     assert not missing, f"the rules read metrics no service exposes: {missing}"
     assert query(api, "p06_sink_clickhouse_up == 1") and query(api, "p06_sink_clickhouse_write_errors_total == 0")
+    assert query(api, "p06_rebalances_total >= 1")  # its first assignment
 
     instance = f"127.0.0.1:{port}"
     stopped = time.monotonic()

@@ -66,7 +66,7 @@ class Sink:
             max_partition_fetch_bytes=1 << 20,  # a larger first batch still arrives whole; 8 MB x partitions cost RSS
             fetch_max_wait_ms=100,  # aiokafka's 500 ms default delays a partition left out of the fetch in flight
         )
-        server = api.start(self.store, s.sink_api_port, self.snapshot, self.audit)
+        server = api.start(self.store, s.sink_api_port, self.snapshot, self.audit, s.sink_api_host)
         await self._until_up(self.store.connect)
         await self.consumer.start()
         log.info("sink consuming %s (group %s-sink) into %s", s.events_topic, s.app_id, s.clickhouse_dsn)
