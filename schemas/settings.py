@@ -102,6 +102,8 @@ class Settings(BaseSettings):
             "empty: a national sender, into the events topic"
         ),
     )
+    admission_metrics_host: str = Field("127.0.0.1", description="address the admission stage's /metrics listens on")
+    admission_metrics_port: int = Field(6072, ge=1, le=65535, description="port of the admission stage's /metrics")
     admission_batch: int = Field(
         500,
         ge=1,

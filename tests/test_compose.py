@@ -187,10 +187,11 @@ def test_prometheus_scrapes_our_services_as_the_monitor_account_accounts_init_ma
     the monitor account `prometheus`, whose password is the one accounts-init gave it."""
     services = COMPOSE["services"]
     fields = Settings.model_fields
-    ports = {"worker": fields["worker_web_port"].default, "sink": fields["sink_api_port"].default}
-    hosts = {"worker": "P06_WORKER_WEB_HOST", "sink": "P06_SINK_API_HOST"}
+    ports = {name: fields[f].default for name, f in (("worker", "worker_web_port"), ("sink", "sink_api_port"))}
+    ports["admission"] = fields["admission_metrics_port"].default
+    hosts = {"worker": "P06_WORKER_WEB_HOST", "sink": "P06_SINK_API_HOST", "admission": "P06_ADMISSION_METRICS_HOST"}
     jobs = {job["job_name"]: job for job in PROMETHEUS["scrape_configs"]}
-    assert set(jobs) == {"p06-worker", "p06-sink"}  # P06ProcessDown watches up{job=~"p06-.*"}
+    assert set(jobs) == {"p06-worker", "p06-sink", "p06-admission"}  # P06ProcessDown watches up{job=~"p06-.*"}
     init = OURS["accounts-init"]
     assert "p06 users add prometheus --role monitor" in init["entrypoint"][-1]
     secret = init["environment"]["P06_MONITOR_PASSWORD"]
@@ -205,6 +206,7 @@ def test_prometheus_scrapes_our_services_as_the_monitor_account_accounts_init_ma
         assert int(port) == ports[host], target
         assert services[host]["environment"][hosts[host]] == "0.0.0.0", f"{host} listens on its loopback only"
         assert job["basic_auth"]["username"] == "prometheus"
+        assert "accounts:/accounts" in services[host]["volumes"], f"{host} cannot see the monitor account"
         assert f"> {job['basic_auth']['password_file']}" in prometheus["entrypoint"][-1]  # written at start
 
 

@@ -1,6 +1,7 @@
 """The operations alerts (ops/prometheus/rules.yml): the metrics they read, promtool's unit tests, and
-one run with Debian's real Prometheus and Alertmanager that pages when the worker stops and resolves
-when it is back. About 40 s on two cores, most of it the worker starting twice."""
+one run with Debian's real Prometheus and Alertmanager, scraping the worker, the sink and admission, that
+pages when the worker stops and resolves when it is back. About 40 s on two cores, most of it the
+worker starting twice."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -21,16 +23,21 @@ import pytest
 import yaml
 from clickhouse_connect.driver.exceptions import OperationalError
 from kit.faults import Sink
-from kit.pipeline import Worker, monitor, publish_raw, seeded_events
+from kit.pipeline import Worker, monitor, operator, publish_raw, seeded_events
+from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from producers import as_messages
+from schemas.names import ingestion_topic
+from schemas.registry import registry
 from schemas.settings import Settings
 from sinks.ingest.stats import Stats as SinkStats
 from sinks.warehouse.store import Store
 from stack import broker as local_broker
-from stack import ensure_topics
+from stack import ensure_ingestion_topics, ensure_topics
 from stack.processes import P06Process
+from streams.admission import Admission
+from streams.admission_metrics import admission_registry
 from streams.stats import Consumer, Stats, metrics_registry, render
 
 REPO = Path(__file__).resolve().parent.parent
@@ -62,6 +69,19 @@ def test_worker_reports_lag_in_seconds_and_its_rebalances() -> None:
     assert 119 <= got[("p06_consumer_lag_seconds", (("partition", "0"), ("topic", "events")))] <= 125
     assert got[("p06_consumer_lag_seconds", (("partition", "1"), ("topic", "events")))] == 0  # old, but none wait
     assert got[("p06_rebalances_total", ())] == 3
+
+
+def test_admission_reports_what_it_moved_and_its_lag_in_seconds() -> None:
+    stage = Admission(Settings(), client_options={"bootstrap_servers": "not used: nothing connects"})
+    stage.admitted, stage.rejected = 40, 2
+    now = time.time()
+    stage.read = {("p06.events.in.01", 0): (9, now - 400), ("p06.events.in.79", 0): (3, now - 900)}
+    stage.waiting = {("p06.events.in.01", 0): 5, ("p06.events.in.79", 0): 0}
+    got = samples(generate_latest(admission_registry(stage)).decode())
+    assert got[("p06_admission_admitted_total", ())] == 40 and got[("p06_admission_rejected_total", ())] == 2
+    assert got[("p06_admission_lag", (("partition", "0"), ("topic", "p06.events.in.01")))] == 5
+    assert 399 <= got[("p06_admission_lag_seconds", (("partition", "0"), ("topic", "p06.events.in.01")))] <= 405
+    assert got[("p06_admission_lag_seconds", (("partition", "0"), ("topic", "p06.events.in.79")))] == 0
 
 
 def test_sink_lag_seconds_is_the_age_of_its_last_commit_while_records_wait() -> None:
@@ -104,7 +124,9 @@ class Receiver(ThreadingHTTPServer):
         self.notices: queue.Queue[dict[str, Any]] = queue.Queue()
         super().__init__(("127.0.0.1", local_broker.free_port()), Notice)
 
-    def wait_for(self, status: str, alertname: str, instance: str, timeout_s: float) -> dict[str, Any]:
+    def wait_for(self, status: str, alertname: str, instance: str, since: str, timeout_s: float) -> dict[str, Any]:
+        """The first such alert that started at `since` (UTC, to the second) or later: the worker was also
+        down while it started, before Prometheus first reached it."""
         deadline = time.monotonic() + timeout_s
         while (left := deadline - time.monotonic()) > 0:
             try:
@@ -113,7 +135,8 @@ class Receiver(ThreadingHTTPServer):
                 break
             for alert in notice["alerts"]:
                 labels = alert["labels"]
-                if (alert["status"], labels["alertname"], labels.get("instance")) == (status, alertname, instance):
+                wanted = (alert["status"], labels["alertname"], labels.get("instance")) == (status, alertname, instance)
+                if wanted and alert["startsAt"][:19] >= since:
                     return alert
         raise AssertionError(f"no {status} {alertname} for {instance} reached the receiver in {timeout_s}s")
 
@@ -250,37 +273,51 @@ def test_worker_stopped_pages_through_alertmanager_and_resolves_when_back(
     p06_settings: Settings, monitoring: tuple[Receiver, list[P06Process], Path]
 ) -> None:
     receiver, started, folder = monitoring
-    ensure_topics(p06_settings)
-    publish_raw(p06_settings, p06_settings.events_topic, as_messages(seeded_events(seed=25, count=200), seed=25))
+    s = p06_settings
+    ensure_topics(s)
+    ensure_ingestion_topics(s)
+    events = seeded_events(seed=25, count=300)
+    home = registry().get(events[0]["locality"]).province
+    events = [e for e in events if registry().get(e["locality"]).province == home]  # one province's senders
+    publish_raw(s, ingestion_topic(s.events_topic, home), as_messages(events, seed=25))
     port = local_broker.free_port()
     worker = Worker(port, folder)
     started.append(worker)
     started.append(sink := Sink(folder, P06_SINK_API_HOST="127.0.0.2"))  # as compose's 0.0.0.0: not only 127.0.0.1
-    targets = {"p06-worker": f"127.0.0.1:{port}", "p06-sink": f"127.0.0.2:{p06_settings.sink_api_port}"}
+    started.append(admission := P06Process(["admission"], folder / "admission.log"))
+    targets = {
+        "p06-worker": f"127.0.0.1:{port}",
+        "p06-sink": f"127.0.0.2:{s.sink_api_port}",
+        "p06-admission": f"127.0.0.1:{s.admission_metrics_port}",
+    }
     alertmanager, prometheus, api = start_servers(folder, receiver, targets)
     started += [alertmanager, prometheus]
-    everyone = (worker, sink, alertmanager, prometheus)
+    everyone = (worker, sink, admission, alertmanager, prometheus)
 
-    # Scraped with the monitor account (a refused scrape is up 0), and the worker has read the events.
-    wait_until("both targets up", lambda: len(query(api, "up == 1")) == 2, 120, *everyone)
+    # Scraped with the monitor account (a refused scrape is up 0); the events went through admission to the worker.
+    wait_until("every target up", lambda: len(query(api, "up == 1")) == 3, 120, *everyone)
     wait_until("the worker's lag in seconds", lambda: query(api, "p06_consumer_lag_seconds"), 120, *everyone)
+    wait_until("admission's lag in seconds", lambda: query(api, "p06_admission_lag_seconds"), 60, *everyone)
     named = {name for rule in rules() for name in re.findall(r"\bp06_\w+", rule["expr"])}
     missing = {name for name in named if not query(api, f"count({name})")}
     assert not missing, f"the rules read metrics no service exposes: {missing}"
     assert query(api, "p06_sink_clickhouse_up == 1") and query(api, "p06_sink_clickhouse_write_errors_total == 0")
     assert query(api, "p06_rebalances_total >= 1")  # its first assignment
+    assert query(api, f"p06_admission_admitted_total == {len(events)}")
+    admission_metrics = f"http://127.0.0.1:{s.admission_metrics_port}/metrics"
+    assert [httpx.get(admission_metrics, auth=who).status_code for who in (None, operator())] == [401, 403]
 
     instance = f"127.0.0.1:{port}"
-    stopped = time.monotonic()
+    stopped, since = time.monotonic(), datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
     worker.stop()
-    fired = receiver.wait_for("firing", "P06ProcessDown", instance, 60)
+    fired = receiver.wait_for("firing", "P06ProcessDown", instance, since, 60)
     fired_after = time.monotonic() - stopped
     assert fired["labels"]["severity"] == "critical" and fired["labels"]["job"] == "p06-worker"
     assert instance in fired["annotations"]["summary"] and "p06 worker" in fired["annotations"]["description"]
 
     restarted = time.monotonic()
     started.append(again := Worker(port, folder))
-    resolved = receiver.wait_for("resolved", "P06ProcessDown", instance, 120)
+    resolved = receiver.wait_for("resolved", "P06ProcessDown", instance, fired["startsAt"][:19], 120)
     assert resolved["startsAt"] == fired["startsAt"]  # the same alert, now over
     assert again.alive and sink.alive
     print(f"\nP06ProcessDown fired {fired_after:.1f} s after the stop, resolved {time.monotonic() - restarted:.1f} s")
