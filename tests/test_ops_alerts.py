@@ -165,7 +165,8 @@ def fast_rules(folder: Path) -> Path:
 
 
 def prometheus_config(folder: Path, rules: Path, alertmanager: int, targets: dict[str, str]) -> Path:
-    """Scrape every second as the monitor account (its password in an owner-only file), as compose does."""
+    """Scrape every second as the monitor account (its password in an owner-only file), as compose does,
+    and the worker once more without it."""
     user, password = monitor() or ("", "")
     password_file = folder / "monitor-password"
     password_file.write_text(password)
@@ -181,6 +182,12 @@ def prometheus_config(folder: Path, rules: Path, alertmanager: int, targets: dic
                 "static_configs": [{"targets": [target]}],
             }
             for job, target in targets.items()
+        ]
+        + [  # the worker again, without an account: refused, so down
+            {
+                "job_name": "p06-no-account",
+                "static_configs": [{"targets": [targets["p06-worker"]], "labels": {"instance": "no-account"}}],
+            }
         ],
     }
     path = folder / "prometheus.yml"
@@ -257,6 +264,11 @@ def query(api: str, promql: str) -> list[dict[str, Any]]:
     return answer["data"]["result"] if answer.get("status") == "success" else []
 
 
+def target_error(api: str, job: str) -> str:
+    targets = httpx.get(f"{api}/api/v1/targets", timeout=2).json()["data"]["activeTargets"]
+    return " ".join(target["lastError"] for target in targets if target["scrapePool"] == job)
+
+
 def wait_until(what: str, check, timeout_s: float, *processes: P06Process) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -297,13 +309,18 @@ def test_worker_stopped_pages_through_alertmanager_and_resolves_when_back(
     # Scraped with the monitor account (a refused scrape is up 0); the events went through admission to the worker.
     wait_until("every target up", lambda: len(query(api, "up == 1")) == 3, 120, *everyone)
     wait_until("the worker's lag in seconds", lambda: query(api, "p06_consumer_lag_seconds"), 120, *everyone)
-    wait_until("admission's lag in seconds", lambda: query(api, "p06_admission_lag_seconds"), 60, *everyone)
+    moved = f"p06_admission_admitted_total == {len(events)}"
+    wait_until(
+        "admission's figures", lambda: query(api, moved) and query(api, "p06_admission_lag_seconds"), 60, *everyone
+    )
     named = {name for rule in rules() for name in re.findall(r"\bp06_\w+", rule["expr"])}
     missing = {name for name in named if not query(api, f"count({name})")}
     assert not missing, f"the rules read metrics no service exposes: {missing}"
-    assert query(api, "p06_sink_clickhouse_up == 1") and query(api, "p06_sink_clickhouse_write_errors_total == 0")
+    wait_until("the sink's ClickHouse ready", lambda: query(api, "p06_sink_clickhouse_up == 1"), 60, *everyone)
+    assert query(api, "p06_sink_clickhouse_write_errors_total == 0")
     assert query(api, "p06_rebalances_total >= 1")  # its first assignment
-    assert query(api, f"p06_admission_admitted_total == {len(events)}")
+    refused = receiver.wait_for("firing", "P06ProcessDown", "no-account", "", 30)  # a scrape needs the account
+    assert refused["labels"]["job"] == "p06-no-account" and "401" in target_error(api, "p06-no-account")
     admission_metrics = f"http://127.0.0.1:{s.admission_metrics_port}/metrics"
     assert [httpx.get(admission_metrics, auth=who).status_code for who in (None, operator())] == [401, 403]
 
