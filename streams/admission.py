@@ -151,14 +151,17 @@ class Admission:
 
     def _note(self, consumer: KafkaConsumer, polled: dict) -> None:
         """Where each owned partition stands: the last record read and how many wait behind it."""
+        owned = {(tp.topic, tp.partition): tp for tp in consumer.assignment()}
+        # a partition another member moved meanwhile would look behind: forget those no longer owned
+        read = {key: at for key, at in self.read.items() if key in owned}
         for tp, records in polled.items():
-            self.read[(tp.topic, tp.partition)] = (records[-1].offset, records[-1].timestamp / 1000)
+            read[(tp.topic, tp.partition)] = (records[-1].offset, records[-1].timestamp / 1000)
         waiting = {}
-        for tp in consumer.assignment():
-            key, highwater = (tp.topic, tp.partition), consumer.highwater(tp)
-            if key in self.read and highwater is not None:
-                waiting[key] = max(0, highwater - self.read[key][0] - 1)
-        self.waiting = waiting  # swapped whole: the scrape thread reads it
+        for key, (offset, _) in read.items():
+            highwater = consumer.highwater(owned[key]) if key in owned else None
+            if highwater is not None:
+                waiting[key] = max(0, highwater - offset - 1)
+        self.read, self.waiting = read, waiting  # swapped whole: the scrape thread reads them
 
     def _count(self, outgoing: list[Outgoing]) -> None:
         for o in outgoing:

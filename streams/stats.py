@@ -37,6 +37,12 @@ class Stats:
     read_at: dict[tuple[str, int], float] = field(default_factory=dict)  # (topic, partition) -> its Kafka timestamp
     started: float = field(default_factory=time.time)
 
+    def keep_only(self, owned: set[tuple[str, int]]) -> None:
+        """After a rebalance: forget partitions this worker no longer owns, so one regained after another
+        worker moved it on does not look behind."""
+        self.positions = {k: v for k, v in self.positions.items() if k in owned}
+        self.read_at = {k: v for k, v in self.read_at.items() if k in owned}
+
 
 @dataclass
 class Consumer:

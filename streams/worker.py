@@ -268,7 +268,9 @@ def _schedule(
 
     @app.on_partitions_assigned.connect
     async def _assigned(app: faust.App, assigned: Any, **kwargs: Any) -> None:
-        checkpoint.processor.stats.rebalances += 1  # p06_rebalances_total: a looping group pages (ops/prometheus)
+        stats = checkpoint.processor.stats
+        stats.rebalances += 1  # p06_rebalances_total: a looping group pages (ops/prometheus)
+        stats.keep_only({(tp.topic, tp.partition) for tp in assigned})
         checkpoint.forget()
 
 

@@ -69,6 +69,11 @@ def test_worker_reports_lag_in_seconds_and_its_rebalances() -> None:
     assert 119 <= got[("p06_consumer_lag_seconds", (("partition", "0"), ("topic", "events")))] <= 125
     assert got[("p06_consumer_lag_seconds", (("partition", "1"), ("topic", "events")))] == 0  # old, but none wait
     assert got[("p06_rebalances_total", ())] == 3
+    stats.keep_only({("events", 1)})  # a rebalance took partition 0: another worker moves it on now
+    got = samples(render(metrics_registry(stats, consumer)))
+    assert [labels for name, labels in got if name == "p06_consumer_lag_seconds"] == [
+        (("partition", "1"), ("topic", "events"))
+    ]
 
 
 def test_admission_reports_what_it_moved_and_its_lag_in_seconds() -> None:
