@@ -78,6 +78,9 @@ class Settings(BaseSettings):
         description="days of hourly flow counts the live view carries, back from each locality's newest event",
     )
     sink_api_port: int = Field(6070, ge=1, le=65535)
+    sink_api_host: str = Field(
+        "127.0.0.1", description="address the sink's API listens on (0.0.0.0 in a container, for Prometheus)"
+    )
     sink_batch_rows: int = Field(
         50_000, ge=1, le=1_000_000, description="events the sink writes per ClickHouse insert at most"
     )
@@ -99,6 +102,8 @@ class Settings(BaseSettings):
             "empty: a national sender, into the events topic"
         ),
     )
+    admission_metrics_host: str = Field("127.0.0.1", description="address the admission stage's /metrics listens on")
+    admission_metrics_port: int = Field(6072, ge=1, le=65535, description="port of the admission stage's /metrics")
     admission_batch: int = Field(
         500,
         ge=1,

@@ -100,6 +100,8 @@ class Admission:
         self.settings = settings
         self.options = client_options or kafka_python_options(settings, "admission")
         self.admitted = self.rejected = 0
+        self.read: dict[tuple[str, int], tuple[int, float]] = {}  # (topic, partition) -> last offset, its timestamp
+        self.waiting: dict[tuple[str, int], int] = {}  # records behind it, per owned partition: /metrics
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -125,6 +127,7 @@ class Admission:
         try:
             while not stop.is_set():
                 polled = consumer.poll(timeout_ms=200)
+                self._note(consumer, polled)
                 if not polled:
                     continue
                 outgoing = [
@@ -146,6 +149,20 @@ class Admission:
             producer.close(timeout=10)
             consumer.close()
 
+    def _note(self, consumer: KafkaConsumer, polled: dict) -> None:
+        """Where each owned partition stands: the last record read and how many wait behind it."""
+        owned = {(tp.topic, tp.partition): tp for tp in consumer.assignment()}
+        # a partition another member moved meanwhile would look behind: forget those no longer owned
+        read = {key: at for key, at in self.read.items() if key in owned}
+        for tp, records in polled.items():
+            read[(tp.topic, tp.partition)] = (records[-1].offset, records[-1].timestamp / 1000)
+        waiting = {}
+        for key, (offset, _) in read.items():
+            highwater = consumer.highwater(owned[key]) if key in owned else None
+            if highwater is not None:
+                waiting[key] = max(0, highwater - offset - 1)
+        self.read, self.waiting = read, waiting  # swapped whole: the scrape thread reads them
+
     def _count(self, outgoing: list[Outgoing]) -> None:
         for o in outgoing:
             if o.topic == self.settings.dlq_topic:
@@ -158,10 +175,13 @@ def run_until_stopped(settings: Settings) -> None:
     """`p06 admission`: run until SIGTERM or Ctrl-C, logging the totals now and then."""
     import signal
 
+    from .admission_metrics import admission_registry, serve_metrics
+
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     stage = Admission(settings)
+    serve_metrics(settings, admission_registry(stage))
     worker = threading.Thread(target=stage.run, args=(stop,), name="admission")
     worker.start()
     while worker.is_alive():

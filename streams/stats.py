@@ -31,9 +31,17 @@ class Stats:
     rerouted: int = 0
     stale: int = 0
     batches: int = 0
+    rebalances: int = 0  # partition assignments this worker received (its first included)
     latencies_s: deque[float] = field(default_factory=lambda: deque(maxlen=10_000))
     positions: dict[tuple[str, int], int] = field(default_factory=dict)  # (topic, partition) -> last offset read
+    read_at: dict[tuple[str, int], float] = field(default_factory=dict)  # (topic, partition) -> its Kafka timestamp
     started: float = field(default_factory=time.time)
+
+    def keep_only(self, owned: set[tuple[str, int]]) -> None:
+        """After a rebalance: forget partitions this worker no longer owns, so one regained after another
+        worker moved it on does not look behind."""
+        self.positions = {k: v for k, v in self.positions.items() if k in owned}
+        self.read_at = {k: v for k, v in self.read_at.items() if k in owned}
 
 
 @dataclass
@@ -61,6 +69,7 @@ COUNTERS = (  # attribute of Stats, name, HELP
     ),
     ("rerouted", "p06_rerouted_total", "Events keyed under another locality, sent back under their own key."),
     ("stale", "p06_stale_messages_total", "Messages fetched before a rebalance, left to be fetched again."),
+    ("rebalances", "p06_rebalances_total", "Partition assignments this worker received, its first included."),
 )
 
 
@@ -88,22 +97,32 @@ class WorkerCollector(Collector):
             "Partitions of the events topic this worker owns now.",
             value=self.consumer.assigned_partitions(),
         )
-        yield self._lag()
+        yield from self._lag()
         yield self._latency()
         yield GaugeMetricFamily("p06_up_since_seconds", "Seconds since the worker started.", value=self._uptime())
 
-    def _lag(self) -> Metric:
+    def _lag(self) -> Iterator[Metric]:
         lag = GaugeMetricFamily(
             "p06_consumer_lag", "Messages not yet processed, per partition.", labels=["topic", "partition"]
         )
+        seconds = GaugeMetricFamily(
+            "p06_consumer_lag_seconds",
+            "Age of the last message processed while later ones wait, per partition (0 when none wait).",
+            labels=["topic", "partition"],
+        )
+        now = time.time()
         for (topic, partition), offset in sorted(self.stats.positions.items()):
             try:
                 highwater = self.consumer.highwater(topic, partition)
             except Exception:  # partition revoked since: no lag to report
                 continue
             if highwater is not None:
-                lag.add_metric([topic, str(partition)], max(0, highwater - offset - 1))
-        return lag
+                waiting = max(0, highwater - offset - 1)
+                lag.add_metric([topic, str(partition)], waiting)
+                read_at = self.stats.read_at.get((topic, partition), now)
+                seconds.add_metric([topic, str(partition)], max(0.0, now - read_at) if waiting else 0.0)
+        yield lag
+        yield seconds
 
     def _latency(self) -> Metric:
         name = "p06_processing_latency_seconds"

@@ -85,6 +85,7 @@ class Processor:
             msg = fe.message
             self.stats.messages += 1
             self.stats.positions[(msg.topic, msg.partition)] = msg.offset
+            self.stats.read_at[(msg.topic, msg.partition)] = msg.timestamp
             self.stats.latencies_s.append(max(0.0, now - msg.timestamp))
             valid, rejected = parse_message(fe.value, msg.timestamp)  # judged as the sink judges it
             for rejection in rejected:
@@ -267,6 +268,9 @@ def _schedule(
 
     @app.on_partitions_assigned.connect
     async def _assigned(app: faust.App, assigned: Any, **kwargs: Any) -> None:
+        stats = checkpoint.processor.stats
+        stats.rebalances += 1  # p06_rebalances_total: a looping group pages (ops/prometheus)
+        stats.keep_only({(tp.topic, tp.partition) for tp in assigned})
         checkpoint.forget()
 
 

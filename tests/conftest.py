@@ -88,6 +88,7 @@ def p06_settings(kafka_broker: Broker, tmp_path: Path, monkeypatch: pytest.Monke
         "P06_WORKER_WEB_PORT": str(local_broker.free_port()),
         "P06_SINK_API_PORT": str(local_broker.free_port()),
         "P06_GATEWAY_PORT": str(local_broker.free_port()),
+        "P06_ADMISSION_METRICS_PORT": str(local_broker.free_port()),
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
+import pytest
 import typer
 import yaml
 
@@ -149,3 +152,86 @@ def test_kafka_runs_tls_scram_and_acls_with_no_default_password() -> None:
     assert OURS["kafka-init"]["entrypoint"][-1].rstrip().endswith("exec p06 stack init")
     assert OURS["kafka-certs"]["command"][:2] == ["stack", "certs"]
     assert services["kafka"]["depends_on"]["kafka-certs"]["condition"] == "service_completed_successfully"
+
+
+PROMETHEUS = yaml.safe_load((REPO / "ops/prometheus/prometheus.yml").read_text())
+ALERTMANAGER = yaml.safe_load((REPO / "ops/alertmanager/alertmanager.yml").read_text())
+
+
+def _mounted(service: str, folder: str) -> str:
+    """Where the service sees a repository folder (read-only)."""
+    for volume in COMPOSE["services"][service]["volumes"]:
+        source, target, mode = volume.split(":")
+        if source == f"./{folder}":
+            assert mode == "ro", volume
+            return target
+    raise AssertionError(f"{service} does not mount ./{folder}")
+
+
+def test_prometheus_loads_the_repository_rules_and_sends_to_alertmanager() -> None:
+    services = COMPOSE["services"]
+    inside = _mounted("prometheus", "ops/prometheus")
+    start = services["prometheus"]["entrypoint"][-1]
+    assert f"--config.file={inside}/prometheus.yml" in start
+    assert PROMETHEUS["rule_files"] == ["rules.yml"]  # beside the config: the mounted ops/prometheus/rules.yml
+    assert (REPO / "ops/prometheus/rules.yml").exists()
+    am_inside = _mounted("alertmanager", "ops/alertmanager")
+    assert f"--config.file={am_inside}/alertmanager.yml" in services["alertmanager"]["command"]
+    targets = [t for am in PROMETHEUS["alerting"]["alertmanagers"] for s in am["static_configs"] for t in s["targets"]]
+    assert targets == ["alertmanager:9093"]
+    for name in ("prometheus", "alertmanager"):  # no login of their own: the host's loopback only
+        assert all(port.startswith("127.0.0.1:") for port in services[name]["ports"]), name
+
+
+def test_prometheus_scrapes_our_services_as_the_monitor_account_accounts_init_makes() -> None:
+    """Each scrape target is a compose service listening there for other containers, scraped with
+    the monitor account `prometheus`, whose password is the one accounts-init gave it."""
+    services = COMPOSE["services"]
+    fields = Settings.model_fields
+    ports = {name: fields[f].default for name, f in (("worker", "worker_web_port"), ("sink", "sink_api_port"))}
+    ports["admission"] = fields["admission_metrics_port"].default
+    hosts = {"worker": "P06_WORKER_WEB_HOST", "sink": "P06_SINK_API_HOST", "admission": "P06_ADMISSION_METRICS_HOST"}
+    jobs = {job["job_name"]: job for job in PROMETHEUS["scrape_configs"]}
+    assert set(jobs) == {"p06-worker", "p06-sink", "p06-admission"}  # P06ProcessDown watches up{job=~"p06-.*"}
+    init = OURS["accounts-init"]
+    assert "p06 users add prometheus --role monitor" in init["entrypoint"][-1]
+    secret = init["environment"]["P06_MONITOR_PASSWORD"]
+    assert secret.startswith("${P06_PROMETHEUS_PASSWORD:?")
+    prometheus = services["prometheus"]
+    assert prometheus["environment"]["MONITOR_PASSWORD"].startswith("${P06_PROMETHEUS_PASSWORD:?")
+    assert prometheus["depends_on"]["accounts-init"]["condition"] == "service_completed_successfully"
+    for job_name, job in jobs.items():
+        (target,) = [t for s in job["static_configs"] for t in s["targets"]]
+        host, port = target.split(":")
+        assert host in services and job_name == f"p06-{host}", target
+        assert int(port) == ports[host], target
+        assert services[host]["environment"][hosts[host]] == "0.0.0.0", f"{host} listens on its loopback only"
+        assert job["basic_auth"]["username"] == "prometheus"
+        assert "accounts:/accounts" in services[host]["volumes"], f"{host} cannot see the monitor account"
+        assert f"> {job['basic_auth']['password_file']}" in prometheus["entrypoint"][-1]  # written at start
+
+
+def test_alertmanager_routes_to_receivers_it_defines() -> None:
+    defined = {r["name"] for r in ALERTMANAGER["receivers"]}
+    routes = [ALERTMANAGER["route"], *ALERTMANAGER["route"].get("routes", [])]
+    assert {r["receiver"] for r in routes if "receiver" in r} <= defined
+
+
+def test_the_configs_and_the_readme_receiver_pass_the_tools_own_checks(tmp_path: Path) -> None:
+    """promtool and amtool (Debian's packages, .ci/install-prometheus) on the shipped configs, and on the
+    shipped Alertmanager config with the README's webhook and e-mail receiver in place of `operations`."""
+    tools = [shutil.which(t) for t in ("promtool", "amtool")]
+    if not all(tools):
+        pytest.skip("promtool/amtool not installed: `bash .ci/install-prometheus` (CI runs it)")
+    readme = (REPO / "README.md").read_text()
+    example = yaml.safe_load(readme.split("**Attach a receiver.**")[1].split("```yaml")[1].split("```")[0])
+    attached = tmp_path / "alertmanager.yml"
+    attached.write_text(yaml.safe_dump({**ALERTMANAGER, **example}))
+    assert {"webhook_configs", "email_configs"} <= set(example["receivers"][0])
+    for argv in (
+        ["promtool", "check", "config", str(REPO / "ops/prometheus/prometheus.yml")],
+        ["amtool", "check-config", str(REPO / "ops/alertmanager/alertmanager.yml")],
+        ["amtool", "check-config", str(attached)],
+    ):
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stdout + done.stderr

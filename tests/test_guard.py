@@ -112,7 +112,8 @@ def test_the_sink_metrics_keep_their_names_types_and_labels() -> None:
     audit.results = {"recent": CheckResult(seconds=1.5, differences={"rollups": 1}, live="agree")}
     audit.runs = {"recent": 3}
     stats = {"events": 10, "rejected": 2, "away_from_home": 1, "batches": 4, "write_s": 0.5, "lag": None}
-    store = cast(Store, types.SimpleNamespace(up=True))
+    stats["lag_seconds"] = -1
+    store = cast(Store, types.SimpleNamespace(up=True, write_errors=2))
     text = exposition(sink_registry(lambda: stats, store, audit))
     families = {f.name: f for f in text_string_to_metric_families(text)}
     samples = {(s.name, tuple(sorted(s.labels.items()))): s.value for f in families.values() for s in f.samples}
@@ -123,7 +124,9 @@ def test_the_sink_metrics_keep_their_names_types_and_labels() -> None:
         "p06_sink_batches": "counter",
         "p06_sink_write_seconds": "counter",
         "p06_sink_lag": "gauge",
+        "p06_sink_lag_seconds": "gauge",
         "p06_sink_clickhouse_up": "gauge",
+        "p06_sink_clickhouse_write_errors": "counter",
         "p06_reconcile_agree": "gauge",
         "p06_reconcile_differences": "gauge",
         "p06_reconcile_errors": "gauge",
@@ -132,6 +135,7 @@ def test_the_sink_metrics_keep_their_names_types_and_labels() -> None:
         "p06_reconcile_duration_seconds": "gauge",
     }
     assert samples[("p06_sink_events_total", ())] == 10 and samples[("p06_sink_lag", ())] == -1
+    assert samples[("p06_sink_lag_seconds", ())] == -1 and samples[("p06_sink_clickhouse_write_errors_total", ())] == 2
     assert samples[("p06_reconcile_agree", ())] == 0
     assert samples[("p06_reconcile_differences", (("check", "recent"), ("source", "rollups")))] == 1
     assert samples[("p06_reconcile_runs_total", (("check", "recent"),))] == 3

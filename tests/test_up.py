@@ -79,6 +79,7 @@ def test_p06_up_report_equals_live_reconcile_agrees_and_ctrl_c_stops_all(tmp_pat
         P06_KAFKA_BOOTSTRAP=f"127.0.0.1:{local_broker.free_port()}",
         P06_WORKER_WEB_PORT=str(local_broker.free_port()),
         P06_SINK_API_PORT=str(local_broker.free_port()),
+        P06_ADMISSION_METRICS_PORT=str(local_broker.free_port()),
         P06_RECONCILE_RECENT_S="5",
         P06_RECONCILE_FULL_S="10",
     )  # the sink's own checks, often

@@ -32,9 +32,11 @@ class Batch:
         self.rejected = 0
         self.away_from_home = 0
         self.largest_message = 0  # events in the largest message so far
+        self.newest_ms = 0  # the newest Kafka timestamp among its records
 
     def add(self, partition: int, offset: int, key: bytes | None, value: bytes | None, timestamp_ms: int) -> None:
         events, rejections = parse_message(value, timestamp_ms / 1000)  # judged as the worker judges it
+        self.newest_ms = max(self.newest_ms, timestamp_ms)
         received = now()
         home = counted_locality(key, partition, self.partitions)  # the worker's test, the same function
         seen: set[tuple[str, str]] = set()  # copies within one message share its offset

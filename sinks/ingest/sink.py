@@ -45,7 +45,12 @@ class Sink:
         self.closed_at = time.monotonic()  # when the last batch stopped taking records
 
     def snapshot(self) -> dict:
-        return {**asdict(self.stats), "outages": self.store.outages, "last_error": self.store.last_error}
+        return {
+            **asdict(self.stats),
+            "lag_seconds": self.stats.lag_seconds(time.time()),
+            "outages": self.store.outages,
+            "last_error": self.store.last_error,
+        }
 
     async def run(self) -> None:
         from stack import ensure_topics
@@ -61,7 +66,7 @@ class Sink:
             max_partition_fetch_bytes=1 << 20,  # a larger first batch still arrives whole; 8 MB x partitions cost RSS
             fetch_max_wait_ms=100,  # aiokafka's 500 ms default delays a partition left out of the fetch in flight
         )
-        server = api.start(self.store, s.sink_api_port, self.snapshot, self.audit)
+        server = api.start(self.store, s.sink_api_port, self.snapshot, self.audit, s.sink_api_host)
         await self._until_up(self.store.connect)
         await self.consumer.start()
         log.info("sink consuming %s (group %s-sink) into %s", s.events_topic, s.app_id, s.clickhouse_dsn)
@@ -160,6 +165,7 @@ class Sink:
         self.consumer.pause(*self.consumer.assignment())
         try:
             await self.consumer.getmany(timeout_ms=int(seconds * 1000))
+            await self._measure_lag()  # still falling behind while ClickHouse is down: /metrics says so
         finally:
             self.consumer.resume(*self.consumer.assignment())
 

@@ -34,6 +34,7 @@ class Store:
         self.lock = threading.Lock()  # chDB and clickhouse-connect clients are not shared across threads
         self.up: bool | None = None  # None until the first attempt: the first state is always logged
         self.outages = 0
+        self.write_errors = 0  # writes ClickHouse did not take (each retried): /metrics
         self.last_error = ""
 
     def _connected(self) -> Client:
@@ -53,7 +54,11 @@ class Store:
     def write(self, action: Callable[[Client], None]) -> None:
         """Run a write on the connected client, between reads; raises when ClickHouse did not accept it."""
         with self.lock:
-            self._guard(lambda: action(self._connected()))
+            try:
+                self._guard(lambda: action(self._connected()))
+            except Exception:
+                self.write_errors += 1
+                raise
 
     def query(self, sql: str, params: dict[str, Any] | None) -> list[Row]:
         return self.read_between_writes(lambda reader: reader.query(sql, params))

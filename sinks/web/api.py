@@ -217,23 +217,23 @@ class _Server(uvicorn.Server):
         return contextlib.nullcontext()
 
 
-def port_free(port: int) -> bool:
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket() as s:
         try:
-            s.bind(("127.0.0.1", port))
+            s.bind((host, port))
         except OSError:
             return False
     return True
 
 
-def start(store: Store, port: int, stats: Callable[[], dict[str, Any]], audit: Audit) -> _Server | None:
+def start(
+    store: Store, port: int, stats: Callable[[], dict[str, Any]], audit: Audit, host: str = "127.0.0.1"
+) -> _Server | None:
     """Serve in the running event loop; None (with a warning) when the port is taken."""
-    if not port_free(port):
+    if not port_free(port, host):
         log.warning("port %s is taken: no health, metrics or reports through this sink until it stops", port)
         return None
-    config = uvicorn.Config(
-        build_app(store, stats, audit), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
-    )
+    config = uvicorn.Config(build_app(store, stats, audit), host=host, port=port, log_level="warning", lifespan="off")
     server = _Server(config)
     asyncio.get_running_loop().create_task(server.serve())
     return server

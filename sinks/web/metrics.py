@@ -42,7 +42,17 @@ class SinkCollector(Collector):
             "p06_sink_lag", "records on the broker not yet committed (-1: unknown)", value=-1 if lag is None else lag
         )
         yield GaugeMetricFamily(
+            "p06_sink_lag_seconds",
+            "age of the last record committed while later ones wait (0: none wait, -1: unknown)",
+            value=now["lag_seconds"],
+        )
+        yield GaugeMetricFamily(
             "p06_sink_clickhouse_up", "1 while ClickHouse accepts the sink's writes", value=int(bool(self.store.up))
+        )
+        yield CounterMetricFamily(
+            "p06_sink_clickhouse_write_errors",
+            "writes ClickHouse did not take (the sink holds its position and retries each)",
+            value=self.store.write_errors,
         )
 
 
