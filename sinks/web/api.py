@@ -136,13 +136,14 @@ class SinkApi:
         self.stats = stats
         self.audit = audit
         self.guard = guard
-        self.metrics_registry = sink_registry(stats, store, audit)  # one per sink process: build_app runs once
+        # one per sink process (build_app runs once), with the guard's login counters
+        self.metrics_registry = sink_registry(stats, store, audit, guard.record)
 
     async def health(self, request: Request) -> JSONResponse:
         up = "up" if self.store.up else "down"
         account = await self.guard.who(asking(request))
         verdict = self.audit.health()
-        if account is None or account.role == "province":  # progress and the verdict, no figures
+        if not isinstance(account, Account) or account.role == "province":  # progress and the verdict, no figures
             verdict = {"verdict": verdict["verdict"], "differences": verdict["differences"]}
         dsn = redacted(self.store.settings.clickhouse_dsn)
         return JSONResponse({"dsn": dsn, "clickhouse": up, **self.stats(), "reconcile": verdict})
@@ -206,7 +207,7 @@ def build_app(
     store: Store, stats: Callable[[], dict[str, Any]], audit: Audit, accounts: Accounts | None = None
 ) -> Starlette:
     settings = store.settings
-    guard = Guard(accounts or Accounts(settings.accounts_folder), settings.session_hours)
+    guard = Guard.for_service(settings, "sink", accounts)
     desk = LoginDesk(guard, "/reports/national?format=html", settings.lang)
     return Starlette(routes=[*SinkApi(store, stats, audit, guard).routes(), *login_routes(desk)])
 
