@@ -153,7 +153,8 @@ def add_dashboard_routes(router: web.UrlDispatcher, guard: Guard, lang: str) -> 
     """The page (operators only; a browser without a login goes to /login), its texts and static files."""
 
     async def page(request: web.Request, account: Account) -> web.StreamResponse:
-        return web.FileResponse(DASHBOARD_FILES / "index.html")
+        # no-store: after a logout, Back or a new visit must ask the server (and be sent to /login)
+        return web.FileResponse(DASHBOARD_FILES / "index.html", headers={"Cache-Control": "no-store"})
 
     async def messages(request: web.Request) -> web.Response:
         """The dashboard's texts in ?lang= (default: lang, P06_LANG) and its number and date formats; public, as the
