@@ -175,7 +175,7 @@ class Guard:
         """A login form's credentials: known ones at once (a login all the same), others in the pool."""
         account = self.accounts.verified(name, password)
         if account is None:
-            return await self._checked(name, password, asking)
+            return self._refused(name, asking) or await self._checked(name, password, asking)
         self.record.event("success", name, self.address(asking), asking.path)
         return account
 
@@ -190,12 +190,22 @@ class Guard:
             return known or self.check_password(*credentials, self.address(asking), asking.path)
         return self.sessions.account(asking.session) if asking.session else None
 
+    def _refused(self, name: str, asking: Asking) -> Throttled | None:
+        """Throttled now? Asked on the loop (one read that never waits for a writer), so that a flood of
+        guesses is turned away there, not queued behind the hashing in the pool."""
+        address = self.address(asking)
+        wait = self.throttle.wait(name, address)
+        if wait is not None:
+            self.record.event("throttled", name, address, asking.path)
+        return wait
+
     async def who(self, asking: Asking) -> Who:
-        """A session or known credentials on the loop (no hashing); new credentials in the pool."""
+        """A session or known credentials on the loop (no hashing); new credentials in the pool, unless throttled."""
         credentials = basic_credentials(asking.authorization) if asking.authorization else None
         if credentials is None:
             return self.identify(asking)
-        return self.accounts.verified(*credentials) or await self._checked(*credentials, asking)
+        known = self.accounts.verified(*credentials)
+        return known or self._refused(credentials[0], asking) or await self._checked(*credentials, asking)
 
     async def admit(self, asking: Asking, door: Door) -> Account | Answer:
         """The account if door lets it in, else the answer refusing it."""

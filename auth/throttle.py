@@ -81,26 +81,37 @@ class Throttle:
     def __init__(self, folder: Path, limits: Limits) -> None:
         self.path = folder / THROTTLE_FILE
         self.limits = limits
-        self._lock = threading.Lock()  # one connection per process, used from the password threads and the CLI
+        # Two connections: the writer's (failures, successes, clears: may wait for another process's write),
+        # and the reader's, which never waits for a writer (WAL), so the event loop may check a throttle.
+        self._lock, self._read_lock = threading.Lock(), threading.Lock()
         self._db: sqlite3.Connection | None = None
+        self._reader: sqlite3.Connection | None = None
+
+    def _open(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))  # owner-only before SQLite opens it
+        db = sqlite3.connect(self.path, timeout=5.0, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")  # readers never wait for a writer (its -wal file: 0600 too)
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute(SCHEMA)
+        return db
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))  # owner-only before SQLite opens it
-            db = sqlite3.connect(self.path, timeout=5.0, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")  # readers never wait for a writer (its -wal file: 0600 too)
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute(SCHEMA)
-            self._db = db
+            self._db = self._open()
         return self._db
+
+    def _read(self) -> sqlite3.Connection:
+        if self._reader is None:
+            self._reader = self._open()
+        return self._reader
 
     def wait(self, account: str, address: str) -> Throttled | None:
         """Throttled while (account, address) or address waits; None when an attempt may be checked."""
         now, account = time.time(), _account_key(account)
-        with self._lock:
+        with self._read_lock:
             (until,) = (
-                self._conn()
+                self._read()
                 .execute(
                     "SELECT max(until) FROM throttle WHERE address = ? AND account IN (?, ?) AND last_failure > ?",
                     (address, account, ANY_ACCOUNT, now - self.limits.forget_s),
