@@ -4,7 +4,8 @@
 among others, as credential stuffing does): every guess is refused, after the limits unchecked (429 with
 a Retry-After that grows), while the owner's verified credentials and session keep answering fast and
 the service keeps draining the stream at its pace. The attacker's address stays throttled for every
-account, 127.0.0.2 is not; the owner logs in once the wait is over; every event is logged and counted.
+account, 127.0.0.2 is not; the owner logs in once the wait is over; `p06 users throttles` shows a throttle
+and `p06 users unthrottle` clears it at once; every event is logged and counted.
 Cookies: Secure for an https public URL, not on loopback; a form without its CSRF token is refused.
 The figures (guesses checked per second, the owner's p99, the drain rates) are printed (`pytest -s`).
 About 100 s on two cores.
@@ -13,7 +14,9 @@ About 100 s on two cores.
 from __future__ import annotations
 
 import itertools
+import json
 import re
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -22,7 +25,7 @@ from pathlib import Path
 import httpx
 from kit.attack import Attack, Figures, Owner, Stream, client, csrf_token, rate
 from kit.pipeline import Worker, monitor, operator
-from kit.sinkstream import SinkProcess, make_events, messages
+from kit.sinkstream import P06, SinkProcess, make_events, messages
 from prometheus_client.parser import text_string_to_metric_families
 
 from auth import COOKIE, CSRF_COOKIE, Accounts
@@ -121,6 +124,24 @@ def _check_addresses(base: str, guarded: str) -> tuple[int, int]:
     return checked + 1, refused + 1
 
 
+def _operator_clears(base: str, guarded: str) -> tuple[int, int]:
+    """`p06 users throttles` shows the attacker's address waiting; `p06 users unthrottle --address` clears it at
+    once: the next guess from there is checked again. Returns the wrong passwords checked and throttled here."""
+    with client(base) as attacker_s:
+        checked, refused = _rethrottle(attacker_s, guarded)
+        listed = subprocess.run([P06, "users", "throttles", "--json"], capture_output=True, text=True, timeout=60)
+        waiting = [e for e in json.loads(listed.stdout) if e["address"] == "127.0.0.1" and e["wait_s"] > 0]
+        assert waiting and {e["account"] for e in waiting} >= {"", OWNER[0]}, listed.stdout
+        cleared = subprocess.run(
+            [P06, "users", "unthrottle", "--address", "127.0.0.1"], capture_output=True, text=True, timeout=60
+        )
+        assert cleared.returncode == 0 and "cleared" in cleared.stdout, cleared.stdout + cleared.stderr
+        listed = subprocess.run([P06, "users", "throttles", "--json"], capture_output=True, text=True, timeout=60)
+        assert not [e for e in json.loads(listed.stdout) if e["address"] == "127.0.0.1"]
+        assert attacker_s.get(guarded, auth=(OWNER[0], "guess-after-the-clear")).status_code == 401
+    return checked + 1, refused
+
+
 def _check_record(metrics: str, log: Path, service: str, attack: Attack, later: tuple[int, int]) -> None:
     assert _metric(metrics, "p06_login_failures_total", service=service) == attack.statuses[401] + later[0]
     assert _metric(metrics, "p06_login_throttled_total", service=service) == attack.statuses[429] + later[1]
@@ -154,6 +175,8 @@ def test_guessing_the_worker_s_passwords(p06_settings: Settings, tmp_path: Path)
             attack, owner, before, during = _under_attack(base, "/api/live", messages_read, asks)
             _check_attack(Figures("worker", attack, owner, before, during))
             later = _check_addresses(base, "/api/live")
+            cleared = _operator_clears(base, "/api/live")
+            later = (later[0] + cleared[0], later[1] + cleared[1])
             assert browser.get("/api/live").status_code == 200  # the owner's session was never touched
             no_token = httpx.post(f"{base}/login", data={"name": OWNER[0], "password": OWNER[1]}, timeout=10)
             assert no_token.status_code == 403
