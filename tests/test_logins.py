@@ -63,6 +63,7 @@ def _log_in(http: httpx.Client, who: tuple[str, str]) -> httpx.Response:
     """The login form, fetched then posted by a fresh client; its CSRF cookie sent by hand, as a Secure one
     (the sink's, behind an https public URL) would stay in httpx's jar over plain http."""
     page = http.get("/login")
+    assert csrf_token(page.text), page.text[:300]
     binding = {"Cookie": page.headers["set-cookie"].partition(";")[0]}
     form = {"name": who[0], "password": who[1], "csrf": csrf_token(page.text)}
     return http.post("/login", data=form, headers=binding)

@@ -34,9 +34,9 @@ def client(base: str, source: str = "127.0.0.1", **kwargs) -> httpx.Client:
 
 
 def csrf_token(html: str) -> str:
+    """The login form's CSRF token; empty for a form without one (the code before issue 28: its figures)."""
     found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found, html[:300]
-    return found.group(1)
+    return found.group(1) if found else ""
 
 
 @dataclass
@@ -70,7 +70,8 @@ class Attack:
         with client(self.base) as http:
             page = http.get("/login") if form else None
             token = csrf_token(page.text) if page else ""
-            binding = {"Cookie": page.headers["set-cookie"].partition(";")[0]} if page else {}
+            cookie = page.headers.get("set-cookie", "") if page else ""
+            binding = {"Cookie": cookie.partition(";")[0]} if cookie else {}
             for n in itertools.count(number * 100_000):
                 if time.monotonic() >= until and (self.total >= self.at_least or time.monotonic() >= until + 60):
                     return
