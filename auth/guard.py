@@ -33,7 +33,9 @@ LOGIN_HELP = (
 )
 METRICS_HELP = "metrics need a monitor account's HTTP Basic credentials (`p06 users add NAME --role monitor`)\n"
 METRICS_CHALLENGE = {"WWW-Authenticate": 'Basic realm="p06 metrics"'}
-PASSWORD_THREADS = 2  # argon2 checks at once per process: a flood of guesses queues here, not on every core
+# argon2 checks at once per process: one (argon2-cffi's hash already runs 4 lanes in threads of its own), so that
+# a burst of checks leaves the event loop a share of the cores; a flood of guesses queues here, not on every core.
+PASSWORD_THREADS = 1
 Who = Account | Throttled | None
 
 

@@ -55,11 +55,11 @@ def _other_languages(next_path: str, lang: str, tr: Texts) -> str:
     )
 
 
-def login_page(next_path: str = "/", lang: str = "vi", notice: str | None = None, csrf: str = "", **words: str) -> str:
-    """The login form in `lang` (texts from schemas/messages.toml) with its CSRF token; notice: the key of
-    what to say about the last try (wrong, throttled, expired), formatted with words."""
+def login_page(next_path: str = "/", lang: str = "vi", notice: str = "", csrf: str = "") -> str:
+    """The login form in `lang` (texts from schemas/messages.toml) with its CSRF token; notice: what to say
+    about the last try (wrong, throttled, expired), in that language."""
     tr = Texts(lang)
-    note = f'<p class="error" role="alert">{escape(tr("login." + notice, **words))}</p>' if notice else ""
+    note = f'<p class="error" role="alert">{escape(notice)}</p>' if notice else ""
     return LOGIN_PAGE.format(
         lang=lang,
         title=escape(tr("login.title")),
@@ -87,11 +87,11 @@ class LoginDesk:
         """The login page's language: asked for (?lang=, the form's), else the page it returns to's, else lang."""
         return pick(asked or None, lang_in(target), self.lang)
 
-    def _page(self, status: int, target: str, lang: str, asking: Asking, notice: str | None = None, **words: str):
+    def _page(self, status: int, target: str, lang: str, asking: Asking, notice: str = "") -> PageAnswer:
         """The form, bound to the browser's CSRF cookie (a new one when it has none)."""
         binding = asking.csrf or new_binding()
         cookie = None if asking.csrf else CsrfCookie(binding, self.guard.secure_cookies)
-        html = login_page(target, lang, notice, self.guard.csrf.token(binding), **words)
+        html = login_page(target, lang, notice, self.guard.csrf.token(binding))
         return PageAnswer(status, html, csrf_cookie=cookie)
 
     def form(self, next_path: str | None, lang: str | None, asking: Asking) -> PageAnswer:
@@ -102,15 +102,17 @@ class LoginDesk:
         """A posted form (name, password, next, lang, csrf): back to next with a session, or the form again."""
         target = safe_next(form.get("next", ""), self.home)
         lang, name = self._page_lang(form.get("lang"), target), form.get("name", "")
+        tr = Texts(lang)
         if not self.guard.csrf.valid(asking.csrf, form.get(CSRF_FIELD)):
             self.guard.record.event("csrf", name, self.guard.address(asking), asking.path)
-            return self._page(403, target, lang, asking, "expired")
+            return self._page(403, target, lang, asking, tr("login.expired"))
         account = await self.guard.password(name, form.get("password", ""), asking)
         if isinstance(account, Throttled):
-            page = self._page(429, target, lang, asking, "throttled", seconds=str(account.retry_after_s))
-            return PageAnswer(page.status, page.html, {"Retry-After": str(account.retry_after_s)}, page.csrf_cookie)
+            wait = str(account.retry_after_s)
+            page = self._page(429, target, lang, asking, tr("login.throttled", seconds=wait))
+            return PageAnswer(page.status, page.html, {"Retry-After": wait}, page.csrf_cookie)
         if account is None:
-            return self._page(401, target, lang, asking, "wrong")
+            return self._page(401, target, lang, asking, tr("login.wrong"))
         sessions = self.guard.sessions
         cookie = SessionCookie(sessions.issue(account), int(sessions.lifetime_s), self.guard.secure_cookies)
         return Redirect(target, set_session=cookie)

@@ -170,6 +170,11 @@ def test_failed_logins_are_throttled_unhashed_and_the_owner_still_passes(
     assert grown.status == 429 and grown.headers["Retry-After"] == "2"
     metrics = guard.record.collect()
     assert {f.name: f.samples[0].value for f in metrics} == {"p06_login_failures": 4, "p06_login_throttled": 4}
+    form = {"name": "ops", "password": "guess", "csrf": guard.csrf.token("b"), "lang": "en"}
+    posted = Asking("POST", "/login", None, None, "10.0.0.1", csrf="b")
+    page = cast(PageAnswer, asyncio.run(LoginDesk(guard, "/", "en").submit(form, posted)))
+    wait = page.headers["Retry-After"]  # the login form says it too, in the page's language
+    assert page.status == 429 and f"Too many failed logins from this address: try again in {wait} s." in page.html
     # a fifth failure from the address (any name): its own count is reached, every account is refused there, unhashed
     nobody = Asking("GET", "/", basic("", "x"), None, "10.0.0.1")
     assert cast(JsonAnswer, asyncio.run(guard.admit(nobody, LIVE_FIGURES))).status == 401
