@@ -14,6 +14,7 @@ takes effect at once everywhere. Only failures write; a check is one indexed rea
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sqlite3
@@ -89,7 +90,11 @@ class Throttle:
 
     def _open(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))  # owner-only before SQLite opens it
+        if not self.path.exists():  # owner-only before SQLite opens it (its -wal and -shm files take its mode)
+            with contextlib.suppress(FileExistsError):
+                # only a file no connection has open: closing any descriptor of an open SQLite file would drop
+                # this process's locks on it, and another process could then delete the WAL under our feet
+                os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         db = sqlite3.connect(self.path, timeout=5.0, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")  # readers never wait for a writer (its -wal file: 0600 too)
         db.execute("PRAGMA synchronous=NORMAL")

@@ -231,8 +231,15 @@ def start(store: Store, port: int, stats: Callable[[], dict[str, Any]], audit: A
     if not port_free(port):
         log.warning("port %s is taken: no health, metrics or reports through this sink until it stops", port)
         return None
+    # proxy_headers off: uvicorn would otherwise take X-Forwarded-For from any local client as the client's
+    # address; the guard reads it from P06_TRUSTED_PROXIES only (auth.address)
     config = uvicorn.Config(
-        build_app(store, stats, audit), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+        build_app(store, stats, audit),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        proxy_headers=False,
     )
     server = _Server(config)
     asyncio.get_running_loop().create_task(server.serve())
