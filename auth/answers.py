@@ -11,6 +11,7 @@ from typing import Any
 class JsonAnswer:
     status: int
     body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -26,14 +27,27 @@ class PageAnswer:
 
     status: int
     html: str
+    headers: dict[str, str] = field(default_factory=dict)
+    csrf_cookie: CsrfCookie | None = None  # the login form's binding (auth.csrf), set when the browser had none
+
+
+@dataclass(frozen=True)
+class CsrfCookie:
+    """The login form's CSRF cookie (auth.csrf.CSRF_COOKIE): HttpOnly, SameSite=Strict, path /, until the
+    browser closes; Secure when the public URL is https."""
+
+    value: str
+    secure: bool = False
 
 
 @dataclass(frozen=True)
 class SessionCookie:
-    """The signed session cookie (auth.sessions.COOKIE) to set: HttpOnly, SameSite=Strict, path /."""
+    """The signed session cookie (auth.sessions.COOKIE) to set: HttpOnly, SameSite=Strict, path /; Secure
+    when the public URL (P06_PUBLIC_URL) is https."""
 
     value: str
     max_age_s: int
+    secure: bool = False
 
 
 @dataclass(frozen=True)

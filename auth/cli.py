@@ -1,4 +1,5 @@
-"""`p06 users add|list|revoke`: the operators' accounts in DATA_DIR/users.json (auth.accounts).
+"""`p06 users add|list|revoke`: the operators' accounts in DATA_DIR/users.json (auth.accounts);
+`p06 users throttles|unthrottle`: the failed logins being throttled (auth.throttle), seen and cleared.
 
 A password is never taken on the command line (it would show in `ps` and shell history): it is read
 from --password-file, from standard input when that is not a terminal, or from a prompt.
@@ -9,12 +10,14 @@ from __future__ import annotations
 import getpass
 import json
 import sys
+from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 
 import typer
 
 from auth.accounts import AccountError, Accounts
+from auth.throttle import ANY_ACCOUNT, Limits, Throttle
 from schemas.settings import settings
 
 app = typer.Typer(
@@ -92,3 +95,41 @@ def revoke(name: str = typer.Argument(..., help="the account to revoke")) -> Non
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     typer.echo(f"revoked {account.name} ({account.scope}) at {account.revoked}")
+
+
+def _throttle() -> Throttle:
+    s = settings()
+    limits = Limits(s.login_failures, s.login_failures_per_address, s.login_wait_s, s.login_wait_max_s)
+    return Throttle(s.accounts_folder, limits)
+
+
+@app.command("throttles")
+def throttles(as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
+    """Failed logins not yet forgotten, per account and address ('*': an address's own count, any account),
+    with the seconds each still waits (throttled: its logins answer 429 until then)."""
+    entries = _throttle().entries()
+    if as_json:
+        typer.echo(json.dumps([e.__dict__ for e in entries], indent=2))
+        return
+    if not entries:
+        typer.echo("no failed logins to remember: nothing is throttled")
+    for e in entries:
+        last = datetime.fromtimestamp(e.last_failure, UTC).isoformat(timespec="seconds")
+        state = f"throttled for {e.wait_s:.0f} s more" if e.wait_s > 0 else "not throttled"
+        who = "*" if e.account == ANY_ACCOUNT else e.account
+        typer.echo(f"{who:<20} {e.address:<40} {e.failures:>5} failures, last {last}  {state}")
+
+
+@app.command("unthrottle")
+def unthrottle(
+    name: str | None = typer.Argument(None, help="the account whose failed logins to forget (from every address)"),
+    address: str | None = typer.Option(None, "--address", help="forget the failures from this client address"),
+) -> None:
+    """Clear a throttle at once, on every worker and sink: an account's (every address), an address's
+    (its own count and every account's from it), or, with both, that account from that address."""
+    if name is None and address is None:
+        typer.echo("error: name an account, --address ADDRESS, or both (`p06 users throttles` lists them)", err=True)
+        raise typer.Exit(2)
+    cleared = _throttle().clear(name, address)
+    what = " from ".join(part for part in (name, address) if part)
+    typer.echo(f"cleared {cleared} throttle entries of {what}" if cleared else f"nothing throttled for {what}")

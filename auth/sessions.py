@@ -48,10 +48,17 @@ class Sessions:
         self.accounts = accounts
         self.lifetime_s = lifetime_s
         self._serializer: URLSafeTimedSerializer | None = None
+        self._key: bytes | None = None
+
+    def key(self) -> bytes:
+        """The folder's session key (also the CSRF tokens'); read on first use: the other process may make it."""
+        if self._key is None:
+            self._key = session_secret(self.accounts.data_dir)
+        return self._key
 
     def _signer(self) -> URLSafeTimedSerializer:
-        if self._serializer is None:  # made on first use: the key file may be created by the other process
-            self._serializer = URLSafeTimedSerializer(session_secret(self.accounts.data_dir), salt="p06-session")
+        if self._serializer is None:
+            self._serializer = URLSafeTimedSerializer(self.key(), salt="p06-session")
         return self._serializer
 
     def issue(self, account: Account) -> str:

@@ -153,6 +153,28 @@ class Settings(BaseSettings):
             "a volume the worker and sink share)"
         ),
     )
+    public_url: str = Field(
+        "",
+        description=(
+            "the address operators open (https://... behind a reverse proxy): session and CSRF cookies are Secure "
+            "when it is https; empty: plain http on loopback"
+        ),
+    )
+    trusted_proxies: str = Field(
+        "",
+        description=(
+            "comma-separated addresses or networks of reverse proxies whose X-Forwarded-For names the client; "
+            "empty: the connection's address, never a header"
+        ),
+    )
+    login_failures: int = Field(
+        10, ge=1, description="failed passwords per account and client address before logins are throttled"
+    )
+    login_failures_per_address: int = Field(
+        30, ge=1, description="failed passwords from one client address (any accounts) before it is throttled"
+    )
+    login_wait_s: float = Field(30.0, gt=0, description="first wait of a throttled login; doubles with each failure")
+    login_wait_max_s: float = Field(900.0, gt=0, description="longest wait of a throttled login")
     clickhouse_sink_password: SecretStr | None = Field(
         None,
         description=(
@@ -206,6 +228,25 @@ class Settings(BaseSettings):
         from .calendar import check_zone
 
         return check_zone(value)
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(f"expected http(s)://HOST[:PORT][/PATH], got {value!r}")
+        return value.rstrip("/")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        import ipaddress
+
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"expected addresses or networks such as 10.0.0.5,10.1.0.0/16, got {item!r}") from None
+        return value
 
     @field_validator("lang")
     @classmethod

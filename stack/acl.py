@@ -104,7 +104,7 @@ def revoke_principal(admin, principal: str) -> None:  # type: ignore[no-untyped-
         ResourceType,
     )
 
-    admin.delete_acls(
+    results = admin.delete_acls(
         [
             ACLFilter(
                 f"User:{principal}",
@@ -115,3 +115,6 @@ def revoke_principal(admin, principal: str) -> None:  # type: ignore[no-untyped-
             )
         ]
     )
+    failed = [error for _, _, error in results if error is not None and error.errno != 0]
+    if failed:  # the principal would keep what its ACLs grant on its open connections
+        raise RuntimeError(f"the broker could not delete the ACLs of {principal}: {failed[0]}")

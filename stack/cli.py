@@ -151,7 +151,8 @@ def users_add(name: str = typer.Argument(..., help="user name, e.g. p06-province
 
 @users_app.command("revoke")
 def users_revoke(name: str = typer.Argument(..., help="user name")) -> None:
-    """Delete a user's SCRAM credential, ACLs and password file: its next connection is refused."""
+    """Delete a user's ACLs, SCRAM credential and password file: the next request of a connection it holds,
+    and its next connection, are refused."""
     s = settings()
     broker = _running_secured(s)
     try:
@@ -159,4 +160,7 @@ def users_revoke(name: str = typer.Argument(..., help="user name")) -> None:
     except (ValueError, RuntimeError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
-    console.print(f"user {name} revoked (new connections refused; `p06 stack users add {name}` makes it anew)")
+    console.print(
+        f"user {name} revoked (its open connections' next request and new connections refused;"
+        f" `p06 stack users add {name}` makes it anew)"
+    )

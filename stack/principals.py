@@ -1,8 +1,10 @@
 """SCRAM users of the local broker: created from their password files, added and revoked on demand.
 
 A principal exists on the broker when it has a SCRAM-SHA-512 credential; its password is the file
-DATA_DIR/kafka/secrets/users/NAME.password. Revoking deletes the credential, the principal's ACLs
-and the file, so a later `p06 stack up` does not bring it back.
+DATA_DIR/kafka/secrets/users/NAME.password. Revoking deletes the principal's ACLs (its open
+connections' next request is refused), the credential (its next connection is refused) and the file,
+so a later `p06 stack up` does not bring it back. Adding a principal of the project's table again
+grants its rules again.
 """
 
 from __future__ import annotations
@@ -71,18 +73,24 @@ def add(settings: Settings, secrets_dir: Path, name: str) -> Path:
         )
     if errors.get(name):
         raise RuntimeError(f"the broker refused user {name}: {errors[name]}")
+    with admin_client(settings) as admin:  # a project principal gets its rules back (a revoke deleted them)
+        table = acl.rules(settings.events_topic, settings.dlq_topic, settings.app_id)
+        mine = [rule for rule in table if rule.principal == name]
+        if mine:
+            acl.grant(admin, mine)
     return file
 
 
 def revoke(settings: Settings, secrets_dir: Path, name: str) -> None:
-    """Delete the user's SCRAM credential and ACLs: its next connection is refused. New
-    connections only: one already authenticated lives until it closes or the broker re-authenticates it."""
+    """Delete the user's ACLs, then its SCRAM credential: its next connection is refused, and so is the
+    next request of a connection already open (the authorizer checks every request against the ACLs; the
+    broker does not re-authenticate: aiokafka, under the pipeline's own clients, could not follow)."""
     from kafka.admin import UserScramCredentialDeletion
 
     check_name(name)
     with admin_client(settings) as admin:
-        errors = admin.alter_user_scram_credentials([UserScramCredentialDeletion(name, "SCRAM-SHA-512")])
         acl.revoke_principal(admin, name)
+        errors = admin.alter_user_scram_credentials([UserScramCredentialDeletion(name, "SCRAM-SHA-512")])
     if errors.get(name) and "not found" not in errors[name].lower():
         raise RuntimeError(f"the broker could not revoke {name}: {errors[name]}")
     password_path(secrets_dir, name).unlink(missing_ok=True)

@@ -139,10 +139,12 @@ class WorkerCollector(Collector):
         return float(round(time.time() - self.stats.started))
 
 
-def metrics_registry(stats: Stats, consumer: Consumer) -> CollectorRegistry:
-    """The process's one registry: the worker's figures, read at each scrape."""
+def metrics_registry(stats: Stats, consumer: Consumer, *more: Collector) -> CollectorRegistry:
+    """The process's one registry: the worker's figures, read at each scrape, and more (its logins')."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(WorkerCollector(stats, consumer))
+    for collector in more:
+        registry.register(collector)
     return registry
 
 

@@ -23,7 +23,7 @@ import orjson
 from faust.types import TP, EventT
 from faust.web import Web
 
-from auth.accounts import Accounts
+from auth import Guard
 from schemas.events import Event, Rejection, parse_message
 from schemas.metrics import identity
 from schemas.names import (
@@ -220,7 +220,8 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
     checkpoint = Checkpoint(app, processor, snapshot_topic(settings))
     mirror = SnapshotMirror(kafka_clients.aiokafka_options(settings, "worker"), snapshot_topic(settings))
     _schedule(app, processor.events_topic, checkpoint, mirror, settings)
-    registry = metrics_registry(processor.stats, _consumer_figures(app, checkpoint))
+    guard = Guard.for_service(settings, "worker")
+    registry = metrics_registry(processor.stats, _consumer_figures(app, checkpoint), guard.record)
     app.routes = lambda web: install_routes(
         web.web_app,
         mirror,
@@ -228,8 +229,7 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
         stopping=lambda: app.should_stop,
         silent_after_hours=settings.silent_after_hours,
         lang=settings.lang,
-        accounts=Accounts(settings.accounts_folder),
-        session_hours=settings.session_hours,
+        guard=guard,
     )
     return app, processor
 

@@ -16,7 +16,7 @@ import httpx
 import orjson
 import pytest
 from kafka import KafkaProducer
-from kit.pipeline import operator
+from kit.pipeline import log_in_form, operator
 from playwright.sync_api import Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -262,14 +262,11 @@ def test_the_login_page_speaks_the_dashboard_s_language(worker_url: str) -> None
         and ">Log in</button>" in en.text
         and 'name="next" value="/dashboard/?lang=en"' in en.text
     )
-    refused = httpx.post(
-        f"{worker_url}/login", data={"name": "nobody", "password": "wrong", "next": "/dashboard/?lang=en"}, timeout=10
-    )
-    assert refused.status_code == 401 and "Wrong account name or password" in refused.text
-    refused = httpx.post(
-        f"{worker_url}/login", data={"name": "nobody", "password": "wrong", "next": "/dashboard/"}, timeout=10
-    )
-    assert "Sai tên tài khoản hoặc mật khẩu" in refused.text
+    with httpx.Client(base_url=worker_url, timeout=10) as browser:
+        refused = log_in_form(browser, name="nobody", password="wrong", next="/dashboard/?lang=en")
+        assert refused.status_code == 401 and "Wrong account name or password" in refused.text
+        refused = log_in_form(browser, name="nobody", password="wrong", next="/dashboard/")
+        assert "Sai tên tài khoản hoặc mật khẩu" in refused.text
 
 
 def test_a_province_operator_sees_their_province_only(p06_settings: Settings, worker_url: str, page: Page) -> None:
@@ -297,6 +294,13 @@ def test_a_province_operator_sees_their_province_only(p06_settings: Settings, wo
     page.wait_for_function(f"document.querySelector('{cell}')?.dataset.value === '321'", timeout=FIGURES_TIMEOUT_MS)
     assert [tr.get_attribute("data-code") for tr in page.locator("#provinces tbody tr").all()] == [mine]
     assert page.locator("#nation").count() == 0 and page.locator("#provinces tfoot").count() == 0
-    assert "999" not in page.content()  # the other province's figure reached the worker, not this page
+    assert "999" not in page.inner_text("body")  # the other province's figure reached the worker, not this page
     assert reg.localities[mine].name in page.locator("h1").inner_text()
+    # Log out: the form carries the session's CSRF token (from /api/me), so the worker ends the session.
+    with page.expect_navigation():
+        page.click("form.logout button")
+    assert urlsplit(page.url).path == "/login", page.url
+    assert page.request.get(f"{worker_url}/api/me").status == 401  # the session is over
+    page.goto(f"{worker_url}/dashboard/")
+    assert urlsplit(page.url).path == "/login", page.url  # and the page is not served from the browser's cache
     assert errors == []

@@ -7,6 +7,7 @@ refusal is the broker's doing and not a broken test setup.
 from __future__ import annotations
 
 import stat
+import time
 import uuid
 from pathlib import Path
 
@@ -124,6 +125,64 @@ def test_a_revoked_user_is_refused(secured: Settings) -> None:
     principals.revoke(secured, secured.kafka_secrets, name)
     assert not file.exists() and name not in principals.list_users(secured)
     refused_at_connection(secured, user, topic, "revoked user")
+
+
+def test_a_revoked_user_s_open_connections_can_no_longer_write_or_read(secured: Settings) -> None:
+    """Revocation removes the ACLs too: the connections a user already holds are refused at their next request,
+    without waiting for a re-authentication the broker never asks of them."""
+    name, topic = f"p06-test-{uuid.uuid4().hex[:8]}", ingestion_topic(secured.events_topic, A)
+    file = principals.add(secured, secured.kafka_secrets, name)
+    with admin_client(secured) as admin:
+        acl.grant(admin, [acl.Rule(name, "topic", topic, False, op) for op in ("WRITE", "READ", "DESCRIBE")])
+    user = {
+        **kafka_python_options(secured, "admin"),
+        "sasl_plain_username": name,
+        "sasl_plain_password": file.read_text().strip(),
+    }
+    producer = KafkaProducer(**user, acks="all", **QUICK)
+    consumer = KafkaConsumer(**user, enable_auto_commit=False)
+    try:
+        consumer.assign([TopicPartition(topic, 0)])
+        consumer.seek_to_beginning()
+        producer.send(topic, key=b"k", value=b"before").get(timeout=15)
+        read: list[bytes] = []
+        deadline = time.monotonic() + 15
+        while not read and time.monotonic() < deadline:
+            read += [r.value for rs in consumer.poll(timeout_ms=500).values() for r in rs]
+        assert read == [b"before"]
+        written = records_in(secured, topic)
+
+        principals.revoke(secured, secured.kafka_secrets, name)
+        revoked_at = time.monotonic()
+        with pytest.raises(TopicAuthorizationFailedError):  # the same connection, its next write
+            producer.send(topic, key=b"k", value=b"after").get(timeout=15)
+        write_refused_s = time.monotonic() - revoked_at
+        with pytest.raises(TopicAuthorizationFailedError):  # and its next read
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline:
+                consumer.seek_to_beginning()
+                consumer.poll(timeout_ms=500)
+        print(f"revoked: write refused after {write_refused_s:.2f} s, read after {time.monotonic() - revoked_at:.2f} s")
+        assert records_in(secured, topic) == written  # nothing written after the revoke
+        with admin_client(secured) as admin:
+            assert not [a for a in admin.describe_acls(acl_filter(name))[0] if a.principal == f"User:{name}"]
+    finally:
+        producer.close(timeout=2)
+        consumer.close()
+
+
+def acl_filter(name: str):  # type: ignore[no-untyped-def]
+    from kafka.admin import (
+        ACLFilter,
+        ACLOperation,
+        ACLPermissionType,
+        ACLResourcePatternType,
+        ResourcePatternFilter,
+        ResourceType,
+    )
+
+    pattern = ResourcePatternFilter(ResourceType.ANY, None, ACLResourcePatternType.ANY)
+    return ACLFilter(f"User:{name}", None, ACLOperation.ANY, ACLPermissionType.ANY, pattern)
 
 
 def test_the_secrets_are_for_their_owner_only(secured: Settings) -> None:

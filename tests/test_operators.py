@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from kit.pipeline import Worker, monitor, operator
+from kit.pipeline import Worker, log_in_form, monitor, operator
 from kit.sinkstream import P06, archived_by_sink, make_events, messages, publish
 
 from auth import COOKIE, Accounts
@@ -118,13 +118,8 @@ def test_live_api_needs_a_login_and_keeps_a_province_operator_to_their_province(
 
         # A browser's login: a signed, HttpOnly, SameSite=Strict cookie that expires, and dies with its account.
         with httpx.Client(base_url=base, timeout=10) as browser:
-            assert (
-                browser.post(
-                    "/login", data={"name": "ops-a", "password": "wrong-one", "next": "/dashboard/"}
-                ).status_code
-                == 401
-            )
-            r = browser.post("/login", data={"name": "ops-a", "password": "password-of-a", "next": "//evil.example/"})
+            assert log_in_form(browser, name="ops-a", password="wrong-one", next="/dashboard/").status_code == 401
+            r = log_in_form(browser, name="ops-a", password="password-of-a", next="//evil.example/")
             assert r.status_code == 303 and r.headers["location"] == "/dashboard/"  # never off this server
             cookie = r.headers["set-cookie"]
             assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Max-Age=4" in cookie
@@ -136,13 +131,13 @@ def test_live_api_needs_a_login_and_keeps_a_province_operator_to_their_province(
             time.sleep(SESSION_HOURS * 3600 + 2)  # past the session's lifetime (whole seconds)
             # the server's own check, whatever the browser does with Max-Age
             assert httpx.get(f"{base}/api/live", cookies={COOKIE: session}, timeout=10).status_code == 401
-            assert browser.post("/login", data={"name": "ops-a", "password": "password-of-a"}).status_code == 303
+            assert log_in_form(browser, name="ops-a", password="password-of-a").status_code == 303
             assert browser.get("/api/live").status_code == 200
             revoked = subprocess.run([P06, "users", "revoke", "ops-a"], capture_output=True, text=True, timeout=60)
             assert revoked.returncode == 0, revoked.stderr
             assert browser.get("/api/live").status_code == 401  # the session stops with the account
             assert httpx.get(f"{base}/api/live", auth=ops_a, timeout=10).status_code == 401
-            assert browser.post("/login", data={"name": "ops-a", "password": "password-of-a"}).status_code == 401
+            assert log_in_form(browser, name="ops-a", password="password-of-a").status_code == 401
     finally:
         worker.stop()
 

@@ -137,13 +137,14 @@ class SinkApi:
         self.stats = stats
         self.audit = audit
         self.guard = guard
-        self.metrics_registry = sink_registry(stats, store, audit)  # one per sink process: build_app runs once
+        # one per sink process (build_app runs once), with the guard's login counters
+        self.metrics_registry = sink_registry(stats, store, audit, guard.record)
 
     async def health(self, request: Request) -> JSONResponse:
         up = "up" if self.store.up else "down"
         account = await self.guard.who(asking(request))
         verdict = self.audit.health()
-        if account is None or account.role == "province":  # progress and the verdict, no figures
+        if not isinstance(account, Account) or account.role == "province":  # progress and the verdict, no figures
             verdict = {"verdict": verdict["verdict"], "differences": verdict["differences"]}
         dsn = redacted(self.store.settings.clickhouse_dsn)
         return JSONResponse({"dsn": dsn, "clickhouse": up, **self.stats(), "reconcile": verdict})
@@ -207,7 +208,7 @@ def build_app(
     store: Store, stats: Callable[[], dict[str, Any]], audit: Audit, accounts: Accounts | None = None
 ) -> Starlette:
     settings = store.settings
-    guard = Guard(accounts or Accounts(settings.accounts_folder), settings.session_hours)
+    guard = Guard.for_service(settings, "sink", accounts)
     desk = LoginDesk(guard, "/reports/national?format=html", settings.lang)
     return Starlette(routes=[*SinkApi(store, stats, audit, guard).routes(), *login_routes(desk)])
 
@@ -233,7 +234,16 @@ def start(
     if not port_free(port, host):
         log.warning("port %s is taken: no health, metrics or reports through this sink until it stops", port)
         return None
-    config = uvicorn.Config(build_app(store, stats, audit), host=host, port=port, log_level="warning", lifespan="off")
+    # proxy_headers off: uvicorn would otherwise take X-Forwarded-For from any local client as the client's
+    # address; the guard reads it from P06_TRUSTED_PROXIES only (auth.address)
+    config = uvicorn.Config(
+        build_app(store, stats, audit),
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        proxy_headers=False,
+    )
     server = _Server(config)
     asyncio.get_running_loop().create_task(server.serve())
     return server

@@ -56,10 +56,15 @@ class SinkCollector(Collector):
         )
 
 
-def sink_registry(stats: Callable[[], dict[str, Any]], store: Store, audit: Audit) -> CollectorRegistry:
+def sink_registry(
+    stats: Callable[[], dict[str, Any]], store: Store, audit: Audit, *more: Collector
+) -> CollectorRegistry:
+    """The sink's progress, the reconciliation's verdict, and more (its logins')."""
     registry = CollectorRegistry()
     registry.register(SinkCollector(stats, store))
     registry.register(audit)
+    for collector in more:
+        registry.register(collector)
     return registry
 
 

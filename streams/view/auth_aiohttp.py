@@ -7,7 +7,22 @@ from collections.abc import Awaitable, Callable
 import orjson
 from aiohttp import web
 
-from auth import COOKIE, Account, Answer, Asking, Door, Guard, JsonAnswer, LoginDesk, PageAnswer, Redirect, TextAnswer
+from auth import (
+    COOKIE,
+    CSRF_COOKIE,
+    FORWARDED_FOR,
+    Account,
+    Answer,
+    Asking,
+    CsrfCookie,
+    Door,
+    Guard,
+    JsonAnswer,
+    LoginDesk,
+    PageAnswer,
+    Redirect,
+    TextAnswer,
+)
 
 Handler = Callable[[web.Request, Account], Awaitable[web.StreamResponse]]
 Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -24,27 +39,43 @@ def asking(request: web.Request) -> Asking:
         request.headers.get("Authorization"),
         request.cookies.get(COOKIE),
         request.remote,
+        request.headers.get(FORWARDED_FOR),
+        request.cookies.get(CSRF_COOKIE),
     )
+
+
+def _cookie(response: web.Response, name: str, value: str, max_age_s: int | None, secure: bool) -> None:
+    """Every cookie of ours: HttpOnly, SameSite=Strict, path /; Secure when the public URL is https."""
+    response.set_cookie(name, value, max_age=max_age_s, httponly=True, samesite="Strict", path="/", secure=secure)
 
 
 def _redirect(answer: Redirect) -> web.Response:
     response = web.Response(status=303, headers={"Location": answer.location})
     if answer.set_session is not None:
         cookie = answer.set_session
-        response.set_cookie(COOKIE, cookie.value, max_age=cookie.max_age_s, httponly=True, samesite="Strict", path="/")
+        _cookie(response, COOKIE, cookie.value, cookie.max_age_s, cookie.secure)
     if answer.end_session:
         response.del_cookie(COOKIE, path="/")
     return response
 
 
+def _page(status: int, html: str, headers: dict[str, str], csrf: CsrfCookie | None) -> web.Response:
+    response = web.Response(status=status, text=html, content_type="text/html", headers=headers)
+    if csrf is not None:
+        _cookie(response, CSRF_COOKIE, csrf.value, None, csrf.secure)
+    return response
+
+
 def respond(answer: Answer) -> web.Response:
     match answer:
-        case JsonAnswer(status, body):
-            return json_response(body, status)
+        case JsonAnswer(status, body, headers):
+            response = json_response(body, status)
+            response.headers.update(headers)
+            return response
         case TextAnswer(status, text, headers):
             return web.Response(status=status, text=text, headers=headers)
-        case PageAnswer(status, html):
-            return web.Response(status=status, text=html, content_type="text/html")
+        case PageAnswer(status, html, headers, csrf):
+            return _page(status, html, headers, csrf)
         case Redirect():
             return _redirect(answer)
     raise TypeError(f"not an answer: {answer!r}")
@@ -65,20 +96,21 @@ def guarded(guard: Guard, door: Door, handler: Handler) -> Route:
 
 
 def add_login_routes(router: web.UrlDispatcher, desk: LoginDesk) -> None:
-    """GET/POST /login and GET/POST /logout."""
+    """GET/POST /login and POST /logout (a GET changes nothing: no form, no token)."""
 
     async def form(request: web.Request) -> web.Response:
-        return respond(desk.form(request.query.get("next"), request.query.get("lang")))
+        return respond(desk.form(request.query.get("next"), request.query.get("lang"), asking(request)))
+
+    async def posted(request: web.Request) -> dict[str, str]:
+        fields = await request.post()
+        return {key: str(fields[key]) for key in fields}  # the first value of each, as .get() reads
 
     async def submit(request: web.Request) -> web.Response:
-        posted = await request.post()
-        fields = {key: str(posted[key]) for key in posted}  # the first value of each, as .get() reads
-        return respond(await desk.submit(fields, request.remote))
+        return respond(await desk.submit(await posted(request), asking(request)))
 
-    async def logout(request: web.Request) -> web.Response:
-        return respond(desk.logout(request.query.get("lang")))  # the login page in the dashboard's language
+    async def logout(request: web.Request) -> web.Response:  # to the login page in the dashboard's language
+        return respond(desk.logout(request.query.get("lang"), await posted(request), asking(request)))
 
     router.add_get("/login", form)
     router.add_post("/login", submit)
     router.add_post("/logout", logout)
-    router.add_get("/logout", logout)

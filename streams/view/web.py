@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from auth import DASHBOARD, LIVE_FIGURES, METRICS, Account, Accounts, Guard, LoginDesk, out_of_scope
+from auth import COOKIE, DASHBOARD, LIVE_FIGURES, METRICS, Account, Guard, LoginDesk, out_of_scope
 from schemas.i18n import DEFAULT, for_browser
 from schemas.metrics import METRICS as METRIC_NAMES
 from schemas.registry import registry
@@ -102,7 +102,18 @@ class LiveApi:
         return _json({"metrics": METRIC_NAMES, "provinces": provinces})
 
     async def me(self, request: web.Request, account: Account) -> web.Response:
-        return _json({"name": account.name, "role": account.role, "province": account.province, "scope": account.scope})
+        """Who is logged in, and the CSRF token of the forms of this session (None with HTTP Basic: no form)."""
+        session = request.cookies.get(COOKIE)
+        csrf = self.guard.csrf.token(session) if session else None
+        return _json(
+            {
+                "name": account.name,
+                "role": account.role,
+                "province": account.province,
+                "scope": account.scope,
+                "csrf": csrf,
+            }
+        )
 
     async def stream(self, request: web.Request, account: Account) -> web.StreamResponse:
         """Server-Sent Events: the /api/live body (as the account may see it) each time a figure or coverage changes."""
@@ -111,7 +122,7 @@ class LiveApi:
         last: bytes | None = None
         try:
             while not self.stopping():  # an open dashboard must not hold up the worker's shutdown
-                if await self.guard.who(asking(request)) is None:  # revoked or expired while connected: the end
+                if not isinstance(await self.guard.who(asking(request)), Account):  # revoked or expired: the end
                     break
                 body = scoped_live(live_body(self.view.snapshots, self.view.totals), account)
                 figures = orjson.dumps({k: v for k, v in body.items() if k != "as_of"})
@@ -142,7 +153,8 @@ def add_dashboard_routes(router: web.UrlDispatcher, guard: Guard, lang: str) -> 
     """The page (operators only; a browser without a login goes to /login), its texts and static files."""
 
     async def page(request: web.Request, account: Account) -> web.StreamResponse:
-        return web.FileResponse(DASHBOARD_FILES / "index.html")
+        # no-store: after a logout, Back or a new visit must ask the server (and be sent to /login)
+        return web.FileResponse(DASHBOARD_FILES / "index.html", headers={"Cache-Control": "no-store"})
 
     async def messages(request: web.Request) -> web.Response:
         """The dashboard's texts in ?lang= (default: lang, P06_LANG) and its number and date formats; public, as the
@@ -172,12 +184,10 @@ def install_routes(
     stopping: Callable[[], bool],
     silent_after_hours: float,
     lang: str = DEFAULT,
-    accounts: Accounts,
-    session_hours: float,
+    guard: Guard,
 ) -> None:
     """metrics_text: the process's Prometheus text; stopping: true once the process is shutting down;
-    accounts: who may read; session_hours: how long a login lasts."""
-    guard = Guard(accounts, session_hours)
+    guard: who may read (its login counters are in metrics_text)."""
     router = router_app.router
     LiveApi(view, guard, stopping, silent_after_hours).add_routes(router)
     add_metrics_route(router, guard, metrics_text)

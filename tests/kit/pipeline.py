@@ -40,6 +40,14 @@ def monitor() -> tuple[str, str] | None:
     return client_credentials(settings(), "monitor")
 
 
+def log_in_form(client: httpx.Client, **fields: str) -> httpx.Response:
+    """POST /login as a browser does: GET the form first (its CSRF cookie and token), then post it."""
+    form = client.get("/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert form.status_code == 200 and token, form.text[:300]
+    return client.post("/login", data={**fields, "csrf": token.group(1)})
+
+
 BASE_TIME = datetime(2026, 11, 1, tzinfo=UTC)
 
 

@@ -330,6 +330,8 @@ function scopeTo(account) {
   const scope = account.role === "province" ? t("dashboard.scope_province", { code: account.province }) : t("dashboard.scope_national");
   const who = el("span", { id: "account" }, `${account.name} (${scope}) · `);
   const out = el("form", { method: "post", action: `/logout?lang=${texts.lang}`, class: "logout" });
+  // The token bound to this session (/api/me): a logout posted by another site carries none.
+  out.append(el("input", { type: "hidden", name: "csrf", value: account.csrf ?? "" }));
   out.append(el("button", { type: "submit" }, t("dashboard.logout")));
   who.append(out);
   $("#freshness").append(who);
