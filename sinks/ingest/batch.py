@@ -11,6 +11,7 @@ archive's lowest offset is the first copy, the one that counts (issue 11).
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from schemas.events import parse_message
 from schemas.metrics import identity
@@ -36,6 +37,7 @@ class Batch:
     def add(self, partition: int, offset: int, key: bytes | None, value: bytes | None, timestamp_ms: int) -> None:
         events, rejections = parse_message(value, timestamp_ms / 1000)  # judged as the worker judges it
         received = now()
+        appended = datetime.fromtimestamp(timestamp_ms / 1000, UTC)  # the broker's stamp (0009_periods.sql)
         home = counted_locality(key, partition, self.partitions)  # the worker's test, the same function
         seen: set[tuple[str, str]] = set()  # copies within one message share its offset
         away = 0
@@ -47,7 +49,7 @@ class Batch:
             if this in seen:
                 continue  # a later copy in the same message: the first one counts, as in the worker
             seen.add(this)
-            self.columns.add(event, self.topic, partition, offset, received)
+            self.columns.add(event, self.topic, partition, offset, received, appended)
         if away:
             self.away_from_home += away
             log.debug(
