@@ -157,7 +157,7 @@ def test_0005_builds_the_rollups_of_an_archive_the_batches_then_keep_up_to_date(
         return out
 
     old = columns(before, 0)
-    then = [i for i, c in enumerate(COLUMNS) if c not in ("map", "sent_locality")]  # added by 0006
+    then = [i for i, c in enumerate(COLUMNS) if c not in ("map", "sent_locality", "appended_at")]  # 0006, 0009
     chdb_client.insert(
         TABLE, [old.data[i] for i in then], column_names=[COLUMNS[i] for i in then], column_oriented=True
     )

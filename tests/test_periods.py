@@ -12,28 +12,36 @@ import json
 import secrets
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
 import pytest
-from kit.pipeline import monitor, operator
+from kit.pipeline import Worker, monitor, operator
 from kit.sinkstream import P06, SinkProcess, publish
+from playwright.sync_api import Page, sync_playwright
 
 from auth import Accounts
 from producers import simulated_events
 from schemas.calendar import Calendar
+from schemas.events import validate_event
 from schemas.periods import Action, refusal
 from schemas.registry import registry
 from schemas.settings import Settings
 from sinks.checks.recount import recount
 from sinks.periods import period_report
 from sinks.periods.report import recent
+from sinks.warehouse.archive import COLUMNS, TABLE, Columns
+from sinks.warehouse.migrations import migrate
 from sinks.warehouse.reader import ApiReader
 
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run"]
+SHOTS = Path(__file__).resolve().parents[1] / "docs"
 CAL = Calendar()
 THIS_MONTH, LAST_MONTH = recent(CAL, 2)  # whatever the day the tests run: last month has ended, this one not
 START, END = CAL.month(LAST_MONTH)
@@ -59,6 +67,24 @@ def test_the_rules_of_the_transitions() -> None:
     assert "has not ended" in str(why("approve", "open", period=THIS_MONTH))
 
 
+def test_0009_old_rows_take_the_sinks_read_time_new_ones_the_brokers(chdb_client) -> None:
+    """appended_at of a row archived before 0009 is its received_at (never earlier than the broker's
+    append, so never wrongly on time); a row archived since carries the record's broker timestamp."""
+    migrate(chdb_client, until=8)
+    old = [c for c in COLUMNS if c != "appended_at"]
+    received, appended = datetime(2026, 12, 7, 3, tzinfo=UTC), datetime(2026, 12, 1, 2, tzinfo=UTC)
+    raw = {"type": "eid.activations", "locality": "00070", "occurred_at": "2026-11-30T23:00:00+07:00"}
+    rows = Columns()
+    rows.add(validate_event({**raw, "event_id": "old", "payload": {"count": 1}}), "t", 0, 0, received)
+    chdb_client.insert(TABLE, rows.data[: len(old)], column_names=old, column_oriented=True)
+    assert [m.version for m in migrate(chdb_client)] == [9]
+    rows = Columns()
+    rows.add(validate_event({**raw, "event_id": "new", "payload": {"count": 2}}), "t", 0, 1, received, appended)
+    chdb_client.insert(TABLE, rows.data, column_names=list(COLUMNS), column_oriented=True)
+    got = dict(chdb_client.query("SELECT event_id, appended_at FROM p06.archive FINAL").result_rows)
+    assert {k: v.replace(tzinfo=UTC) for k, v in got.items()} == {"old": received, "new": appended}
+
+
 def province_account(data: Path, code: str) -> tuple[str, str]:
     password = secrets.token_urlsafe(16)
     name = f"op-{code}"
@@ -75,12 +101,16 @@ def pipeline(p06_settings: Settings, tmp_path: Path) -> Iterator[dict[str, Any]]
     ]
     publish(p06_settings, [orjson.dumps(e) for e in events])
     sink = SinkProcess(p06_settings, tmp_path / "sink.log", P06_PERIOD_DEADLINE_DAYS="40")
+    worker = Worker(p06_settings.worker_web_port, tmp_path)  # serves the dashboard and its period panel
     try:
         sink.wait(lambda h: h["messages"] >= len(events) and h["lag"] == 0)
         a, b = sorted({registry().localities[e["locality"]].province for e in events})
         accounts = {code: province_account(p06_settings.accounts_folder, code) for code in (a, b)}
-        yield {"settings": p06_settings, "events": events, "sink": sink, "a": a, "b": b, "accounts": accounts}
+        yield {"settings": p06_settings, "events": events, "sink": sink, "a": a, "b": b, "accounts": accounts} | {
+            "worker": worker
+        }
     finally:
+        worker.stop()
         sink.stop()
 
 
@@ -210,3 +240,44 @@ def test_approve_a_late_event_reopen_approve_accept_and_every_refusal(pipeline: 
     assert outcomes.count((a, "approve", "applied")) == 2 and (a, "accept", "refused") in outcomes
     assert (a, "reopen", "refused") in outcomes and (b, "approve", "applied") in outcomes
     assert sink.alive
+
+    panel(pipeline, b)
+
+
+def log_in(page: Page, url: str, who: tuple[str, str] | None) -> None:
+    assert who is not None
+    page.goto(f"{url}/dashboard/")
+    page.fill("#name", who[0])
+    page.fill("#password", who[1])
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    page.wait_for_url(f"{url}/dashboard/")
+
+
+def panel(pipeline: dict[str, Any], b: str) -> None:
+    """The dashboard's period panel: statuses, completeness, timeliness; the national operator accepts B
+    with a button; province A's operator sees A alone, with no button on an accepted period."""
+    url, a = pipeline["worker"].url, pipeline["a"]
+    deadline = time.monotonic() + 90
+    while pipeline["worker"].live() is None:
+        assert time.monotonic() < deadline and pipeline["worker"].alive, pipeline["worker"].failure()
+        time.sleep(0.3)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_context(viewport={"width": 1366, "height": 768}).new_page()
+        log_in(page, url, operator())
+        row = page.locator(f'#periods tr[data-code="{b}"]')
+        row.locator('button[data-action="accept"]').click()
+        page.wait_for_selector(f'#periods tr[data-code="{b}"][data-status="accepted"]', timeout=60_000)
+        assert page.get_attribute("#period-outcome", "data-outcome") == "applied"
+        assert page.locator(f'#periods tr[data-code="{a}"] button').count() == 1  # accepted: reopen (national)
+        page.locator("#period-panel").screenshot(path=str(SHOTS / "period-panel-vi.png"), animations="disabled")
+        page.goto(f"{url}/dashboard/?lang=en")
+        page.wait_for_selector(f'#periods tr[data-code="{b}"][data-status="accepted"]', timeout=60_000)
+        assert "Reporting period and approval" in page.inner_text("#period-panel")
+        page.locator("#period-panel").screenshot(path=str(SHOTS / "period-panel-en.png"), animations="disabled")
+        mine = browser.new_context().new_page()
+        log_in(mine, url, pipeline["accounts"][a])
+        mine.wait_for_selector(f'#periods tr[data-code="{a}"]', timeout=60_000)
+        assert mine.locator("#periods tbody tr").count() == 1 and mine.locator("#periods button").count() == 0
+        browser.close()
