@@ -47,6 +47,24 @@ _COVERED = "(empty({ends:Array(Int64)}) OR toInt64(offset) < arrayElement({ends:
 _IN_PROVINCE = "(province = {province:String} OR {province:String} = '')"
 _CUMULATIVE = ", ".join(f"sum({m}) OVER (PARTITION BY code ORDER BY day) AS {m}" for m in METRICS)
 
+
+def _recount(where: str) -> str:
+    """Each locality's figures from the archive up to until, of the rows `where` keeps: argMax per state
+    entity, a flow per event. One text for the recount and a period's figures, so they count alike."""
+    return f"""
+        SELECT locality, {_sums('x_')} FROM (
+            SELECT locality, {_LATEST}
+            FROM {ARCHIVE} FINAL
+            WHERE entity != '' AND occurred_at <= {{until:DateTime64(6, 'UTC')}} AND {where}
+            GROUP BY locality, entity
+            UNION ALL
+            SELECT locality, {_PLAIN}
+            FROM {ARCHIVE} FINAL
+            WHERE entity = '' AND occurred_at <= {{until:DateTime64(6, 'UTC')}} AND {where}
+        ) GROUP BY locality
+        """
+
+
 NAMED: dict[str, Named] = {
     "rollup_sums": Named(
         "each scope's figures summed from the day rollups up to as_of (a Date: a day of the country's calendar)",
@@ -57,18 +75,7 @@ NAMED: dict[str, Named] = {
     # x_ aliases: a ClickHouse alias named like a column replaces that column everywhere, WHERE too.
     "locality_recount": Named(
         "each locality's figures recounted from the raw archive up to until (a UTC DateTime64)",
-        f"""
-        SELECT locality, {_sums('x_')} FROM (
-            SELECT locality, {_LATEST}
-            FROM {ARCHIVE} FINAL
-            WHERE entity != '' AND occurred_at <= {{until:DateTime64(6, 'UTC')}}
-            GROUP BY locality, entity
-            UNION ALL
-            SELECT locality, {_PLAIN}
-            FROM {ARCHIVE} FINAL
-            WHERE entity = '' AND occurred_at <= {{until:DateTime64(6, 'UTC')}}
-        ) GROUP BY locality
-        """,
+        _recount("1"),
         {"until": "moment"},
     ),
     "activity": Named(
@@ -100,18 +107,7 @@ NAMED: dict[str, Named] = {
     "period_figures": Named(
         "each locality's figures up to until (a UTC DateTime64) of one province ('' for all), counting only the"
         " archive rows an approval's positions cover (ends; [] for every row)",
-        f"""
-        SELECT locality, {_sums('x_')} FROM (
-            SELECT locality, {_LATEST}
-            FROM {ARCHIVE} FINAL
-            WHERE entity != '' AND occurred_at <= {{until:DateTime64(6, 'UTC')}} AND {_IN_PROVINCE} AND {_COVERED}
-            GROUP BY locality, entity
-            UNION ALL
-            SELECT locality, {_PLAIN}
-            FROM {ARCHIVE} FINAL
-            WHERE entity = '' AND occurred_at <= {{until:DateTime64(6, 'UTC')}} AND {_IN_PROVINCE} AND {_COVERED}
-        ) GROUP BY locality
-        """,
+        _recount(f"{_IN_PROVINCE} AND {_COVERED}"),
         {"until": "moment", "province": "text", "ends": "counts"},
     ),
     "period_late": Named(
