@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from kafka import KafkaConsumer, KafkaProducer
 from kit.pipeline import Worker, monitor, operator
 from kit.sinkstream import P06, SinkProcess, publish
 from playwright.sync_api import Page, sync_playwright
@@ -29,6 +30,7 @@ from auth import Accounts
 from producers import simulated_events
 from schemas.calendar import Calendar
 from schemas.events import validate_event
+from schemas.names import ingestion_topic
 from schemas.periods import Action, refusal
 from schemas.registry import registry
 from schemas.settings import Settings
@@ -38,6 +40,8 @@ from sinks.periods.report import recent
 from sinks.warehouse.archive import COLUMNS, TABLE, Columns
 from sinks.warehouse.migrations import migrate
 from sinks.warehouse.reader import ApiReader
+from stack.clients import kafka_python_options
+from stack.topics import ensure_ingestion_topics
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run"]
@@ -83,6 +87,29 @@ def test_0009_old_rows_take_the_sinks_read_time_new_ones_the_brokers(chdb_client
     chdb_client.insert(TABLE, rows.data, column_names=list(COLUMNS), column_oriented=True)
     got = dict(chdb_client.query("SELECT event_id, appended_at FROM p06.archive FINAL").result_rows)
     assert {k: v.replace(tzinfo=UTC) for k, v in got.items()} == {"old": received, "new": appended}
+
+
+def test_a_sender_cannot_backdate_its_record_on_its_ingestion_topic(p06_settings: Settings) -> None:
+    """The broker stamps a province's ingestion records with its own append time (LogAppendTime): a
+    record a ward's sender stamps a month early reads with the time it arrived, which admission carries on
+    and the archive keeps as appended_at."""
+    ensure_ingestion_topics(p06_settings)
+    code = registry().provinces[0]
+    topic = ingestion_topic(p06_settings.events_topic, code)
+    producer = KafkaProducer(**kafka_python_options(p06_settings, f"province-{code}"), acks="all")
+    backdated = int((datetime.now(UTC) - timedelta(days=30)).timestamp() * 1000)
+    sent = datetime.now(UTC)
+    producer.send(topic, b"{}", timestamp_ms=backdated).get(timeout=30)
+    producer.close()
+    consumer = KafkaConsumer(topic, **kafka_python_options(p06_settings, "admin"), auto_offset_reset="earliest")
+    records = []
+    for _ in range(30):
+        records += [r for batch in consumer.poll(timeout_ms=1000).values() for r in batch]
+        if records:
+            break
+    consumer.close()
+    assert records and records[0].timestamp_type == 1  # 1: LogAppendTime
+    assert records[0].timestamp >= int((sent - timedelta(seconds=5)).timestamp() * 1000) > backdated
 
 
 def province_account(data: Path, code: str) -> tuple[str, str]:
