@@ -13,6 +13,7 @@ from producers import cli as producers_cli
 from schemas import cli as schema_cli
 from schemas.settings import SettingsError, settings
 from sinks import cli as sinks_cli
+from sinks.periods import cli as periods_cli
 from stack import cli as stack_cli
 from streams import cli as streams_cli
 
@@ -54,6 +55,7 @@ app.command("live")(streams_cli.live)
 app.command("up")(streams_cli.up)
 app.command("sink")(sinks_cli.sink)
 app.add_typer(sinks_cli.report_app, name="report")
+app.add_typer(periods_cli.period_app, name="period")
 app.command("history")(sinks_cli.history)
 app.command("reconcile")(sinks_cli.reconcile)
 app.add_typer(sinks_cli.warehouse_app, name="warehouse")

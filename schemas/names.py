@@ -61,3 +61,13 @@ def sink_group(app_id: str) -> str:
 
 def admission_group(app_id: str) -> str:
     return f"{app_id}-admission"
+
+
+def periods_topic(events_topic: str) -> str:
+    """The operators' period actions (approve, accept, reopen), keyed by province; only the sink writes it."""
+    return f"{events_topic}.periods"
+
+
+def periods_group(app_id: str) -> str:
+    """The sink's consumer of the period actions: the one writer per (period, province)."""
+    return f"{app_id}-sink-periods"

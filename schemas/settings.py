@@ -121,6 +121,12 @@ class Settings(BaseSettings):
             " must be whole hours"
         ),
     )
+    period_deadline_days: int = Field(
+        5,
+        ge=0,
+        le=366,
+        description="a reporting period's deadline: this many days after its month ends (the country's time)",
+    )
     lang: str = Field(
         "vi", description="language of the dashboard and the md/html reports: vi (Vietnamese) or en (English)"
     )

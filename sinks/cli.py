@@ -139,6 +139,41 @@ def _report(request: ReportRequest, out: Path | None) -> None:
     )
 
 
+PERIOD = typer.Option(
+    None,
+    "--period",
+    help="a reporting period YYYY-MM (JSON): each province's status, its figures as approved (approved or accepted)"
+    " or current, and what arrived after approval",
+)
+
+
+def _period_report(month: str, others: bool, fmt: Format, out: Path | None) -> None:
+    """`--period`: the period report (sinks.periods.report), JSON."""
+    from sinks.periods import period_report
+    from sinks.warehouse.reader import WarehouseUnavailable
+
+    if others or fmt is not Format.json:
+        typer.echo(
+            "error: --period gives its own JSON report: use it without --as-of, --from/--to, --map and --format",
+            err=True,
+        )
+        raise typer.Exit(2)
+    reader = _reader()
+    try:
+        text = json.dumps(period_report(reader, settings(), month), ensure_ascii=False, indent=2) + "\n"
+    except (ValueError, WarehouseUnavailable) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        reader.close()
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {out}", err=True)
+
+
 @report_app.command("national")
 def report_national(
     as_of: datetime | None = AS_OF,
@@ -148,11 +183,15 @@ def report_national(
     out: Path | None = OUT,
     lang: Lang | None = LANG,
     map_: Map = MAP,
+    month: str | None = PERIOD,
 ) -> None:
     """Nation, provinces, urban and rural: the twelve metrics, indicators and reporting completeness;
-    with --from, a review between two dates."""
+    with --from, a review between two dates; with --period, a reporting period and its approvals."""
     from sinks.reports import Request
 
+    if month is not None:
+        _period_report(month, bool(as_of or start or end or map_ is not Map.current), fmt, out)
+        return
     period = _period(as_of, start, end)
     day = None if period or as_of is None else as_of.date()
     _report(Request("national", None, day, period, map_.value, fmt.value, _lang(lang)), out)

@@ -17,6 +17,12 @@ and app id, so each test can grant the same table for its own per-test topics.
                        group APP (prefixed)                  ALL
   p06-sink             topic E (literal)                     READ, DESCRIBE
                        group APP-sink (literal)              READ, DESCRIBE
+                       topic E.periods (literal)             READ, WRITE, DESCRIBE
+                       group APP-sink-periods (literal)      READ, DESCRIBE
+
+The period actions topic E.periods is written by the sink alone: its API writes an operator's action only
+after auth's guard admitted the account for that province, so no sender, worker or province credential
+can approve anything; the sink's one writer per (period, province) reads it back (sinks/periods).
 
 National senders (and the gateway for a national token) may write for every province: the
 Publisher sends their events to E itself (schemas.names), any province's E.in.PP works as well.
@@ -30,7 +36,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from schemas.names import ingestion_prefix, sink_group, worker_group
+from schemas.names import ingestion_prefix, periods_group, periods_topic, sink_group, worker_group
 from stack.clients import ROLE_PRINCIPALS, province_principal
 
 
@@ -71,6 +77,8 @@ def rules(events_topic: str, dlq_topic: str, app_id: str, provinces: Iterable[st
     table += _rules_for(p["worker"], "group", worker_group(app_id), True, "ALL")
     table += _rules_for(p["sink"], "topic", events_topic, False, "READ", "DESCRIBE")
     table += _rules_for(p["sink"], "group", sink_group(app_id), False, "READ", "DESCRIBE")
+    table += _rules_for(p["sink"], "topic", periods_topic(events_topic), False, "READ", "WRITE", "DESCRIBE")
+    table += _rules_for(p["sink"], "group", periods_group(app_id), False, "READ", "DESCRIBE")
     return table
 
 

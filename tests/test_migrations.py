@@ -157,11 +157,11 @@ def test_0005_builds_the_rollups_of_an_archive_the_batches_then_keep_up_to_date(
         return out
 
     old = columns(before, 0)
-    then = [i for i, c in enumerate(COLUMNS) if c not in ("map", "sent_locality")]  # added by 0006
+    then = [i for i, c in enumerate(COLUMNS) if c not in ("map", "sent_locality", "appended_at")]  # 0006, 0009
     chdb_client.insert(
         TABLE, [old.data[i] for i in then], column_names=[COLUMNS[i] for i in then], column_oriented=True
     )
-    assert [m.version for m in migrate(chdb_client)] == [5, 6, 7, 8]
+    assert [m.version for m in migrate(chdb_client)] == [5, 6, 7, 8, 9]
     reader = ClientReader(chdb_client)
     assert from_rollups(reader)["wards"][ward] == recount(before)["wards"][ward]
     for statement in next(m for m in available() if m.version == 5).statements():
@@ -180,7 +180,7 @@ def test_0006_keeps_the_code_as_sent_beside_the_counted_one(chdb_client) -> None
     chdb_client.insert(
         "p06.archive", [["e0", "00070", "01", "2026-09-01 00:00:00", 1, 0, 0]], column_names=ARCHIVE_COLUMNS
     )
-    assert [m.version for m in migrate(chdb_client)] == [6, 7, 8]
+    assert [m.version for m in migrate(chdb_client)] == [6, 7, 8, 9]
     old = validate_event(
         {
             "type": "eid.activations",

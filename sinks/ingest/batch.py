@@ -11,6 +11,7 @@ archive's lowest offset is the first copy, the one that counts (issue 11).
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from schemas.events import parse_message
 from schemas.metrics import identity
@@ -38,6 +39,7 @@ class Batch:
         events, rejections = parse_message(value, timestamp_ms / 1000)  # judged as the worker judges it
         self.newest_ms = max(self.newest_ms, timestamp_ms)
         received = now()
+        appended = datetime.fromtimestamp(timestamp_ms / 1000, UTC)  # the broker's stamp (0009_periods.sql)
         home = counted_locality(key, partition, self.partitions)  # the worker's test, the same function
         seen: set[tuple[str, str]] = set()  # copies within one message share its offset
         away = 0
@@ -49,7 +51,7 @@ class Batch:
             if this in seen:
                 continue  # a later copy in the same message: the first one counts, as in the worker
             seen.add(this)
-            self.columns.add(event, self.topic, partition, offset, received)
+            self.columns.add(event, self.topic, partition, offset, received, appended)
         if away:
             self.away_from_home += away
             log.debug(

@@ -24,6 +24,7 @@ from sinks.checks.audit import Audit
 from sinks.ingest.batch import Batch
 from sinks.ingest.checkpoint import KAFKA_CALL_TIMEOUT_S, Checkpoint
 from sinks.ingest.stats import Stats
+from sinks.periods import PeriodDesk, Writer
 from sinks.warehouse.store import Store
 from sinks.web import api
 from stack.clients import aiokafka_options
@@ -66,9 +67,11 @@ class Sink:
             max_partition_fetch_bytes=1 << 20,  # a larger first batch still arrives whole; 8 MB x partitions cost RSS
             fetch_max_wait_ms=100,  # aiokafka's 500 ms default delays a partition left out of the fetch in flight
         )
-        server = api.start(self.store, s.sink_api_port, self.snapshot, self.audit, s.sink_api_host)
+        desk = PeriodDesk(s, self.store)
+        server = api.start(self.store, s.sink_api_port, self.snapshot, self.audit, periods=desk, host=s.sink_api_host)
         await self._until_up(self.store.connect)
         await self.consumer.start()
+        periods = asyncio.create_task(Writer(s, self.store).run(self.stop))  # the one writer of period actions
         log.info("sink consuming %s (group %s-sink) into %s", s.events_topic, s.app_id, s.clickhouse_dsn)
         audit = asyncio.create_task(self.audit.run(self.stop))
         checkpoint = Checkpoint(self.store, self.consumer, self.stats, self._until_up)
@@ -84,6 +87,8 @@ class Sink:
                 log.warning("the Kafka consumer did not stop cleanly (%r); stopped without leaving the group", exc)
             self.stop.set()
             await audit  # returns once any check in progress has finished
+            await _finished(periods)
+            await desk.close()
             self.audit.close()
             if server is not None:
                 server.should_exit = True
@@ -168,6 +173,14 @@ class Sink:
             await self._measure_lag()  # still falling behind while ClickHouse is down: /metrics says so
         finally:
             self.consumer.resume(*self.consumer.assignment())
+
+
+async def _finished(task: asyncio.Task) -> None:
+    """Wait for a side task that saw the stop; its failure is logged, never raised over the sink's own."""
+    try:
+        await asyncio.wait_for(task, KAFKA_CALL_TIMEOUT_S)
+    except Exception as exc:
+        log.warning("period actions' writer stopped with %r", exc)
 
 
 def run(settings: Settings) -> None:

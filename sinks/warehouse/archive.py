@@ -39,6 +39,7 @@ COLUMNS: tuple[str, ...] = (
     "received_at",
     "map",
     "sent_locality",  # the map the code was sent on, and the code as sent (0006_sent_locality.sql)
+    "appended_at",  # the broker's timestamp of the record: what timeliness is judged by (0009_periods.sql)
 )
 
 
@@ -56,7 +57,16 @@ class Columns:
         """Column-oriented, as the insert wants it (one transpose per batch beats an append per cell)."""
         return [list(column) for column in zip(*self.rows)] if self.rows else [[] for _ in COLUMNS]
 
-    def add(self, event: Event, topic: str, partition: int, offset: int, received: datetime) -> None:
+    def add(
+        self,
+        event: Event,
+        topic: str,
+        partition: int,
+        offset: int,
+        received: datetime,
+        appended: datetime | None = None,
+    ) -> None:
+        """appended: the record's broker timestamp (default: received, as for rows archived before 0009)."""
         place = registry().localities[event.locality]
         self.rows.append(
             (
@@ -76,6 +86,7 @@ class Columns:
                 received,
                 event.map,
                 event.code_as_sent,
+                appended or received,
             )
         )
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from schemas.metrics import FLOW_METRICS, METRICS
 from sinks.warehouse.archive import FROM_MONTH
-from sinks.warehouse.tables import ARCHIVE, ROLLUP_DAY
+from sinks.warehouse.tables import ARCHIVE, PERIOD_ACTIONS, ROLLUP_DAY
 
 STATE_METRICS = tuple(m for m in METRICS if m not in FLOW_METRICS)  # a state entity's, in METRICS order
 
@@ -24,7 +24,7 @@ class Named:
     sql: str
     params: dict[
         str, str
-    ]  # each parameter's kind: date (YYYY-MM-DD), moment (YYYY-MM-DD HH:MM:SS[.ffffff], UTC), text, texts
+    ]  # each parameter's kind: date (YYYY-MM-DD), moment (YYYY-MM-DD HH:MM:SS[.ffffff], UTC), text, texts, counts
 
 
 class QueryRefused(ValueError):
@@ -42,7 +42,28 @@ def _sums(prefix: str = "") -> str:
 _LATEST = ", ".join(f"argMax({m}, (occurred_at, event_id)) AS x_{m}" for m in METRICS)
 _PLAIN = ", ".join(f"{m} AS x_{m}" for m in METRICS)
 _STATE = ", ".join(f"argMax({m}, (occurred_at, event_id))" for m in STATE_METRICS)
+# An approval's positions: ends[p + 1] is the first offset of partition p it does not cover; no ends: all rows.
+_COVERED = "(empty({ends:Array(Int64)}) OR toInt64(offset) < arrayElement({ends:Array(Int64)}, partition + 1))"
+_IN_PROVINCE = "(province = {province:String} OR {province:String} = '')"
 _CUMULATIVE = ", ".join(f"sum({m}) OVER (PARTITION BY code ORDER BY day) AS {m}" for m in METRICS)
+
+
+def _recount(where: str) -> str:
+    """Each locality's figures from the archive up to until, of the rows `where` keeps: argMax per state
+    entity, a flow per event. One text for the recount and a period's figures, so they count alike."""
+    return f"""
+        SELECT locality, {_sums('x_')} FROM (
+            SELECT locality, {_LATEST}
+            FROM {ARCHIVE} FINAL
+            WHERE entity != '' AND occurred_at <= {{until:DateTime64(6, 'UTC')}} AND {where}
+            GROUP BY locality, entity
+            UNION ALL
+            SELECT locality, {_PLAIN}
+            FROM {ARCHIVE} FINAL
+            WHERE entity = '' AND occurred_at <= {{until:DateTime64(6, 'UTC')}} AND {where}
+        ) GROUP BY locality
+        """
+
 
 NAMED: dict[str, Named] = {
     "rollup_sums": Named(
@@ -54,18 +75,7 @@ NAMED: dict[str, Named] = {
     # x_ aliases: a ClickHouse alias named like a column replaces that column everywhere, WHERE too.
     "locality_recount": Named(
         "each locality's figures recounted from the raw archive up to until (a UTC DateTime64)",
-        f"""
-        SELECT locality, {_sums('x_')} FROM (
-            SELECT locality, {_LATEST}
-            FROM {ARCHIVE} FINAL
-            WHERE entity != '' AND occurred_at <= {{until:DateTime64(6, 'UTC')}}
-            GROUP BY locality, entity
-            UNION ALL
-            SELECT locality, {_PLAIN}
-            FROM {ARCHIVE} FINAL
-            WHERE entity = '' AND occurred_at <= {{until:DateTime64(6, 'UTC')}}
-        ) GROUP BY locality
-        """,
+        _recount("1"),
         {"until": "moment"},
     ),
     "activity": Named(
@@ -93,6 +103,45 @@ NAMED: dict[str, Named] = {
         f"SELECT event_id, type, occurred_at, received_at, payload, map, sent_locality FROM {ARCHIVE} FINAL"
         " WHERE locality = {locality:String} AND entity = {entity:String} ORDER BY occurred_at, event_id",
         {"locality": "text", "entity": "text"},
+    ),
+    "period_figures": Named(
+        "each locality's figures up to until (a UTC DateTime64) of one province ('' for all), counting only the"
+        " archive rows an approval's positions cover (ends; [] for every row)",
+        _recount(f"{_IN_PROVINCE} AND {_COVERED}"),
+        {"until": "moment", "province": "text", "ends": "counts"},
+    ),
+    "period_late": Named(
+        "events up to until of one province that the positions (ends) do not cover: arrived after an approval",
+        "SELECT count() AS events, arraySlice(groupArray(event_id), 1, 100) AS event_ids"
+        f" FROM {ARCHIVE} FINAL WHERE occurred_at <= {{until:DateTime64(6, 'UTC')}} AND {_IN_PROVINCE}"
+        f" AND NOT {_COVERED}",
+        {"until": "moment", "province": "text", "ends": "counts"},
+    ),
+    "period_activity": Named(
+        "per locality: its events in [since, until] and when the broker first received one (appended_at)",
+        "SELECT locality, province, count() AS events, min(appended_at) AS first_appended"
+        f" FROM {ARCHIVE} FINAL WHERE occurred_at >= {{since:DateTime64(6, 'UTC')}}"
+        f" AND occurred_at <= {{until:DateTime64(6, 'UTC')}} AND {_IN_PROVINCE} GROUP BY locality, province",
+        {"since": "moment", "until": "moment", "province": "text"},
+    ),
+    "archive_positions": Named(
+        "per partition of the events topic: one past the highest archived offset",
+        f"SELECT partition, max(offset) + 1 AS end FROM {ARCHIVE} GROUP BY partition ORDER BY partition",
+        {},
+    ),
+    "period_actions": Named(
+        "every action on reporting periods ('' for every period), applied or refused, in the topic's order",
+        "SELECT action_id, period, province, action, expected, by, role, at, outcome, reason, status_after, ends,"
+        f" figures, topic_partition, topic_offset FROM {PERIOD_ACTIONS} FINAL"
+        " WHERE period = {period:String} OR {period:String} = ''"
+        " ORDER BY period, province, topic_offset",
+        {"period": "text"},
+    ),
+    "period_action": Named(
+        "one action by its action_id: whether the writer applied or refused it, and why",
+        "SELECT action_id, period, province, action, outcome, reason, status_after, by, role, at"
+        f" FROM {PERIOD_ACTIONS} FINAL WHERE action_id = {{action_id:String}}",
+        {"action_id": "text"},
     ),
     "archive_count": Named(
         "archived events (after deduplication) with occurred_at >= since (a UTC DateTime64)",
@@ -145,6 +194,7 @@ KINDS = {
     "moment": "a UTC time YYYY-MM-DD HH:MM:SS[.ffffff]",
     "text": "a string",
     "texts": "a list of strings",
+    "counts": "a list of whole numbers",
 }
 
 
@@ -153,6 +203,8 @@ def _valid(kind: str, value: Any) -> bool:
     would take for ClickHouse being down)."""
     if kind == "texts":
         return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if kind == "counts":
+        return isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
     if not isinstance(value, str):
         return False
     try:

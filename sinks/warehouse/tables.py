@@ -18,6 +18,7 @@ BATCH_BUCKETS = f"{DATABASE}.batch_buckets"  # scratch: the (locality, hour) buc
 ROLLUP_HOUR = f"{DATABASE}.rollup_hour"
 ROLLUP_DAY = f"{DATABASE}.rollup_day"
 CALENDAR = f"{DATABASE}.calendar"  # the zone rollup_day's days are in (0008)
+PERIOD_ACTIONS = f"{DATABASE}.period_actions"  # every approval action, applied or refused: the audit (0009)
 LEDGER = f"{DATABASE}.schema_migrations"  # which migrations ran, with their checksums
 
 
@@ -27,7 +28,7 @@ def _bare(*tables: str) -> tuple[str, ...]:
 
 # The tables that hold figures, each with a `province` column: a province's role reads its own rows of
 # these through a row policy on that column, and nothing else (sinks/warehouse/access.py).
-FIGURE_TABLES = _bare(ARCHIVE, EVENTS_RAW, COUNTED, ROLLUP_HOUR, ROLLUP_DAY)
+FIGURE_TABLES = _bare(ARCHIVE, EVENTS_RAW, COUNTED, ROLLUP_HOUR, ROLLUP_DAY, PERIOD_ACTIONS)
 # The sink's own bookkeeping, keyed by locality or identity with no `province`: the sink and the national
 # readers read them whole (SELECT ON p06.*), a province's role not at all.
 SINK_TABLES = _bare(IDENTITIES, HEADS, BATCH, BATCH_BUCKETS, CALENDAR, LEDGER)

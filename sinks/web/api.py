@@ -1,6 +1,7 @@
 """The sink's local HTTP API: /health and /metrics (its progress and its reconciliation verdict),
 /query (the named queries of sinks.warehouse.queries, through which p06 commands read while the sink owns a
-chDB folder) and /reports (the national and province reports, rendered).
+chDB folder), /reports (the national and province reports, rendered) and /periods (reporting periods and
+their approval: sinks/web/periods.py).
 
 Bound to 127.0.0.1 only. Every route but /login and a bare /health needs an account (auth's guard):
 /query and the national report a national operator, a province report that province's operator or a
@@ -37,6 +38,7 @@ from .auth_starlette import asking, guarded, login_routes
 from .metrics import exposition, sink_registry
 
 if TYPE_CHECKING:
+    from sinks.periods import PeriodDesk
     from sinks.reports.dispatch import Request as ReportRequest
 
 log = logging.getLogger("p06.sink")
@@ -205,12 +207,20 @@ class SinkApi:
 
 
 def build_app(
-    store: Store, stats: Callable[[], dict[str, Any]], audit: Audit, accounts: Accounts | None = None
+    store: Store,
+    stats: Callable[[], dict[str, Any]],
+    audit: Audit,
+    accounts: Accounts | None = None,
+    periods: PeriodDesk | None = None,
 ) -> Starlette:
+    """periods: where operators' period actions go (None: /periods answers, but actions need the running sink)."""
+    from .periods import PeriodsApi
+
     settings = store.settings
     guard = Guard.for_service(settings, "sink", accounts)
     desk = LoginDesk(guard, "/reports/national?format=html", settings.lang)
-    return Starlette(routes=[*SinkApi(store, stats, audit, guard).routes(), *login_routes(desk)])
+    routes = [*SinkApi(store, stats, audit, guard).routes(), *PeriodsApi(store, periods, guard).routes()]
+    return Starlette(routes=[*routes, *login_routes(desk)])
 
 
 class _Server(uvicorn.Server):
@@ -228,7 +238,12 @@ def port_free(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def start(
-    store: Store, port: int, stats: Callable[[], dict[str, Any]], audit: Audit, host: str = "127.0.0.1"
+    store: Store,
+    port: int,
+    stats: Callable[[], dict[str, Any]],
+    audit: Audit,
+    periods: PeriodDesk | None = None,
+    host: str = "127.0.0.1",
 ) -> _Server | None:
     """Serve in the running event loop; None (with a warning) when the port is taken."""
     if not port_free(port, host):
@@ -237,7 +252,7 @@ def start(
     # proxy_headers off: uvicorn would otherwise take X-Forwarded-For from any local client as the client's
     # address; the guard reads it from P06_TRUSTED_PROXIES only (auth.address)
     config = uvicorn.Config(
-        build_app(store, stats, audit),
+        build_app(store, stats, audit, periods=periods),
         host=host,
         port=port,
         log_level="warning",

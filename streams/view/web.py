@@ -22,11 +22,13 @@ from auth import COOKIE, DASHBOARD, LIVE_FIGURES, METRICS, Account, Guard, Login
 from schemas.i18n import DEFAULT, for_browser
 from schemas.metrics import METRICS as METRIC_NAMES
 from schemas.registry import registry
+from schemas.settings import settings
 
 from .auth_aiohttp import add_login_routes, asking, guarded
 from .auth_aiohttp import json_response as _json
 from .live import live_body, province_body, silent_body, windows_body
 from .mirror import SnapshotMirror
+from .periods import PeriodsPassage
 
 DASHBOARD_FILES = Path(__file__).parent / "dashboard"
 SSE_INTERVAL_S = 1.0
@@ -185,11 +187,14 @@ def install_routes(
     silent_after_hours: float,
     lang: str = DEFAULT,
     guard: Guard,
+    sink_url: str | None = None,
 ) -> None:
     """metrics_text: the process's Prometheus text; stopping: true once the process is shutting down;
-    guard: who may read (its login counters are in metrics_text)."""
+    guard: who may read (its login counters are in metrics_text); sink_url: the sink's API, where the period
+    panel's requests go (default: 127.0.0.1:P06_SINK_API_PORT)."""
     router = router_app.router
     LiveApi(view, guard, stopping, silent_after_hours).add_routes(router)
     add_metrics_route(router, guard, metrics_text)
     add_login_routes(router, LoginDesk(guard, "/dashboard/", lang))
     add_dashboard_routes(router, guard, lang)
+    PeriodsPassage(sink_url or f"http://127.0.0.1:{settings().sink_api_port}").add_routes(router, guard)

@@ -270,6 +270,73 @@ async function refreshSilent() {
   }));
 }
 
+// ---- reporting periods (through the worker to the sink's /periods, which applies the rules) ----
+
+const PERIODS_REFRESH_MS = 60000;
+const STATUS_TEXT = {
+  open: () => t("period.status_open"),
+  approved: () => t("period.status_approved"),
+  accepted: () => t("period.status_accepted"),
+  overdue: () => t("period.status_overdue"),
+};
+const ACTION_TEXT = { approve: () => t("period.approve"), accept: () => t("period.accept"), reopen: () => t("period.reopen") };
+
+// The buttons this account may press on a province's period in this status (the sink checks again).
+function pressable(status) {
+  const national = me.role === "national";
+  if (status === "open" || status === "overdue") return ["approve"];
+  if (status === "approved") return national ? ["accept", "reopen"] : ["reopen"];
+  if (status === "accepted") return national ? ["reopen"] : [];
+  return [];
+}
+
+async function press(period, code, action, status) {
+  const res = await fetch(`/api/periods/${period}/${code}`, {
+    method: "POST", cache: "no-store", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ action, expected: status === "overdue" ? "open" : status }),
+  });
+  const body = await res.json();
+  const name = registry.provinces[code]?.name ?? code;
+  $("#period-outcome").textContent = res.status === 200
+    ? t("period.applied", { province: name, status: STATUS_TEXT[body.status_after]() })
+    : t("period.refused", { reason: body.reason ?? body.error ?? `HTTP ${res.status}` });
+  $("#period-outcome").dataset.outcome = res.status === 200 ? "applied" : "refused";
+  await drawPeriods();
+}
+
+function periodRow(period, code, row) {
+  const tr = el("tr", { "data-code": code, "data-status": row.status });
+  const ratio = (n) => `${pct(share(n, row.wards))} (${t("dashboard.part_of", counts(n, row.wards))})`;
+  tr.append(el("td", { lang: "vi" }, registry.provinces[code]?.name ?? code),
+    el("td", { class: `status-${row.status}` }, STATUS_TEXT[row.status]()),
+    el("td", { class: "num" }, ratio(row.reported)), el("td", { class: "num" }, ratio(row.on_time)));
+  const cell = el("td");
+  for (const action of pressable(row.status)) {
+    const button = el("button", { type: "button", "data-action": action }, ACTION_TEXT[action]());
+    button.addEventListener("click", () => press(period.period, code, action, row.status).catch(console.error));
+    cell.append(button);
+  }
+  tr.append(cell);
+  return tr;
+}
+
+async function drawPeriods() {
+  let body;
+  try {
+    body = await getJSON("/api/periods");
+  } catch (err) {
+    $("#period-summary").textContent = t("period.unavailable", { message: err.message });
+    return;
+  }
+  const period = body.periods.find((p) => p.ended);
+  if (!period) {
+    $("#period-summary").textContent = t("period.none");
+    return;
+  }
+  $("#period-summary").textContent = t("period.summary", { period: period.period, deadline: moment.format(new Date(period.deadline)) });
+  $("#periods tbody").replaceChildren(...Object.entries(period.provinces).map(([code, row]) => periodRow(period, code, row)));
+}
+
 // ---- wiring -----------------------------------------------------------------------------------
 
 async function getJSON(url) {
@@ -387,6 +454,8 @@ async function start() {
   scopeTo(me);
   draw(await getJSON("/api/live"));
   connect();
+  drawPeriods().catch(console.error);
+  setInterval(() => drawPeriods().catch(console.error), PERIODS_REFRESH_MS);
   setInterval(() => {
     if (latest) $("#newest").textContent = age(freshnessOf(latest).last_reported_at);
     if (Date.now() - silentFetchedAt > SILENT_REFRESH_MS) refreshSilent().catch(console.error);
