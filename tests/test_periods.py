@@ -293,6 +293,10 @@ def panel(pipeline: dict[str, Any], b: str) -> None:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_context(viewport={"width": 1366, "height": 768}).new_page()
         log_in(page, url, operator())
+        # The session cookie alone (what another site could make the browser send) is refused; the panel's
+        # button below sends the session's CSRF token and is applied.
+        forged = page.request.post(f"{url}/api/periods/{LAST_MONTH}/{b}", data={"action": "accept"})
+        assert forged.status == 403 and "CSRF" in forged.json()["error"]
         row = page.locator(f'#periods tr[data-code="{b}"]')
         row.locator('button[data-action="accept"]').click()
         page.wait_for_selector(f'#periods tr[data-code="{b}"][data-status="accepted"]', timeout=60_000)

@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from auth import WAREHOUSE, Account, Guard, out_of_scope
+from auth.sessions import COOKIE
 from schemas.periods import Action, check_period
 from schemas.registry import registry
 from sinks.periods import figures as reads
@@ -26,6 +27,14 @@ from sinks.warehouse.store import Store
 from .auth_starlette import guarded
 
 ACTIONS = ("approve", "accept", "reopen")
+CSRF_HEADER = "X-CSRF-Token"  # the session's token (auth.csrf), which the dashboard reads from /api/me
+
+
+def forged(guard: Guard, request: Request) -> bool:
+    """A press that a browser's session cookie authenticates must carry that session's CSRF token: another
+    site can make a browser send the cookie, never the token. HTTP Basic (the CLI, scripts) needs none."""
+    session = request.cookies.get(COOKIE)
+    return session is not None and not guard.csrf.valid(session, request.headers.get(CSRF_HEADER))
 
 
 def _mine(account: Account) -> list[str] | None:
@@ -65,6 +74,9 @@ class PeriodsApi:
 
     async def act(self, request: Request, account: Account) -> JSONResponse:
         period, province = request.path_params["period"], request.path_params["province"]
+        if forged(self.guard, request):
+            refusal = f"a press from the dashboard carries its CSRF token ({CSRF_HEADER}): reload the page, press again"
+            return JSONResponse({"error": refusal}, status_code=403)
         try:
             body = await request.json()
         except ValueError:

@@ -17,7 +17,7 @@ from auth import LIVE_FIGURES, Account, Guard
 from .auth_aiohttp import guarded
 from .auth_aiohttp import json_response as _json
 
-FORWARDED = ("Authorization", "Cookie")
+FORWARDED = ("Authorization", "Cookie", "X-CSRF-Token")
 MONTHS = "2"  # this month and the last: the panel shows the most recent one that has ended
 
 

@@ -292,7 +292,8 @@ function pressable(status) {
 
 async function press(period, code, action, status) {
   const res = await fetch(`/api/periods/${period}/${code}`, {
-    method: "POST", cache: "no-store", headers: { "Content-Type": "application/json" },
+    method: "POST", cache: "no-store",
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": me.csrf ?? "" },  // the sink checks it
     body: JSON.stringify({ action, expected: status === "overdue" ? "open" : status }),
   });
   const body = await res.json();
