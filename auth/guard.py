@@ -190,7 +190,14 @@ class Guard:
                 return None
             known = self.accounts.verified(*credentials)
             return known or self.check_password(*credentials, self.address(asking), asking.path)
-        return self.sessions.account(asking.session) if asking.session else None
+        return self._session_account(asking.session, asking) if asking.session else None
+
+    def _session_account(self, session: str, asking: Asking) -> Account | None:
+        """The session's live account; a session whose account was revoked since is refused and recorded."""
+        account = self.sessions.account(session)
+        if account is None and (name := self.sessions.revoked_holder(session)):
+            self.record.event("revoked", name, self.address(asking), asking.path)
+        return account
 
     def _refused(self, name: str, asking: Asking) -> Throttled | None:
         """Throttled now? Asked on the loop (one read that never waits for a writer), so that a flood of

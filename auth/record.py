@@ -2,7 +2,7 @@
 
 Outcomes: `success` (a password verified: a login, or HTTP Basic credentials the first time this
 process sees them; later requests with the same credentials are not new logins), `failure` (a wrong
-password or an unknown account), `revoked` (the password of a revoked account), `throttled` (refused
+password or an unknown account), `revoked` (the password or the session of a revoked account), `throttled` (refused
 before any check: auth.throttle), `logout`, and `csrf` (a form posted without its valid token).
 The line is JSON after `auth `: service, outcome, account, address, path; never a password.
 The account of a failure is what the client sent, cut to 64 characters.
@@ -48,7 +48,7 @@ class AuthRecord(Collector):
             failures = self.counts["failure"] + self.counts["revoked"]
             throttled = self.counts["throttled"]
         for name, text, value in (
-            ("p06_login_failures", "Passwords refused (wrong, unknown or revoked account).", failures),
+            ("p06_login_failures", "Logins refused: a wrong password, an unknown or a revoked account.", failures),
             ("p06_login_throttled", "Login attempts refused unchecked: too many failures (429).", throttled),
         ):
             family = CounterMetricFamily(name, text, labels=["service"])

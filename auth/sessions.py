@@ -75,3 +75,14 @@ class Sessions:
         if account is None or account.revoked or account.serial != data.get("s"):
             return None
         return account
+
+    def revoked_holder(self, token: str) -> str | None:
+        """The account name of a genuine, unexpired token whose account was revoked or re-created since it
+        was issued (what the guard records as `revoked`); None for any other token."""
+        try:
+            data = self._signer().loads(token, max_age=self.lifetime_s)  # type: ignore[arg-type]
+        except BadSignature:
+            return None
+        name = data.get("u", "") if isinstance(data, dict) else ""
+        account = self.accounts.all().get(name)
+        return name if account is not None and (account.revoked or account.serial != data.get("s")) else None

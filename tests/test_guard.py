@@ -97,6 +97,15 @@ def test_a_login_gives_a_session_the_guard_accepts_until_the_account_changes(gua
     bye = {"csrf": guard.csrf.token(session)}
     assert desk.logout("en", bye, logged_in) == Redirect("/login?lang=en", end_session=True)
     assert desk.logout("xx", bye, logged_in) == Redirect("/login", end_session=True)
+    # Revoked: the session ends at once, and the attempt is recorded as `revoked` (a forged token is not).
+    leaver = guard.sessions.issue(guard.accounts.add("leaver", "province", "leaver-password", "01"))
+    assert guard.identify(asking(session=leaver)) == guard.accounts.all()["leaver"]
+    revoked_before = guard.record.counts["revoked"]
+    guard.accounts.revoke("leaver")
+    assert guard.identify(asking(session=leaver)) is None
+    assert guard.record.counts["revoked"] == revoked_before + 1
+    assert guard.identify(asking(session=leaver[:-2] + ("AA" if not leaver.endswith("AA") else "BB"))) is None
+    assert guard.record.counts["revoked"] == revoked_before + 1
 
 
 def test_a_form_without_its_csrf_token_is_refused(guard: Guard) -> None:
