@@ -101,8 +101,8 @@ def grant(admin, table: list[Rule]) -> None:  # type: ignore[no-untyped-def]
         raise RuntimeError(f"the broker refused {len(failed)} ACLs, first: {failed[0]}")
 
 
-def revoke_principal(admin, principal: str) -> None:  # type: ignore[no-untyped-def]
-    """Delete every ACL naming this principal."""
+def principal_filter(principal: str):  # type: ignore[no-untyped-def]
+    """Every ACL naming this principal, on any resource: what revoke deletes and what a check describes."""
     from kafka.admin import (
         ACLFilter,
         ACLOperation,
@@ -112,17 +112,13 @@ def revoke_principal(admin, principal: str) -> None:  # type: ignore[no-untyped-
         ResourceType,
     )
 
-    results = admin.delete_acls(
-        [
-            ACLFilter(
-                f"User:{principal}",
-                None,
-                ACLOperation.ANY,
-                ACLPermissionType.ANY,
-                ResourcePatternFilter(ResourceType.ANY, None, ACLResourcePatternType.ANY),
-            )
-        ]
-    )
+    pattern = ResourcePatternFilter(ResourceType.ANY, None, ACLResourcePatternType.ANY)
+    return ACLFilter(f"User:{principal}", None, ACLOperation.ANY, ACLPermissionType.ANY, pattern)
+
+
+def revoke_principal(admin, principal: str) -> None:  # type: ignore[no-untyped-def]
+    """Delete every ACL naming this principal."""
+    results = admin.delete_acls([principal_filter(principal)])
     failed = [error for _, _, error in results if error is not None and error.errno != 0]
     if failed:  # the principal would keep what its ACLs grant on its open connections
         raise RuntimeError(f"the broker could not delete the ACLs of {principal}: {failed[0]}")

@@ -165,24 +165,10 @@ def test_a_revoked_user_s_open_connections_can_no_longer_write_or_read(secured: 
         print(f"revoked: write refused after {write_refused_s:.2f} s, read after {time.monotonic() - revoked_at:.2f} s")
         assert records_in(secured, topic) == written  # nothing written after the revoke
         with admin_client(secured) as admin:
-            assert not [a for a in admin.describe_acls(acl_filter(name))[0] if a.principal == f"User:{name}"]
+            assert not [a for a in admin.describe_acls(acl.principal_filter(name))[0] if a.principal == f"User:{name}"]
     finally:
         producer.close(timeout=2)
         consumer.close()
-
-
-def acl_filter(name: str):  # type: ignore[no-untyped-def]
-    from kafka.admin import (
-        ACLFilter,
-        ACLOperation,
-        ACLPermissionType,
-        ACLResourcePatternType,
-        ResourcePatternFilter,
-        ResourceType,
-    )
-
-    pattern = ResourcePatternFilter(ResourceType.ANY, None, ACLResourcePatternType.ANY)
-    return ACLFilter(f"User:{name}", None, ACLOperation.ANY, ACLPermissionType.ANY, pattern)
 
 
 def test_the_secrets_are_for_their_owner_only(secured: Settings) -> None:
