@@ -30,7 +30,8 @@ class Message:
 
 
 def _line(m: Message) -> bytes:
-    # A value is compact JSON and a key is a locality code: neither holds a tab or a newline.
+    # A key is a locality code (no tab) and a value holds no newline (the publisher sees to it); the
+    # value is last, so a tab in it (JSON whitespace in a line as sent) is read back whole.
     return b"%s\t%d\t%s\n" % (m.key.encode(), m.events, m.value)
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import orjson
 import pytest
-from kit.producers_support import read_topic, topic_events
+from kit.producers_support import events_of, read_topic, topic_events
 
 from producers import simulated_events
-from schemas.events import MAX_MESSAGE_BYTES
+from schemas.events import MAX_MESSAGE_BYTES, parse_message
 from schemas.settings import Settings
 from stack import broker as local_broker
 from stack import ensure_topics
@@ -111,3 +111,29 @@ def test_unreachable_broker_spools_then_drain_delivers(
     assert drained.returncode == 0, drained.stderr
     assert "earlier spooled events delivered 500" in drained.stdout
     assert sorted(e["event_id"] for e in topic_events(topics)) == sorted(e["event_id"] for e in events)
+
+
+def test_lines_go_out_as_written_within_the_message_size(topics: Settings, tmp_path: Path) -> None:
+    """The publisher forwards the bytes it validated (a sender's +07:00, its spacing, a tab) instead of
+    serialising each event again, and a locality's padded lines still never make a message the contract
+    refuses for its size."""
+    events = list(simulated_events(seed=34, count=40))
+    others = {e["locality"] for e in events[:20]}
+    ward = next(e for e in events[20:] if len(e["locality"]) == 5 and e["locality"] not in others)
+    stamped = [
+        orjson.dumps({**e, "occurred_at": "2026-01-02T08:00:00+07:00"}).replace(b'":', b'":\t', 1) for e in events[:20]
+    ]
+    padded = [b"{" + b" " * 300_000 + orjson.dumps({**ward, "event_id": f"pad-{i}"})[1:] for i in range(7)]
+    source = tmp_path / "as-sent.jsonl"
+    source.write_bytes(b"\n".join(stamped + padded) + b"\n")
+    done = p06("publish", str(source))
+    assert done.returncode == 0, done.stderr
+    records = read_topic(topics)
+    values = [r.value for r in records]
+    assert all(len(v) <= MAX_MESSAGE_BYTES and not parse_message(v)[1] for v in values)
+    sent = b"\n".join(values)
+    assert all(line in sent for line in stamped + padded)  # each line byte for byte
+    assert sorted(len(events_of(r)) for r in records if b"pad-" in r.value) == [1, 3, 3]  # 3 fit in 1 MB
+    assert sorted(e["event_id"] for e in topic_events(topics)) == sorted(
+        [e["event_id"] for e in events[:20]] + [f"pad-{i}" for i in range(7)]
+    )
