@@ -11,7 +11,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -68,13 +68,16 @@ class Run:
     """Collects figures and notes; a stage that fails or is missing leaves its figures null, and the
     run then ends non-zero naming it (after the other stages ran and the results were written)."""
 
-    def __init__(self, budget_s: float, stage_s: float) -> None:
+    def __init__(self, budget_s: float, stage_s: float, partial: bool = False) -> None:
         self.deadline, self.stage_s = time.time() + budget_s, stage_s
         self.results: dict[str, Any] = {f.key: None for f in scoreboard.FIGURES}
         self.notes: dict[str, str] = {}
         self.failed: list[str] = []  # "stage title: why"
+        self.partial = partial  # --only: the figures of the steps that ran are required, not every figure
+        self.measured: set[str] = set()  # keys a step set or tried to
 
     def stage(self, title: str, keys: list[str], fn: Callable[[], T]) -> T | None:
+        self.measured.update(keys)
         with console.status(title):
             start = time.time()
             try:
@@ -95,7 +98,7 @@ class Run:
 
     def check(self) -> None:
         """Raise BenchFailed naming every failed stage and every figure left null."""
-        missing = [k for k, v in self.results.items() if v is None]
+        missing = [k for k, v in self.results.items() if v is None and (not self.partial or k in self.measured)]
         if self.failed or missing:
             lines = [f"  stage {f}" for f in self.failed] + (
                 [f"  no figure for: {', '.join(missing)}"] if missing else []
@@ -108,6 +111,7 @@ class Run:
         return max(15.0, min(self.stage_s, self.deadline - time.time()))
 
     def set(self, key: str, value: float | None, digits: int = 3) -> None:
+        self.measured.add(key)
         self.results[key] = round(value, digits) if value is not None else None
 
 
@@ -115,25 +119,28 @@ def _repeat(n: int, fn: Callable[[int], float]) -> float | None:
     return scoreboard.median([fn(i) for i in range(n)])
 
 
-def main(quick: bool, as_json: bool, events: int | None, seed: int, keep: bool) -> None:
+def main(quick: bool, as_json: bool, events: int | None, seed: int, keep: bool, only: list[str] | None = None) -> None:
     sizes = dict(QUICK if quick else FULL)
     if events:
         sizes["events"], sizes["publish"] = events, min(events, sizes["publish"])
     s = settings()
-    run = Run(sizes["budget_s"], sizes["stage_s"])
+    run = Run(sizes["budget_s"], sizes["stage_s"], partial=bool(only))
     with cluster(s) as c:
         work = (s.data_dir / "bench" / c.run_tag).resolve()
         work.mkdir(parents=True, exist_ok=True)
         meta = _meta(c, sizes, seed, quick)
+        if only:
+            meta |= {"only": only, "command": f"{meta['command']} --only {','.join(only)}"}
         try:
-            _measure(run, c, work, sizes, seed, s.topic_partitions, meta)
+            _measure(run, c, work, sizes, seed, s.topic_partitions, meta, steps(only))
         finally:
             if not keep:
                 delete_topics(c)
                 shutil.rmtree(work, ignore_errors=True)
             else:
                 console.print(f"run folder kept: {work}")
-    doc = {"meta": meta, "results": run.results, "notes": run.notes}
+    scoreboard.derive(run.results)
+    doc = {"meta": meta, "results": run.results, "targets": scoreboard.targets(run.results), "notes": run.notes}
     path = scoreboard.write(doc)
     scoreboard.show(doc, console)
     console.print(f"wrote {path}")
@@ -174,6 +181,11 @@ class Work:
     packed_msgs: list[tuple[bytes, bytes]]  # as the publisher packs them
     packed_events: int
     topics: dict[str, str]
+    sink_run: sink_drain.SinkRun | None = None  # the sink drain's figures, which the warehouse stage notes
+
+    @cached_property
+    def lat_events(self) -> list[dict[str, Any]]:  # the latency and warehouse stages' steady 5,000 ev/s
+        return source(LATENCY_RATE * (self.sizes["latency_s"] + latency.WARMUP_S), 1000 + len(self.events) % 997)[0]
 
     @property
     def n(self) -> int:  # events asked for (the simulator makes exactly that many)
@@ -192,6 +204,18 @@ class Work:
             self.c.bootstrap, self.topics[topic], f"bench-{self.c.run_tag}-{app}", self.folder / app, self.partitions
         )
 
+
+# What `--only STAGE` runs: the stage and the steps its ratios and topics need (raw produce fills the
+# single and packed topics the bare Faust agent, the worker and the sink drain).
+ONLY: dict[str, tuple[str, ...]] = {
+    "publish": ("raw_produce", "validate", "publish"),
+    "worker": ("raw_produce", "validate", "bare_faust", "worker"),
+    "sink": ("raw_produce", "clickhouse", "sink"),
+    "latency": ("latency",),
+    "warehouse": ("warehouse",),
+    "history": ("history",),
+    "security": ("security",),
+}
 
 TOPICS = ("single", "packed", "publish", "latency", "latency_alone", "history", "wh_empty", "wh_full")
 
@@ -226,22 +250,24 @@ def _prepare(c: Cluster, folder: Path, sizes: dict[str, Any], seed: int, partiti
 
 
 def _measure(
-    run: Run, c: Cluster, folder: Path, sizes: dict[str, Any], seed: int, partitions: int, meta: dict[str, Any]
+    run: Run,
+    c: Cluster,
+    folder: Path,
+    sizes: dict[str, Any],
+    seed: int,
+    partitions: int,
+    meta: dict[str, Any],
+    chosen: list[Callable[[Run, Work], None]],
 ) -> None:
     w = _prepare(c, folder, sizes, seed, partitions, meta)
-    # Baselines first, on an idle machine. Each compares the same work as the stage it is the
-    # baseline of: the packed messages the publisher sends, validated as the worker validates them,
-    # on the worker's Faust transport and settings, into the sink's own archive table.
-    _kafka_baselines(run, w)
-    _security_cost(run, w)
-    _local_baselines(run, w)
-    _faust_baselines(run, w)
-    _publish_stage(run, w)
-    sink_run = _drain_stages(run, w)
-    lat_events, _ = source(LATENCY_RATE * (sizes["latency_s"] + latency.WARMUP_S), 1000 + len(w.events) % 997)
-    _latency_stages(run, w, lat_events)
-    _warehouse_stage(run, w, lat_events, sink_run)
-    _history_stage(run, w)
+    for step in chosen:
+        step(run, w)
+
+
+def steps(only: list[str] | None) -> list[Callable[[Run, Work], None]]:
+    """The steps of a run, in order: all of them, or those of the stages named (with their baselines)."""
+    wanted = {name for stage in only for name in ONLY[stage]} if only else set(STEPS)
+    return [fn for name, fn in STEPS.items() if name in wanted]
 
 
 def _repeated(run: Run, w: Work, key: str, title: str, fn: Callable[[int], float]) -> None:
@@ -249,9 +275,12 @@ def _repeated(run: Run, w: Work, key: str, title: str, fn: Callable[[int], float
     run.set(key, run.stage(f"{title} ×{w.reps}", [key], lambda: _repeat(w.reps, fn)), 1)
 
 
-def _kafka_baselines(run: Run, w: Work) -> None:
-    def scratch(i: int, first: str) -> str:  # each repeat on a topic of its own
-        return w.topics[first] if i == 0 else w.topics[f"scratch{i}"]
+def _scratch(w: Work, i: int, first: str) -> str:  # each repeat on a topic of its own
+    return w.topics[first] if i == 0 else w.topics[f"scratch{i}"]
+
+
+def _raw_produce(run: Run, w: Work) -> None:
+    scratch = partial(_scratch, w)
 
     _repeated(
         run,
@@ -269,15 +298,22 @@ def _kafka_baselines(run: Run, w: Work) -> None:
         "raw produce, 1 event/msg",
         lambda i: kafka_raw.produce(w.c.settings, scratch(i, "single"), w.single),
     )
+
+
+def _raw_consume(run: Run, w: Work) -> None:
     _repeated(
         run, w, "raw_consume_eps", "raw consume", lambda i: kafka_raw.consume(w.c.settings, w.topics["single"], w.n)
     )
 
 
-def _local_baselines(run: Run, w: Work) -> None:
-    """Validation alone and raw chDB inserts: no broker involved."""
+def _validate_baseline(run: Run, w: Work) -> None:
+    """Validation alone: no broker involved."""
     values = [v for _, v in w.packed_msgs]
     _repeated(run, w, "validate_eps", "validation alone, packed", lambda i: validation.run(values))
+
+
+def _clickhouse_baselines(run: Run, w: Work) -> None:
+    """Raw chDB inserts and chDB's own idle RSS: no broker involved."""
     rows = settings().sink_batch_rows
     _repeated(
         run,
@@ -400,8 +436,8 @@ def _publish_stage(run: Run, w: Work) -> None:
         run.notes["publish_eps"] = f"wall {pub.wall_eps:,.0f} ev/s incl. {pub.startup_s:.1f}s CLI start"
 
 
-def _drain_stages(run: Run, w: Work) -> sink_drain.SinkRun | None:
-    """The worker (one event a message, packed, two workers packed) and the sink, each draining a full topic."""
+def _worker_stages(run: Run, w: Work) -> None:
+    """The worker (one event a message, packed, two workers packed), each draining a full topic."""
     drains = {
         "worker_single_drain_eps": run.stage(
             "worker drain, 1 event/msg",
@@ -422,6 +458,10 @@ def _drain_stages(run: Run, w: Work) -> sink_drain.SinkRun | None:
         ),
     }
     _worker_figures(run, drains)
+
+
+def _sink_stage(run: Run, w: Work) -> None:
+    """The sink draining the packed topic into chDB."""
     sk = run.stage(
         "sink drain into chDB, packed",
         ["sink_drain_eps", "sink_rss_mb"],
@@ -434,7 +474,7 @@ def _drain_stages(run: Run, w: Work) -> sink_drain.SinkRun | None:
         run.set("sink_rss_mb", sk.rss_mb, 1)
         bound = " (lower bound: all rows at the first poll)" if sk.exact_s - sk.startup_s <= sink_drain.POLL_S else ""
         run.notes["sink_drain_eps"] = f"startup {sk.startup_s:.1f}s, exact at {sk.exact_s:.1f}s{bound}"
-    return sk
+    w.sink_run = sk
 
 
 def _worker_figures(run: Run, drains: dict[str, worker_drain.DrainRun | None]) -> None:
@@ -456,13 +496,13 @@ def _worker_figures(run: Run, drains: dict[str, worker_drain.DrainRun | None]) -
 LATENCY_KEYS = ("p50_live_s", "p99_live_s", "p50_clickhouse_s", "p99_clickhouse_s")
 
 
-def _latency_stages(run: Run, w: Work, lat_events: list[dict[str, Any]]) -> None:
+def _latency_stages(run: Run, w: Work) -> None:
     # The worker alone first, so that nothing the other stages leave behind (a sink closing chDB) shares its CPU.
     alone = run.stage(
         f"latency at {LATENCY_RATE:,} ev/s, worker alone",
         ["p50_live_worker_alone_s", "p99_live_worker_alone_s"],
         lambda: latency.run(
-            w.stage("latency_alone", "lat1"), lat_events, LATENCY_RATE, ready_s=min(60.0, run.timeout()), sink=False
+            w.stage("latency_alone", "lat1"), w.lat_events, LATENCY_RATE, ready_s=min(60.0, run.timeout()), sink=False
         ),
     )
     if alone:
@@ -473,7 +513,7 @@ def _latency_stages(run: Run, w: Work, lat_events: list[dict[str, Any]]) -> None
     lat = run.stage(
         f"latency at {LATENCY_RATE:,} ev/s for {w.sizes['latency_s']}s, worker and sink",
         list(LATENCY_KEYS),
-        lambda: latency.run(w.stage("latency", "lat"), lat_events, LATENCY_RATE, ready_s=min(60.0, run.timeout())),
+        lambda: latency.run(w.stage("latency", "lat"), w.lat_events, LATENCY_RATE, ready_s=min(60.0, run.timeout())),
     )
     if lat:
         got, _procs = lat
@@ -497,7 +537,7 @@ WAREHOUSE_KEYS = [
 ]
 
 
-def _warehouse_stage(run: Run, w: Work, lat_events: list[dict[str, Any]], sk: sink_drain.SinkRun | None) -> None:
+def _warehouse_stage(run: Run, w: Work) -> None:
     wards = w.sizes["year_wards"]
     sample = "all" if wards is None else f"{wards:,}"
     wh = run.stage(
@@ -506,7 +546,7 @@ def _warehouse_stage(run: Run, w: Work, lat_events: list[dict[str, Any]], sk: si
         lambda: full_archive.run(
             w.stage("wh_empty", "whe"),
             w.stage("wh_full", "whf"),
-            lat_events,
+            w.lat_events,
             LATENCY_RATE,
             wards,
             ready_s=min(180.0, run.timeout()),
@@ -530,7 +570,8 @@ def _warehouse_stage(run: Run, w: Work, lat_events: list[dict[str, Any]], sk: si
         + "; ".join(wh.full.notes)
     )
     run.notes["sink_rss_mb"] = (
-        f"drain {sk.rss_mb if sk else '—'} MB, steady on empty {wh.empty.rss_mb} MB, on the year {wh.full.rss_mb} MB"
+        f"drain {w.sink_run.rss_mb if w.sink_run else '—'} MB, "
+        f"steady on empty {wh.empty.rss_mb} MB, on the year {wh.full.rss_mb} MB"
     )
 
 
@@ -554,3 +595,22 @@ def _history_stage(run: Run, w: Work) -> None:
             f"{h.first_month_us:.0f} → {h.last_month_us:.0f} µs/event; {h.localities} localities "
             f"reporting daily or hourly over 365 days, {h.events:,} events"
         )
+
+
+# Each step of a full run, in its order: baselines first, on an idle machine; each compares the same
+# work as the stage it is the baseline of (the packed messages the publisher sends, validated as the
+# worker validates them, on the worker's Faust transport and settings, into the sink's own archive table).
+STEPS: dict[str, Callable[[Run, Work], None]] = {
+    "raw_produce": _raw_produce,
+    "raw_consume": _raw_consume,
+    "security": _security_cost,
+    "validate": _validate_baseline,
+    "clickhouse": _clickhouse_baselines,
+    "bare_faust": _faust_baselines,
+    "publish": _publish_stage,
+    "worker": _worker_stages,
+    "sink": _sink_stage,
+    "latency": _latency_stages,
+    "warehouse": _warehouse_stage,
+    "history": _history_stage,
+}
