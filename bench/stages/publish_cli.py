@@ -55,7 +55,12 @@ def run(stage: StageEnv, file: Path, lines: int, batch_size: int = 500, timeout_
         child.stop()
     if child.proc.returncode not in (0, 1):  # 1: some lines rejected, the valid ones published
         raise RuntimeError(f"p06 publish exited {child.proc.returncode}:\n{child.tail()}")
+    if wall <= startup:  # no rate to give (it was printed as 1e11 ev/s): say so rather than print one
+        raise RuntimeError(
+            f"p06 publish took {wall:.1f}s, no longer than `p06 --help` ({startup:.1f}s): "
+            "the machine is too busy to measure it; run the stage again when it is quieter"
+        )
     sent = messages_in(stage)
     if sent == 0:
         raise RuntimeError(f"p06 publish put nothing on {stage.topic}:\n{child.tail()}")
-    return PublishRun(lines / max(wall - startup, 1e-6), lines / wall, wall, startup, sent, child.peak_rss_mb)
+    return PublishRun(lines / (wall - startup), lines / wall, wall, startup, sent, child.peak_rss_mb)
