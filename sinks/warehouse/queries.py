@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from schemas.metrics import FLOW_METRICS, METRICS
-from sinks.warehouse.archive import FROM_MONTH
+from sinks.warehouse.archive import FROM_MONTH, flow_reports
 from sinks.warehouse.tables import ARCHIVE, ROLLUP_DAY
 
 STATE_METRICS = tuple(m for m in METRICS if m not in FLOW_METRICS)  # a state entity's, in METRICS order
@@ -62,8 +62,8 @@ NAMED: dict[str, Named] = {
             GROUP BY locality, entity
             UNION ALL
             SELECT locality, {_PLAIN}
-            FROM {ARCHIVE} FINAL
-            WHERE entity = '' AND occurred_at <= {{until:DateTime64(6, 'UTC')}}
+            FROM ({flow_reports()})
+            WHERE at <= {{until:DateTime64(6, 'UTC')}}
         ) GROUP BY locality
         """,
         {"until": "moment"},
