@@ -16,7 +16,7 @@ from pathlib import Path
 import orjson
 import pytest
 from kit.corrections import cases
-from kit.faults import assert_exact_everywhere
+from kit.faults import assert_exact_everywhere, uncommitted, wait_until_idle, wait_until_processing
 from kit.pipeline import Worker
 from kit.sinkstream import SinkProcess, publish
 
@@ -26,6 +26,7 @@ from schemas.registry import registry
 from schemas.settings import Settings
 from sinks.checks.recount import end_of, recount
 from sinks.ingest import checkpoint
+from sinks.reports.history import as_text, history
 from sinks.warehouse.archive import COLUMNS, TABLE, Columns, now
 from sinks.warehouse.figures import from_archive, from_rollups
 from sinks.warehouse.migrations import migrate
@@ -178,19 +179,25 @@ def _columns_of(batch: list[tuple[int, dict]]) -> Columns:
 
 
 def test_through_broker_worker_and_sink_with_the_worker_killed(p06_settings: Settings, tmp_path: Path) -> None:
-    """Real broker, worker and sink: two seeded rounds of corrections, in shuffled orders, the refused
-    ones among them; the worker SIGKILLed after the first; live == ClickHouse == reconcile == recount."""
-    first, refused_a = cases(11, prefix="a")
-    second, refused_b = cases(12, prefix="b")
+    """Real broker, worker and sink: a round of corrections, then twenty more in a shuffled stream, the
+    refused ones among them, and the worker SIGKILLed while it applies them (records processed but not
+    committed, read again by its successor); live == ClickHouse == reconcile == recount after each."""
+    first, refused = cases(11, prefix="a")
+    rounds = [cases(100 + i, prefix=f"b{i}-") for i in range(20)]
+    second = [e for valid, _ in rounds for e in valid]
+    refused += [e for _, bad in rounds for e in bad]
     rng = random.Random(11)
     sink = SinkProcess(p06_settings, tmp_path / "sink.log")
     slow_commits = {"P06_WORKER_COMMIT_INTERVAL_S": "30"}  # the kill leaves processed records uncommitted
     worker = Worker(p06_settings.worker_web_port, tmp_path, **slow_commits)
     try:
-        publish(p06_settings, [orjson.dumps(e) for e in rng.sample(first + refused_a, len(first) + 2)])
+        publish(p06_settings, _shuffled(first + refused[:3], rng))
         assert_exact_everywhere(p06_settings, worker, sink, _distinct(first))
-        publish(p06_settings, [orjson.dumps(e) for e in rng.sample(second + refused_b, len(second) + 2)])
+        before = wait_until_idle(worker)
+        publish(p06_settings, _shuffled(second + refused[3:], rng))
+        wait_until_processing(worker, above=before)
         worker.kill()
+        assert uncommitted(p06_settings, p06_settings.app_id) > 0, "the kill landed after the last commit"
         worker = Worker(p06_settings.worker_web_port, tmp_path, **slow_commits)
         assert_exact_everywhere(p06_settings, worker, sink, _distinct(first + second))
     finally:
@@ -198,5 +205,29 @@ def test_through_broker_worker_and_sink_with_the_worker_killed(p06_settings: Set
         sink.stop()
 
 
+def _shuffled(events: list[dict], rng: random.Random) -> list[bytes]:
+    return [orjson.dumps(e) for e in rng.sample(events, len(events))]
+
+
 def _distinct(events: list[dict]) -> list[dict]:
     return list({e["event_id"]: e for e in events}.values())
+
+
+def test_history_shows_each_report_and_which_event_counts(chdb_client) -> None:
+    migrate(chdb_client)
+    valid, _ = cases(7)
+    _write(chdb_client, list(enumerate(random.Random(1).sample(valid, len(valid)))))
+    w1 = registry().wards_by_province["01"][0]
+    shown = history(ClientReader(chdb_client), f"{w1}/report:o1")
+    by_type = {r["type"]: r for r in shown["reports"]}
+    assert set(by_type) == {"eid.activations", "service.dossiers"}  # c6 names o1 from another type
+    eid = [(e["event_id"], e["role"], e["counts"]) for e in by_type["eid.activations"]["events"]]
+    assert eid == [("o1", "original", False), ("c1", "correction", True)]  # c1 resent: archived once
+    assert [e["event_id"] for e in by_type["service.dossiers"]["events"]] == ["c6"]
+    text = as_text(shown)
+    assert "* correction" in text and "counts: the latest occurred_at" in text
+    voided = history(ClientReader(chdb_client), f"{registry().wards_by_province['01'][1]}/report:o2")
+    assert [(e["event_id"], e["void"], e["counts"]) for e in voided["reports"][0]["events"]] == [
+        ("o2", 0, False),
+        ("c2", 1, True),
+    ]

@@ -19,7 +19,7 @@ import httpx
 import orjson
 import pytest
 from conftest import grant_acls
-from kit.faults import Sink, assert_exact_everywhere, p06, uncommitted
+from kit.faults import Sink, assert_exact_everywhere, p06, uncommitted, wait_until_idle, wait_until_processing
 from kit.pipeline import (
     INVALID_MESSAGES,
     Worker,
@@ -128,44 +128,6 @@ def test_worker_killed_three_times(pipeline) -> None:
         worker = pipeline.worker(**slow_commits)
     publish(pipeline.settings, messages[3 * quarter :])
     assert_exact_everywhere(pipeline.settings, worker, sink, events)
-
-
-def processed(worker: Worker) -> int | None:
-    try:
-        found = re.search(
-            r"^p06_events_processed_total (\d+)(?:\.0)?$",  # prometheus_client writes 6 as 6.0
-            httpx.get(f"{worker.url}/metrics", auth=monitor(), timeout=2).text,
-            re.M,
-        )
-    except httpx.HTTPError:
-        return None
-    return int(found.group(1)) if found else None
-
-
-def wait_until_processing(worker: Worker, above: int = 0, timeout_s: float = 90) -> None:
-    """Until the worker has processed more than `above` events, so that a kill lands in real work."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if (processed(worker) or 0) > above:
-            return
-        assert worker.failure() is None, worker.failure()
-        time.sleep(0.05)
-    raise AssertionError(f"the worker processed nothing beyond {above}")
-
-
-def wait_until_idle(worker: Worker, quiet_s: float = 3.0, timeout_s: float = 120) -> int:
-    """Until the worker serves and its processed count has not moved for quiet_s; returns the count."""
-    deadline = time.monotonic() + timeout_s
-    last, since = None, time.monotonic()
-    while time.monotonic() < deadline:
-        now = processed(worker)
-        if now != last:
-            last, since = now, time.monotonic()
-        elif now is not None and time.monotonic() - since >= quiet_s:
-            return now
-        assert worker.failure() is None, worker.failure()
-        time.sleep(0.2)
-    raise AssertionError(f"the worker never settled (processed {last})")
 
 
 def test_sink_killed_mid_batch_and_restarted(pipeline) -> None:

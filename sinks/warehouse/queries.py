@@ -94,6 +94,13 @@ NAMED: dict[str, Named] = {
         " WHERE locality = {locality:String} AND entity = {entity:String} ORDER BY occurred_at, event_id",
         {"locality": "text", "entity": "text"},
     ),
+    "report_history": Named(
+        "every archived flow event of one locality that is the event_id given or names it (its corrections)",
+        "SELECT event_id, type, occurred_at, received_at, payload, void, supersedes_id, supersedes_at, map,"
+        f" sent_locality, topic FROM {ARCHIVE} FINAL WHERE locality = {{locality:String}} AND entity = ''"
+        " AND (event_id = {event_id:String} OR supersedes_id = {event_id:String}) ORDER BY occurred_at, event_id",
+        {"locality": "text", "event_id": "text"},
+    ),
     "archive_count": Named(
         "archived events (after deduplication) with occurred_at >= since (a UTC DateTime64)",
         f"SELECT count() AS n FROM {ARCHIVE} FINAL"
