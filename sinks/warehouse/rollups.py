@@ -214,8 +214,8 @@ def _load_batch(client: Client, rows: list[Row]) -> None:
     client.command(f"TRUNCATE TABLE {BATCH}")
     client.insert(
         BATCH,
-        [[r.day, r.locality, r.event_id, r.entity] for r in rows],
-        column_names=["day", "locality", "event_id", "entity"],
+        [[r.day, r.locality, r.event_id, r.entity, r.report] for r in rows],
+        column_names=["day", "locality", "event_id", "entity", "report"],
     )  # occurred_at: no longer read (0007)
 
 
@@ -310,11 +310,8 @@ def _reports(client: Client, flows: list[Row]) -> dict[str, list[Row]]:
     """The stored rows of the batch's flow reports: all in their originals' hours."""
     found = client.query(
         f"SELECT {', '.join(COUNTED_COLUMNS[:-1])} FROM {COUNTED} FINAL WHERE hour IN {{hours:Array(DateTime('UTC'))}}"
-        " AND entity = '' AND (locality, report) IN {reports:Array(Tuple(String, String))}",
-        parameters={
-            "hours": sorted({r.hour for r in flows}),
-            "reports": sorted({(r.locality, r.report) for r in flows}),
-        },
+        f" AND entity = '' AND (locality, report) IN (SELECT locality, report FROM {BATCH} WHERE entity = '')",
+        parameters={"hours": sorted({r.hour for r in flows})},
     ).result_rows
     reports: dict[str, list[Row]] = defaultdict(list)
     for row in map(_from_counted, found):

@@ -15,6 +15,9 @@ ALTER TABLE p06.archive ADD COLUMN IF NOT EXISTS void UInt8 DEFAULT 0;
 
 ALTER TABLE p06.counted ADD COLUMN IF NOT EXISTS report String DEFAULT '';
 
+-- The batch's reports, which it reads by a subquery as it reads its keys.
+ALTER TABLE p06.batch ADD COLUMN IF NOT EXISTS report String DEFAULT '';
+
 INSERT INTO p06.counted
 SELECT c.* REPLACE (
     concat(a.type, '|', c.event_id, '|', toString(toUnixTimestamp64Micro(c.occurred_at))) AS report,
