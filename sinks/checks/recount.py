@@ -263,9 +263,7 @@ def recount_2024(events: list[dict], as_of: datetime | None = None) -> dict[str,
     wholly within one old province goes there; a 2025 ward or a province's own figures made of several
     old provinces stays apart, listed when it has events."""
     counted, _ = on_2025_map(events)
-    if as_of is not None:
-        counted = [e for e in counted if datetime.fromisoformat(e["occurred_at"]) <= as_of]
-    figures = recount(counted)
+    figures = recount(counted, as_of)  # a correction in the place of its original, as in every recount
     reg = registry()
     own: dict[str, dict[str, int]] = {}  # a 2025 province's figures less its wards': what it reported itself
     for code, total in figures["provinces"].items():
@@ -273,7 +271,7 @@ def recount_2024(events: list[dict], as_of: datetime | None = None) -> dict[str,
             m: total[m] - sum(w[m] for c, w in figures["wards"].items() if reg.localities[c].province == code)
             for m in METRIC_NAMES
         }
-    reporting = {e["locality"] for e in counted}
+    reporting = {e["locality"] for e in counted if as_of is None or report(e)[3] <= as_of}
     out: dict[str, Any] = {
         "nation": figures["nation"],
         "provinces": defaultdict(lambda: dict.fromkeys(METRIC_NAMES, 0)),
