@@ -12,8 +12,14 @@ Records of the worker's `state` table, all in the locality's partition (one writ
                                open day (the newest day with events): bounded by the locality's size
                                (225 tasks at most) and one day, not by its history
   "<locality>/d/<yyyy-mm-dd>"  an earlier UTC day: the events that occurred then, {event_id: digest},
-                               and the day's flow counts per hour; written when the day closes, or
-                               when a late event for it arrives
+                               the day's flow counts per hour, and the flow reports of originals that
+                               occurred that day {"<type>|<id>|<µs>": [occurred_us, event_id, *counts]}
+                               (the counted event of each); written when the day closes, or when a
+                               late event or a correction for it arrives
+
+A flow's report is its original and the corrections naming it (schemas.metrics.report_of): the latest
+of them counts, in the original's hour. A correction's own day keeps its identity; the original's day
+its report, so the day records of the correction window are all a correction reads.
 So a batch of today's events writes one record per locality, and no record grows with history.
 """
 
@@ -24,7 +30,18 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from schemas.events import Event
-from schemas.metrics import FLOW_METRICS, FLOW_TYPES, METRICS, content_digest, contribution, day_of, entity_of, version
+from schemas.metrics import (
+    FLOW_METRICS,
+    FLOW_TYPES,
+    METRICS,
+    content_digest,
+    contribution,
+    day_of,
+    entity_of,
+    report_key,
+    report_of,
+    version,
+)
 
 TABLE = "state"  # the Faust table holding these records
 HOUR_S, DAY_S = 3600, 86_400
@@ -50,14 +67,16 @@ class Outcome(enum.Enum):
 class Day:
     """One UTC day of one locality: the events that occurred then, and its flow counts per hour."""
 
-    __slots__ = ("ids", "hours")
+    __slots__ = ("ids", "hours", "reports")
 
     def __init__(self, record: dict[str, Any] | None = None) -> None:
         self.ids: dict[str, int] = dict(record["ids"]) if record else {}
         self.hours: dict[int, list[int]] = {h: counts for h, *counts in record["hours"]} if record else {}
+        # Flow reports of this day's originals: the counted event's version and counts.
+        self.reports: dict[str, list[Any]] = dict(record.get("reports") or {}) if record else {}
 
     def to_record(self) -> dict[str, Any]:
-        return {"ids": self.ids, "hours": [[h, *counts] for h, counts in self.hours.items()]}
+        return {"ids": self.ids, "hours": [[h, *counts] for h, counts in self.hours.items()], "reports": self.reports}
 
 
 class LocalityState:
@@ -106,15 +125,7 @@ class LocalityState:
             self.newest_event_us = occurred_us
             self._move_window()
         if event.type in FLOW_TYPES:
-            v = contribution(event)
-            counts = [v[i] for i in _FLOW_INDEX]
-            hour = occurred_us // 1_000_000 // HOUR_S * HOUR_S
-            bucket = day.hours.setdefault(hour, [0] * len(FLOW_METRICS))
-            for i, c in enumerate(counts):
-                bucket[i] += c
-                self.figures[_FLOW_INDEX[i]] += c
-            if hour >= self._window_start:
-                self._count_in_window(hour, counts)
+            self._count_flow(event, occurred_us, event_id)
             return Outcome.COUNTED
         entity = entity_of(event)
         assert entity is not None
@@ -129,6 +140,30 @@ class LocalityState:
         versions[name] = [occurred_us, event_id, vector]
         self._add(vector, +1)
         return Outcome.COUNTED
+
+    def _count_flow(self, event: Event, occurred_us: int, event_id: str) -> None:
+        """Its report's counted event becomes this one if it is the latest: the difference goes into
+        the original's hour, so a correction arriving before or after its original counts the same."""
+        _, original_us = report_of(event)
+        day_key = day_of(original_us)
+        day = self._day(day_key)
+        if day_key != self.open_day:
+            self._dirty.add(self._day_key(day_key))  # a correction of an earlier day: its record changes
+        key = report_key(event)
+        held = day.reports.get(key)
+        if held is not None and (held[0], held[1]) >= (occurred_us, event_id):
+            return  # a later event of the report counts already
+        v = contribution(event)
+        counts = [v[i] for i in _FLOW_INDEX]
+        day.reports[key] = [occurred_us, event_id, *counts]
+        delta = [c - old for c, old in zip(counts, held[2:])] if held is not None else counts
+        hour = original_us // 1_000_000 // HOUR_S * HOUR_S
+        bucket = day.hours.setdefault(hour, [0] * len(FLOW_METRICS))
+        for i, c in enumerate(delta):
+            bucket[i] += c
+            self.figures[_FLOW_INDEX[i]] += c
+        if hour >= self._window_start:
+            self._count_in_window(hour, delta)
 
     @property
     def changed(self) -> bool:

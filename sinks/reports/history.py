@@ -1,5 +1,9 @@
 """`p06 history LOCALITY/KIND:ID`: every event that set one entity, in event-time order, and why the
-current one is current (latest occurred_at; on a tie the larger event_id), per schemas.metrics.version."""
+current one is current (latest occurred_at; on a tie the larger event_id), per schemas.metrics.version.
+
+`p06 history LOCALITY/report:EVENT_ID`: each flow report of that original (issue 24): the original, every
+correction naming it (when it occurred, when it was received, as which code it was sent), and the one
+that counts (the latest occurred_at; on a tie the larger event_id), in the original's hour."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from typing import Any
 from schemas.registry import registry
 from sinks.warehouse.reader import Reader
 
-KINDS = ("task", "village", "system")
+KINDS = ("task", "village", "system", "report")
 
 
 def parse_entity(text: str) -> tuple[str, str]:
@@ -18,13 +22,16 @@ def parse_entity(text: str) -> tuple[str, str]:
     kind, _, ident = entity.partition(":")
     if locality not in registry() or kind not in KINDS or not ident:
         raise ValueError(
-            f"expected LOCALITY/KIND:ID with KIND one of {', '.join(KINDS)} (e.g. 00070/village:V12), got {text!r}"
+            f"expected LOCALITY/KIND:ID with KIND one of {', '.join(KINDS)} (e.g. 00070/village:V12, or"
+            f" 00070/report:EVENT_ID for a flow event and its corrections), got {text!r}"
         )
     return locality, entity
 
 
 def history(reader: Reader, text: str) -> dict[str, Any]:
     locality, entity = parse_entity(text)
+    if entity.startswith("report:"):
+        return report_history(reader, locality, entity.removeprefix("report:"))
     events = reader.named("entity_history", {"locality": locality, "entity": entity})
     for event in events:
         event["payload"] = json.loads(event["payload"])
@@ -40,6 +47,28 @@ def history(reader: Reader, text: str) -> dict[str, Any]:
     return {"locality": locality, "name": place.name, "entity": entity, "events": events}
 
 
+def report_history(reader: Reader, locality: str, event_id: str) -> dict[str, Any]:
+    """The reports of the original `event_id`: grouped by type and the original's instant as named, so
+    an event naming another type or instant is a report of its own, as it counts."""
+    reports: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for event in reader.named("report_history", {"locality": locality, "event_id": event_id}):
+        event["payload"] = json.loads(event["payload"])
+        correction = bool(event["supersedes_id"])
+        event["role"] = "correction" if correction else "original"
+        at = event["supersedes_at"] if correction else event["occurred_at"]
+        if correction and event["supersedes_id"] != event_id:
+            continue  # itself named event_id's id but corrects another event: another report
+        reports.setdefault((event["type"], str(at)), []).append(event)
+    out = []
+    for (type_, at), events in sorted(reports.items(), key=lambda item: item[0][1]):
+        counting = max(events, key=lambda e: (e["occurred_at"], e["event_id"]))
+        for event in events:
+            event["counts"] = event is counting
+        out.append({"type": type_, "original_at": at, "events": events})
+    place = registry().localities[locality]
+    return {"locality": locality, "name": place.name, "entity": f"report:{event_id}", "reports": out}
+
+
 def _why(events: list[dict[str, Any]]) -> str:
     if len(events) == 1:
         return "the only event for this entity"
@@ -50,6 +79,8 @@ def _why(events: list[dict[str, Any]]) -> str:
 
 
 def as_text(result: dict[str, Any]) -> str:
+    if "reports" in result:
+        return _reports_as_text(result)
     lines = [f"{result['locality']} {result['name']} / {result['entity']}: {len(result['events'])} event(s)"]
     for e in result["events"]:
         mark = "*" if e["current"] else " "
@@ -61,4 +92,22 @@ def as_text(result: dict[str, Any]) -> str:
         )
     if not result["events"]:
         lines.append("  no event has set it (yet)")
+    return "\n".join(lines)
+
+
+def _reports_as_text(result: dict[str, Any]) -> str:
+    lines = [f"{result['locality']} {result['name']} / {result['entity']}: {len(result['reports'])} report(s)"]
+    for r in result["reports"]:
+        lines.append(f"  {r['type']} of {r['original_at']} (counted in that hour):")
+        for e in r["events"]:
+            mark = "*" if e["counts"] else " "
+            what = "void" if e["void"] else json.dumps(e["payload"], ensure_ascii=False)
+            sent = f", sent as {e['sent_locality']} on the 2024 map" if e.get("map") == "2024" else ""
+            note = "  <- counts: the latest occurred_at" if e["counts"] else ""
+            lines.append(
+                f"  {mark} {e['role']:<10} {e['occurred_at']}  {e['event_id']}  {what}"
+                f"  (received {e['received_at']} on {e['topic']}{sent}){note}"
+            )
+    if not result["reports"]:
+        lines.append("  no event of that id (yet), nor any correction naming it")
     return "\n".join(lines)

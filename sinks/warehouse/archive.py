@@ -40,7 +40,11 @@ COLUMNS: tuple[str, ...] = (
     "map",
     "sent_locality",  # the map the code was sent on, and the code as sent (0006_sent_locality.sql)
     "appended_at",  # the broker's timestamp of the record: what timeliness is judged by (0009_periods.sql)
+    "supersedes_id",
+    "supersedes_at",
+    "void",  # what a correction names, and whether it counts nothing (0010_corrections.sql)
 )
+_NAMES_NOTHING = datetime(1970, 1, 1, tzinfo=UTC)  # supersedes_at of an event that corrects nothing
 
 
 class Columns:
@@ -68,6 +72,7 @@ class Columns:
     ) -> None:
         """appended: the record's broker timestamp (default: received, as for rows archived before 0009)."""
         place = registry().localities[event.locality]
+        named = event.supersedes
         self.rows.append(
             (
                 event.event_id,
@@ -87,6 +92,9 @@ class Columns:
                 event.map,
                 event.code_as_sent,
                 appended or received,
+                named.event_id if named else "",
+                named.occurred_at if named else _NAMES_NOTHING,
+                int(event.void),
             )
         )
 
@@ -105,3 +113,17 @@ def insert(client: Client, columns: Columns, token: str) -> None:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def flow_reports(where: str = "1") -> str:
+    """A subquery: each flow report of the archive as one row (locality, province, `at`: its original's
+    instant as named, and the metrics of its latest event, the one that counts). `where` filters the
+    archived events (a report's events all occur at or after `at`); callers filter reports on `at`."""
+    latest = ", ".join(f"argMax({m}, (occurred_at, event_id)) AS x_{m}" for m in METRICS)
+    renamed = ", ".join(f"x_{m} AS {m}" for m in METRICS)
+    return (
+        f"SELECT locality, province, at, {renamed} FROM (SELECT locality, province,"
+        f" if(supersedes_id = '', occurred_at, supersedes_at) AS at, {latest} FROM {TABLE} FINAL"
+        f" WHERE entity = '' AND {where}"
+        " GROUP BY locality, province, type, if(supersedes_id = '', event_id, supersedes_id), at)"
+    )

@@ -30,7 +30,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from clickhouse_connect.driver.client import Client
@@ -60,6 +60,7 @@ _KEYS = (
     "hour",
     "partition",
     "offset",
+    "report",
 )
 COUNTED_COLUMNS = (*_KEYS, *(f"c_{m}" for m in METRICS), *(f"d_{m}" for m in METRICS), "rev")
 _last_rev = 0
@@ -88,6 +89,7 @@ class Row:
     partition: int
     offset: int
     c: Vector
+    report: str = ""  # a flow's report (schemas.metrics.report_key): placed in its original's hour
     d: Vector = ZERO
     stored: bool = field(default=False, compare=False)  # already in p06.counted
 
@@ -121,6 +123,7 @@ class Row:
             self.hour,
             self.partition,
             self.offset,
+            self.report,
             *self.c,
             *self.d,
             rev,
@@ -131,8 +134,23 @@ def _minus(a: Vector, b: Vector) -> Vector:
     return tuple(map(operator.sub, a, b))
 
 
+def _report(raw: tuple, at: datetime) -> tuple[str, datetime]:
+    """A flow's report key and instant (its original's, as named; its own when it corrects nothing);
+    the key is schemas.metrics.report_key's, which the live worker uses."""
+    named_id = raw[_FIELD["supersedes_id"]]
+    original = raw[_FIELD["supersedes_at"]].astimezone(UTC) if named_id else at
+    event_id = named_id or raw[_FIELD["event_id"]]
+    micros = (original - _EPOCH) // timedelta(microseconds=1)
+    return f"{raw[_FIELD['type']]}|{event_id}|{micros}", original
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _from_batch(raw: tuple) -> Row:
     at = raw[_FIELD["occurred_at"]].astimezone(UTC)
+    entity = raw[_FIELD["entity"]]
+    report, placed = ("", at) if entity else _report(raw, at)
     return Row(
         day=at.date(),
         locality=raw[_FIELD["locality"]],
@@ -140,12 +158,13 @@ def _from_batch(raw: tuple) -> Row:
         province=raw[_FIELD["province"]],
         level=raw[_FIELD["level"]],
         area=raw[_FIELD["area"]],
-        entity=raw[_FIELD["entity"]],
+        entity=entity,
         occurred_at=at,
-        hour=at.replace(minute=0, second=0, microsecond=0),
+        hour=placed.replace(minute=0, second=0, microsecond=0),
         partition=raw[_FIELD["partition"]],
         offset=raw[_FIELD["offset"]],
         c=raw[_METRICS_AT],
+        report=report,
     )
 
 
@@ -171,6 +190,7 @@ def _from_counted(row: Sequence[Any]) -> Row:
         hour=_utc(row[8]),
         partition=row[9],
         offset=row[10],
+        report=row[11],
         c=tuple(row[_C_AT]),
         d=tuple(row[_D_AT]),
         stored=True,
@@ -194,8 +214,8 @@ def _load_batch(client: Client, rows: list[Row]) -> None:
     client.command(f"TRUNCATE TABLE {BATCH}")
     client.insert(
         BATCH,
-        [[r.day, r.locality, r.event_id, r.entity] for r in rows],
-        column_names=["day", "locality", "event_id", "entity"],
+        [[r.day, r.locality, r.event_id, r.entity, r.report] for r in rows],
+        column_names=["day", "locality", "event_id", "entity", "report"],
     )  # occurred_at: no longer read (0007)
 
 
@@ -271,9 +291,9 @@ def plan(client: Client, columns: Columns) -> Plan:
     states = [r for r in batch if r.entity]
     for r in batch:
         out.buckets.add(r.bucket)  # a replayed batch rewrites its buckets even when its rows are stored
-        if not r.entity and not r.stored:
-            r.d = r.c  # a flow's delta is its contribution
-            out.rows.append(r)
+    flows = [r for r in batch if not r.entity]
+    if flows:
+        _place_flows(flows, _reports(client, flows), out)
     if states:
         heads = _heads(client)
         by_entity: dict[tuple[str, str], list[Row]] = defaultdict(list)
@@ -284,6 +304,37 @@ def plan(client: Client, columns: Columns) -> Plan:
             merged = sorted(chains.get(key, []) + [r for r in mine if not r.stored], key=lambda r: r.version)
             _place(mine, merged, _outside_previous(merged, heads.get(key)), heads.get(key), out)
     return out
+
+
+def _reports(client: Client, flows: list[Row]) -> dict[str, list[Row]]:
+    """The stored rows of the batch's flow reports: all in their originals' hours."""
+    found = client.query(
+        f"SELECT {', '.join(COUNTED_COLUMNS[:-1])} FROM {COUNTED} FINAL WHERE hour IN {{hours:Array(DateTime('UTC'))}}"
+        f" AND entity = '' AND (locality, report) IN (SELECT locality, report FROM {BATCH} WHERE entity = '')",
+        parameters={"hours": sorted({r.hour for r in flows})},
+    ).result_rows
+    reports: dict[str, list[Row]] = defaultdict(list)
+    for row in map(_from_counted, found):
+        reports[f"{row.locality}|{row.report}"].append(row)
+    return reports
+
+
+def _place_flows(flows: list[Row], stored: dict[str, list[Row]], out: Plan) -> None:
+    """Of each report, the latest event counts (its delta is its contribution), the others nothing:
+    a new winner's row is written, and the previous winner's row again with a zero delta."""
+    members: dict[str, dict[tuple, Row]] = defaultdict(dict)
+    for key, rows in stored.items():
+        members[key] = {r.identity: r for r in rows}
+    for r in flows:
+        members[f"{r.locality}|{r.report}"].setdefault(r.identity, r)
+    for report in members.values():
+        winner = max(report.values(), key=lambda r: r.version)
+        for row in report.values():
+            wanted = row.c if row is winner else ZERO
+            if not row.stored or row.d != wanted:
+                row.d = wanted
+                out.rows.append(row)
+                out.buckets.add(row.bucket)
 
 
 def _behind_heads(
