@@ -117,9 +117,20 @@ def report_of(event: Event) -> tuple[str, int]:
 
 
 def report_key(event: Event) -> str:
-    """report_of as one string with the type ("eid.activations|<id>|<µs>"): a report is of one type."""
+    """report_of as one string with the type ("eid.activations|<id>|<µs>"): a report is of one type.
+    The report the event names; a chain (it names a correction) resolves further, from what arrived."""
     event_id, at_us = report_of(event)
     return f"{event.type}|{event_id}|{at_us}"
+
+
+def own_key(event: Event) -> str:
+    """The key a correction naming this event names it by ("<type>|<event_id>|<µs>")."""
+    return f"{event.type}|{event.event_id}|{int(event.occurred_at.timestamp() * 1_000_000)}"
+
+
+def key_instant(key: str) -> int:
+    """The instant (µs) a report key names."""
+    return int(key.rsplit("|", 1)[1])
 
 
 def content_digest(event: Event) -> int:

@@ -38,8 +38,9 @@ from schemas.metrics import (
     contribution,
     day_of,
     entity_of,
+    key_instant,
+    own_key,
     report_key,
-    report_of,
     version,
 )
 
@@ -67,16 +68,19 @@ class Outcome(enum.Enum):
 class Day:
     """One UTC day of one locality: the events that occurred then, and its flow counts per hour."""
 
-    __slots__ = ("ids", "hours", "reports")
+    __slots__ = ("ids", "hours", "reports", "links")
 
     def __init__(self, record: dict[str, Any] | None = None) -> None:
         self.ids: dict[str, int] = dict(record["ids"]) if record else {}
         self.hours: dict[int, list[int]] = {h: counts for h, *counts in record["hours"]} if record else {}
         # Flow reports of this day's originals: the counted event's version and counts.
         self.reports: dict[str, list[Any]] = dict(record.get("reports") or {}) if record else {}
+        # This day's corrections: own key -> the key each names, so a chain resolves to its original.
+        self.links: dict[str, str] = dict(record.get("links") or {}) if record else {}
 
     def to_record(self) -> dict[str, Any]:
-        return {"ids": self.ids, "hours": [[h, *counts] for h, counts in self.hours.items()], "reports": self.reports}
+        record = {"ids": self.ids, "hours": [[h, *counts] for h, counts in self.hours.items()], "reports": self.reports}
+        return record | ({"links": self.links} if self.links else {})
 
 
 class LocalityState:
@@ -143,21 +147,47 @@ class LocalityState:
 
     def _count_flow(self, event: Event, occurred_us: int, event_id: str) -> None:
         """Its report's counted event becomes this one if it is the latest: the difference goes into
-        the original's hour, so a correction arriving before or after its original counts the same."""
-        _, original_us = report_of(event)
+        the original's hour, so a correction arriving before or after its original counts the same.
+        A correction links its own key to the one it names: a report of events that named it before it
+        arrived (a chain) moves into the report it joins."""
+        v = contribution(event)
+        mine = [occurred_us, event_id, *(v[i] for i in _FLOW_INDEX)]
+        if event.supersedes is None:
+            self._offer(report_key(event), mine)
+            return
+        own, named = own_key(event), report_key(event)
+        day = self._day(day_of(occurred_us))
+        day.links[own] = named
+        root = self._root(named)
+        orphan = day.reports.pop(own, None)
+        if orphan is not None:  # corrections naming this one arrived first: counted in its hour until now
+            self._put(day, occurred_us, [-c for c in orphan[2:]])
+            self._offer(root, orphan)
+        self._offer(root, mine)
+
+    def _root(self, key: str) -> str:
+        """The report a key joins: its original's, following the links of the corrections arrived."""
+        while (named := self._day(day_of(key_instant(key))).links.get(key)) is not None:
+            key = named  # each link names an earlier instant: the walk ends
+        return key
+
+    def _offer(self, key: str, held_now: list[Any]) -> None:
+        """held_now ([occurred_us, event_id, *counts]) counts for report `key` if it is its latest."""
+        original_us = key_instant(key)
         day_key = day_of(original_us)
         day = self._day(day_key)
         if day_key != self.open_day:
             self._dirty.add(self._day_key(day_key))  # a correction of an earlier day: its record changes
-        key = report_key(event)
         held = day.reports.get(key)
-        if held is not None and (held[0], held[1]) >= (occurred_us, event_id):
+        if held is not None and (held[0], held[1]) >= (held_now[0], held_now[1]):
             return  # a later event of the report counts already
-        v = contribution(event)
-        counts = [v[i] for i in _FLOW_INDEX]
-        day.reports[key] = [occurred_us, event_id, *counts]
-        delta = [c - old for c, old in zip(counts, held[2:])] if held is not None else counts
-        hour = original_us // 1_000_000 // HOUR_S * HOUR_S
+        day.reports[key] = held_now
+        old = held[2:] if held is not None else [0] * len(FLOW_METRICS)
+        self._put(day, original_us, [c - o for c, o in zip(held_now[2:], old)])
+
+    def _put(self, day: Day, at_us: int, delta: list[int]) -> None:
+        """Counts delta into the hour of at_us, of `day` (its day), the figures and the window."""
+        hour = at_us // 1_000_000 // HOUR_S * HOUR_S
         bucket = day.hours.setdefault(hour, [0] * len(FLOW_METRICS))
         for i, c in enumerate(delta):
             bucket[i] += c

@@ -9,6 +9,7 @@ nothing), refused (not later than the instant named, outside the window, void wi
 
 from __future__ import annotations
 
+import itertools
 import random
 from datetime import date, datetime
 from pathlib import Path
@@ -48,6 +49,7 @@ def test_the_cases_count_what_the_contract_says() -> None:
     assert counted["wards"][w1]["eid_activations"] == 500 + 11 + plain[w1]  # o1 corrected; o5 never arrived
     assert counted["wards"][w1]["dossiers_received"] == 7  # naming an e-ID count: a report of its own
     assert counted["wards"][w2].get("dossiers_received", 0) == 0  # voided
+    assert counted["wards"][w2]["eid_activations"] == 77 + plain[w2]  # a chain: its last correction alone
     assert counted["wards"][w3]["eid_activations"] == 30 + 2 + plain[w3]  # corrected twice; another instant
     own = counted["provinces"]["01"]["dossiers_received"] - sum(
         counted["wards"][w]["dossiers_received"] for w in counted["wards"]
@@ -178,6 +180,34 @@ def _columns_of(batch: list[tuple[int, dict]]) -> Columns:
     return columns
 
 
+def _chains() -> list[dict]:
+    """A chain (o8 <- c8a <- c8b <- c8c) in each of its 24 arrival orders, each order its own events."""
+    out = []
+    for i, order in enumerate(itertools.permutations(range(4))):
+        chain = [e for e in cases(7, prefix=f"p{i}-")[0] if e["event_id"].split("-", 1)[1].startswith(("o8", "c8"))]
+        out += [chain[k] for k in order]
+    return out
+
+
+def test_a_chain_joins_its_originals_report_in_every_arrival_order(chdb_client) -> None:
+    """Each event its own batch, so a correction named by one that arrived first finds it waiting in its
+    own hour and moves it; live == rollups == archive == recount, all in the original's hour and day."""
+    migrate(chdb_client)
+    events = _chains()
+    for offset, raw in enumerate(events):
+        _write(chdb_client, [(offset, raw)])
+    expected = recount(events)
+    w2 = registry().wards_by_province["01"][1]
+    assert expected["wards"][w2]["eid_activations"] == 24 * 77  # the last of each chain, once
+    reader = ClientReader(chdb_client)
+    nov30 = date(2026, 11, 30)
+    for scope in ("nation", "provinces", "wards"):
+        assert from_rollups(reader)[scope] == expected[scope], scope
+        assert from_archive(reader)[scope] == expected[scope], scope
+    assert from_rollups(reader, nov30)["wards"] == recount(events, end_of(nov30))["wards"]
+    assert _live(events, restart_at=len(events) // 3) == _as_vectors(expected)
+
+
 def test_through_broker_worker_and_sink_with_the_worker_killed(p06_settings: Settings, tmp_path: Path) -> None:
     """Real broker, worker and sink: a round of corrections, then twenty more in a shuffled stream, the
     refused ones among them, and the worker SIGKILLed while it applies them (records processed but not
@@ -226,6 +256,13 @@ def test_history_shows_each_report_and_which_event_counts(chdb_client) -> None:
     assert [e["event_id"] for e in by_type["service.dossiers"]["events"]] == ["c6"]
     text = as_text(shown)
     assert "* correction" in text and "counts: the latest occurred_at" in text
+    chain = history(ClientReader(chdb_client), f"{registry().wards_by_province['01'][1]}/report:o8")
+    assert [(e["event_id"], e["counts"]) for e in chain["reports"][0]["events"]] == [
+        ("o8", False),
+        ("c8a", False),
+        ("c8b", False),
+        ("c8c", True),
+    ]  # c8b names c8a, c8c names c8b: one report, o8's
     voided = history(ClientReader(chdb_client), f"{registry().wards_by_province['01'][1]}/report:o2")
     assert [(e["event_id"], e["void"], e["counts"]) for e in voided["reports"][0]["events"]] == [
         ("o2", 0, False),

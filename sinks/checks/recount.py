@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from typing import Any
@@ -101,10 +102,28 @@ def refused(e: dict) -> bool:
     return _entity(e) is not None or not original < own or own - original > window
 
 
-def report(e: dict) -> tuple[str, str, str, datetime]:
-    """The report an event belongs to: its locality, type, and the original's event_id and instant."""
-    named = e.get("supersedes") or e
-    return e["locality"], e["type"], named["event_id"], _instant(named["occurred_at"])
+Report = tuple[str, str, str, datetime]  # locality, type, event_id, instant
+
+
+def named(e: dict) -> Report:
+    """The report an event names: the one it corrects (its event_id and instant), or its own."""
+    n = e.get("supersedes") or e
+    return e["locality"], e["type"], n["event_id"], _instant(n["occurred_at"])
+
+
+def reports(flows: list[dict]) -> Callable[[dict], Report]:
+    """Each flow event's report: the key it names, followed through the corrections among `flows` that
+    it names (a chain) to the original's, or to the earliest one named that is not among them."""
+    links = {(e["locality"], e["type"], e["event_id"], _instant(e["occurred_at"])): named(e) for e in flows}
+    links = {own: n for own, n in links.items() if n != own}
+
+    def root(e: dict) -> Report:
+        key = named(e)
+        while key in links:
+            key = links[key]  # each link names an earlier instant: the walk ends
+        return key
+
+    return root
 
 
 def _rank(e: dict) -> tuple[datetime, str]:
@@ -113,7 +132,8 @@ def _rank(e: dict) -> tuple[datetime, str]:
 
 def _flows(events: list[dict], as_of: datetime | None) -> list[dict]:
     """Of each flow report whose original is at or before as_of, the event that counts."""
-    latest: dict[tuple[str, str, str, datetime], dict] = {}
+    latest: dict[Report, dict] = {}
+    report = reports(events)
     for e in events:
         key = report(e)
         if as_of is not None and key[3] > as_of:
@@ -271,6 +291,7 @@ def recount_2024(events: list[dict], as_of: datetime | None = None) -> dict[str,
             m: total[m] - sum(w[m] for c, w in figures["wards"].items() if reg.localities[c].province == code)
             for m in METRIC_NAMES
         }
+    report = reports([e for e in counted if _entity(e) is None and not refused(e)])
     reporting = {e["locality"] for e in counted if as_of is None or report(e)[3] <= as_of}
     out: dict[str, Any] = {
         "nation": figures["nation"],

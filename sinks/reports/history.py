@@ -48,25 +48,45 @@ def history(reader: Reader, text: str) -> dict[str, Any]:
 
 
 def report_history(reader: Reader, locality: str, event_id: str) -> dict[str, Any]:
-    """The reports of the original `event_id`: grouped by type and the original's instant as named, so
-    an event naming another type or instant is a report of its own, as it counts."""
+    """The reports of the original `event_id`: its events and the corrections naming them, a chain
+    followed to its end, grouped by type and the original's instant as named (the root the links lead
+    to), so an event naming another type or instant is a report of its own, as it counts."""
+    events = _named_from(reader, locality, event_id)
+    links = {_own(e): (e["type"], e["supersedes_id"], str(e["supersedes_at"])) for e in events if e["supersedes_id"]}
     reports: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for event in reader.named("report_history", {"locality": locality, "event_id": event_id}):
-        event["payload"] = json.loads(event["payload"])
-        correction = bool(event["supersedes_id"])
-        event["role"] = "correction" if correction else "original"
-        at = event["supersedes_at"] if correction else event["occurred_at"]
-        if correction and event["supersedes_id"] != event_id:
-            continue  # itself named event_id's id but corrects another event: another report
-        reports.setdefault((event["type"], str(at)), []).append(event)
+    for event in events:
+        event["role"] = "correction" if event["supersedes_id"] else "original"
+        root = links.get(_own(event), _own(event))
+        while root in links:
+            root = links[root]  # each link names an earlier instant: the walk ends
+        if root[1] == event_id:  # one that names event_id's id but corrects another event: not its report
+            reports.setdefault((root[0], root[2]), []).append(event)
     out = []
-    for (type_, at), events in sorted(reports.items(), key=lambda item: item[0][1]):
-        counting = max(events, key=lambda e: (e["occurred_at"], e["event_id"]))
-        for event in events:
+    for (type_, at), members in sorted(reports.items(), key=lambda item: item[0][1]):
+        counting = max(members, key=lambda e: (e["occurred_at"], e["event_id"]))
+        for event in members:
             event["counts"] = event is counting
-        out.append({"type": type_, "original_at": at, "events": events})
+        out.append({"type": type_, "original_at": at, "events": members})
     place = registry().localities[locality]
     return {"locality": locality, "name": place.name, "entity": f"report:{event_id}", "reports": out}
+
+
+def _own(event: dict[str, Any]) -> tuple[str, str, str]:
+    return event["type"], event["event_id"], str(event["occurred_at"])
+
+
+def _named_from(reader: Reader, locality: str, event_id: str) -> list[dict[str, Any]]:
+    """The events of that id and every correction naming one of them, and those naming these (a chain)."""
+    found: dict[tuple[str, str, str], dict[str, Any]] = {}
+    ids, asked = {event_id}, set[str]()
+    while ids - asked:
+        ask = min(ids - asked)
+        asked.add(ask)
+        for event in reader.named("report_history", {"locality": locality, "event_id": ask}):
+            event["payload"] = json.loads(event["payload"])
+            found.setdefault(_own(event), event)
+            ids.add(event["event_id"])
+    return sorted(found.values(), key=lambda e: (e["occurred_at"], e["event_id"]))
 
 
 def _why(events: list[dict[str, Any]]) -> str:

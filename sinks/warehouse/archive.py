@@ -117,13 +117,26 @@ def now() -> datetime:
 
 def flow_reports(where: str = "1") -> str:
     """A subquery: each flow report of the archive as one row (locality, province, `at`: its original's
-    instant as named, and the metrics of its latest event, the one that counts). `where` filters the
-    archived events (a report's events all occur at or after `at`); callers filter reports on `at`."""
+    instant, and the metrics of its latest event, the one that counts). A correction naming a correction
+    joins that one's report (a chain: the walk follows the links of the archived corrections to the
+    original's, or the earliest one named that is not archived). `where` filters the archived events
+    (a report's events all occur at or after `at`); callers filter reports on `at`."""
     latest = ", ".join(f"argMax({m}, (occurred_at, event_id)) AS x_{m}" for m in METRICS)
     renamed = ", ".join(f"x_{m} AS {m}" for m in METRICS)
     return (
-        f"SELECT locality, province, at, {renamed} FROM (SELECT locality, province,"
-        f" if(supersedes_id = '', occurred_at, supersedes_at) AS at, {latest} FROM {TABLE} FINAL"
+        "WITH RECURSIVE links AS (SELECT locality, type, event_id, occurred_at, supersedes_id, supersedes_at"
+        f" FROM {TABLE} FINAL WHERE entity = '' AND supersedes_id != '' AND {where}),"
+        " walk AS (SELECT locality, type, event_id, occurred_at, supersedes_id AS to_id, supersedes_at AS to_at,"
+        " 0 AS depth FROM links UNION ALL SELECT w.locality, w.type, w.event_id, w.occurred_at, l.supersedes_id,"
+        " l.supersedes_at, w.depth + 1 FROM walk AS w INNER JOIN links AS l ON l.locality = w.locality"
+        " AND l.type = w.type AND l.event_id = w.to_id AND l.occurred_at = w.to_at),"
+        " roots AS (SELECT locality AS r_locality, type AS r_type, event_id AS r_event_id, occurred_at AS r_at,"
+        " argMax(to_id, depth) AS root_id, argMax(to_at, depth) AS root_at FROM walk"
+        " GROUP BY locality, type, event_id, occurred_at)"
+        f" SELECT locality, province, at, {renamed} FROM (SELECT locality, province,"
+        f" if(supersedes_id = '', occurred_at, root_at) AS at, {latest}"
+        f" FROM {TABLE} AS a FINAL LEFT JOIN roots ON a.locality = r_locality AND a.type = r_type"
+        " AND a.event_id = r_event_id AND a.occurred_at = r_at"
         f" WHERE entity = '' AND {where}"
-        " GROUP BY locality, province, type, if(supersedes_id = '', event_id, supersedes_id), at)"
+        " GROUP BY locality, province, type, if(supersedes_id = '', event_id, root_id), at)"
     )

@@ -29,7 +29,7 @@ import operator
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -90,6 +90,7 @@ class Row:
     offset: int
     c: Vector
     report: str = ""  # a flow's report (schemas.metrics.report_key): placed in its original's hour
+    own: str = ""  # a flow correction's own key, by which a correction naming it names it (a chain)
     d: Vector = ZERO
     stored: bool = field(default=False, compare=False)  # already in p06.counted
 
@@ -135,13 +136,20 @@ def _minus(a: Vector, b: Vector) -> Vector:
 
 
 def _report(raw: tuple, at: datetime) -> tuple[str, datetime]:
-    """A flow's report key and instant (its original's, as named; its own when it corrects nothing);
-    the key is schemas.metrics.report_key's, which the live worker uses."""
+    """A flow's report key and instant as it names them (its original's; its own when it corrects
+    nothing); the key is schemas.metrics.report_key's, which the live worker uses. A chain resolves
+    further (_resolve)."""
     named_id = raw[_FIELD["supersedes_id"]]
     original = raw[_FIELD["supersedes_at"]].astimezone(UTC) if named_id else at
-    event_id = named_id or raw[_FIELD["event_id"]]
-    micros = (original - _EPOCH) // timedelta(microseconds=1)
-    return f"{raw[_FIELD['type']]}|{event_id}|{micros}", original
+    return _key(raw[_FIELD["type"]], named_id or raw[_FIELD["event_id"]], original), original
+
+
+def _key(type_: str, event_id: str, at: datetime) -> str:
+    return f"{type_}|{event_id}|{(at - _EPOCH) // timedelta(microseconds=1)}"
+
+
+def _instant(key: str) -> datetime:
+    return _EPOCH + timedelta(microseconds=int(key.rsplit("|", 1)[1]))
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -165,6 +173,7 @@ def _from_batch(raw: tuple) -> Row:
         offset=raw[_FIELD["offset"]],
         c=raw[_METRICS_AT],
         report=report,
+        own=_key(raw[_FIELD["type"]], raw[_FIELD["event_id"]], at) if raw[_FIELD["supersedes_id"]] else "",
     )
 
 
@@ -293,7 +302,8 @@ def plan(client: Client, columns: Columns) -> Plan:
         out.buckets.add(r.bucket)  # a replayed batch rewrites its buckets even when its rows are stored
     flows = [r for r in batch if not r.entity]
     if flows:
-        _place_flows(flows, _reports(client, flows), out)
+        joined = _resolve(client, flows, out) if any(r.own and not r.stored for r in flows) else []
+        _place_flows(flows, _reports(client, flows, joined), out)
     if states:
         heads = _heads(client)
         by_entity: dict[tuple[str, str], list[Row]] = defaultdict(list)
@@ -306,17 +316,85 @@ def plan(client: Client, columns: Columns) -> Plan:
     return out
 
 
-def _reports(client: Client, flows: list[Row]) -> dict[str, list[Row]]:
-    """The stored rows of the batch's flow reports: all in their originals' hours."""
+def _reports(client: Client, flows: list[Row], joined: list[tuple[str, str]]) -> dict[str, list[Row]]:
+    """The stored rows of the batch's flow reports (those its keys name, and `joined`, the reports
+    chains resolved to): all in their originals' hours."""
     found = client.query(
         f"SELECT {', '.join(COUNTED_COLUMNS[:-1])} FROM {COUNTED} FINAL WHERE hour IN {{hours:Array(DateTime('UTC'))}}"
-        f" AND entity = '' AND (locality, report) IN (SELECT locality, report FROM {BATCH} WHERE entity = '')",
-        parameters={"hours": sorted({r.hour for r in flows})},
+        f" AND entity = '' AND ((locality, report) IN (SELECT locality, report FROM {BATCH} WHERE entity = '')"
+        " OR (locality, report) IN {joined:Array(Tuple(String, String))})",
+        parameters={"hours": sorted({r.hour for r in flows}), "joined": joined},
     ).result_rows
     reports: dict[str, list[Row]] = defaultdict(list)
     for row in map(_from_counted, found):
         reports[f"{row.locality}|{row.report}"].append(row)
     return reports
+
+
+def _resolve(client: Client, flows: list[Row], out: Plan) -> list[tuple[str, str]]:
+    """Chains: a correction naming a correction joins that one's report. Each new correction's report
+    becomes the root its links lead to (the batch's, and the stored rows': a stored correction's report
+    is its root), and the rows that named one of them before it arrived (in its own hour, as their
+    report) move into its report: a zero row stays in the old hour. Returns the (locality, report)
+    pairs the batch now joins."""
+    new = [r for r in flows if r.own and not r.stored]
+    links = {(r.locality, r.own): r.report for r in new}
+    asked: set[tuple[str, str]] = set()
+    while todo := {(r.locality, _root(links, r.locality, r.report)) for r in new} - asked:
+        asked |= todo
+        links |= _stored_links(client, todo)
+    joined = set()
+    for r in new:
+        r.report = _root(links, r.locality, r.report)
+        r.hour = _instant(r.report).replace(minute=0, second=0, microsecond=0)
+        joined.add((r.locality, r.report))
+    for orphan in _orphans(client, new):
+        out.rows.append(replace(orphan, report="", d=ZERO))  # its old place: counts nothing
+        out.buckets.add(orphan.bucket)
+        root = _root(links, orphan.locality, orphan.report)
+        hour = _instant(root).replace(minute=0, second=0, microsecond=0)
+        flows.append(replace(orphan, report=root, hour=hour, stored=False, d=ZERO))
+        joined.add((orphan.locality, root))
+    return sorted(joined)
+
+
+def _root(links: dict[tuple[str, str], str], locality: str, key: str) -> str:
+    while (locality, key) in links:
+        key = links[(locality, key)]  # each link names an earlier instant: the walk ends
+    return key
+
+
+def _stored_links(client: Client, keys: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """For each (locality, key) naming a stored flow event of that type and instant, the report it is in."""
+    wanted = {(loc, k.split("|", 2)[1], _instant(k)): (loc, k) for loc, k in keys}
+    found = client.query(
+        f"SELECT locality, event_id, occurred_at, report FROM {COUNTED} FINAL"
+        f" WHERE hour IN (SELECT hour FROM {IDENTITIES} WHERE key IN {{ids:Array(String)}}) AND entity = ''"
+        " AND (locality, event_id) IN {pairs:Array(Tuple(String, String))} AND report != ''",
+        parameters={
+            "ids": [f"{at.date().isoformat()}|{loc}|{event_id}" for loc, event_id, at in wanted],
+            "pairs": sorted({(loc, event_id) for loc, event_id, _ in wanted}),
+        },
+    ).result_rows
+    links = {}
+    for locality, event_id, at, report in found:
+        key = wanted.get((locality, event_id, _utc(at)))
+        if key is not None and report.split("|", 1)[0] == key[1].split("|", 1)[0] and report != key[1]:
+            links[key] = report  # of its type and instant: a correction, in its root's report
+    return links
+
+
+def _orphans(client: Client, corrections: list[Row]) -> list[Row]:
+    """Stored rows whose report is one of these corrections' own keys: they named it before it arrived."""
+    found = client.query(
+        f"SELECT {', '.join(COUNTED_COLUMNS[:-1])} FROM {COUNTED} FINAL WHERE hour IN {{hours:Array(DateTime('UTC'))}}"
+        " AND entity = '' AND (locality, report) IN {pairs:Array(Tuple(String, String))}",
+        parameters={
+            "hours": sorted({_instant(r.own).replace(minute=0, second=0, microsecond=0) for r in corrections}),
+            "pairs": sorted({(r.locality, r.own) for r in corrections}),
+        },
+    ).result_rows
+    return list(map(_from_counted, found))
 
 
 def _place_flows(flows: list[Row], stored: dict[str, list[Row]], out: Plan) -> None:

@@ -48,8 +48,8 @@ def _names(event: dict[str, Any], rng: random.Random) -> dict[str, Any]:
 
 
 def cases(seed: int, prefix: str = "") -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(valid, refused): flows corrected, voided, corrected twice, before their original (in any
-    order), whose original never arrives, resent, naming another type or instant; and the refused."""
+    """(valid, refused): flows corrected, voided, corrected twice, a chain, before their original (in
+    any order), whose original never arrives, resent, naming another type or instant; and the refused."""
     rng = random.Random(seed)
     wards = registry().wards_by_province["01"][:3]
     province = "01"
@@ -74,11 +74,16 @@ def cases(seed: int, prefix: str = "") -> tuple[list[dict[str, Any]], list[dict[
         "occurred_at": _at(datetime.fromisoformat(o3["occurred_at"]) + timedelta(seconds=1), rng),
     }
     other_instant = _eid(f"{p}c7", w3, _at(t + timedelta(days=3), rng), 2, supersedes=moved)
+    # A chain: each correction names the one before it, not the original; the last one counts, in o8's hour.
+    o8 = _eid(f"{p}o8", w2, _at(t + timedelta(hours=2), rng), 7)
+    c8a = _eid(f"{p}c8a", w2, _at(t + timedelta(days=1), rng), 70, supersedes=_names(o8, rng))
+    c8b = _eid(f"{p}c8b", w2, _at(t + timedelta(days=2), rng), 700, supersedes=_names(c8a, rng))
+    c8c = _eid(f"{p}c8c", w2, _at(t + timedelta(days=5), rng), 77, supersedes=_names(c8b, rng))
     plain = [
         _eid(f"{p}e{i}", rng.choice(wards), _at(t + timedelta(hours=rng.randrange(0, 72)), rng), rng.randrange(1, 50))
         for i in range(6)
     ]
-    valid = [o1, c1, o2, c2, o3, c3a, c3b, o4, c4, c5, other_type, other_instant, *plain]
+    valid = [o1, c1, o2, c2, o3, c3a, c3b, o4, c4, c5, other_type, other_instant, o8, c8a, c8b, c8c, *plain]
     resent = [dict(c1, occurred_at=_at(_instant(c1), rng)), dict(c3b)]
     not_later = _eid(f"{p}r1", w1, o1["occurred_at"], 9, supersedes=_names(o1, rng))
     old = _eid(f"{p}o0", w1, _at(t - timedelta(days=100, seconds=1), rng), 1)  # never sent
