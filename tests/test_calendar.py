@@ -119,7 +119,7 @@ def _archive_the_old_way(client, events: list[dict]) -> None:
     rows = Columns()
     for offset, raw in enumerate(events):
         rows.add(validate_event(raw), "t", 0, offset, now())
-    later = ("map", "sent_locality", "appended_at", "supersedes_id", "supersedes_at", "void")  # 0006, 0009, 0010
+    later = ("map", "sent_locality", "appended_at", "supersedes_id", "supersedes_at", "void", "sent_via")  # 0006-0010
     then = [i for i, c in enumerate(COLUMNS) if c not in later]
     client.insert(TABLE, [rows.data[i] for i in then], column_names=[COLUMNS[i] for i in then], column_oriented=True)
     assert [m.version for m in migrate(client, until=7)] == [5, 6, 7]

@@ -256,6 +256,7 @@ def test_history_shows_each_report_and_which_event_counts(chdb_client) -> None:
     assert [e["event_id"] for e in by_type["service.dossiers"]["events"]] == ["c6"]
     text = as_text(shown)
     assert "* correction" in text and "counts: the latest occurred_at" in text
+    assert "sent by a national sender (t)" in text  # written as the events topic's: a national sender's
     chain = history(ClientReader(chdb_client), f"{registry().wards_by_province['01'][1]}/report:o8")
     assert [(e["event_id"], e["counts"]) for e in chain["reports"][0]["events"]] == [
         ("o8", False),

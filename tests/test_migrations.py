@@ -164,7 +164,7 @@ def test_0005_builds_the_rollups_of_an_archive_the_batches_then_keep_up_to_date(
         return out
 
     old = columns(before, 0)
-    later = ("map", "sent_locality", "appended_at", "supersedes_id", "supersedes_at", "void")  # 0006, 0009, 0010
+    later = ("map", "sent_locality", "appended_at", "supersedes_id", "supersedes_at", "void", "sent_via")  # 0006-0010
     then = [i for i, c in enumerate(COLUMNS) if c not in later]
     chdb_client.insert(
         TABLE, [old.data[i] for i in then], column_names=[COLUMNS[i] for i in then], column_oriented=True

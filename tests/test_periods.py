@@ -75,7 +75,7 @@ def test_0009_old_rows_take_the_sinks_read_time_new_ones_the_brokers(chdb_client
     """appended_at of a row archived before 0009 is its received_at (never earlier than the broker's
     append, so never wrongly on time); a row archived since carries the record's broker timestamp."""
     migrate(chdb_client, until=8)
-    old = [c for c in COLUMNS if c not in ("appended_at", "supersedes_id", "supersedes_at", "void")]  # 0009, 0010
+    old = [c for c in COLUMNS if c not in ("appended_at", "supersedes_id", "supersedes_at", "void", "sent_via")]
     received, appended = datetime(2026, 12, 7, 3, tzinfo=UTC), datetime(2026, 12, 1, 2, tzinfo=UTC)
     raw = {"type": "eid.activations", "locality": "00070", "occurred_at": "2026-11-30T23:00:00+07:00"}
     rows = Columns()

@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from schemas.names import province_of_topic
 from schemas.registry import registry
+from schemas.settings import settings
 from sinks.warehouse.reader import Reader
 
 KINDS = ("task", "village", "system", "report")
@@ -56,6 +58,7 @@ def report_history(reader: Reader, locality: str, event_id: str) -> dict[str, An
     reports: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for event in events:
         event["role"] = "correction" if event["supersedes_id"] else "original"
+        event["sender"] = sender(event["sent_via"])
         root = links.get(_own(event), _own(event))
         while root in links:
             root = links[root]  # each link names an earlier instant: the walk ends
@@ -69,6 +72,15 @@ def report_history(reader: Reader, locality: str, event_id: str) -> dict[str, An
         out.append({"type": type_, "original_at": at, "events": members})
     place = registry().localities[locality]
     return {"locality": locality, "name": place.name, "entity": f"report:{event_id}", "reports": out}
+
+
+def sender(sent_via: str) -> str:
+    """Who sent an event, from the topic its sender wrote: a province's ingestion topic is that province's
+    senders' (through admission); the events topic, a national sender's (p06 publish, the gateway)."""
+    if not sent_via:
+        return "not recorded (archived before migration 0010)"
+    province = province_of_topic(settings().events_topic, sent_via)
+    return f"province {province}'s sender ({sent_via})" if province else f"a national sender ({sent_via})"
 
 
 def _own(event: dict[str, Any]) -> tuple[str, str, str]:
@@ -126,7 +138,7 @@ def _reports_as_text(result: dict[str, Any]) -> str:
             note = "  <- counts: the latest occurred_at" if e["counts"] else ""
             lines.append(
                 f"  {mark} {e['role']:<10} {e['occurred_at']}  {e['event_id']}  {what}"
-                f"  (received {e['received_at']} on {e['topic']}{sent}){note}"
+                f"  (sent by {e['sender']}{sent}, received {e['received_at']}){note}"
             )
     if not result["reports"]:
         lines.append("  no event of that id (yet), nor any correction naming it")

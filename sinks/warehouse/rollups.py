@@ -303,7 +303,8 @@ def plan(client: Client, columns: Columns) -> Plan:
     flows = [r for r in batch if not r.entity]
     if flows:
         joined = _resolve(client, flows, out) if any(r.own and not r.stored for r in flows) else []
-        _place_flows(flows, _reports(client, flows, joined), out)
+        wanted = _corrected(client) | {(r.locality, r.report) for r in flows if r.own} | set(joined)
+        _place_flows(flows, _reports(client, wanted) if wanted else {}, out)
     if states:
         heads = _heads(client)
         by_entity: dict[tuple[str, str], list[Row]] = defaultdict(list)
@@ -316,14 +317,26 @@ def plan(client: Client, columns: Columns) -> Plan:
     return out
 
 
-def _reports(client: Client, flows: list[Row], joined: list[tuple[str, str]]) -> dict[str, list[Row]]:
-    """The stored rows of the batch's flow reports (those its keys name, and `joined`, the reports
-    chains resolved to): all in their originals' hours."""
+_CORRECTED = "concat('report|', locality, '|', report)"  # a report with a correction, in p06.identities
+
+
+def _corrected(client: Client) -> set[tuple[str, str]]:
+    """The batch's flow reports that have a correction stored (point reads): only those have other rows."""
+    found = client.query(
+        f"SELECT key FROM {IDENTITIES} WHERE key IN (SELECT {_CORRECTED} FROM {BATCH} WHERE entity = '')"
+    ).result_rows
+    return {(key.split("|", 2)[1], key.split("|", 2)[2]) for (key,) in found}
+
+
+def _reports(client: Client, wanted: set[tuple[str, str]]) -> dict[str, list[Row]]:
+    """The stored rows of these (locality, report)s: all in their originals' hours."""
     found = client.query(
         f"SELECT {', '.join(COUNTED_COLUMNS[:-1])} FROM {COUNTED} FINAL WHERE hour IN {{hours:Array(DateTime('UTC'))}}"
-        f" AND entity = '' AND ((locality, report) IN (SELECT locality, report FROM {BATCH} WHERE entity = '')"
-        " OR (locality, report) IN {joined:Array(Tuple(String, String))})",
-        parameters={"hours": sorted({r.hour for r in flows}), "joined": joined},
+        " AND entity = '' AND (locality, report) IN {wanted:Array(Tuple(String, String))}",
+        parameters={
+            "hours": sorted({_instant(report).replace(minute=0, second=0, microsecond=0) for _, report in wanted}),
+            "wanted": sorted(wanted),
+        },
     ).result_rows
     reports: dict[str, list[Row]] = defaultdict(list)
     for row in map(_from_counted, found):
@@ -353,7 +366,8 @@ def _resolve(client: Client, flows: list[Row], out: Plan) -> list[tuple[str, str
         out.buckets.add(orphan.bucket)
         root = _root(links, orphan.locality, orphan.report)
         hour = _instant(root).replace(minute=0, second=0, microsecond=0)
-        flows.append(replace(orphan, report=root, hour=hour, stored=False, d=ZERO))
+        own = _key(orphan.report.split("|", 1)[0], orphan.event_id, orphan.occurred_at)
+        flows.append(replace(orphan, report=root, hour=hour, stored=False, d=ZERO, own=own))
         joined.add((orphan.locality, root))
     return sorted(joined)
 
@@ -487,9 +501,11 @@ def repair(client: Client) -> None:
 
 
 def write_identities(client: Client, new: list[Row]) -> None:
-    """Where each newly counted event lies, by its identity (what _stored looks up)."""
+    """Where each newly counted event lies, by its identity (what _stored looks up); and each report a new
+    correction is in (what _corrected looks up: a report without one has no other row to read)."""
     if new:
-        client.insert(IDENTITIES, [[r.key, r.hour] for r in new], column_names=["key", "hour"])
+        keys = [[r.key, r.hour] for r in new] + [[f"report|{r.locality}|{r.report}", r.hour] for r in new if r.own]
+        client.insert(IDENTITIES, keys, column_names=["key", "hour"])
 
 
 def write_counted(client: Client, rows: list[Row], rev: int) -> None:

@@ -13,6 +13,11 @@ ALTER TABLE p06.archive ADD COLUMN IF NOT EXISTS supersedes_at DateTime64(6, 'UT
 
 ALTER TABLE p06.archive ADD COLUMN IF NOT EXISTS void UInt8 DEFAULT 0;
 
+-- Who sent each event, for `p06 history`: the topic its sender wrote (a province's ingestion topic, as
+-- admission's p06-source-topic header says; else the events topic, where national senders write).
+-- Rows archived before: '' (not known).
+ALTER TABLE p06.archive ADD COLUMN IF NOT EXISTS sent_via String DEFAULT '';
+
 ALTER TABLE p06.counted ADD COLUMN IF NOT EXISTS report String DEFAULT '';
 
 -- The batch's reports, which it reads by a subquery as it reads its keys.
