@@ -233,6 +233,9 @@ def simulate(
     seed: int = typer.Option(0, help="same seed, same events"),
     resend_share: float = typer.Option(0.0, min=0, max=1, help="share of events sent again (same event_id)"),
     reorder_share: float = typer.Option(0.0, min=0, max=1, help="share of events that arrive late, after newer ones"),
+    correction_share: float = typer.Option(
+        0.0, min=0, max=1, help="share of flow counts corrected minutes later by an event naming them (some void)"
+    ),
     output: Path | None = typer.Option(
         None, "--output", "-o", help="write JSON Lines here (- for stdout) instead of publishing"
     ),
@@ -247,7 +250,7 @@ def simulate(
     if duration is None and count is None and output is not None:
         raise typer.BadParameter("writing to a file needs --count or --duration", param_hint="--count")
     _quiet_kafka()
-    events = simulated_events(seed, count, resend_share, reorder_share)
+    events = simulated_events(seed, count, resend_share, reorder_share, correction_share=correction_share)
     step = max(1, int(rate / 10)) if rate else 5000  # ten sends a second when paced
     deadline = time.monotonic() + duration if duration is not None else float("inf")
     chunks = _paced(events, step, rate, deadline)

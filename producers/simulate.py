@@ -10,6 +10,8 @@ their local time as they please: most +07:00, some UTC, a few other zones. The k
 - history length: sessions about two seconds apart, or spread evenly over a given span;
 - resends (same event_id, same bytes, as a retrying sender), late arrival (after newer events),
   and same-instant corrections (a second event of the same entity and instant, larger event_id);
+- corrections as events (issue 24): a share of flow counts corrected minutes later by an event naming
+  them (`supersedes`), a few of them void;
 - delivery as Kafka messages, one event each or packed per locality (`as_messages`).
 """
 
@@ -37,6 +39,9 @@ WARD_SYSTEMS = ("dvc-portal", "e-office", "email")
 MAX_DELAY = 200  # a late event arrives within this many events after its time
 RESEND_WINDOW = 1000  # a resent event is one of the last this many
 MEAN_SESSION_GAP_S = 2.0
+CORRECTED_AFTER_S = (300, 3600)  # a flow count is corrected this many seconds after it occurred
+VOID_SHARE = 0.2  # of the corrections: the count was sent in error, it counts nothing
+FLOWS = ("eid.activations", "service.dossiers")
 # As senders stamp: most in Vietnam (+07:00), some in UTC, a few elsewhere (a half-hour zone, a
 # negative one). A zone that is dropped instead of converted shifts a +07:00 event seven hours.
 SENDER_ZONES = (*[VIETNAM] * 7, UTC, timezone(timedelta(hours=-5)), timezone(timedelta(hours=5, minutes=30)))
@@ -145,10 +150,36 @@ def _session(rng: random.Random, ground: _Ground, where: Localities) -> list[tup
     return report
 
 
+def _correction(rng: random.Random, event: Event, moment: datetime, number: int) -> Event:
+    """A later event naming `event` as the original it corrects: another count, or void."""
+    at = moment + timedelta(seconds=rng.uniform(*CORRECTED_AFTER_S))
+    correction: Event = {
+        "event_id": f"{event['event_id']}c",
+        "type": event["type"],
+        "locality": event["locality"],
+        "occurred_at": stamp(at, number),
+        "supersedes": {"event_id": event["event_id"], "occurred_at": event["occurred_at"]},
+    }
+    if rng.random() < VOID_SHARE:
+        return {**correction, "void": True}
+    if event["type"] == "eid.activations":
+        return {**correction, "payload": {"count": rng.randint(0, 300)}}
+    received = rng.randint(0, 400)
+    payload = {"received": received, "online": rng.randint(0, received), "on_time": rng.randint(0, received)}
+    return {**correction, "payload": payload}
+
+
 def _fresh_events(
-    seed: int, start: datetime, span: timedelta | None, count: int | None, where: Localities, tie_share: float
+    seed: int,
+    start: datetime,
+    span: timedelta | None,
+    count: int | None,
+    where: Localities,
+    tie_share: float,
+    correction_share: float = 0.0,
 ) -> Iterator[Event]:
     rng = random.Random(seed)
+    corrections = random.Random(f"corrections-{seed}")  # its own stream: the share changes nothing else
     ground = _Ground(rng)
     clock, number = start, 0
     while True:
@@ -160,13 +191,14 @@ def _fresh_events(
             number += 1
             moment = clock + timedelta(milliseconds=offset)
             event_id = f"sim{seed}-{number:09d}"
-            yield {
+            event = {
                 "event_id": event_id,
                 "type": type_,
                 "locality": locality,
                 "occurred_at": stamp(moment, number),
                 "payload": payload,
             }
+            yield event
             if rng.random() < tie_share:  # same entity, same instant: the larger event_id must win
                 twin = {
                     "event_id": event_id + "b",
@@ -176,6 +208,14 @@ def _fresh_events(
                     "payload": ground.again(type_, locality, payload),
                 }
                 yield twin
+            if type_ in FLOWS and correction_share and corrections.random() < correction_share:
+                original = {
+                    "event_id": event_id,
+                    "type": type_,
+                    "locality": locality,
+                    "occurred_at": stamp(moment, number),
+                }
+                yield _correction(corrections, original, moment, number)
 
 
 def simulated_events(
@@ -189,18 +229,22 @@ def simulated_events(
     provinces: int | None = None,
     wards_per_province: int | None = None,
     tie_share: float = 0.0,
+    correction_share: float = 0.0,
 ) -> Iterator[Event]:
     """`count` events (endless when None); shares are probabilities in [0, 1] per emitted event.
 
     span: the history the stream covers (with count), instead of a session every ~2 s;
     provinces, wards_per_province: a seeded sample of the country instead of all of it;
     tie_share: share of events followed by a correction of the same entity at the same instant.
+    correction_share: share of flow counts followed by a correction naming them (issue 24), some void.
     """
-    for name, share in (("resend_share", resend_share), ("reorder_share", reorder_share), ("tie_share", tie_share)):
+    shares = {"resend_share": resend_share, "reorder_share": reorder_share, "tie_share": tie_share}
+    for name, share in {**shares, "correction_share": correction_share}.items():
         if not 0.0 <= share <= 1.0:
             raise ValueError(f"{name} must be between 0 and 1, got {share}")
     rng = random.Random(f"delivery-{seed}")  # its own stream: the knobs never change the ground truth
-    fresh = _fresh_events(seed, start, span, count, Localities.sample(seed, provinces, wards_per_province), tie_share)
+    where = Localities.sample(seed, provinces, wards_per_province)
+    fresh = _fresh_events(seed, start, span, count, where, tie_share, correction_share)
     recent: deque[Event] = deque(maxlen=RESEND_WINDOW)
     held: list[tuple[int, int, Event]] = []  # (due emission, tie-break, event), a min-heap
     held_order = itertools.count()  # a unique tie-break: heapq must never compare two events

@@ -18,6 +18,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     StrictBool,
     StrictInt,
     TypeAdapter,
@@ -25,6 +26,7 @@ from pydantic import (
     ValidationInfo,
     field_serializer,
     field_validator,
+    model_serializer,
     model_validator,
 )
 from pydantic.json_schema import SkipJsonSchema
@@ -83,6 +85,30 @@ class ServiceDossiers(_Strict):
         return self
 
 
+class Supersedes(_Strict):
+    """The original event a correction names: its event_id and its exact instant (any zone)."""
+
+    event_id: Annotated[str, Field(min_length=1, max_length=64)]
+    occurred_at: AwareDatetime
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return value.astimezone(UTC)  # the instant is what matches, not the sender's zone
+
+
+def correction_window() -> timedelta:
+    """How far back a correction may name its original (P06_CORRECTION_WINDOW_DAYS)."""
+    from .settings import settings
+
+    return timedelta(days=settings().correction_window_days)
+
+
+SUPERSEDES_DESCRIPTION = (
+    "A correction: the original event it corrects (its event_id and exact occurred_at). Of the events naming one"
+    " original (and the original), the one with the latest occurred_at counts, in the original's hour and day."
+)
+VOID_DESCRIPTION = "With supersedes and no payload: the corrected report counts nothing."
 MAP_DESCRIPTION = (
     "The map the locality code is from: '2025', the current one (the default), or '2024', the one before the"
     " reform of 1 July 2025, whose codes are converted to the 2025 unit they passed into whole. Never guessed"
@@ -100,9 +126,53 @@ class _Envelope(_Strict):
     # The code as sent, for an event of the 2024 map (None on the 2025 map): set here, never by senders,
     # and written back as `locality` on the wire, so every reader converts the same bytes alike.
     sent_locality: SkipJsonSchema[str | None] = Field(None, exclude=True)
+    supersedes: Supersedes | None = Field(None, description=SUPERSEDES_DESCRIPTION)
+    void: StrictBool = Field(False, description=VOID_DESCRIPTION)
 
     # The locality levels each type may be reported for; set per type.
     levels: ClassVar[frozenset[str]] = frozenset()
+    # A void correction's payload: counts nothing (None: the type cannot be corrected yet).
+    void_payload: ClassVar[dict[str, Any] | None] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _void_counts_nothing(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or data.get("void") is not True:
+            return data
+        if "payload" in data:
+            raise ValueError("payload: a void correction carries no payload (it says the report counts nothing)")
+        return {**data, "payload": cls.void_payload} if cls.void_payload is not None else data
+
+    @model_serializer(mode="wrap")
+    def _without_void_payload(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        dumped: dict[str, Any] = handler(self)
+        if self.void:
+            dumped.pop("payload", None)  # on the wire as sent: void, no payload
+        return dumped
+
+    @model_validator(mode="after")
+    def _correction_rules(self) -> _Envelope:
+        named = self.supersedes
+        if named is None:
+            if self.void:
+                raise ValueError("void: only a correction (with supersedes) may be void")
+            return self
+        if self.void_payload is None:
+            raise ValueError(
+                f"supersedes: corrections of {self.type} (a state) are not supported yet;"  # type: ignore[attr-defined]
+                " send a new event of the entity instead"
+            )
+        if self.occurred_at <= named.occurred_at:
+            raise ValueError(
+                f"supersedes.occurred_at: a correction must occur later than the event it names"
+                f" ({self.occurred_at.isoformat()} is not after {named.occurred_at.isoformat()})"
+            )
+        if self.occurred_at - named.occurred_at > correction_window():
+            raise ValueError(
+                f"supersedes.occurred_at: {named.occurred_at.isoformat()} is more than"
+                f" {correction_window().days} days (P06_CORRECTION_WINDOW_DAYS) before the correction"
+            )
+        return self
 
     @model_validator(mode="before")
     @classmethod
@@ -205,12 +275,14 @@ class EidActivationsEvent(_Envelope):
     type: Literal["eid.activations"]
     payload: EidActivations
     levels: ClassVar[frozenset[str]] = frozenset({"ward"})
+    void_payload: ClassVar[dict[str, Any] | None] = {"count": 0}
 
 
 class ServiceDossiersEvent(_Envelope):
     type: Literal["service.dossiers"]
     payload: ServiceDossiers
     levels: ClassVar[frozenset[str]] = frozenset({"province", "ward"})
+    void_payload: ClassVar[dict[str, Any] | None] = {"received": 0, "online": 0, "on_time": 0}
 
 
 Event = Annotated[

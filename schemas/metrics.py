@@ -107,9 +107,38 @@ def identity(event: Event) -> tuple[str, str]:
     return event.event_id, day_of(version(event)[0])
 
 
+def report_of(event: Event) -> tuple[str, int]:
+    """The report a flow event belongs to: its original's event_id and instant (µs), itself when it
+    corrects nothing. The report counts in the original's hour; its latest event is the one counted."""
+    named = event.supersedes
+    if named is None:
+        return event.event_id, int(event.occurred_at.timestamp() * 1_000_000)
+    return named.event_id, int(named.occurred_at.timestamp() * 1_000_000)
+
+
+def report_key(event: Event) -> str:
+    """report_of as one string with the type ("eid.activations|<id>|<µs>"): a report is of one type.
+    The report the event names; a chain (it names a correction) resolves further, from what arrived."""
+    event_id, at_us = report_of(event)
+    return f"{event.type}|{event_id}|{at_us}"
+
+
+def own_key(event: Event) -> str:
+    """The key a correction naming this event names it by ("<type>|<event_id>|<µs>")."""
+    return f"{event.type}|{event.event_id}|{int(event.occurred_at.timestamp() * 1_000_000)}"
+
+
+def key_instant(key: str) -> int:
+    """The instant (µs) a report key names."""
+    return int(key.rsplit("|", 1)[1])
+
+
 def content_digest(event: Event) -> int:
-    """Tells two copies of one event apart: its type, instant and payload (not the sender's zone)."""
-    content = [event.type, event.occurred_at, vars(event.payload)]  # occurred_at is in UTC: an instant
+    """Tells two copies of one event apart: its type, instant and payload (not the sender's zone),
+    and what it corrects, if anything (an ordinary event's digest is as before corrections)."""
+    content: list[object] = [event.type, event.occurred_at, vars(event.payload)]  # occurred_at: UTC, an instant
+    if event.supersedes is not None:
+        content += [event.supersedes.event_id, event.supersedes.occurred_at, event.void]
     return zlib.crc32(orjson.dumps(content, option=orjson.OPT_SORT_KEYS))
 
 

@@ -77,6 +77,12 @@ class Settings(BaseSettings):
         le=3660,
         description="days of hourly flow counts the live view carries, back from each locality's newest event",
     )
+    correction_window_days: int = Field(
+        100,
+        ge=1,
+        le=3660,
+        description="how far back (days before its own occurred_at) a correction may name the event it corrects",
+    )
     sink_api_port: int = Field(6070, ge=1, le=65535)
     sink_api_host: str = Field(
         "127.0.0.1", description="address the sink's API listens on (0.0.0.0 in a container, for Prometheus)"

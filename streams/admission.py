@@ -89,7 +89,8 @@ def judge(record: ConsumerRecord, events_topic: str, dlq_topic: str) -> list[Out
         whole = not rejections  # untouched: on byte for byte under the sender's key
         value = record.value if whole else encode_batch(admitted)
         key = record.key if whole and record.key else admitted[0].locality.encode()
-        out.append(Outgoing(events_topic, key, value, record.timestamp, [], len(admitted)))
+        sender = [(SOURCE_TOPIC_HEADER, record.topic.encode())]  # the archive keeps who sent them (sent_via)
+        out.append(Outgoing(events_topic, key, value, record.timestamp, sender, len(admitted)))
     return out
 
 

@@ -175,6 +175,7 @@ def _commands(rate: float, duration: float | None) -> dict[str, list[str]]:
     commands = {"worker": ["worker"], "admission": ["admission"], "sink": ["sink"]}
     if rate:
         simulate = ["simulate", "--rate", str(rate), "--resend-share", "0.05", "--reorder-share", "0.05"]
+        simulate += ["--correction-share", "0.05"]  # corrections as events (issue 24), some void
         commands["simulate"] = [*simulate, "--as-provinces"]
         commands["simulate"] += ["--duration", str(duration)] if duration is not None else []
     return commands

@@ -12,8 +12,14 @@ Records of the worker's `state` table, all in the locality's partition (one writ
                                open day (the newest day with events): bounded by the locality's size
                                (225 tasks at most) and one day, not by its history
   "<locality>/d/<yyyy-mm-dd>"  an earlier UTC day: the events that occurred then, {event_id: digest},
-                               and the day's flow counts per hour; written when the day closes, or
-                               when a late event for it arrives
+                               the day's flow counts per hour, and the flow reports of originals that
+                               occurred that day {"<type>|<id>|<µs>": [occurred_us, event_id, *counts]}
+                               (the counted event of each); written when the day closes, or when a
+                               late event or a correction for it arrives
+
+A flow's report is its original and the corrections naming it (schemas.metrics.report_of): the latest
+of them counts, in the original's hour. A correction's own day keeps its identity; the original's day
+its report, so the day records of the correction window are all a correction reads.
 So a batch of today's events writes one record per locality, and no record grows with history.
 """
 
@@ -24,7 +30,19 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from schemas.events import Event
-from schemas.metrics import FLOW_METRICS, FLOW_TYPES, METRICS, content_digest, contribution, day_of, entity_of, version
+from schemas.metrics import (
+    FLOW_METRICS,
+    FLOW_TYPES,
+    METRICS,
+    content_digest,
+    contribution,
+    day_of,
+    entity_of,
+    key_instant,
+    own_key,
+    report_key,
+    version,
+)
 
 TABLE = "state"  # the Faust table holding these records
 HOUR_S, DAY_S = 3600, 86_400
@@ -50,14 +68,19 @@ class Outcome(enum.Enum):
 class Day:
     """One UTC day of one locality: the events that occurred then, and its flow counts per hour."""
 
-    __slots__ = ("ids", "hours")
+    __slots__ = ("ids", "hours", "reports", "links")
 
     def __init__(self, record: dict[str, Any] | None = None) -> None:
         self.ids: dict[str, int] = dict(record["ids"]) if record else {}
         self.hours: dict[int, list[int]] = {h: counts for h, *counts in record["hours"]} if record else {}
+        # Flow reports of this day's originals: the counted event's version and counts.
+        self.reports: dict[str, list[Any]] = dict(record.get("reports") or {}) if record else {}
+        # This day's corrections: own key -> the key each names, so a chain resolves to its original.
+        self.links: dict[str, str] = dict(record.get("links") or {}) if record else {}
 
     def to_record(self) -> dict[str, Any]:
-        return {"ids": self.ids, "hours": [[h, *counts] for h, counts in self.hours.items()]}
+        record = {"ids": self.ids, "hours": [[h, *counts] for h, counts in self.hours.items()], "reports": self.reports}
+        return record | ({"links": self.links} if self.links else {})
 
 
 class LocalityState:
@@ -106,15 +129,7 @@ class LocalityState:
             self.newest_event_us = occurred_us
             self._move_window()
         if event.type in FLOW_TYPES:
-            v = contribution(event)
-            counts = [v[i] for i in _FLOW_INDEX]
-            hour = occurred_us // 1_000_000 // HOUR_S * HOUR_S
-            bucket = day.hours.setdefault(hour, [0] * len(FLOW_METRICS))
-            for i, c in enumerate(counts):
-                bucket[i] += c
-                self.figures[_FLOW_INDEX[i]] += c
-            if hour >= self._window_start:
-                self._count_in_window(hour, counts)
+            self._count_flow(event, occurred_us, event_id)
             return Outcome.COUNTED
         entity = entity_of(event)
         assert entity is not None
@@ -129,6 +144,56 @@ class LocalityState:
         versions[name] = [occurred_us, event_id, vector]
         self._add(vector, +1)
         return Outcome.COUNTED
+
+    def _count_flow(self, event: Event, occurred_us: int, event_id: str) -> None:
+        """Its report's counted event becomes this one if it is the latest: the difference goes into
+        the original's hour, so a correction arriving before or after its original counts the same.
+        A correction links its own key to the one it names: a report of events that named it before it
+        arrived (a chain) moves into the report it joins."""
+        v = contribution(event)
+        mine = [occurred_us, event_id, *(v[i] for i in _FLOW_INDEX)]
+        if event.supersedes is None:
+            self._offer(report_key(event), mine)
+            return
+        own, named = own_key(event), report_key(event)
+        day = self._day(day_of(occurred_us))
+        day.links[own] = named
+        root = self._root(named)
+        orphan = day.reports.pop(own, None)
+        if orphan is not None:  # corrections naming this one arrived first: counted in its hour until now
+            self._put(day, occurred_us, [-c for c in orphan[2:]])
+            self._offer(root, orphan)
+        self._offer(root, mine)
+
+    def _root(self, key: str) -> str:
+        """The report a key joins: its original's, following the links of the corrections arrived."""
+        while (named := self._day(day_of(key_instant(key))).links.get(key)) is not None:
+            key = named  # each link names an earlier instant: the walk ends
+        return key
+
+    def _offer(self, key: str, held_now: list[Any]) -> None:
+        """held_now ([occurred_us, event_id, *counts]) counts for report `key` if it is its latest."""
+        original_us = key_instant(key)
+        day_key = day_of(original_us)
+        day = self._day(day_key)
+        if day_key != self.open_day:
+            self._dirty.add(self._day_key(day_key))  # a correction of an earlier day: its record changes
+        held = day.reports.get(key)
+        if held is not None and (held[0], held[1]) >= (held_now[0], held_now[1]):
+            return  # a later event of the report counts already
+        day.reports[key] = held_now
+        old = held[2:] if held is not None else [0] * len(FLOW_METRICS)
+        self._put(day, original_us, [c - o for c, o in zip(held_now[2:], old)])
+
+    def _put(self, day: Day, at_us: int, delta: list[int]) -> None:
+        """Counts delta into the hour of at_us, of `day` (its day), the figures and the window."""
+        hour = at_us // 1_000_000 // HOUR_S * HOUR_S
+        bucket = day.hours.setdefault(hour, [0] * len(FLOW_METRICS))
+        for i, c in enumerate(delta):
+            bucket[i] += c
+            self.figures[_FLOW_INDEX[i]] += c
+        if hour >= self._window_start:
+            self._count_in_window(hour, delta)
 
     @property
     def changed(self) -> bool:

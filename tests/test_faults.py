@@ -19,7 +19,7 @@ import httpx
 import orjson
 import pytest
 from conftest import grant_acls
-from kit.faults import Sink, assert_exact_everywhere, p06, uncommitted
+from kit.faults import Sink, assert_exact_everywhere, p06, uncommitted, wait_until_idle, wait_until_processing
 from kit.pipeline import (
     INVALID_MESSAGES,
     Worker,
@@ -35,7 +35,7 @@ from producers import Publisher, as_messages
 from schemas.names import sink_group
 from schemas.settings import Settings, load_settings
 from schemas.settings import settings as cached_settings
-from sinks.checks.recount import expected_live, zone
+from sinks.checks.recount import end_of, expected_live, recount, zone
 from stack import broker as local_broker
 from stack import ensure_topics
 from stack.processes import P06Process
@@ -97,11 +97,12 @@ def test_shuffled_with_some_days_late(pipeline) -> None:
     publish(pipeline.settings, as_messages(late, seed=13, resend_share=0.1))
     assert_exact_everywhere(pipeline.settings, worker, sink, events)
     days = httpx.get(f"{worker.url}/api/live/windows", params={"granularity": "day"}, auth=operator()).json()["windows"]
+    # Each day of the country's calendar: what the recount adds that day (a correction in its original's day).
+    local_days = sorted({datetime.fromisoformat(e["occurred_at"]).astimezone(zone()).date() for e in events})
     expected_eid_by_day: dict[str, int] = {}
-    for e in events:
-        if e["type"] == "eid.activations":
-            day = datetime.fromisoformat(e["occurred_at"]).astimezone(zone()).date().isoformat()  # the country's days
-            expected_eid_by_day[day] = expected_eid_by_day.get(day, 0) + e["payload"]["count"]
+    for day in [local_days[0] + timedelta(days=n) for n in range((local_days[-1] - local_days[0]).days + 1)]:
+        at = (recount(events, end_of(d))["nation"]["eid_activations"] for d in (day, day - timedelta(days=1)))
+        expected_eid_by_day[day.isoformat()] = next(at) - next(at)
     assert {w["start"][:10]: w["eid_activations"] for w in days if w["eid_activations"]} == {
         d: v for d, v in expected_eid_by_day.items() if v
     }
@@ -128,44 +129,6 @@ def test_worker_killed_three_times(pipeline) -> None:
         worker = pipeline.worker(**slow_commits)
     publish(pipeline.settings, messages[3 * quarter :])
     assert_exact_everywhere(pipeline.settings, worker, sink, events)
-
-
-def processed(worker: Worker) -> int | None:
-    try:
-        found = re.search(
-            r"^p06_events_processed_total (\d+)(?:\.0)?$",  # prometheus_client writes 6 as 6.0
-            httpx.get(f"{worker.url}/metrics", auth=monitor(), timeout=2).text,
-            re.M,
-        )
-    except httpx.HTTPError:
-        return None
-    return int(found.group(1)) if found else None
-
-
-def wait_until_processing(worker: Worker, above: int = 0, timeout_s: float = 90) -> None:
-    """Until the worker has processed more than `above` events, so that a kill lands in real work."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if (processed(worker) or 0) > above:
-            return
-        assert worker.failure() is None, worker.failure()
-        time.sleep(0.05)
-    raise AssertionError(f"the worker processed nothing beyond {above}")
-
-
-def wait_until_idle(worker: Worker, quiet_s: float = 3.0, timeout_s: float = 120) -> int:
-    """Until the worker serves and its processed count has not moved for quiet_s; returns the count."""
-    deadline = time.monotonic() + timeout_s
-    last, since = None, time.monotonic()
-    while time.monotonic() < deadline:
-        now = processed(worker)
-        if now != last:
-            last, since = now, time.monotonic()
-        elif now is not None and time.monotonic() - since >= quiet_s:
-            return now
-        assert worker.failure() is None, worker.failure()
-        time.sleep(0.2)
-    raise AssertionError(f"the worker never settled (processed {last})")
 
 
 def test_sink_killed_mid_batch_and_restarted(pipeline) -> None:

@@ -148,6 +148,13 @@ def test_0005_builds_the_rollups_of_an_archive_the_batches_then_keep_up_to_date(
         village(3, "2026-09-02T08:00:00+07:00", False),
         village(4, "2026-09-04T08:00:00+07:00", False),
         {**before[2], "occurred_at": "2026-09-02T20:00:00+07:00", "payload": {"count": 500}},
+        {  # a correction of e1, counted before 0010: it replaces e1's count in e1's hour (issue 24)
+            **before[2],
+            "event_id": "e1-fix",
+            "occurred_at": "2026-09-05T08:00:00+07:00",
+            "payload": {"count": 50},
+            "supersedes": {"event_id": "e1", "occurred_at": "2026-09-02T16:30:00Z"},
+        },
     ]  # e1 again (13:00 UTC): the first counts
 
     def columns(events: list[dict], first: int) -> Columns:
@@ -157,15 +164,16 @@ def test_0005_builds_the_rollups_of_an_archive_the_batches_then_keep_up_to_date(
         return out
 
     old = columns(before, 0)
-    then = [i for i, c in enumerate(COLUMNS) if c not in ("map", "sent_locality", "appended_at")]  # 0006, 0009
+    later = ("map", "sent_locality", "appended_at", "supersedes_id", "supersedes_at", "void", "sent_via")  # 0006-0010
+    then = [i for i, c in enumerate(COLUMNS) if c not in later]
     chdb_client.insert(
         TABLE, [old.data[i] for i in then], column_names=[COLUMNS[i] for i in then], column_oriented=True
     )
-    assert [m.version for m in migrate(chdb_client)] == [5, 6, 7, 8, 9]
+    assert [m.version for m in migrate(chdb_client)] == [5, 6, 7, 8, 9, 10]
     reader = ClientReader(chdb_client)
     assert from_rollups(reader)["wards"][ward] == recount(before)["wards"][ward]
-    for statement in next(m for m in available() if m.version == 5).statements():
-        chdb_client.command(statement)  # an interrupted run, applied again: the same figures
+    for statement in [s for m in available() if m.version >= 5 for s in m.statements()]:
+        chdb_client.command(statement)  # an interrupted run from 0005 on, applied again: the same figures
     assert from_rollups(reader)["wards"][ward] == recount(before)["wards"][ward]
     for i, event in enumerate(after):
         batch = columns([event], len(before) + i)
@@ -180,7 +188,7 @@ def test_0006_keeps_the_code_as_sent_beside_the_counted_one(chdb_client) -> None
     chdb_client.insert(
         "p06.archive", [["e0", "00070", "01", "2026-09-01 00:00:00", 1, 0, 0]], column_names=ARCHIVE_COLUMNS
     )
-    assert [m.version for m in migrate(chdb_client)] == [6, 7, 8, 9]
+    assert [m.version for m in migrate(chdb_client)] == [6, 7, 8, 9, 10]
     old = validate_event(
         {
             "type": "eid.activations",

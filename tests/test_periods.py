@@ -75,13 +75,13 @@ def test_0009_old_rows_take_the_sinks_read_time_new_ones_the_brokers(chdb_client
     """appended_at of a row archived before 0009 is its received_at (never earlier than the broker's
     append, so never wrongly on time); a row archived since carries the record's broker timestamp."""
     migrate(chdb_client, until=8)
-    old = [c for c in COLUMNS if c != "appended_at"]
+    old = [c for c in COLUMNS if c not in ("appended_at", "supersedes_id", "supersedes_at", "void", "sent_via")]
     received, appended = datetime(2026, 12, 7, 3, tzinfo=UTC), datetime(2026, 12, 1, 2, tzinfo=UTC)
     raw = {"type": "eid.activations", "locality": "00070", "occurred_at": "2026-11-30T23:00:00+07:00"}
     rows = Columns()
     rows.add(validate_event({**raw, "event_id": "old", "payload": {"count": 1}}), "t", 0, 0, received)
-    chdb_client.insert(TABLE, rows.data[: len(old)], column_names=old, column_oriented=True)
-    assert [m.version for m in migrate(chdb_client)] == [9]
+    chdb_client.insert(TABLE, [rows.data[COLUMNS.index(c)] for c in old], column_names=old, column_oriented=True)
+    assert [m.version for m in migrate(chdb_client)] == [9, 10]
     rows = Columns()
     rows.add(validate_event({**raw, "event_id": "new", "payload": {"count": 2}}), "t", 0, 1, received, appended)
     chdb_client.insert(TABLE, rows.data, column_names=list(COLUMNS), column_oriented=True)

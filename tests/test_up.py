@@ -1,6 +1,9 @@
-"""The README's own path, as a newcomer runs it: `p06 up` (its own broker, worker, sink, simulator),
-then the national report equals the live figures, reconcile agrees, and Ctrl-C stops everything,
-even after the broker was stopped first. The simulator stamps +07:00, as senders in Vietnam do."""
+"""The README's own path, as a newcomer runs it: `p06 up` (its own broker, worker, sink, simulator, which
+sends resends, late events and corrections), then the national report equals the live figures, reconcile
+agrees, a province approves January (the simulator's month), a late report and its correction arrive
+after, `p06 report national --period` shows them apart and every province as the recount of the events
+topic has it, and Ctrl-C stops everything, even after the broker was stopped first. The simulator stamps
++07:00, as senders in Vietnam do."""
 
 from __future__ import annotations
 
@@ -9,13 +12,17 @@ import os
 import signal
 import subprocess
 import time
+from datetime import date
 from pathlib import Path
 
 import httpx
 import psutil
 import pytest
 from kit.pipeline import figures_of
+from kit.producers_support import topic_events
 
+from schemas.registry import registry
+from sinks.checks.recount import end_of, recount
 from stack import broker as local_broker
 from stack.processes import P06Process, run_p06
 from streams.cli import STOP_GRACE_S
@@ -72,6 +79,77 @@ def _ctrl_c_stops_everything(env: dict[str, str], tmp_path: Path, up: P06Process
     assert "killed" not in up.log.read_text(), f"a process ignored SIGTERM:\n{up.log.read_text()[-2000:]}"
 
 
+PERIOD, PERIOD_END = "2026-01", date(2026, 1, 31)  # the simulator stamps from 1 January 2026, +07:00
+
+
+def _period_report(env: dict[str, str], cwd: Path) -> dict:
+    done = _p06(env, cwd, "report", "national", "--period", PERIOD, "--format", "json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads(done.stdout)
+
+
+def _late_and_corrected(ward: str) -> list[dict]:
+    """A ward's January report sent now, and its correction made in February (it corrects January), naming
+    it in UTC."""
+    late = {
+        "event_id": "up-late",
+        "type": "eid.activations",
+        "locality": ward,
+        "occurred_at": "2026-01-01T09:00:00+07:00",
+        "payload": {"count": 40},
+    }
+    fix = {**late, "event_id": "up-fix", "occurred_at": "2026-02-03T10:00:00+07:00", "payload": {"count": 4}}
+    return [late, fix | {"supersedes": {"event_id": "up-late", "occurred_at": "2026-01-01T02:00:00Z"}}]
+
+
+def _approve_then_late_and_corrected(env: dict[str, str], tmp_path: Path) -> None:
+    """A province approves January; a late report and its correction arrive: the period report shows the
+    approved figures with the two apart (their effect: the corrected count), every province as the recount."""
+    local = local_broker.local_settings(tmp_path / ".p06")
+    before = recount(topic_events(local, local.events_topic), end_of(PERIOD_END))
+    province = sorted(before["provinces"])[0]
+    approved = _p06(env, tmp_path, "period", "approve", PERIOD, province)
+    assert approved.returncode == 0, approved.stdout + approved.stderr
+    ward = sorted(w for w in before["wards"] if registry().localities[w].province == province)[0]
+    sent = tmp_path / "late.jsonl"
+    sent.write_text("".join(json.dumps(e) + "\n" for e in _late_and_corrected(ward)))
+    published = _p06(env, tmp_path, "publish", str(sent))
+    assert published.returncode == 0 and "accepted 2, rejected 0" in published.stdout, published.stdout
+    deadline, period = time.monotonic() + 120, _period_report(env, tmp_path)
+    while period["provinces"][province]["arrived_after_approval"]["events"] < 2 and time.monotonic() < deadline:
+        time.sleep(2)
+        period = _period_report(env, tmp_path)
+    after = recount(topic_events(local, local.events_topic), end_of(PERIOD_END))
+    entry = period["provinces"][province]
+    assert entry["status"] == "approved" and entry["figures"] == before["provinces"][province]
+    apart = entry["arrived_after_approval"]
+    assert apart["events"] == 2 and sorted(apart["event_ids"]) == ["up-fix", "up-late"], apart
+    now, then = after["provinces"][province], before["provinces"][province]
+    assert apart["effect"] == {m: now[m] - then[m] for m in apart["effect"]}
+    assert apart["effect"]["eid_activations"] == 4  # the corrected count, in January: not 40, not 44
+    history = _p06(env, tmp_path, "history", f"{ward}/report:up-late", "--json")
+    shown = json.loads(history.stdout)["reports"][0]["events"]
+    assert [(e["event_id"], e["counts"], e["sender"].split(" (")[0]) for e in shown] == [
+        ("up-late", False, "a national sender"),
+        ("up-fix", True, "a national sender"),
+    ]  # p06 publish: a national sender
+    _a_simulated_correction_shows_its_province_sender(env, tmp_path, topic_events(local, local.events_topic))
+    zero = dict.fromkeys(after["nation"], 0)
+    for code, other in period["provinces"].items():
+        if code != province:
+            assert other["status"] == "overdue" and other["figures"] == after["provinces"].get(code, zero), code
+
+
+def _a_simulated_correction_shows_its_province_sender(env: dict[str, str], cwd: Path, events: list[dict]) -> None:
+    """The simulator sends as each province's senders (--as-provinces): history names the province."""
+    fix = next(e for e in events if e.get("supersedes") and e["event_id"] != "up-fix")
+    done = _p06(env, cwd, "history", f"{fix['locality']}/report:{fix['supersedes']['event_id']}", "--json")
+    shown = [e for r in json.loads(done.stdout)["reports"] for e in r["events"]]
+    province = registry().localities[fix["locality"]].province
+    assert any(e["event_id"] == fix["event_id"] and e["role"] == "correction" for e in shown), shown
+    assert {e["sender"].split(" (")[0] for e in shown} == {f"province {province}'s sender"}, shown
+
+
 def test_p06_up_report_equals_live_reconcile_agrees_and_ctrl_c_stops_all(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("P06_")}  # the defaults, as a newcomer has them
     env.update(
@@ -112,6 +190,7 @@ def test_p06_up_report_equals_live_reconcile_agrees_and_ctrl_c_stops_all(tmp_pat
         reconcile = _p06(env, tmp_path, "reconcile")
         assert reconcile.returncode == 0, reconcile.stdout[-3000:] + reconcile.stderr
         _wait_for_sink_verdict(env, "agree", timeout_s=120, auth=admin)
+        _approve_then_late_and_corrected(env, tmp_path)
         _ctrl_c_stops_everything(env, tmp_path, up)
     finally:
         if up.alive:

@@ -38,7 +38,7 @@ from schemas.settings import Settings
 from schemas.times import clickhouse_param
 from sinks.checks.reconcile import Difference, LiveUnavailable, compare, from_live, reconcile
 from sinks.warehouse import figures
-from sinks.warehouse.archive import FROM_MONTH
+from sinks.warehouse.archive import FROM_MONTH, flow_reports
 from sinks.warehouse.clickhouse import DATABASE, open_client
 from sinks.warehouse.reader import ClientReader
 from sinks.warehouse.store import Store
@@ -76,9 +76,12 @@ def recent_buckets_from_archive(reader: ClientReader, first_day: date, cal: Cale
         f"SELECT DISTINCT locality, entity FROM {DATABASE}.archive"
         " WHERE entity != '' AND occurred_at >= {since:DateTime64(6, 'UTC')}"
     )
+    # A report whose original is from `since` on has all its events from then on (corrections are later).
+    since_month = FROM_MONTH + " AND occurred_at >= {since:DateTime64(6, 'UTC')}"
     flows = reader.query(
-        f"SELECT locality, toString(toDate(occurred_at, {{tz:String}})) AS day, {sums} FROM {DATABASE}.archive FINAL"
-        f" WHERE {FROM_MONTH} AND entity = '' AND occurred_at >= {{since:DateTime64(6, 'UTC')}} GROUP BY locality, day",
+        f"SELECT locality, toString(toDate(at, {{tz:String}})) AS day, {sums}"
+        f" FROM ({flow_reports(since_month)})"
+        " WHERE at >= {since:DateTime64(6, 'UTC')} GROUP BY locality, day",
         since,
     )
     during = reader.query(

@@ -9,12 +9,20 @@ its event_id and the UTC day it occurred (its identity, whatever the country's z
 date covers up to the end of that day in the country's zone (P06_TIMEZONE); of several copies the
 first in the list counts (the list in the order it was published). Latest occurred_at wins per state
 entity (a tie goes to the larger event_id); a flow counts once.
+
+Corrections (issue 24): a flow event may name the original it corrects ("supersedes": its event_id and
+exact instant). The events naming one original, with the original, form a report of that locality and
+type; its latest event counts (a tie: the larger event_id), at the original's instant; a void one counts
+nothing. Refused, so counting nothing: a correction not later than the instant it names, one naming an
+instant more than P06_CORRECTION_WINDOW_DAYS (100) before its own, a correction of a state, a void event
+that corrects nothing.
 """
 
 from __future__ import annotations
 
 import os
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from typing import Any
@@ -41,6 +49,8 @@ FLOW_NAMES = ("eid_activations", "dossiers_received", "dossiers_online", "dossie
 
 
 def _contribution(e: dict) -> dict[str, int]:
+    if e.get("void"):
+        return {}
     p = e["payload"]
     return {
         "task.status": lambda: {"tasks_reported": 1, "tasks_completed": int(p["status"] == "completed")},
@@ -64,6 +74,8 @@ def _contribution(e: dict) -> dict[str, int]:
 
 
 def _entity(e: dict) -> str | None:
+    if e["type"] in ("eid.activations", "service.dossiers"):
+        return None
     p = e["payload"]
     for field, name in (("task_id", "task"), ("village_id", "village"), ("system_id", "system")):
         if field in p:
@@ -76,19 +88,74 @@ def identity(e: dict) -> tuple[str, str, str]:
     return e["locality"], e["event_id"], day
 
 
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def refused(e: dict) -> bool:
+    """A correction the contract refuses: it counts nothing, and corrects nothing."""
+    named = e.get("supersedes")
+    if named is None:
+        return bool(e.get("void"))
+    window = timedelta(days=int(os.environ.get("P06_CORRECTION_WINDOW_DAYS") or 100))
+    own, original = _instant(e["occurred_at"]), _instant(named["occurred_at"])
+    return _entity(e) is not None or not original < own or own - original > window
+
+
+Report = tuple[str, str, str, datetime]  # locality, type, event_id, instant
+
+
+def named(e: dict) -> Report:
+    """The report an event names: the one it corrects (its event_id and instant), or its own."""
+    n = e.get("supersedes") or e
+    return e["locality"], e["type"], n["event_id"], _instant(n["occurred_at"])
+
+
+def reports(flows: list[dict]) -> Callable[[dict], Report]:
+    """Each flow event's report: the key it names, followed through the corrections among `flows` that
+    it names (a chain) to the original's, or to the earliest one named that is not among them."""
+    links = {(e["locality"], e["type"], e["event_id"], _instant(e["occurred_at"])): named(e) for e in flows}
+    links = {own: n for own, n in links.items() if n != own}
+
+    def root(e: dict) -> Report:
+        key = named(e)
+        while key in links:
+            key = links[key]  # each link names an earlier instant: the walk ends
+        return key
+
+    return root
+
+
+def _rank(e: dict) -> tuple[datetime, str]:
+    return _instant(e["occurred_at"]), e["event_id"]
+
+
+def _flows(events: list[dict], as_of: datetime | None) -> list[dict]:
+    """Of each flow report whose original is at or before as_of, the event that counts."""
+    latest: dict[Report, dict] = {}
+    report = reports(events)
+    for e in events:
+        key = report(e)
+        if as_of is not None and key[3] > as_of:
+            continue
+        held = latest.get(key)
+        if held is None or _rank(e) > _rank(held):
+            latest[key] = e
+    return list(latest.values())
+
+
 def recount(events: list[dict], as_of: datetime | None = None) -> dict[str, Any]:
     """{"nation", "provinces", "urban", "rural", "wards"}: provinces and wards only where events are."""
     reg = registry()
     seen: dict[tuple[str, str, str], dict] = {}
     for e in events:
-        if as_of is None or datetime.fromisoformat(e["occurred_at"]) <= as_of:
+        if not refused(e):
             seen.setdefault(identity(e), e)
     current: dict[str, dict] = {}
-    counted: list[dict] = []
+    counted = _flows([e for e in seen.values() if _entity(e) is None], as_of)
     for e in seen.values():
         key = _entity(e)
-        if key is None:
-            counted.append(e)
+        if key is None or (as_of is not None and datetime.fromisoformat(e["occurred_at"]) > as_of):
             continue
         rank = (datetime.fromisoformat(e["occurred_at"]), e["event_id"])
         old = current.get(key)
@@ -216,9 +283,7 @@ def recount_2024(events: list[dict], as_of: datetime | None = None) -> dict[str,
     wholly within one old province goes there; a 2025 ward or a province's own figures made of several
     old provinces stays apart, listed when it has events."""
     counted, _ = on_2025_map(events)
-    if as_of is not None:
-        counted = [e for e in counted if datetime.fromisoformat(e["occurred_at"]) <= as_of]
-    figures = recount(counted)
+    figures = recount(counted, as_of)  # a correction in the place of its original, as in every recount
     reg = registry()
     own: dict[str, dict[str, int]] = {}  # a 2025 province's figures less its wards': what it reported itself
     for code, total in figures["provinces"].items():
@@ -226,7 +291,8 @@ def recount_2024(events: list[dict], as_of: datetime | None = None) -> dict[str,
             m: total[m] - sum(w[m] for c, w in figures["wards"].items() if reg.localities[c].province == code)
             for m in METRIC_NAMES
         }
-    reporting = {e["locality"] for e in counted}
+    report = reports([e for e in counted if _entity(e) is None and not refused(e)])
+    reporting = {e["locality"] for e in counted if as_of is None or report(e)[3] <= as_of}
     out: dict[str, Any] = {
         "nation": figures["nation"],
         "provinces": defaultdict(lambda: dict.fromkeys(METRIC_NAMES, 0)),

@@ -11,10 +11,12 @@ archive's lowest offset is the first copy, the one that counts (issue 11).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from schemas.events import parse_message
 from schemas.metrics import identity
+from schemas.names import SOURCE_TOPIC_HEADER
 from sinks.warehouse.archive import Columns, now
 from stack.partitions import counted_locality
 
@@ -35,12 +37,21 @@ class Batch:
         self.largest_message = 0  # events in the largest message so far
         self.newest_ms = 0  # the newest Kafka timestamp among its records
 
-    def add(self, partition: int, offset: int, key: bytes | None, value: bytes | None, timestamp_ms: int) -> None:
+    def add(
+        self,
+        partition: int,
+        offset: int,
+        key: bytes | None,
+        value: bytes | None,
+        timestamp_ms: int,
+        headers: Sequence[tuple[str, bytes]] = (),
+    ) -> None:
         events, rejections = parse_message(value, timestamp_ms / 1000)  # judged as the worker judges it
         self.newest_ms = max(self.newest_ms, timestamp_ms)
         received = now()
         appended = datetime.fromtimestamp(timestamp_ms / 1000, UTC)  # the broker's stamp (0009_periods.sql)
         home = counted_locality(key, partition, self.partitions)  # the worker's test, the same function
+        sent_via = next((v.decode() for k, v in headers if k == SOURCE_TOPIC_HEADER), self.topic)
         seen: set[tuple[str, str]] = set()  # copies within one message share its offset
         away = 0
         for event in events:
@@ -51,7 +62,7 @@ class Batch:
             if this in seen:
                 continue  # a later copy in the same message: the first one counts, as in the worker
             seen.add(this)
-            self.columns.add(event, self.topic, partition, offset, received, appended)
+            self.columns.add(event, self.topic, partition, offset, received, appended, sent_via)
         if away:
             self.away_from_home += away
             log.debug(

@@ -115,7 +115,9 @@ class Sink:
                 batch.partitions = self._partition_count()
             for tp, messages in records.items():
                 for message in messages:
-                    batch.add(tp.partition, message.offset, message.key, message.value, message.timestamp)
+                    batch.add(
+                        tp.partition, message.offset, message.key, message.value, message.timestamp, message.headers
+                    )
             if not records and batch.messages and left <= 0:
                 break  # past the deadline, and what was buffered is in the batch
             if not batch.messages:  # idle: a record arriving now waits at most sink_flush_s

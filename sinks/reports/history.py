@@ -1,15 +1,21 @@
 """`p06 history LOCALITY/KIND:ID`: every event that set one entity, in event-time order, and why the
-current one is current (latest occurred_at; on a tie the larger event_id), per schemas.metrics.version."""
+current one is current (latest occurred_at; on a tie the larger event_id), per schemas.metrics.version.
+
+`p06 history LOCALITY/report:EVENT_ID`: each flow report of that original (issue 24): the original, every
+correction naming it (when it occurred, when it was received, as which code it was sent), and the one
+that counts (the latest occurred_at; on a tie the larger event_id), in the original's hour."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from schemas.names import province_of_topic
 from schemas.registry import registry
+from schemas.settings import settings
 from sinks.warehouse.reader import Reader
 
-KINDS = ("task", "village", "system")
+KINDS = ("task", "village", "system", "report")
 
 
 def parse_entity(text: str) -> tuple[str, str]:
@@ -18,13 +24,16 @@ def parse_entity(text: str) -> tuple[str, str]:
     kind, _, ident = entity.partition(":")
     if locality not in registry() or kind not in KINDS or not ident:
         raise ValueError(
-            f"expected LOCALITY/KIND:ID with KIND one of {', '.join(KINDS)} (e.g. 00070/village:V12), got {text!r}"
+            f"expected LOCALITY/KIND:ID with KIND one of {', '.join(KINDS)} (e.g. 00070/village:V12, or"
+            f" 00070/report:EVENT_ID for a flow event and its corrections), got {text!r}"
         )
     return locality, entity
 
 
 def history(reader: Reader, text: str) -> dict[str, Any]:
     locality, entity = parse_entity(text)
+    if entity.startswith("report:"):
+        return report_history(reader, locality, entity.removeprefix("report:"))
     events = reader.named("entity_history", {"locality": locality, "entity": entity})
     for event in events:
         event["payload"] = json.loads(event["payload"])
@@ -40,6 +49,58 @@ def history(reader: Reader, text: str) -> dict[str, Any]:
     return {"locality": locality, "name": place.name, "entity": entity, "events": events}
 
 
+def report_history(reader: Reader, locality: str, event_id: str) -> dict[str, Any]:
+    """The reports of the original `event_id`: its events and the corrections naming them, a chain
+    followed to its end, grouped by type and the original's instant as named (the root the links lead
+    to), so an event naming another type or instant is a report of its own, as it counts."""
+    events = _named_from(reader, locality, event_id)
+    links = {_own(e): (e["type"], e["supersedes_id"], str(e["supersedes_at"])) for e in events if e["supersedes_id"]}
+    reports: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for event in events:
+        event["role"] = "correction" if event["supersedes_id"] else "original"
+        event["sender"] = sender(event["sent_via"])
+        root = links.get(_own(event), _own(event))
+        while root in links:
+            root = links[root]  # each link names an earlier instant: the walk ends
+        if root[1] == event_id:  # one that names event_id's id but corrects another event: not its report
+            reports.setdefault((root[0], root[2]), []).append(event)
+    out = []
+    for (type_, at), members in sorted(reports.items(), key=lambda item: item[0][1]):
+        counting = max(members, key=lambda e: (e["occurred_at"], e["event_id"]))
+        for event in members:
+            event["counts"] = event is counting
+        out.append({"type": type_, "original_at": at, "events": members})
+    place = registry().localities[locality]
+    return {"locality": locality, "name": place.name, "entity": f"report:{event_id}", "reports": out}
+
+
+def sender(sent_via: str) -> str:
+    """Who sent an event, from the topic its sender wrote: a province's ingestion topic is that province's
+    senders' (through admission); the events topic, a national sender's (p06 publish, the gateway)."""
+    if not sent_via:
+        return "not recorded (archived before migration 0010)"
+    province = province_of_topic(settings().events_topic, sent_via)
+    return f"province {province}'s sender ({sent_via})" if province else f"a national sender ({sent_via})"
+
+
+def _own(event: dict[str, Any]) -> tuple[str, str, str]:
+    return event["type"], event["event_id"], str(event["occurred_at"])
+
+
+def _named_from(reader: Reader, locality: str, event_id: str) -> list[dict[str, Any]]:
+    """The events of that id and every correction naming one of them, and those naming these (a chain)."""
+    found: dict[tuple[str, str, str], dict[str, Any]] = {}
+    ids, asked = {event_id}, set[str]()
+    while ids - asked:
+        ask = min(ids - asked)
+        asked.add(ask)
+        for event in reader.named("report_history", {"locality": locality, "event_id": ask}):
+            event["payload"] = json.loads(event["payload"])
+            found.setdefault(_own(event), event)
+            ids.add(event["event_id"])
+    return sorted(found.values(), key=lambda e: (e["occurred_at"], e["event_id"]))
+
+
 def _why(events: list[dict[str, Any]]) -> str:
     if len(events) == 1:
         return "the only event for this entity"
@@ -50,6 +111,8 @@ def _why(events: list[dict[str, Any]]) -> str:
 
 
 def as_text(result: dict[str, Any]) -> str:
+    if "reports" in result:
+        return _reports_as_text(result)
     lines = [f"{result['locality']} {result['name']} / {result['entity']}: {len(result['events'])} event(s)"]
     for e in result["events"]:
         mark = "*" if e["current"] else " "
@@ -61,4 +124,22 @@ def as_text(result: dict[str, Any]) -> str:
         )
     if not result["events"]:
         lines.append("  no event has set it (yet)")
+    return "\n".join(lines)
+
+
+def _reports_as_text(result: dict[str, Any]) -> str:
+    lines = [f"{result['locality']} {result['name']} / {result['entity']}: {len(result['reports'])} report(s)"]
+    for r in result["reports"]:
+        lines.append(f"  {r['type']} of {r['original_at']} (counted in that hour):")
+        for e in r["events"]:
+            mark = "*" if e["counts"] else " "
+            what = "void" if e["void"] else json.dumps(e["payload"], ensure_ascii=False)
+            sent = f", sent as {e['sent_locality']} on the 2024 map" if e.get("map") == "2024" else ""
+            note = "  <- counts: the latest occurred_at" if e["counts"] else ""
+            lines.append(
+                f"  {mark} {e['role']:<10} {e['occurred_at']}  {e['event_id']}  {what}"
+                f"  (sent by {e['sender']}{sent}, received {e['received_at']}){note}"
+            )
+    if not result["reports"]:
+        lines.append("  no event of that id (yet), nor any correction naming it")
     return "\n".join(lines)

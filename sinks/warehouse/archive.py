@@ -40,7 +40,12 @@ COLUMNS: tuple[str, ...] = (
     "map",
     "sent_locality",  # the map the code was sent on, and the code as sent (0006_sent_locality.sql)
     "appended_at",  # the broker's timestamp of the record: what timeliness is judged by (0009_periods.sql)
+    "supersedes_id",
+    "supersedes_at",
+    "void",  # what a correction names, and whether it counts nothing (0010_corrections.sql)
+    "sent_via",  # the topic its sender wrote: a province's ingestion topic, or the events topic (0010)
 )
+_NAMES_NOTHING = datetime(1970, 1, 1, tzinfo=UTC)  # supersedes_at of an event that corrects nothing
 
 
 class Columns:
@@ -65,9 +70,12 @@ class Columns:
         offset: int,
         received: datetime,
         appended: datetime | None = None,
+        sent_via: str = "",
     ) -> None:
-        """appended: the record's broker timestamp (default: received, as for rows archived before 0009)."""
+        """appended: the record's broker timestamp (default: received, as for rows archived before 0009);
+        sent_via: the topic the sender wrote (default: topic, where a national sender writes)."""
         place = registry().localities[event.locality]
+        named = event.supersedes
         self.rows.append(
             (
                 event.event_id,
@@ -87,6 +95,10 @@ class Columns:
                 event.map,
                 event.code_as_sent,
                 appended or received,
+                named.event_id if named else "",
+                named.occurred_at if named else _NAMES_NOTHING,
+                int(event.void),
+                sent_via or topic,
             )
         )
 
@@ -105,3 +117,42 @@ def insert(client: Client, columns: Columns, token: str) -> None:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def roots(where: str = "1") -> str:
+    """WITH clause: `roots`, each archived flow correction's report (r_locality, r_type, r_event_id, r_at:
+    its own identity; root_id, root_at: the original its links lead to, or the earliest one named that is
+    not archived). A correction naming a correction joins that one's report: the walk follows the links
+    of the archived corrections `where` keeps."""
+    return (
+        "WITH RECURSIVE links AS (SELECT locality, type, event_id, occurred_at, supersedes_id, supersedes_at"
+        f" FROM {TABLE} FINAL WHERE entity = '' AND supersedes_id != '' AND {where}),"
+        " walk AS (SELECT locality, type, event_id, occurred_at, supersedes_id AS to_id, supersedes_at AS to_at,"
+        " 0 AS depth FROM links UNION ALL SELECT w.locality, w.type, w.event_id, w.occurred_at, l.supersedes_id,"
+        " l.supersedes_at, w.depth + 1 FROM walk AS w INNER JOIN links AS l ON l.locality = w.locality"
+        " AND l.type = w.type AND l.event_id = w.to_id AND l.occurred_at = w.to_at),"
+        " roots AS (SELECT locality AS r_locality, type AS r_type, event_id AS r_event_id, occurred_at AS r_at,"
+        " argMax(to_id, depth) AS root_id, argMax(to_at, depth) AS root_at FROM walk"
+        " GROUP BY locality, type, event_id, occurred_at)"
+    )
+
+
+# The archive joined with its corrections' roots; PLACED: where an event counts (its report's instant).
+WITH_ROOTS = (
+    f"{TABLE} AS a FINAL LEFT JOIN roots ON a.locality = r_locality AND a.type = r_type"
+    " AND a.event_id = r_event_id AND a.occurred_at = r_at"
+)
+PLACED = "if(supersedes_id = '', occurred_at, root_at)"
+
+
+def flow_reports(where: str = "1") -> str:
+    """A subquery: each flow report of the archive as one row (locality, province, `at`: its original's
+    instant, and the metrics of its latest event, the one that counts), chains resolved (roots). `where`
+    filters the archived events (a report's events all occur at or after `at`); callers filter on `at`."""
+    latest = ", ".join(f"argMax({m}, (occurred_at, event_id)) AS x_{m}" for m in METRICS)
+    renamed = ", ".join(f"x_{m} AS {m}" for m in METRICS)
+    return (
+        f"{roots(where)} SELECT locality, province, at, {renamed} FROM (SELECT locality, province,"
+        f" {PLACED} AS at, {latest} FROM {WITH_ROOTS} WHERE entity = '' AND {where}"
+        " GROUP BY locality, province, type, if(supersedes_id = '', event_id, root_id), at)"
+    )

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from schemas.metrics import FLOW_METRICS, METRICS
-from sinks.warehouse.archive import FROM_MONTH
+from sinks.warehouse.archive import FROM_MONTH, PLACED, WITH_ROOTS, flow_reports, roots
 from sinks.warehouse.tables import ARCHIVE, PERIOD_ACTIONS, ROLLUP_DAY
 
 STATE_METRICS = tuple(m for m in METRICS if m not in FLOW_METRICS)  # a state entity's, in METRICS order
@@ -50,7 +50,8 @@ _CUMULATIVE = ", ".join(f"sum({m}) OVER (PARTITION BY code ORDER BY day) AS {m}"
 
 def _recount(where: str) -> str:
     """Each locality's figures from the archive up to until, of the rows `where` keeps: argMax per state
-    entity, a flow per event. One text for the recount and a period's figures, so they count alike."""
+    entity, a flow per report (its latest event, in its original's place). One text for the recount and
+    a period's figures, so they count alike."""
     return f"""
         SELECT locality, {_sums('x_')} FROM (
             SELECT locality, {_LATEST}
@@ -59,8 +60,8 @@ def _recount(where: str) -> str:
             GROUP BY locality, entity
             UNION ALL
             SELECT locality, {_PLAIN}
-            FROM {ARCHIVE} FINAL
-            WHERE entity = '' AND occurred_at <= {{until:DateTime64(6, 'UTC')}} AND {where}
+            FROM ({flow_reports(where)})
+            WHERE at <= {{until:DateTime64(6, 'UTC')}}
         ) GROUP BY locality
         """
 
@@ -111,9 +112,10 @@ NAMED: dict[str, Named] = {
         {"until": "moment", "province": "text", "ends": "counts"},
     ),
     "period_late": Named(
-        "events up to until of one province that the positions (ends) do not cover: arrived after an approval",
-        "SELECT count() AS events, arraySlice(groupArray(event_id), 1, 100) AS event_ids"
-        f" FROM {ARCHIVE} FINAL WHERE occurred_at <= {{until:DateTime64(6, 'UTC')}} AND {_IN_PROVINCE}"
+        "events placed up to until (a correction: in its original's place) of one province that the positions"
+        " (ends) do not cover: arrived after an approval",
+        f"{roots(_IN_PROVINCE)} SELECT count() AS events, arraySlice(groupArray(event_id), 1, 100) AS event_ids"
+        f" FROM {WITH_ROOTS} WHERE {PLACED} <= {{until:DateTime64(6, 'UTC')}} AND {_IN_PROVINCE}"
         f" AND NOT {_COVERED}",
         {"until": "moment", "province": "text", "ends": "counts"},
     ),
@@ -142,6 +144,13 @@ NAMED: dict[str, Named] = {
         "SELECT action_id, period, province, action, outcome, reason, status_after, by, role, at"
         f" FROM {PERIOD_ACTIONS} FINAL WHERE action_id = {{action_id:String}}",
         {"action_id": "text"},
+    ),
+    "report_history": Named(
+        "every archived flow event of one locality that is the event_id given or names it (its corrections)",
+        "SELECT event_id, type, occurred_at, received_at, payload, void, supersedes_id, supersedes_at, map,"
+        f" sent_locality, topic, sent_via FROM {ARCHIVE} FINAL WHERE locality = {{locality:String}} AND entity = ''"
+        " AND (event_id = {event_id:String} OR supersedes_id = {event_id:String}) ORDER BY occurred_at, event_id",
+        {"locality": "text", "event_id": "text"},
     ),
     "archive_count": Named(
         "archived events (after deduplication) with occurred_at >= since (a UTC DateTime64)",

@@ -29,8 +29,8 @@ import operator
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from clickhouse_connect.driver.client import Client
@@ -60,6 +60,7 @@ _KEYS = (
     "hour",
     "partition",
     "offset",
+    "report",
 )
 COUNTED_COLUMNS = (*_KEYS, *(f"c_{m}" for m in METRICS), *(f"d_{m}" for m in METRICS), "rev")
 _last_rev = 0
@@ -88,6 +89,8 @@ class Row:
     partition: int
     offset: int
     c: Vector
+    report: str = ""  # a flow's report (schemas.metrics.report_key): placed in its original's hour
+    own: str = ""  # a flow correction's own key, by which a correction naming it names it (a chain)
     d: Vector = ZERO
     stored: bool = field(default=False, compare=False)  # already in p06.counted
 
@@ -121,6 +124,7 @@ class Row:
             self.hour,
             self.partition,
             self.offset,
+            self.report,
             *self.c,
             *self.d,
             rev,
@@ -131,8 +135,30 @@ def _minus(a: Vector, b: Vector) -> Vector:
     return tuple(map(operator.sub, a, b))
 
 
+def _report(raw: tuple, at: datetime) -> tuple[str, datetime]:
+    """A flow's report key and instant as it names them (its original's; its own when it corrects
+    nothing); the key is schemas.metrics.report_key's, which the live worker uses. A chain resolves
+    further (_resolve)."""
+    named_id = raw[_FIELD["supersedes_id"]]
+    original = raw[_FIELD["supersedes_at"]].astimezone(UTC) if named_id else at
+    return _key(raw[_FIELD["type"]], named_id or raw[_FIELD["event_id"]], original), original
+
+
+def _key(type_: str, event_id: str, at: datetime) -> str:
+    return f"{type_}|{event_id}|{(at - _EPOCH) // timedelta(microseconds=1)}"
+
+
+def _instant(key: str) -> datetime:
+    return _EPOCH + timedelta(microseconds=int(key.rsplit("|", 1)[1]))
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _from_batch(raw: tuple) -> Row:
     at = raw[_FIELD["occurred_at"]].astimezone(UTC)
+    entity = raw[_FIELD["entity"]]
+    report, placed = ("", at) if entity else _report(raw, at)
     return Row(
         day=at.date(),
         locality=raw[_FIELD["locality"]],
@@ -140,12 +166,14 @@ def _from_batch(raw: tuple) -> Row:
         province=raw[_FIELD["province"]],
         level=raw[_FIELD["level"]],
         area=raw[_FIELD["area"]],
-        entity=raw[_FIELD["entity"]],
+        entity=entity,
         occurred_at=at,
-        hour=at.replace(minute=0, second=0, microsecond=0),
+        hour=placed.replace(minute=0, second=0, microsecond=0),
         partition=raw[_FIELD["partition"]],
         offset=raw[_FIELD["offset"]],
         c=raw[_METRICS_AT],
+        report=report,
+        own=_key(raw[_FIELD["type"]], raw[_FIELD["event_id"]], at) if raw[_FIELD["supersedes_id"]] else "",
     )
 
 
@@ -171,6 +199,7 @@ def _from_counted(row: Sequence[Any]) -> Row:
         hour=_utc(row[8]),
         partition=row[9],
         offset=row[10],
+        report=row[11],
         c=tuple(row[_C_AT]),
         d=tuple(row[_D_AT]),
         stored=True,
@@ -194,8 +223,8 @@ def _load_batch(client: Client, rows: list[Row]) -> None:
     client.command(f"TRUNCATE TABLE {BATCH}")
     client.insert(
         BATCH,
-        [[r.day, r.locality, r.event_id, r.entity] for r in rows],
-        column_names=["day", "locality", "event_id", "entity"],
+        [[r.day, r.locality, r.event_id, r.entity, r.report] for r in rows],
+        column_names=["day", "locality", "event_id", "entity", "report"],
     )  # occurred_at: no longer read (0007)
 
 
@@ -271,9 +300,11 @@ def plan(client: Client, columns: Columns) -> Plan:
     states = [r for r in batch if r.entity]
     for r in batch:
         out.buckets.add(r.bucket)  # a replayed batch rewrites its buckets even when its rows are stored
-        if not r.entity and not r.stored:
-            r.d = r.c  # a flow's delta is its contribution
-            out.rows.append(r)
+    flows = [r for r in batch if not r.entity]
+    if flows:
+        joined = _resolve(client, flows, out) if any(r.own and not r.stored for r in flows) else []
+        wanted = _corrected(client) | {(r.locality, r.report) for r in flows if r.own} | set(joined)
+        _place_flows(flows, _reports(client, wanted) if wanted else {}, out)
     if states:
         heads = _heads(client)
         by_entity: dict[tuple[str, str], list[Row]] = defaultdict(list)
@@ -284,6 +315,118 @@ def plan(client: Client, columns: Columns) -> Plan:
             merged = sorted(chains.get(key, []) + [r for r in mine if not r.stored], key=lambda r: r.version)
             _place(mine, merged, _outside_previous(merged, heads.get(key)), heads.get(key), out)
     return out
+
+
+_CORRECTED = "concat('report|', locality, '|', report)"  # a report with a correction, in p06.identities
+
+
+def _corrected(client: Client) -> set[tuple[str, str]]:
+    """The batch's flow reports that have a correction stored (point reads): only those have other rows."""
+    found = client.query(
+        f"SELECT key FROM {IDENTITIES} WHERE key IN (SELECT {_CORRECTED} FROM {BATCH} WHERE entity = '')"
+    ).result_rows
+    return {(key.split("|", 2)[1], key.split("|", 2)[2]) for (key,) in found}
+
+
+def _reports(client: Client, wanted: set[tuple[str, str]]) -> dict[str, list[Row]]:
+    """The stored rows of these (locality, report)s: all in their originals' hours."""
+    found = client.query(
+        f"SELECT {', '.join(COUNTED_COLUMNS[:-1])} FROM {COUNTED} FINAL WHERE hour IN {{hours:Array(DateTime('UTC'))}}"
+        " AND entity = '' AND (locality, report) IN {wanted:Array(Tuple(String, String))}",
+        parameters={
+            "hours": sorted({_instant(report).replace(minute=0, second=0, microsecond=0) for _, report in wanted}),
+            "wanted": sorted(wanted),
+        },
+    ).result_rows
+    reports: dict[str, list[Row]] = defaultdict(list)
+    for row in map(_from_counted, found):
+        reports[f"{row.locality}|{row.report}"].append(row)
+    return reports
+
+
+def _resolve(client: Client, flows: list[Row], out: Plan) -> list[tuple[str, str]]:
+    """Chains: a correction naming a correction joins that one's report. Each new correction's report
+    becomes the root its links lead to (the batch's, and the stored rows': a stored correction's report
+    is its root), and the rows that named one of them before it arrived (in its own hour, as their
+    report) move into its report: a zero row stays in the old hour. Returns the (locality, report)
+    pairs the batch now joins."""
+    new = [r for r in flows if r.own and not r.stored]
+    links = {(r.locality, r.own): r.report for r in new}
+    asked: set[tuple[str, str]] = set()
+    while todo := {(r.locality, _root(links, r.locality, r.report)) for r in new} - asked:
+        asked |= todo
+        links |= _stored_links(client, todo)
+    joined = set()
+    for r in new:
+        r.report = _root(links, r.locality, r.report)
+        r.hour = _instant(r.report).replace(minute=0, second=0, microsecond=0)
+        joined.add((r.locality, r.report))
+    for orphan in _orphans(client, new):
+        out.rows.append(replace(orphan, report="", d=ZERO))  # its old place: counts nothing
+        out.buckets.add(orphan.bucket)
+        root = _root(links, orphan.locality, orphan.report)
+        hour = _instant(root).replace(minute=0, second=0, microsecond=0)
+        own = _key(orphan.report.split("|", 1)[0], orphan.event_id, orphan.occurred_at)
+        flows.append(replace(orphan, report=root, hour=hour, stored=False, d=ZERO, own=own))
+        joined.add((orphan.locality, root))
+    return sorted(joined)
+
+
+def _root(links: dict[tuple[str, str], str], locality: str, key: str) -> str:
+    while (locality, key) in links:
+        key = links[(locality, key)]  # each link names an earlier instant: the walk ends
+    return key
+
+
+def _stored_links(client: Client, keys: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """For each (locality, key) naming a stored flow event of that type and instant, the report it is in."""
+    wanted = {(loc, k.split("|", 2)[1], _instant(k)): (loc, k) for loc, k in keys}
+    found = client.query(
+        f"SELECT locality, event_id, occurred_at, report FROM {COUNTED} FINAL"
+        f" WHERE hour IN (SELECT hour FROM {IDENTITIES} WHERE key IN {{ids:Array(String)}}) AND entity = ''"
+        " AND (locality, event_id) IN {pairs:Array(Tuple(String, String))} AND report != ''",
+        parameters={
+            "ids": [f"{at.date().isoformat()}|{loc}|{event_id}" for loc, event_id, at in wanted],
+            "pairs": sorted({(loc, event_id) for loc, event_id, _ in wanted}),
+        },
+    ).result_rows
+    links = {}
+    for locality, event_id, at, report in found:
+        key = wanted.get((locality, event_id, _utc(at)))
+        if key is not None and report.split("|", 1)[0] == key[1].split("|", 1)[0] and report != key[1]:
+            links[key] = report  # of its type and instant: a correction, in its root's report
+    return links
+
+
+def _orphans(client: Client, corrections: list[Row]) -> list[Row]:
+    """Stored rows whose report is one of these corrections' own keys: they named it before it arrived."""
+    found = client.query(
+        f"SELECT {', '.join(COUNTED_COLUMNS[:-1])} FROM {COUNTED} FINAL WHERE hour IN {{hours:Array(DateTime('UTC'))}}"
+        " AND entity = '' AND (locality, report) IN {pairs:Array(Tuple(String, String))}",
+        parameters={
+            "hours": sorted({_instant(r.own).replace(minute=0, second=0, microsecond=0) for r in corrections}),
+            "pairs": sorted({(r.locality, r.own) for r in corrections}),
+        },
+    ).result_rows
+    return list(map(_from_counted, found))
+
+
+def _place_flows(flows: list[Row], stored: dict[str, list[Row]], out: Plan) -> None:
+    """Of each report, the latest event counts (its delta is its contribution), the others nothing:
+    a new winner's row is written, and the previous winner's row again with a zero delta."""
+    members: dict[str, dict[tuple, Row]] = defaultdict(dict)
+    for key, rows in stored.items():
+        members[key] = {r.identity: r for r in rows}
+    for r in flows:
+        members[f"{r.locality}|{r.report}"].setdefault(r.identity, r)
+    for report in members.values():
+        winner = max(report.values(), key=lambda r: r.version)
+        for row in report.values():
+            wanted = row.c if row is winner else ZERO
+            if not row.stored or row.d != wanted:
+                row.d = wanted
+                out.rows.append(row)
+                out.buckets.add(row.bucket)
 
 
 def _behind_heads(
@@ -358,9 +501,11 @@ def repair(client: Client) -> None:
 
 
 def write_identities(client: Client, new: list[Row]) -> None:
-    """Where each newly counted event lies, by its identity (what _stored looks up)."""
+    """Where each newly counted event lies, by its identity (what _stored looks up); and each report a new
+    correction is in (what _corrected looks up: a report without one has no other row to read)."""
     if new:
-        client.insert(IDENTITIES, [[r.key, r.hour] for r in new], column_names=["key", "hour"])
+        keys = [[r.key, r.hour] for r in new] + [[f"report|{r.locality}|{r.report}", r.hour] for r in new if r.own]
+        client.insert(IDENTITIES, keys, column_names=["key", "hour"])
 
 
 def write_counted(client: Client, rows: list[Row], rev: int) -> None:

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from schemas.settings import Settings
 from sinks.checks.recount import expected_live
 from sinks.warehouse.reader import open_reader
 from stack.processes import P06Process, run_p06
 
-from .pipeline import REPO, Worker, figures_of, wait_for_figures
+from .pipeline import REPO, Worker, figures_of, monitor, wait_for_figures
 
 
 class Sink(P06Process):
@@ -87,3 +90,41 @@ def assert_exact_everywhere(settings: Settings, worker: Worker, sink: Any, valid
     assert archived_event_ids(settings) == {e["event_id"] for e in valid_events}
     done = p06("reconcile", "--worker-url", worker.url)
     assert done.returncode == 0, f"reconcile found differences:\n{done.stdout}\n{done.stderr}"
+
+
+def processed(worker: Worker) -> int | None:
+    try:
+        found = re.search(
+            r"^p06_events_processed_total (\d+)(?:\.0)?$",  # prometheus_client writes 6 as 6.0
+            httpx.get(f"{worker.url}/metrics", auth=monitor(), timeout=2).text,
+            re.M,
+        )
+    except httpx.HTTPError:
+        return None
+    return int(found.group(1)) if found else None
+
+
+def wait_until_processing(worker: Worker, above: int = 0, timeout_s: float = 90) -> None:
+    """Until the worker has processed more than `above` events, so that a kill lands in real work."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if (processed(worker) or 0) > above:
+            return
+        assert worker.failure() is None, worker.failure()
+        time.sleep(0.05)
+    raise AssertionError(f"the worker processed nothing beyond {above}")
+
+
+def wait_until_idle(worker: Worker, quiet_s: float = 3.0, timeout_s: float = 120) -> int:
+    """Until the worker serves and its processed count has not moved for quiet_s; returns the count."""
+    deadline = time.monotonic() + timeout_s
+    last, since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        now = processed(worker)
+        if now != last:
+            last, since = now, time.monotonic()
+        elif now is not None and time.monotonic() - since >= quiet_s:
+            return now
+        assert worker.failure() is None, worker.failure()
+        time.sleep(0.2)
+    raise AssertionError(f"the worker never settled (processed {last})")

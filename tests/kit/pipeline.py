@@ -53,7 +53,8 @@ BASE_TIME = datetime(2026, 11, 1, tzinfo=UTC)
 
 def seeded_events(seed: int, count: int, provinces: int = 3, wards_per_province: int = 12) -> list[dict[str, Any]]:
     """The tests' stream, from the project's one generator: a few provinces (urban and rural wards)
-    over five days, senders in several zones, and same-instant corrections the event_id must decide."""
+    over five days, senders in several zones, same-instant corrections the event_id must decide, and
+    flow counts corrected by events naming them."""
     return list(
         simulated_events(
             seed,
@@ -63,6 +64,7 @@ def seeded_events(seed: int, count: int, provinces: int = 3, wards_per_province:
             provinces=provinces,
             wards_per_province=wards_per_province,
             tie_share=0.05,
+            correction_share=0.1,  # flow counts corrected by events naming them (issue 24)
         )
     )
 

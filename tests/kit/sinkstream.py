@@ -28,7 +28,14 @@ def make_events(seed: int, n: int, provinces: int = 3) -> list[dict]:
     """About n distinct events over a few provinces and 30 days, with same-instant corrections."""
     return list(
         simulated_events(
-            seed, n, start=START, span=timedelta(days=30), provinces=provinces, wards_per_province=4, tie_share=0.04
+            seed,
+            n,
+            start=START,
+            span=timedelta(days=30),
+            provinces=provinces,
+            wards_per_province=4,
+            tie_share=0.04,
+            correction_share=0.1,  # flow counts corrected by events naming them (issue 24)
         )
     )
 
