@@ -24,6 +24,7 @@ from faust.types import TP, EventT
 from faust.web import Web
 
 from auth import Guard
+from schemas.alerts import Rules, load_rules
 from schemas.events import Event, Rejection, parse_message
 from schemas.metrics import identity
 from schemas.names import (
@@ -33,13 +34,18 @@ from schemas.names import (
     SOURCE_OFFSET_HEADER,
     SOURCE_PARTITION_HEADER,
     SOURCE_TOPIC_HEADER,
+    alerts_feed_topic,
+    alerts_topic,
     snapshots_topic,
+    webhooks_group,
 )
+from schemas.registry import registry as localities
 from schemas.settings import Settings
 from stack import clients as kafka_clients
-from stack.adapters.faust import App, acting_for
+from stack.adapters.faust import App, acting_for, aiokafka_producer
 from stack.partitions import counted_locality
 
+from .alerts import AlertBoard, AlertOwner, AlertsApi, Deliverer, feed_record, tick_record
 from .checkpoint import Checkpoint
 from .state import TABLE, LocalityState, Outcome
 from .stats import Consumer, Stats, metrics_registry, render
@@ -72,10 +78,16 @@ class Processor:
         self.settings = settings
         self.events_partitions: int | None = None  # learnt from the broker on first use
         self.stats = Stats()
+        self.feed: list[tuple[bytes, bytes]] = []  # (province, a changed ward's record) for its alert owner
+        self.province_of = {code: loc.province.encode() for code, loc in localities().localities.items()}
 
     def forget_cache(self) -> None:
         """After a rebalance other workers may have written our keys: read them from the table again."""
         self.cache.clear()
+
+    def take_feed(self) -> list[tuple[bytes, bytes]]:
+        feed, self.feed = self.feed, []
+        return feed
 
     def process(self, batch: Sequence[EventT]) -> dict[int, list[tuple[bytes, bytes]]]:
         """Fold a batch in; return the changed localities' snapshots per source partition."""
@@ -131,6 +143,7 @@ class Processor:
         # A locality just read from the table is republished even when nothing changed: a killed
         # worker may have stored an event's state and died before sending its snapshot, and
         # processing that event again changes nothing.
+        self.feed.append((self.province_of.get(locality, b"00"), feed_record(state)))
         return orjson.dumps(state.snapshot())
 
     def _partition_count(self) -> int:
@@ -216,11 +229,13 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
         web_host="127.0.0.1",
         web_port=settings.worker_web_port,
     )
+    rules = load_rules(settings.alert_rules, [p for p in settings.alert_webhook_allow.split(",") if p])  # refuses first
     processor = Processor(app, settings)
-    checkpoint = Checkpoint(app, processor, snapshot_topic(settings))
+    checkpoint = Checkpoint(app, processor, snapshot_topic(settings), alerts_feed_topic(settings.app_id))
     mirror = SnapshotMirror(kafka_clients.aiokafka_options(settings, "worker"), snapshot_topic(settings))
     _schedule(app, processor.events_topic, checkpoint, mirror, settings)
     guard = Guard.for_service(settings, "worker")
+    alerts = _schedule_alerts(app, settings, rules, guard)
     registry = metrics_registry(processor.stats, _consumer_figures(app, checkpoint), guard.record)
     app.routes = lambda web: install_routes(
         web.web_app,
@@ -230,6 +245,7 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
         silent_after_hours=settings.silent_after_hours,
         lang=settings.lang,
         guard=guard,
+        more=alerts.add_routes,
     )
     return app, processor
 
@@ -272,6 +288,47 @@ def _schedule(
         stats.rebalances += 1  # p06_rebalances_total: a looping group pages (ops/prometheus)
         stats.keep_only({(tp.topic, tp.partition) for tp in assigned})
         checkpoint.forget()
+
+
+def _schedule_alerts(app: faust.App, settings: Settings, rules: Rules, guard: Guard) -> AlertsApi:
+    """Each province's alert owner (an agent on the feed topic), its ticks, the board, the webhooks."""
+    options = kafka_clients.aiokafka_options(settings, "worker")
+    feed = app.topic(alerts_feed_topic(settings.app_id), key_serializer="raw", value_serializer="raw")
+    owner = AlertOwner(app, feed, alerts_topic(settings.app_id), rules, settings.topic_partitions)
+    board = AlertBoard(options, alerts_topic(settings.app_id))
+    secret = settings.alert_webhook_secret.get_secret_value().encode() if settings.alert_webhook_secret else b""
+    deliverer = Deliverer(
+        options, alerts_topic(settings.app_id), webhooks_group(settings.app_id), rules.receivers, secret
+    )
+
+    @app.agent(feed, name="p06.alerts")
+    async def own(stream: faust.Stream) -> None:
+        async for batch in stream.take_events(1000, within=0.5):
+            await owner.apply(batch)
+
+    @app.timer(interval=settings.alert_tick_s)
+    async def tick() -> None:  # silence grows without a record: each owned feed partition is looked at again
+        if app.rebalancing:
+            return
+        for tp in [tp for tp in app.consumer.assignment() if tp.topic == feed.get_topic_name()]:
+            await aiokafka_producer(app).send(tp.topic, tick_record(), partition=tp.partition)
+
+    @app.task
+    async def alert_board() -> None:
+        await board.run()
+
+    @app.task
+    async def webhooks() -> None:
+        await deliverer.run()
+
+    @app.on_partitions_revoked.connect
+    async def _forget(app: faust.App, revoked: Any, **kwargs: Any) -> None:
+        owner.forget()
+
+    async def send(province: str, record: bytes) -> object:
+        return await feed.send(key=province.encode(), value=record)
+
+    return AlertsApi(board, guard, send)
 
 
 def _consumer_figures(app: faust.App, checkpoint: Checkpoint) -> Consumer:

@@ -188,11 +188,14 @@ def install_routes(
     lang: str = DEFAULT,
     guard: Guard,
     sink_url: str | None = None,
+    more: Callable[[web.UrlDispatcher], None] | None = None,
 ) -> None:
     """metrics_text: the process's Prometheus text; stopping: true once the process is shutting down;
     guard: who may read (its login counters are in metrics_text); sink_url: the sink's API, where the period
-    panel's requests go (default: 127.0.0.1:P06_SINK_API_PORT)."""
+    panel's requests go (default: 127.0.0.1:P06_SINK_API_PORT); more: other routes (the alerts API)."""
     router = router_app.router
+    if more is not None:
+        more(router)
     LiveApi(view, guard, stopping, silent_after_hours).add_routes(router)
     add_metrics_route(router, guard, metrics_text)
     add_login_routes(router, LoginDesk(guard, "/dashboard/", lang))
