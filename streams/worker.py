@@ -78,7 +78,7 @@ class Processor:
         self.settings = settings
         self.events_partitions: int | None = None  # learnt from the broker on first use
         self.stats = Stats()
-        self.feed: list[tuple[bytes, bytes]] = []  # (province, a changed ward's record) for its alert owner
+        self.feed: dict[bytes, list[LocalityState]] = {}  # province -> its changed wards, for its alert owner
         self.province_of = {code: loc.province.encode() for code, loc in localities().localities.items()}
 
     def forget_cache(self) -> None:
@@ -86,8 +86,9 @@ class Processor:
         self.cache.clear()
 
     def take_feed(self) -> list[tuple[bytes, bytes]]:
-        feed, self.feed = self.feed, []
-        return feed
+        """One record per province of the batch's changed wards (one per ward costs the counting path more)."""
+        feed, self.feed = self.feed, {}
+        return [(province, feed_record(wards)) for province, wards in feed.items()]
 
     def process(self, batch: Sequence[EventT]) -> dict[int, list[tuple[bytes, bytes]]]:
         """Fold a batch in; return the changed localities' snapshots per source partition."""
@@ -143,7 +144,7 @@ class Processor:
         # A locality just read from the table is republished even when nothing changed: a killed
         # worker may have stored an event's state and died before sending its snapshot, and
         # processing that event again changes nothing.
-        self.feed.append((self.province_of.get(locality, b"00"), feed_record(state)))
+        self.feed.setdefault(self.province_of.get(locality, b"00"), []).append(state)
         return orjson.dumps(state.snapshot())
 
     def _partition_count(self) -> int:

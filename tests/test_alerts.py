@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 import subprocess
 import sys
 import threading
@@ -22,6 +23,7 @@ import orjson
 import pytest
 from kit.pipeline import Worker, operator, publish_raw
 
+from auth.accounts import Accounts
 from schemas.alerts import RulesError, load_rules, ward_update
 from schemas.metrics import METRIC_INDEX, METRICS
 from schemas.registry import registry
@@ -186,6 +188,11 @@ def test_alerts_fire_resolve_deliver_and_survive_a_sigkill(
         signed = "sha256=" + hmac.new(SECRET.encode(), notice[0]["body"], hashlib.sha256).hexdigest()
         assert notice[0]["headers"]["X-P06-Signature"] == signed
         assert not [r for r in receiver.requests if orjson.loads(r["body"])["scope"] == "79"]  # 01's receiver only
+        # Scoped like everything else: province 79's operator sees 79's alerts only.
+        password = secrets.token_urlsafe(12)
+        Accounts(p06_settings.accounts_folder).add("op-79", "province", password, province="79")
+        seen = httpx.get(f"{worker.url}/api/alerts", auth=("op-79", password), timeout=5).json()["alerts"]
+        assert seen and {a["scope"] for a in seen} == {"79"}
 
         # Wrong way: a known village of the first ward loses electricity; the receiver is down meanwhile (500).
         receiver.status = 500

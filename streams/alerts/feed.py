@@ -9,17 +9,17 @@ import orjson
 from streams.state import LocalityState
 
 
-def feed_record(state: LocalityState) -> bytes:
-    """A ward's absolute state (its event count versions it): replays and repeats change nothing."""
+def feed_record(states: list[LocalityState]) -> bytes:
+    """Some wards' absolute states (a ward's event count versions it): replays and repeats change nothing."""
     return orjson.dumps(
-        {"ward": state.locality, "events": state.events, "last_ms": state.last_reported_ms, "figures": state.figures}
+        {"type": "wards", "wards": [[s.locality, s.events, s.last_reported_ms, s.figures] for s in states]}
     )
 
 
 def tick_record() -> bytes:
-    return orjson.dumps({"tick": int(time.time() * 1000)})
+    return orjson.dumps({"type": "tick", "at": int(time.time() * 1000)})
 
 
 def command_record(command: str, alert_id: str, by: str, until: str | None = None) -> bytes:
     """An operator's ack or silence, for the alert's province owner."""
-    return orjson.dumps({"command": command, "id": alert_id, "by": by, "until": until})
+    return orjson.dumps({"type": "command", "command": command, "id": alert_id, "by": by, "until": until})

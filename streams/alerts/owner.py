@@ -70,7 +70,7 @@ class AlertOwner:
     def _fold(self, fe: EventT) -> list[str]:
         """The provinces this feed record touches."""
         record = orjson.loads(fe.value)
-        if "tick" in record:
+        if record["type"] == "tick":
             part = fe.message.partition
             return [p for p in self.wards_of if home_partition(p, self.partitions) == part]
         code = fe.key.decode()
@@ -78,11 +78,11 @@ class AlertOwner:
             log.warning("feed record for unknown province %r: ignored", code)
             return []
         state = self.province(code)
-        if "ward" in record:
-            old = state["wards"].get(record["ward"])
-            new = ward_update(old, record["events"], record["last_ms"], record["figures"])
-            if new is not None:
-                state["wards"][record["ward"]] = new
+        if record["type"] == "wards":
+            for ward, events, last_ms, figures in record["wards"]:
+                new = ward_update(state["wards"].get(ward), events, last_ms, figures)
+                if new is not None:
+                    state["wards"][ward] = new
         else:
             self._command(state, record)
         return [code]
