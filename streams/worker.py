@@ -247,6 +247,7 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
         lang=settings.lang,
         guard=guard,
         more=alerts.add_routes,
+        alerts=alerts.board.seen_by,
     )
     return app, processor
 

@@ -22,6 +22,7 @@ import httpx
 import orjson
 import pytest
 from kit.pipeline import Worker, operator, publish_raw
+from playwright.sync_api import Page, sync_playwright
 
 from auth.accounts import Accounts
 from schemas.alerts import RulesError, load_rules, ward_update
@@ -34,6 +35,9 @@ from stack import ensure_topics
 SECRET = "test-webhook-secret"
 VN = timezone(timedelta(hours=7))  # senders in Viet Nam stamp +07:00
 SILENT_S = 6.0
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run"]
+SHOTS = Path(__file__).resolve().parents[1] / "docs"
 
 
 class Receiver:
@@ -113,6 +117,16 @@ def publish(settings: Settings, messages: list[tuple[bytes, bytes]]) -> None:
     publish_raw(settings, settings.events_topic, list(messages))
 
 
+def log_in(page: Page, url: str, who: tuple[str, str] | None) -> None:
+    assert who is not None
+    page.goto(f"{url}/dashboard/")
+    page.fill("#name", who[0])
+    page.fill("#password", who[1])
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    page.wait_for_url(f"{url}/dashboard/")
+
+
 def tried(receiver: Receiver, key: str) -> list[dict[str, Any]]:
     return [r for r in receiver.requests if r["headers"]["Idempotency-Key"] == key]
 
@@ -129,6 +143,25 @@ def wait_alert(worker: Worker, timeout_s: float = 60, **match: Any) -> dict[str,
         return next((a for a in alerts(worker) if all(a.get(k) == v for k, v in match.items())), None)
 
     return worker.wait_until(found, timeout_s, f"an alert with {match}", poll_s=0.3)
+
+
+def panel(worker: Worker, other: dict[str, Any]) -> None:
+    """The dashboard's alerts panel, pushed over the stream: its Ack button (with the session's CSRF token)
+    names the operator; screenshots in both languages."""
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_context(viewport={"width": 1366, "height": 768}).new_page()
+        log_in(page, worker.url, operator())
+        row = page.locator(f'#alerts tr[data-id="{other['id']}"]')
+        row.locator('button[data-action="ack"]').click()
+        page.wait_for_selector(f'#alerts tr[data-id="{other['id']}"] >> text={operator()[0]}', timeout=30_000)  # type: ignore[index]
+        assert page.locator('#alerts tr[data-state="resolved"]').count() >= 2
+        page.locator("#alert-panel").screenshot(path=str(SHOTS / "alerts-panel-vi.png"), animations="disabled")
+        page.goto(f"{worker.url}/dashboard/?lang=en")
+        page.wait_for_selector(f'#alerts tr[data-id="{other['id']}"]', timeout=30_000)
+        assert "figures moving the wrong way" in page.inner_text("#alert-panel")
+        page.locator("#alert-panel").screenshot(path=str(SHOTS / "alerts-panel-en.png"), animations="disabled")
+        browser.close()
 
 
 def test_a_malformed_rules_file_or_a_receiver_outside_the_list_stops_the_start(tmp_path: Path) -> None:
@@ -236,6 +269,7 @@ def test_alerts_fire_resolve_deliver_and_survive_a_sigkill(
         wait_alert(worker, id=wrong["id"], acknowledged_by=operator()[0])  # type: ignore[index]
         unknown = subprocess.run([*cli, "ack", "01-silent-999", "--url", worker.url], capture_output=True, text=True)
         assert unknown.returncode == 1 and "no alert" in unknown.stderr
+        panel(worker, wait_alert(worker, scope="79", kind="silent", state="firing"))
     finally:
         receiver.hang.clear()
         worker.stop()
