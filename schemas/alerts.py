@@ -19,7 +19,7 @@ from .metrics import METRIC_INDEX
 
 Severity = Literal["info", "warning", "critical"]
 Watched = Literal["villages_without_electricity", "villages_without_internet", "tasks_completed", "systems_failed"]
-KINDS = ("silent", "wrong_way")
+KINDS = ("silent", "wrong_way", "dead_letters")
 DEFAULT_RULES = Path(__file__).with_name("alerts.toml")
 # A watched figure and the figure whose growth excuses its growth (a new village may lack electricity:
 # only a known one losing it is a move the wrong way); None: any fall of a "good" figure is one.
@@ -51,6 +51,13 @@ class WrongWayRule(_Rule):
     figures: list[Watched] = Field(default=list(WATCHED_NAMES), min_length=1)
 
 
+class DeadLetterRule(_Rule):
+    """More than `records` dead-letter records from one province's senders within `minutes`."""
+
+    records: int = Field(default=100, ge=1, le=100_000)
+    minutes: float = Field(default=10.0, gt=0, le=24 * 60)
+
+
 class Receiver(BaseModel):
     """A webhook: a province's (`province`) or national (no province)."""
 
@@ -63,6 +70,7 @@ class Rules(BaseModel):
     model_config = ConfigDict(extra="forbid")
     silent: SilentRule = SilentRule()
     wrong_way: WrongWayRule = WrongWayRule()
+    dead_letters: DeadLetterRule = DeadLetterRule()
     receivers: list[Receiver] = []
 
     @field_validator("receivers")
@@ -136,6 +144,22 @@ def wrong_way_wards(wards: dict[str, list[Any]], rule: WrongWayRule, now_ms: int
         return [], {}
     found = sorted(w for w, r in wards.items() if any(r[3][i] for i in idx))
     return found, {"moves": {k: v for k, v in totals.items() if v}}
+
+
+def letters_update(kept: list[list[Any]], letters: list[list[Any]], rule: DeadLetterRule) -> list[list[Any]]:
+    """A province's recent dead-letter records [ms, place, locality] with these added: a place seen already counts
+    once; only the newest `records` + 1 are kept (enough to know the count went past `records`)."""
+    seen = {letter[1] for letter in kept}
+    merged = kept + [letter for letter in letters if letter[1] not in seen]
+    return sorted(merged)[-(rule.records + 1) :]
+
+
+def dead_letter_wards(kept: list[list[Any]], rule: DeadLetterRule, now_ms: int) -> tuple[list[str], dict[str, Any]]:
+    """Lists the localities the refused records were sent for (the province's code when none was named)."""
+    recent = [letter for letter in kept if letter[0] >= now_ms - rule.minutes * 60_000]
+    if len(recent) <= rule.records:
+        return [], {}
+    return sorted({letter[2] for letter in recent}), {"records_over": rule.records, "minutes": rule.minutes}
 
 
 def iso(ms: int) -> str:

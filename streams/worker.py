@@ -46,6 +46,7 @@ from stack.adapters.faust import App, acting_for, aiokafka_producer
 from stack.partitions import counted_locality
 
 from .alerts import AlertBoard, AlertOwner, AlertsApi, Deliverer, feed_record, tick_record
+from .alerts.letters import letters_records
 from .checkpoint import Checkpoint
 from .state import TABLE, LocalityState, Outcome
 from .stats import Consumer, Stats, metrics_registry, render
@@ -307,6 +308,14 @@ def _schedule_alerts(app: faust.App, settings: Settings, rules: Rules, guard: Gu
     async def own(stream: faust.Stream) -> None:
         async for batch in stream.take_events(1000, within=0.5):
             await owner.apply(batch)
+
+    dead_letters = app.topic(settings.dlq_topic, key_serializer="raw", value_serializer="raw")
+
+    @app.agent(dead_letters, name="p06.alerts.letters")
+    async def letters(stream: faust.Stream) -> None:  # each province's refused records, to its owner
+        async for batch in stream.take_events(500, within=1.0):
+            for province, record in letters_records(batch, settings.events_topic):
+                await feed.send(key=province, value=record)
 
     @app.timer(interval=settings.alert_tick_s)
     async def tick() -> None:  # silence grows without a record: each owned feed partition is looked at again

@@ -35,6 +35,7 @@ from stack import ensure_topics
 SECRET = "test-webhook-secret"
 VN = timezone(timedelta(hours=7))  # senders in Viet Nam stamp +07:00
 SILENT_S = 6.0
+DEAD_LETTER_MINUTES = 0.15
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run"]
 SHOTS = Path(__file__).resolve().parents[1] / "docs"
@@ -93,6 +94,10 @@ severity = "warning"
 [wrong_way]
 moves = 1
 severity = "critical"
+
+[dead_letters]
+records = 3
+minutes = {DEAD_LETTER_MINUTES}
 
 [[receivers]]
 url = "{receiver_url}"
@@ -209,8 +214,15 @@ def test_alerts_fire_resolve_deliver_and_survive_a_sigkill(
     now = datetime.now(VN)
     ensure_topics(p06_settings)
     publish_raw(p06_settings, p06_settings.events_topic, [village(w, "V1", True, now) for w in (*wards, other)])
+    refused = [(wards[1].encode(), b"not json %d" % i) for i in range(4)]  # 4 > 3 records refused in 9 s
+    publish_raw(p06_settings, p06_settings.events_topic, refused)
     worker = Worker(local_broker.free_port(), tmp_path, **env)
     try:
+        # Dead letters: more than 3 of province 01's records refused within the window, then quiet.
+        letters = wait_alert(worker, scope="01", kind="dead_letters", state="firing")
+        assert letters["details"] == {"records_over": 3, "minutes": DEAD_LETTER_MINUTES}
+        wait_alert(worker, id=letters["id"], state="resolved")
+        assert not [a for a in alerts(worker) if a["kind"] == "dead_letters" and a["scope"] != "01"]
         # Silent: one alert for province 01 listing its three wards, not three alerts; 79 has its own.
         silent = wait_alert(worker, scope="01", kind="silent", state="firing")
         silent = wait_alert(worker, id=silent["id"], wards=sorted(wards))

@@ -20,7 +20,15 @@ import faust
 import orjson
 from faust.types import EventT
 
-from schemas.alerts import Rules, silent_wards, step, ward_update, wrong_way_wards
+from schemas.alerts import (
+    Rules,
+    dead_letter_wards,
+    letters_update,
+    silent_wards,
+    step,
+    ward_update,
+    wrong_way_wards,
+)
 from schemas.registry import registry
 from stack.adapters.faust import acting_for, aiokafka_producer
 from stack.partitions import home_partition
@@ -83,6 +91,9 @@ class AlertOwner:
                 new = ward_update(state["wards"].get(ward), events, last_ms, figures)
                 if new is not None:
                     state["wards"][ward] = new
+        elif record["type"] == "dead_letters":
+            kept = state.get("letters", [])
+            state["letters"] = letters_update(kept, record["letters"], self.rules.dead_letters)
         else:
             self._command(state, record)
         return [code]
@@ -102,10 +113,12 @@ class AlertOwner:
 
     def _evaluate(self, code: str, now_ms: int) -> None:
         state = self.province(code)
-        silent, wrong = self.rules.silent, self.rules.wrong_way
+        silent, wrong, dead = self.rules.silent, self.rules.wrong_way, self.rules.dead_letters
+        letters = state.get("letters", [])
         judged = {
             "silent": (silent, silent_wards(state["wards"], silent, now_ms) if silent.enabled else ([], {})),
             "wrong_way": (wrong, wrong_way_wards(state["wards"], wrong, now_ms) if wrong.enabled else ([], {})),
+            "dead_letters": (dead, dead_letter_wards(letters, dead, now_ms) if dead.enabled else ([], {})),
         }
         for kind, (rule, (wards, details)) in judged.items():
             alert = state["alerts"].get(kind)

@@ -346,6 +346,7 @@ const WARDS_SHOWN = 5;
 const ALERT_TEXT = {
   silent: () => t("alerts.kind_silent"),
   wrong_way: () => t("alerts.kind_wrong_way"),
+  dead_letters: () => t("alerts.kind_dead_letters"),
   info: () => t("alerts.severity_info"),
   warning: () => t("alerts.severity_warning"),
   critical: () => t("alerts.severity_critical"),
