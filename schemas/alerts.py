@@ -3,7 +3,7 @@ wards make an alert of each kind fire and resolve. No Kafka, no web: the worker'
 the tests judge with these functions.
 
 One alert per (province, kind), listing its wards. A ward's record here is what the owner last heard of it:
-[events received, newest receipt (ms), watched figures, wrong-way moves per watched figure].
+[events received, newest receipt (ms), watched figures, wrong-way moves per watched figure, their bases].
 """
 
 from __future__ import annotations

@@ -297,7 +297,7 @@ def _schedule_alerts(app: faust.App, settings: Settings, rules: Rules, guard: Gu
     """Each province's alert owner (an agent on the feed topic), its ticks, the board, the webhooks."""
     options = kafka_clients.aiokafka_options(settings, "worker")
     feed = app.topic(alerts_feed_topic(settings.app_id), key_serializer="raw", value_serializer="raw")
-    owner = AlertOwner(app, feed, alerts_topic(settings.app_id), rules, settings.topic_partitions)
+    owner = AlertOwner(app, feed, alerts_topic(settings.app_id), rules, settings.topic_partitions, ROCKSDB_OPTIONS)
     board = AlertBoard(options, alerts_topic(settings.app_id))
     secret = settings.alert_webhook_secret.get_secret_value().encode() if settings.alert_webhook_secret else b""
     deliverer = Deliverer(
@@ -306,7 +306,7 @@ def _schedule_alerts(app: faust.App, settings: Settings, rules: Rules, guard: Gu
 
     @app.agent(feed, name="p06.alerts")
     async def own(stream: faust.Stream) -> None:
-        async for batch in stream.take_events(1000, within=0.5):
+        async for batch in stream.take_events(1000, within=1.0):  # a province written once a second at most
             await owner.apply(batch)
 
     dead_letters = app.topic(settings.dlq_topic, key_serializer="raw", value_serializer="raw")

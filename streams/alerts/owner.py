@@ -5,8 +5,9 @@ The table's record of a province holds what its owner heard of each ward (schema
 its alert of each kind. A feed record is a ward's absolute state, versioned by its event count: applying
 one twice changes nothing. Ticks (sent by every worker to the feed partitions it owns) make the owner look
 again when nothing arrives, so silence is seen. An alert record is written to the table, then sent to the
-alerts topic; only once the broker has it is it marked sent. A worker killed in between leaves it unsent in
-the changelog, and the next owner sends it again: at least once, under the same idempotency key.
+alerts topic, and the batch waits until the broker has it. A worker killed in between leaves it in the
+changelog only: the next owner, reading the province from the table, sends its alerts again (at least once,
+under the same idempotency key; the board keeps the newest version).
 """
 
 from __future__ import annotations
@@ -44,20 +45,32 @@ def empty_province() -> dict[str, Any]:
 class AlertOwner:
     """Folds feed records into provinces' records, evaluates the rules, sends the alert records."""
 
-    def __init__(self, app: faust.App, feed: faust.TopicT, alerts_topic: str, rules: Rules, partitions: int) -> None:
+    def __init__(
+        self,
+        app: faust.App,
+        feed: faust.TopicT,
+        alerts_topic: str,
+        rules: Rules,
+        partitions: int,
+        options: dict[str, int],
+    ) -> None:
         self.app, self.feed, self.alerts_topic, self.rules = app, feed, alerts_topic, rules
         self.partitions = partitions
-        self.table = app.Table(TABLE, default=None, partitions=partitions)
+        self.table = app.Table(TABLE, default=None, partitions=partitions, options=dict(options))  # small RocksDBs
         self.cache: dict[str, dict[str, Any]] = {}
         self.wards_of = registry().wards_by_province
+        self.outbox: list[dict[str, Any]] = []  # alert records to send after this batch's table writes
         self.sent = 0  # alert records the broker has
 
     def forget(self) -> None:
         self.cache.clear()
 
     def province(self, code: str) -> dict[str, Any]:
+        """A province as its record stands; read from the table, its alerts are sent again: a previous
+        owner may have written them and died before sending (a receiver drops the repeat by its key)."""
         if code not in self.cache:
             self.cache[code] = self.table.get(code) or empty_province()
+            self.outbox.extend(self.cache[code]["alerts"].values())
         return self.cache[code]
 
     async def apply(self, batch: Sequence[EventT]) -> None:
@@ -71,9 +84,8 @@ class AlertOwner:
             self._evaluate(code, now_ms)
             with acting_for(carrier):
                 self.table[code] = self.province(code)
-        unsent = {code: fe for code, fe in touched.items() if self._unsent(code)}
-        if unsent:
-            await self._send(unsent)
+        if self.outbox:
+            await self._send()
 
     def _fold(self, fe: EventT) -> list[str]:
         """The provinces this feed record touches."""
@@ -109,7 +121,7 @@ class AlertOwner:
                 alert["silenced_until"] = record["until"]
             alert["version"] += 1
             alert["notify"] = False
-            alert["sent"] = False
+            self.outbox.append(alert)
 
     def _evaluate(self, code: str, now_ms: int) -> None:
         state = self.province(code)
@@ -129,26 +141,14 @@ class AlertOwner:
             if new is not None:
                 if alert is None or new["id"] != alert["id"]:
                     state["count"] += 1
-                state["alerts"][kind] = {**new, "sent": False}
+                state["alerts"][kind] = new
+                self.outbox.append(new)
 
-    def _unsent(self, code: str) -> bool:
-        return any(not a["sent"] for a in self.province(code)["alerts"].values())
-
-    async def _send(self, unsent: dict[str, EventT]) -> None:
+    async def _send(self) -> None:
+        """The batch's alert records, after the table writes that hold them; waits until the broker has them."""
         producer = aiokafka_producer(self.app)
-        delivered = []
-        for code in unsent:
-            for alert in self.province(code)["alerts"].values():
-                if not alert["sent"]:
-                    record = {k: v for k, v in alert.items() if k != "sent"}
-                    key = alert["id"].encode()
-                    delivered.append(await producer.send(self.alerts_topic, orjson.dumps(record), key=key))
+        outbox, self.outbox = self.outbox, []
+        delivered = [await producer.send(self.alerts_topic, orjson.dumps(a), key=a["id"].encode()) for a in outbox]
         for future in delivered:
             await future
         self.sent += len(delivered)
-        for code, carrier in unsent.items():
-            state = self.province(code)
-            for alert in state["alerts"].values():
-                alert["sent"] = True
-            with acting_for(carrier):
-                self.table[code] = state
