@@ -16,6 +16,7 @@ from sinks import cli as sinks_cli
 from sinks.periods import cli as periods_cli
 from stack import cli as stack_cli
 from streams import cli as streams_cli
+from streams.alerts import cli as alerts_cli
 
 app = typer.Typer(
     help="Project 06 live national reporting: publish, count, archive and report locality status.",
@@ -52,6 +53,7 @@ app.add_typer(producers_cli.gateway_app, name="gateway")
 app.command("worker")(streams_cli.worker)
 app.command("admission")(streams_cli.admission)
 app.command("live")(streams_cli.live)
+app.add_typer(alerts_cli.alerts_app, name="alerts")
 app.command("up")(streams_cli.up)
 app.command("sink")(sinks_cli.sink)
 app.add_typer(sinks_cli.report_app, name="report")

@@ -71,3 +71,18 @@ def periods_topic(events_topic: str) -> str:
 def periods_group(app_id: str) -> str:
     """The sink's consumer of the period actions: the one writer per (period, province)."""
     return f"{app_id}-sink-periods"
+
+
+def alerts_feed_topic(app_id: str) -> str:
+    """What each province's alert owner hears, keyed by province: its wards' states, ticks, operators' acks."""
+    return f"{app_id}.alerts-feed"
+
+
+def alerts_topic(app_id: str) -> str:
+    """Every alert's records (keyed by alert id), written by its province's owner; the panel and webhooks read it."""
+    return f"{app_id}.alerts"
+
+
+def webhooks_group(app_id: str) -> str:
+    """The consumer group delivering alert notices to webhooks: it commits after a notice is delivered."""
+    return f"{app_id}-alerts-webhooks"

@@ -119,6 +119,18 @@ class Settings(BaseSettings):
     publish_timeout_s: float = Field(
         30.0, gt=0, le=600, description="how long a publish waits for the broker before spooling"
     )
+    alert_rules: Path | None = Field(
+        None, description="the business alerts' rules file (TOML); empty: the shipped schemas/alerts.toml"
+    )
+    alert_webhook_secret: SecretStr | None = Field(
+        None, description="the HMAC-SHA256 secret signing each webhook notice (X-P06-Signature)"
+    )
+    alert_webhook_allow: str = Field(
+        "", description="comma-separated URL prefixes a webhook receiver must start with; others are refused"
+    )
+    alert_tick_s: float = Field(
+        30.0, gt=0, le=3600, description="how often each province's alert owner looks again (silence grows unheard)"
+    )
     silent_after_hours: float = Field(24.0, gt=0, description="a locality silent this long is listed as silent")
     timezone: str = Field(
         "Asia/Ho_Chi_Minh",

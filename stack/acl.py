@@ -12,7 +12,7 @@ and app id, so each test can grant the same table for its own per-test topics.
                        topic E, E.dlq (literal)              WRITE, DESCRIBE
                        group APP (prefixed)                  READ, DESCRIBE
   p06-worker           topic E (literal)                     READ, WRITE, DESCRIBE  (re-sends to the right partition)
-                       topic E.dlq (literal)                 WRITE, DESCRIBE
+                       topic E.dlq (literal)                 READ, WRITE, DESCRIBE  (reads: dead-letter alerts)
                        topic APP (prefixed)                  ALL  (Faust's changelogs, snapshots; it creates them)
                        group APP (prefixed)                  ALL
   p06-sink             topic E (literal)                     READ, DESCRIBE
@@ -72,7 +72,7 @@ def rules(events_topic: str, dlq_topic: str, app_id: str, provinces: Iterable[st
     table += _rules_for(p["admission"], "topic", dlq_topic, False, "WRITE", "DESCRIBE")
     table += _rules_for(p["admission"], "group", app_id, True, "READ", "DESCRIBE")
     table += _rules_for(p["worker"], "topic", events_topic, False, "READ", "WRITE", "DESCRIBE")
-    table += _rules_for(p["worker"], "topic", dlq_topic, False, "WRITE", "DESCRIBE")
+    table += _rules_for(p["worker"], "topic", dlq_topic, False, "READ", "WRITE", "DESCRIBE")
     table += _rules_for(p["worker"], "topic", app_id, True, "ALL")
     table += _rules_for(p["worker"], "group", worker_group(app_id), True, "ALL")
     table += _rules_for(p["sink"], "topic", events_topic, False, "READ", "DESCRIBE")

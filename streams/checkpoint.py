@@ -8,7 +8,8 @@ Exactness rests on idempotent state and on a position kept with it, not on Kafka
 3. admits each record against its partition's position, and seeks back over records that were skipped;
 4. folds the admitted records into the localities' state (streams.worker.Processor): each changed
    record is a table write, queued for the changelog partition of the event it acts for;
-5. sends the changed localities' snapshots and waits until the broker has them;
+5. sends the changed localities' snapshots, and their records for the province's alert owner
+   (streams.alerts), and waits until the broker has them;
 6. writes each partition's position into the same table, after the state and snapshots it covers;
 7. leaves the commit to Faust: its offsets are only where reading starts (a commit ahead of the state
    or behind it changes nothing); before a partition is handed over Faust flushes its producer, and
@@ -34,6 +35,7 @@ import faust
 from faust.types import TP, EventT
 
 from stack.adapters.faust import acting_for, aiokafka_producer
+from stack.partitions import home_partition
 
 from .positions import Positions, Verdict, position_key
 from .stats import Stats
@@ -54,16 +56,19 @@ class Processor(Protocol):
 
     def forget_cache(self) -> None: ...
 
+    def take_feed(self) -> list[tuple[bytes, bytes]]: ...
+
 
 class Checkpoint:
     """One batch's way from fetched records to a position the next owner of its partitions can trust."""
 
-    def __init__(self, app: faust.App, processor: Processor, snapshot_topic: str) -> None:
+    def __init__(self, app: faust.App, processor: Processor, snapshot_topic: str, feed_topic: str) -> None:
         self.app, self.processor = app, processor
         self.table = processor.table
         self.events_topic = processor.events_topic.get_topic_name()
         self.snapshot_topic = snapshot_topic
         self.snapshot_partitions: int | None = None  # learnt on the first send
+        self.feed_topic, self.feed_partitions = feed_topic, 1  # the alert owners' feed (streams.alerts)
         self.positions = Positions()
 
     def forget(self) -> None:
@@ -104,23 +109,34 @@ class Checkpoint:
         return admitted
 
     async def _publish_snapshots(self, changed: Snapshots) -> None:
-        """Send the changed snapshots, packed per partition (one record per locality costs far more),
-        and wait until the broker has them all."""
+        """Send the changed snapshots and their alert feed records, packed per partition (one record per
+        locality costs far more), and wait until the broker has them all."""
         producer = aiokafka_producer(self.app)
         if self.snapshot_partitions is None:
             # The snapshot topic may have fewer partitions than the events topic; any partition will do.
             self.snapshot_partitions = len(await producer.partitions_for(self.snapshot_topic))
-        delivered = []
+            self.feed_partitions = len(await producer.partitions_for(self.feed_topic))
+        snapshots: Snapshots = {}
         for source_partition, records in changed.items():
-            partition = source_partition % self.snapshot_partitions
+            snapshots.setdefault(source_partition % self.snapshot_partitions, []).extend(records)
+        feed: Snapshots = {}
+        for province, record in self.processor.take_feed():  # keyed by province: its one owner reads it
+            feed.setdefault(home_partition(province.decode(), self.feed_partitions), []).append((province, record))
+        delivered = [*await self._send(self.snapshot_topic, snapshots), *await self._send(self.feed_topic, feed)]
+        await asyncio.gather(*delivered)
+
+    async def _send(self, topic: str, records_of: Snapshots) -> list[Any]:
+        producer = aiokafka_producer(self.app)
+        delivered = []
+        for partition, records in records_of.items():
             batch = producer.create_batch()
             for key, value in records:
                 if batch.append(key=key, value=value, timestamp=None) is None:  # full: send, start another
-                    delivered.append(await producer.send_batch(batch, self.snapshot_topic, partition=partition))
+                    delivered.append(await producer.send_batch(batch, topic, partition=partition))
                     batch = producer.create_batch()
                     batch.append(key=key, value=value, timestamp=None)
-            delivered.append(await producer.send_batch(batch, self.snapshot_topic, partition=partition))
-        await asyncio.gather(*delivered)
+            delivered.append(await producer.send_batch(batch, topic, partition=partition))
+        return delivered
 
     def _write_positions(self, admitted: Sequence[EventT]) -> None:
         last_of: dict[int, EventT] = {fe.message.partition: fe for fe in admitted}

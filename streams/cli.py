@@ -28,7 +28,10 @@ def worker(
     web_port: int | None = typer.Option(None, help="P06_WORKER_WEB_PORT: port of the live API and dashboard"),
 ) -> None:
     """Run a Faust worker: count events into live figures, serve the live API and dashboard."""
+    from schemas.alerts import load_rules
+    from schemas.names import alerts_feed_topic, alerts_topic
     from stack import ensure_topics
+    from stack.topics import create_topics
 
     from .watchdog import Worker, restart_if_requested
     from .worker import create_app, snapshot_topic
@@ -37,7 +40,9 @@ def worker(
         os.environ["P06_WORKER_WEB_PORT"] = str(web_port)
         settings.cache_clear()
     s = settings()
+    load_rules(s.alert_rules, [p for p in s.alert_webhook_allow.split(",") if p])  # a wrong file stops the start
     ensure_topics(s, compacted=(snapshot_topic(s),))
+    create_topics(s, [alerts_feed_topic(s.app_id), alerts_topic(s.app_id)], s.topic_partitions)
     app, _ = create_app(s)
     # The state is many small objects that live long: with Python's default thresholds the cycle
     # collector ran 43 full passes in a 26 s drain (10 s of it, py-spy). Collect rarely, and never

@@ -24,6 +24,7 @@ from faust.types import TP, EventT
 from faust.web import Web
 
 from auth import Guard
+from schemas.alerts import Rules, load_rules
 from schemas.events import Event, Rejection, parse_message
 from schemas.metrics import identity
 from schemas.names import (
@@ -33,13 +34,19 @@ from schemas.names import (
     SOURCE_OFFSET_HEADER,
     SOURCE_PARTITION_HEADER,
     SOURCE_TOPIC_HEADER,
+    alerts_feed_topic,
+    alerts_topic,
     snapshots_topic,
+    webhooks_group,
 )
+from schemas.registry import registry as localities
 from schemas.settings import Settings
 from stack import clients as kafka_clients
-from stack.adapters.faust import App, acting_for
+from stack.adapters.faust import App, acting_for, aiokafka_producer
 from stack.partitions import counted_locality
 
+from .alerts import AlertBoard, AlertOwner, AlertsApi, Deliverer, feed_record, tick_record
+from .alerts.letters import letters_records
 from .checkpoint import Checkpoint
 from .state import TABLE, LocalityState, Outcome
 from .stats import Consumer, Stats, metrics_registry, render
@@ -72,10 +79,17 @@ class Processor:
         self.settings = settings
         self.events_partitions: int | None = None  # learnt from the broker on first use
         self.stats = Stats()
+        self.feed: dict[bytes, list[LocalityState]] = {}  # province -> its changed wards, for its alert owner
+        self.province_of = {code: loc.province.encode() for code, loc in localities().localities.items()}
 
     def forget_cache(self) -> None:
         """After a rebalance other workers may have written our keys: read them from the table again."""
         self.cache.clear()
+
+    def take_feed(self) -> list[tuple[bytes, bytes]]:
+        """One record per province of the batch's changed wards (one per ward costs the counting path more)."""
+        feed, self.feed = self.feed, {}
+        return [(province, feed_record(wards)) for province, wards in feed.items()]
 
     def process(self, batch: Sequence[EventT]) -> dict[int, list[tuple[bytes, bytes]]]:
         """Fold a batch in; return the changed localities' snapshots per source partition."""
@@ -131,6 +145,7 @@ class Processor:
         # A locality just read from the table is republished even when nothing changed: a killed
         # worker may have stored an event's state and died before sending its snapshot, and
         # processing that event again changes nothing.
+        self.feed.setdefault(self.province_of.get(locality, b"00"), []).append(state)
         return orjson.dumps(state.snapshot())
 
     def _partition_count(self) -> int:
@@ -216,11 +231,13 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
         web_host="127.0.0.1",
         web_port=settings.worker_web_port,
     )
+    rules = load_rules(settings.alert_rules, [p for p in settings.alert_webhook_allow.split(",") if p])  # refuses first
     processor = Processor(app, settings)
-    checkpoint = Checkpoint(app, processor, snapshot_topic(settings))
+    checkpoint = Checkpoint(app, processor, snapshot_topic(settings), alerts_feed_topic(settings.app_id))
     mirror = SnapshotMirror(kafka_clients.aiokafka_options(settings, "worker"), snapshot_topic(settings))
     _schedule(app, processor.events_topic, checkpoint, mirror, settings)
     guard = Guard.for_service(settings, "worker")
+    alerts = _schedule_alerts(app, settings, rules, guard)
     registry = metrics_registry(processor.stats, _consumer_figures(app, checkpoint), guard.record)
     app.routes = lambda web: install_routes(
         web.web_app,
@@ -230,6 +247,8 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
         silent_after_hours=settings.silent_after_hours,
         lang=settings.lang,
         guard=guard,
+        more=alerts.add_routes,
+        alerts=alerts.board.seen_by,
     )
     return app, processor
 
@@ -272,6 +291,55 @@ def _schedule(
         stats.rebalances += 1  # p06_rebalances_total: a looping group pages (ops/prometheus)
         stats.keep_only({(tp.topic, tp.partition) for tp in assigned})
         checkpoint.forget()
+
+
+def _schedule_alerts(app: faust.App, settings: Settings, rules: Rules, guard: Guard) -> AlertsApi:
+    """Each province's alert owner (an agent on the feed topic), its ticks, the board, the webhooks."""
+    options = kafka_clients.aiokafka_options(settings, "worker")
+    feed = app.topic(alerts_feed_topic(settings.app_id), key_serializer="raw", value_serializer="raw")
+    owner = AlertOwner(app, feed, alerts_topic(settings.app_id), rules, settings.topic_partitions, ROCKSDB_OPTIONS)
+    board = AlertBoard(options, alerts_topic(settings.app_id))
+    secret = settings.alert_webhook_secret.get_secret_value().encode() if settings.alert_webhook_secret else b""
+    deliverer = Deliverer(
+        options, alerts_topic(settings.app_id), webhooks_group(settings.app_id), rules.receivers, secret
+    )
+
+    @app.agent(feed, name="p06.alerts")
+    async def own(stream: faust.Stream) -> None:
+        async for batch in stream.take_events(1000, within=1.0):  # a province written once a second at most
+            await owner.apply(batch)
+
+    dead_letters = app.topic(settings.dlq_topic, key_serializer="raw", value_serializer="raw")
+
+    @app.agent(dead_letters, name="p06.alerts.letters")
+    async def letters(stream: faust.Stream) -> None:  # each province's refused records, to its owner
+        async for batch in stream.take_events(500, within=1.0):
+            for province, record in letters_records(batch, settings.events_topic):
+                await feed.send(key=province, value=record)
+
+    @app.timer(interval=settings.alert_tick_s)
+    async def tick() -> None:  # silence grows without a record: each owned feed partition is looked at again
+        if app.rebalancing:
+            return
+        for tp in [tp for tp in app.consumer.assignment() if tp.topic == feed.get_topic_name()]:
+            await aiokafka_producer(app).send(tp.topic, tick_record(), partition=tp.partition)
+
+    @app.task
+    async def alert_board() -> None:
+        await board.run()
+
+    @app.task
+    async def webhooks() -> None:
+        await deliverer.run()
+
+    @app.on_partitions_revoked.connect
+    async def _forget(app: faust.App, revoked: Any, **kwargs: Any) -> None:
+        owner.forget()
+
+    async def send(province: str, record: bytes) -> object:
+        return await feed.send(key=province.encode(), value=record)
+
+    return AlertsApi(board, guard, send)
 
 
 def _consumer_figures(app: faust.App, checkpoint: Checkpoint) -> Consumer:

@@ -32,6 +32,7 @@ from .periods import PeriodsPassage
 
 DASHBOARD_FILES = Path(__file__).parent / "dashboard"
 SSE_INTERVAL_S = 1.0
+AlertsOf = Callable[[Callable[[str], bool]], list[dict[str, Any]]]  # who may see a province -> the alerts shown
 
 
 def forbidden(account: Account, what: str) -> web.Response:
@@ -61,8 +62,15 @@ def scoped_silent(body: dict[str, Any], account: Account) -> dict[str, Any]:
 class LiveApi:
     """The handlers of /api/*: each gets the account the guard admitted."""
 
-    def __init__(self, view: SnapshotMirror, guard: Guard, stopping: Callable[[], bool], silent_after_hours: float):
-        self.view = view
+    def __init__(
+        self,
+        view: SnapshotMirror,
+        guard: Guard,
+        stopping: Callable[[], bool],
+        silent_after_hours: float,
+        alerts: AlertsOf | None = None,
+    ):
+        self.view, self.alerts = view, alerts
         self.guard = guard
         self.stopping = stopping
         self.silent_after_hours = silent_after_hours
@@ -122,6 +130,7 @@ class LiveApi:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await response.prepare(request)
         last: bytes | None = None
+        last_alerts: bytes | None = None
         try:
             while not self.stopping():  # an open dashboard must not hold up the worker's shutdown
                 if not isinstance(await self.guard.who(asking(request)), Account):  # revoked or expired: the end
@@ -133,6 +142,11 @@ class LiveApi:
                     last = figures
                 else:
                     await response.write(b": keep-alive\n\n")
+                if self.alerts is not None:  # the alerts this account may see, when they change
+                    alerts = orjson.dumps({"alerts": self.alerts(account.sees)})
+                    if alerts != last_alerts:
+                        await response.write(b"event: alerts\ndata: " + alerts + b"\n\n")
+                        last_alerts = alerts
                 await asyncio.sleep(SSE_INTERVAL_S)
         except ConnectionResetError:  # the browser went away: nothing to do
             pass
@@ -188,12 +202,17 @@ def install_routes(
     lang: str = DEFAULT,
     guard: Guard,
     sink_url: str | None = None,
+    more: Callable[[web.UrlDispatcher], None] | None = None,
+    alerts: AlertsOf | None = None,
 ) -> None:
     """metrics_text: the process's Prometheus text; stopping: true once the process is shutting down;
     guard: who may read (its login counters are in metrics_text); sink_url: the sink's API, where the period
-    panel's requests go (default: 127.0.0.1:P06_SINK_API_PORT)."""
+    panel's requests go (default: 127.0.0.1:P06_SINK_API_PORT); more: other routes (the alerts API); alerts: the
+    alerts an account may see, pushed over the stream for the dashboard's panel."""
     router = router_app.router
-    LiveApi(view, guard, stopping, silent_after_hours).add_routes(router)
+    if more is not None:
+        more(router)
+    LiveApi(view, guard, stopping, silent_after_hours, alerts).add_routes(router)
     add_metrics_route(router, guard, metrics_text)
     add_login_routes(router, LoginDesk(guard, "/dashboard/", lang))
     add_dashboard_routes(router, guard, lang)

@@ -340,6 +340,49 @@ async function drawPeriods() {
 
 // ---- wiring -----------------------------------------------------------------------------------
 
+// ---- business alerts (pushed over the stream, as the account may see them; one per province and kind) ----
+
+const WARDS_SHOWN = 5;
+const ALERT_TEXT = {
+  silent: () => t("alerts.kind_silent"),
+  wrong_way: () => t("alerts.kind_wrong_way"),
+  dead_letters: () => t("alerts.kind_dead_letters"),
+  info: () => t("alerts.severity_info"),
+  warning: () => t("alerts.severity_warning"),
+  critical: () => t("alerts.severity_critical"),
+  firing: () => t("alerts.state_firing"),
+  resolved: () => t("alerts.state_resolved"),
+};
+const alertText = (word) => (ALERT_TEXT[word] ?? (() => word))();
+
+async function acknowledge(id) {
+  await fetch(`/api/alerts/${encodeURIComponent(id)}/ack`, { method: "POST", headers: { "X-CSRF-Token": me.csrf ?? "" } });
+}
+
+function alertRow(a) {
+  const name = (code) => registry.provinces[code]?.name ?? code;
+  const wardNames = a.wards.slice(0, WARDS_SHOWN).join(", ")
+    + (a.wards.length > WARDS_SHOWN ? ` ${t("alerts.more_wards", { n: num.format(a.wards.length - WARDS_SHOWN) })}` : "");
+  const who = el("td", {}, a.acknowledged_by ?? "");
+  if (!a.acknowledged_by && a.state === "firing") {
+    const button = el("button", { type: "button", "data-action": "ack" }, t("alerts.ack"));
+    button.addEventListener("click", () => acknowledge(a.id).catch(console.error));
+    who.append(button);
+  }
+  const tr = el("tr", { "data-id": a.id, "data-state": a.state, "data-severity": a.severity });
+  tr.append(el("td", {}, alertText(a.kind)), el("td", {}, name(a.scope)), el("td", {}, alertText(a.severity)),
+    el("td", {}, moment.format(new Date(a.since))), el("td", {}, wardNames), el("td", {}, alertText(a.state)), who);
+  return tr;
+}
+
+function drawAlerts(body) {
+  const firing = body.alerts.filter((a) => a.state === "firing").length;
+  $("#alert-summary").textContent = body.alerts.length
+    ? t("alerts.summary", { firing: num.format(firing), resolved: num.format(body.alerts.length - firing) })
+    : t("alerts.none");
+  $("#alerts tbody").replaceChildren(...body.alerts.map(alertRow));
+}
+
 async function getJSON(url) {
   const res = await fetch(url, { cache: "no-store" });
   if (res.status === 401) { // the session expired or was revoked: log in again, back to this page in its language
@@ -379,6 +422,7 @@ function connect() {
   // EventSource reconnects by itself; say so, so nobody trusts figures that stopped moving.
   source.onerror = () => setStatus("down", t("dashboard.reconnecting"));
   source.addEventListener("live", (e) => draw(JSON.parse(e.data)));
+  source.addEventListener("alerts", (e) => drawAlerts(JSON.parse(e.data)));
 }
 
 // The stream is quiet while no figure changes, and a hung worker looks just as quiet: ask directly.
