@@ -65,7 +65,10 @@ def stack_up(
     and one password per principal made on first start under DATA_DIR/kafka/secrets."""
     s = settings()
     secured = not plaintext and s.kafka_security_protocol != "PLAINTEXT"
-    if brokers > 1 or cluster.is_cluster(s.data_dir):
+    if cluster.is_cluster(s.data_dir):  # a folder holds one broker or one cluster: start what it holds
+        _cluster_up(s, len(cluster.nodes(s.data_dir)) if brokers == 1 else brokers, secured)
+        return
+    if brokers > 1:
         _cluster_up(s, brokers, secured)
         return
     try:

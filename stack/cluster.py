@@ -168,15 +168,15 @@ def stop(data_dir: Path, node_id: int, kill: bool = False, timeout_s: float = ST
 
 def down(data_dir: Path, purge: bool = False) -> bool:
     """Every node stopped (all at once); with purge, the cluster's folder deleted. True if one was up."""
-    running = [n for n in nodes(data_dir) if n.pid is not None]
-    for n in running:
-        os.killpg(n.pid, signal.SIGTERM)  # type: ignore[arg-type]
+    running = [n.pid for n in nodes(data_dir) if n.pid is not None]
+    for pid in running:
+        os.killpg(pid, signal.SIGTERM)
     deadline = time.monotonic() + STOP_TIMEOUT_S
-    for n in running:
-        while broker.pid_alive(n.pid) and time.monotonic() < deadline:  # type: ignore[arg-type]
+    for pid in running:
+        while broker.pid_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.2)
-        if broker.pid_alive(n.pid):  # type: ignore[arg-type]
-            os.killpg(n.pid, signal.SIGKILL)  # type: ignore[arg-type]
+        if broker.pid_alive(pid):
+            os.killpg(pid, signal.SIGKILL)
     if purge:
         import shutil
 

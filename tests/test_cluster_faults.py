@@ -177,10 +177,16 @@ def _leader_killed(s: Settings, data_dir: Path, senders: Senders) -> None:
     _wait_flowing(senders)
     leaders = cluster.leaders_of(s, s.events_topic)
     victim = max(leaders, key=lambda n: leaders[n])
-    cluster.stop(data_dir, victim, kill=True)
+    _node(data_dir, "kill", victim)  # as an operator drills it
     assert senders.flowing, "the stream ended before the kill"
     time.sleep(20)
-    cluster.start(data_dir, victim)
+    _node(data_dir, "start", victim)
+
+
+def _node(data_dir: Path, action: str, node: int) -> None:
+    done = run_p06("stack", "node", action, str(node), cwd=REPO, env={**os.environ, "P06_DATA_DIR": str(data_dir)})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"node {node} " in done.stdout, done.stdout
 
 
 def _rolling_restart(s: Settings, data_dir: Path, senders: Senders) -> None:
