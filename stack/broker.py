@@ -393,9 +393,11 @@ def protocol(data_dir: Path) -> str:
     return file.read_text().strip() if file.exists() else "SASL_SSL"
 
 
-def wait_until_ready(proc: subprocess.Popen, port: int, folder: Path, local: Settings) -> None:
+def wait_until_ready(
+    proc: subprocess.Popen, port: int, folder: Path, local: Settings, timeout_s: float = START_TIMEOUT_S
+) -> None:
     """Until the node on this port answers an admin request (its quorum has a leader)."""
-    deadline = time.monotonic() + START_TIMEOUT_S
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise StackError(f"Kafka exited with status {proc.returncode}; see {folder / 'kafka.log'}")
@@ -407,7 +409,7 @@ def wait_until_ready(proc: subprocess.Popen, port: int, folder: Path, local: Set
             except Exception:  # not ready yet: the controller is still electing itself
                 pass
         time.sleep(0.3)
-    raise StackError(f"Kafka did not answer within {START_TIMEOUT_S}s; see {folder / 'kafka.log'}")
+    raise StackError(f"Kafka did not answer within {timeout_s:.0f}s; see {folder / 'kafka.log'}")
 
 
 def down(data_dir: Path, purge: bool = False, timeout_s: float = 30) -> bool:

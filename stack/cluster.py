@@ -25,6 +25,8 @@ from . import broker, principals, secrets
 
 HEAP = ("-Xms128m", "-Xmx512m")
 STOP_TIMEOUT_S = 30
+# Three JVMs starting on two busy cores: a node rejoining a loaded cluster took over 90 s once (drills).
+START_TIMEOUT_S = 240
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,7 @@ def up(data_dir: Path, port: int, count: int = 3, secured: bool = True) -> list[
     started = {n.node_id: start_node(data_dir, n.node_id) for n in nodes(data_dir) if not n.running}
     for node_id, proc in started.items():
         node = nodes(data_dir)[node_id - 1]
-        broker.wait_until_ready(proc, node.port, node.folder, node_settings(data_dir, node))
+        broker.wait_until_ready(proc, node.port, node.folder, node_settings(data_dir, node), START_TIMEOUT_S)
     if layout["secured"]:
         principals.ensure_users(broker.local_settings(data_dir), folder / "secrets", all_principals())
     return nodes(data_dir)
@@ -140,7 +142,7 @@ def start(data_dir: Path, node_id: int) -> NodeStatus:
     if node.running:
         return node
     proc = start_node(data_dir, node_id)
-    broker.wait_until_ready(proc, node.port, node.folder, node_settings(data_dir, node))
+    broker.wait_until_ready(proc, node.port, node.folder, node_settings(data_dir, node), START_TIMEOUT_S)
     return _node(data_dir, node_id)
 
 
