@@ -1,7 +1,8 @@
 """The local development stack: one real Apache Kafka broker and the pipeline's topics.
 
 `stack.broker` runs a single-node KRaft broker from the jars pinned in pom.xml (`p06 stack up`,
-`status`, `down`, in `stack.cli`), secured by default: TLS + SCRAM (`stack.secrets` makes the CA,
+`status`, `down`, in `stack.cli`), `stack.cluster` a cluster of such nodes (`p06 stack up --brokers 3`,
+`p06 stack node stop|kill|start N`), secured by default: TLS + SCRAM (`stack.secrets` makes the CA,
 certificate and passwords, `stack.principals` the SCRAM users) and ACLs (`stack.acl`). `stack.topics`
 creates the topics every service needs; `stack.provision` readies a cluster for the pipeline (topics,
 users, ACLs: `p06 stack up` and `p06 stack init`). `stack.clients` builds every Kafka client's options

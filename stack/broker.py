@@ -101,7 +101,7 @@ def port_answers(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -118,8 +118,13 @@ def status(data_dir: Path) -> BrokerStatus:
     pid_file, port_file = folder / "broker.pid", folder / "broker.port"
     pid = int(pid_file.read_text()) if pid_file.exists() else None
     port = int(port_file.read_text()) if port_file.exists() else None
-    running = pid is not None and _pid_alive(pid) and "kafka.Kafka" in _cmdline(pid)
+    running = pid is not None and pid_running_kafka(pid)
     return BrokerStatus(running, port, pid if running else None, folder)
+
+
+def pid_running_kafka(pid: int) -> bool:
+    """Whether this PID is alive and a Kafka JVM (not a PID the system has since given another program)."""
+    return pid_alive(pid) and "kafka.Kafka" in _cmdline(pid)
 
 
 def _cmdline(pid: int) -> str:
@@ -129,7 +134,7 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
-def _require_tools() -> tuple[str, str]:
+def require_tools() -> tuple[str, str]:
     java, mvn = shutil.which("java"), shutil.which("mvn")
     if not java:
         raise StackError(
@@ -163,24 +168,45 @@ def classpath(folder: Path, mvn: str) -> str:
     return cp_file.read_text().strip()
 
 
-def _write_config(folder: Path, port: int, controller_port: int, secured: bool) -> Path:
+@dataclass(frozen=True)
+class Node:
+    """One KRaft node's place in its quorum: its id and the controller voters ("1@127.0.0.1:PORT,...")."""
+
+    node_id: int
+    voters: str
+    replicas: int = 1  # the internal topics' replication factor: the cluster's size, up to three
+
+
+def write_config(
+    folder: Path,
+    port: int,
+    controller_port: int,
+    secured: bool,
+    node: Node | None = None,
+    secrets_dir: Path | None = None,
+) -> Path:
     """server.properties (0600: it holds the broker's own passwords) and log4j2.properties."""
+    node = node or Node(1, f"1@127.0.0.1:{controller_port}")
     props = folder / "server.properties"
     listener = "SASL_SSL" if secured else "PLAINTEXT"
+    min_isr = 2 if node.replicas >= 3 else 1
     lines = [
         "process.roles=broker,controller",
-        "node.id=1",
-        f"controller.quorum.voters=1@127.0.0.1:{controller_port}",
+        f"node.id={node.node_id}",
+        f"controller.quorum.voters={node.voters}",
         f"listeners={listener}://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
         f"advertised.listeners={listener}://127.0.0.1:{port}",
         f"inter.broker.listener.name={listener}",
         "controller.listener.names=CONTROLLER",
         f"log.dirs={folder / 'data'}",
         "num.partitions=8",
-        "offsets.topic.replication.factor=1",
+        f"default.replication.factor={node.replicas}",
+        f"min.insync.replicas={min_isr}",
+        "unclean.leader.election.enable=false",  # an out-of-sync replica never leads: it would lose acked records
+        f"offsets.topic.replication.factor={node.replicas}",
         "offsets.topic.num.partitions=8",
-        "transaction.state.log.replication.factor=1",
-        "transaction.state.log.min.isr=1",
+        f"transaction.state.log.replication.factor={node.replicas}",
+        f"transaction.state.log.min.isr={min_isr}",
         "group.initial.rebalance.delay.ms=0",
         "auto.create.topics.enable=true",
         # Hostile senders may push values past the 1 MB default; we want them in the DLQ, not refused.
@@ -188,14 +214,21 @@ def _write_config(folder: Path, port: int, controller_port: int, secured: bool) 
         f"replica.fetch.max.bytes={MAX_VALUE_BYTES}",
         "log.retention.hours=-1",
     ]
+    if node.replicas > 1:  # three JVMs share two cores: fewer threads each
+        lines += ["num.network.threads=2", "num.io.threads=2", "background.threads=2", "log.cleaner.threads=1"]
     lines += (
-        _security_config(folder / "secrets")
+        _security_config(secrets_dir or folder / "secrets")
         if secured
         else [
             "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
         ]
     )
     secrets.write_private(props, ("\n".join(lines) + "\n").encode())
+    _write_log4j(folder)
+    return props
+
+
+def _write_log4j(folder: Path) -> None:
     (folder / "log4j2.properties").write_text(
         "status=warn\n"
         "appender.file.type=RollingFile\n"
@@ -214,7 +247,6 @@ def _write_config(folder: Path, port: int, controller_port: int, secured: bool) 
         "logger.statechange.name=state.change.logger\n"
         "logger.statechange.level=WARN\n"
     )
-    return props
 
 
 def _security_config(secrets_dir: Path) -> list[str]:
@@ -246,16 +278,18 @@ def _security_config(secrets_dir: Path) -> list[str]:
     ]
 
 
-def _format_storage(java: str, cp: str, props: Path, folder: Path, secured: bool) -> None:
+def format_storage(
+    java: str, cp: str, props: Path, secrets_dir: Path, secured: bool, cluster: str | None = None
+) -> None:
     """Format the KRaft storage; secured, with p06-admin's SCRAM credential in the first metadata.
 
     The arguments go through a 0600 java @argfile deleted right after, so the password never shows
     in a process list."""
-    args = ["-cp", cp, "kafka.tools.StorageTool", "format", "-t", cluster_id(), "-c", str(props)]
+    args = ["-cp", cp, "kafka.tools.StorageTool", "format", "-t", cluster or cluster_id(), "-c", str(props)]
     if secured:
-        password = secrets.ensure_password(folder / "secrets", ADMIN)
+        password = secrets.ensure_password(secrets_dir, ADMIN)
         args += ["--add-scram", f"SCRAM-SHA-512=[name={ADMIN},password={password}]"]
-    argfile = folder / "secrets" / "format.args"
+    argfile = secrets_dir / f"format-{props.parent.name}.args"
     secrets.write_private(argfile, "\n".join(f'"{a}"' for a in args).encode())
     try:
         fmt = subprocess.run([java, f"@{argfile}"], capture_output=True, text=True)
@@ -289,19 +323,29 @@ def up(data_dir: Path, port: int, secured: bool = True) -> BrokerStatus:
             f"something already listens on 127.0.0.1:{port}; if it is a Kafka cluster, "
             f"P06_KAFKA_BOOTSTRAP=127.0.0.1:{port} is all you need; otherwise choose another port"
         )
-    java, mvn = _require_tools()
+    java, mvn = require_tools()
     cp = classpath(folder, mvn)
     controller_port = free_port()
     secrets.private_dir(folder / "secrets")
-    props = _write_config(folder, port, controller_port, secured)
+    props = write_config(folder, port, controller_port, secured)
     if not (folder / "data" / "meta.properties").exists():
-        _format_storage(java, cp, props, folder, secured)
+        format_storage(java, cp, props, folder / "secrets", secured)
+    proc = launch(java, cp, folder, props, ("-Xms256m", "-Xmx1g"))
+    (folder / "broker.port").write_text(str(port))
+    (folder / "broker.protocol").write_text("SASL_SSL" if secured else "PLAINTEXT")
+    wait_until_ready(proc, port, folder, local_settings(data_dir))
+    if secured:
+        principals.ensure_users(local_settings(data_dir), folder / "secrets", all_principals())
+    return status(data_dir)
+
+
+def launch(java: str, cp: str, folder: Path, props: Path, heap: tuple[str, ...]) -> subprocess.Popen:
+    """The node's JVM, in a session of its own (it outlives the command that started it); its PID in broker.pid."""
     log = open(folder / "kafka.out", "ab")
     proc = subprocess.Popen(
         [
             java,
-            "-Xms256m",
-            "-Xmx1g",
+            *heap,
             "-XX:+UseG1GC",
             "-Djava.awt.headless=true",
             f"-Dlog4j2.configurationFile={folder / 'log4j2.properties'}",
@@ -314,26 +358,24 @@ def up(data_dir: Path, port: int, secured: bool = True) -> BrokerStatus:
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
-        start_new_session=True,  # the broker outlives the command that started it
+        start_new_session=True,
     )
+    log.close()
     (folder / "broker.pid").write_text(str(proc.pid))
-    (folder / "broker.port").write_text(str(port))
-    (folder / "broker.protocol").write_text("SASL_SSL" if secured else "PLAINTEXT")
-    _wait_until_ready(proc, port, folder)
-    if secured:
-        principals.ensure_users(local_settings(data_dir), folder / "secrets", all_principals())
-    return status(data_dir)
+    return proc
 
 
 def local_settings(data_dir: Path, base: Settings | None = None) -> Settings:
     """Settings that reach the local broker as it runs (its port, protocol and secrets), whatever the
     environment names; topic names and the rest come from base (defaults when None)."""
     folder = data_dir / "kafka"
-    port = int((folder / "broker.port").read_text())
+    bootstrap = folder / "bootstrap"  # a cluster's nodes (stack.cluster)
+    port_file = folder / "broker.port"
+    servers = bootstrap.read_text().strip() if bootstrap.exists() else f"127.0.0.1:{port_file.read_text().strip()}"
     return (base or Settings.model_construct()).model_copy(
         update={
             "data_dir": data_dir,
-            "kafka_bootstrap": f"127.0.0.1:{port}",
+            "kafka_bootstrap": servers,
             "kafka_security_protocol": protocol(data_dir),
             "kafka_sasl_mechanism": "SCRAM-SHA-512",
             "kafka_username": "",  # each role as its own principal: admin work as p06-admin
@@ -351,9 +393,11 @@ def protocol(data_dir: Path) -> str:
     return file.read_text().strip() if file.exists() else "SASL_SSL"
 
 
-def _wait_until_ready(proc: subprocess.Popen, port: int, folder: Path) -> None:
-    local = local_settings(folder.parent)
-    deadline = time.monotonic() + START_TIMEOUT_S
+def wait_until_ready(
+    proc: subprocess.Popen, port: int, folder: Path, local: Settings, timeout_s: float = START_TIMEOUT_S
+) -> None:
+    """Until the node on this port answers an admin request (its quorum has a leader)."""
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise StackError(f"Kafka exited with status {proc.returncode}; see {folder / 'kafka.log'}")
@@ -365,7 +409,7 @@ def _wait_until_ready(proc: subprocess.Popen, port: int, folder: Path) -> None:
             except Exception:  # not ready yet: the controller is still electing itself
                 pass
         time.sleep(0.3)
-    raise StackError(f"Kafka did not answer within {START_TIMEOUT_S}s; see {folder / 'kafka.log'}")
+    raise StackError(f"Kafka did not answer within {timeout_s:.0f}s; see {folder / 'kafka.log'}")
 
 
 def down(data_dir: Path, purge: bool = False, timeout_s: float = 30) -> bool:
@@ -374,9 +418,9 @@ def down(data_dir: Path, purge: bool = False, timeout_s: float = 30) -> bool:
     if current.running and current.pid:
         os.killpg(current.pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout_s
-        while _pid_alive(current.pid) and time.monotonic() < deadline:
+        while pid_alive(current.pid) and time.monotonic() < deadline:
             time.sleep(0.2)
-        if _pid_alive(current.pid):
+        if pid_alive(current.pid):
             os.killpg(current.pid, signal.SIGKILL)
     (current.folder / "broker.pid").unlink(missing_ok=True)
     if purge:

@@ -13,12 +13,15 @@ from schemas.settings import Settings, settings
 from stack.clients import ROLE_PRINCIPALS, ca_path, password_path
 
 from . import broker as local_broker
-from . import principals, secrets
+from . import cluster, principals, secrets
 from .provision import provision
+from .topics import replication
 
 stack_app = typer.Typer(help="A local Apache Kafka broker (KRaft, single node) for development and tests.")
 users_app = typer.Typer(help="SCRAM users of the local broker: list, add, revoke.")
+node_app = typer.Typer(help="One node of a local cluster (`p06 stack up --brokers 3`): stop, kill, start, for drills.")
 stack_app.add_typer(users_app, name="users")
+stack_app.add_typer(node_app, name="node")
 console = Console()
 
 
@@ -47,6 +50,13 @@ def stack_up(
         help="an open PLAINTEXT listener, no TLS, SASL or ACLs (benchmark comparison only);"
         " also when P06_KAFKA_SECURITY_PROTOCOL=PLAINTEXT",
     ),
+    brokers: int = typer.Option(
+        1,
+        "--brokers",
+        min=1,
+        max=9,
+        help="nodes, each broker and controller; more than one: a cluster on P06_KAFKA_BOOTSTRAP's port and the next",
+    ),
 ) -> None:
     """Start the broker on the port of P06_KAFKA_BOOTSTRAP (harmless when it already runs), with the
     pipeline's topics and ACLs ready, as `p06 stack init` leaves a cluster.
@@ -55,6 +65,12 @@ def stack_up(
     and one password per principal made on first start under DATA_DIR/kafka/secrets."""
     s = settings()
     secured = not plaintext and s.kafka_security_protocol != "PLAINTEXT"
+    if cluster.is_cluster(s.data_dir):  # a folder holds one broker or one cluster: start what it holds
+        _cluster_up(s, len(cluster.nodes(s.data_dir)) if brokers == 1 else brokers, secured)
+        return
+    if brokers > 1:
+        _cluster_up(s, brokers, secured)
+        return
     try:
         with console.status(f"starting Kafka {local_broker.kafka_version()} on 127.0.0.1:{s.kafka_port}"):
             broker = local_broker.up(s.data_dir, s.kafka_port, secured=secured)
@@ -69,14 +85,75 @@ def stack_up(
     console.print(f"log: {broker.folder / 'kafka.log'}")
 
 
+def _cluster_up(s: Settings, brokers: int, secured: bool) -> None:
+    try:
+        with console.status(f"starting a {brokers}-node Kafka {local_broker.kafka_version()} cluster"):
+            cluster.up(s.data_dir, s.kafka_port, brokers, secured=secured)
+            provision(local_broker.local_settings(s.data_dir, base=s), wait_s=60)
+    except (local_broker.StackError, RuntimeError, KafkaError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    _print_cluster(s)
+    console.print(f"topics ready: {s.events_topic}, {s.dlq_topic} and one ingestion topic per province")
+    _client_help(s, _cluster_as_broker(s))
+    console.print(f"logs: {cluster.folder_of(s.data_dir)}/node-N/kafka.log")
+
+
+def _cluster_as_broker(s: Settings) -> local_broker.BrokerStatus:
+    """The cluster in the shape the clients' help takes: its folder and its bootstrap."""
+    first = cluster.nodes(s.data_dir)[0]
+    return local_broker.BrokerStatus(True, first.port, first.pid, cluster.folder_of(s.data_dir))
+
+
+def _print_cluster(s: Settings) -> bool:
+    """Nodes, roles, the active controller, partition leaders per node, the topics' replication;
+    whether any node runs."""
+    nodes = cluster.nodes(s.data_dir)
+    up = [n for n in nodes if n.running]
+    local = local_broker.local_settings(s.data_dir, base=s)
+    leaders: dict[int, int] = {}
+    if up:
+        try:
+            leaders = cluster.leaders_per_node(local)
+        except (KafkaError, RuntimeError) as exc:
+            console.print(f"[yellow]partition leaders unknown:[/yellow] {exc}")
+    controller = cluster.active_controller(s.data_dir)
+    console.print(
+        f"Kafka {local_broker.kafka_version()} cluster: {len(up)} of {len(nodes)} nodes up, bootstrap"
+        f" {cluster.bootstrap(s.data_dir)}; active controller: {f'node {controller}' if controller else 'none'}"
+    )
+    for n in nodes:
+        state = f"up (pid {n.pid})" if n.running else "down"
+        role = "broker, controller" + (" (active)" if n.node_id == controller else "")
+        console.print(
+            f"  node {n.node_id}: 127.0.0.1:{n.port} (controller port {n.controller_port}) {state}; {role};"
+            f" {leaders.get(n.node_id, 0)} partition leaders; log {n.folder / 'kafka.log'}"
+        )
+    if up:
+        try:
+            console.print(replication(local, wait_s=0).describe())
+            console.print(f"under-replicated partitions: {cluster.under_replicated(local)}")
+        except (KafkaError, RuntimeError) as exc:
+            console.print(f"[yellow]topic replication unknown:[/yellow] {exc}")
+    return bool(up)
+
+
 @stack_app.command("status")
 def stack_status() -> None:
-    """Say whether the broker is up, with its port and PID, and how clients connect (exit 1 when down)."""
+    """Say whether the broker is up, with its port and PID, and how clients connect (exit 1 when down);
+    for a cluster: its nodes, their roles, the active controller and partition leaders per node."""
     s = settings()
+    if cluster.is_cluster(s.data_dir):
+        running = _print_cluster(s)
+        raise typer.Exit(0 if running else 1)
     broker = local_broker.status(s.data_dir)
     console.print(broker.describe())
     if broker.running:
         _client_help(s, broker)
+        try:
+            console.print(replication(local_broker.local_settings(s.data_dir, base=s), wait_s=0).describe())
+        except (KafkaError, RuntimeError) as exc:
+            console.print(f"[yellow]topic replication unknown:[/yellow] {exc}")
     raise typer.Exit(0 if broker.running else 1)
 
 
@@ -84,7 +161,10 @@ def stack_status() -> None:
 def stack_down(purge: bool = typer.Option(False, "--purge", help="also delete the broker's data and secrets")) -> None:
     """Stop the broker by its PID; its data stays unless --purge."""
     s = settings()
-    was_up = local_broker.down(s.data_dir, purge=purge)
+    if cluster.is_cluster(s.data_dir):
+        was_up = cluster.down(s.data_dir, purge=purge)
+    else:
+        was_up = local_broker.down(s.data_dir, purge=purge)
     console.print("Kafka stopped" if was_up else "Kafka was not running", end="")
     console.print(" and its data deleted" if purge else "")
 
@@ -164,3 +244,39 @@ def users_revoke(name: str = typer.Argument(..., help="user name")) -> None:
         f"user {name} revoked (its open connections' next request and new connections refused;"
         f" `p06 stack users add {name}` makes it anew)"
     )
+
+
+def _node_command(node_id: int, action: str) -> None:
+    s = settings()
+    if not cluster.is_cluster(s.data_dir):
+        console.print("[red]error:[/red] no cluster here: start one with `p06 stack up --brokers 3`")
+        raise typer.Exit(1)
+    try:
+        if action == "start":
+            node = cluster.start(s.data_dir, node_id)
+            console.print(f"node {node_id} is up at 127.0.0.1:{node.port} (pid {node.pid})")
+            return
+        was_up = cluster.stop(s.data_dir, node_id, kill=action == "kill")
+    except local_broker.StackError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    done = "killed (SIGKILL)" if action == "kill" else "stopped"
+    console.print(f"node {node_id} {done}" if was_up else f"node {node_id} was not running")
+
+
+@node_app.command("stop")
+def node_stop(node_id: int = typer.Argument(..., help="node number, 1 to N")) -> None:
+    """Stop node N cleanly (SIGTERM: it hands its leaderships over first), as an upgrade does."""
+    _node_command(node_id, "stop")
+
+
+@node_app.command("kill")
+def node_kill(node_id: int = typer.Argument(..., help="node number, 1 to N")) -> None:
+    """SIGKILL node N, as a crash would."""
+    _node_command(node_id, "kill")
+
+
+@node_app.command("start")
+def node_start(node_id: int = typer.Argument(..., help="node number, 1 to N")) -> None:
+    """Start node N again and wait until it answers."""
+    _node_command(node_id, "start")

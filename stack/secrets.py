@@ -16,7 +16,7 @@ from stack.clients import ca_path, password_path
 from . import files
 
 CERT_DAYS = 3650
-BROKER_HOSTS = ("localhost", "kafka")  # "kafka": the broker's name in docker-compose.yml
+BROKER_HOSTS = ("localhost", "kafka", "kafka-1", "kafka-2", "kafka-3")  # the brokers' names in docker-compose.yml
 BROKER_IPS = ("127.0.0.1", "::1")
 
 

@@ -163,7 +163,7 @@ def _prepare_stack(s: Settings) -> Path:
     from stack import ensure_ingestion_topics, ensure_topics
 
     if not local_broker.port_answers(s.kafka_port):
-        stack_up(plaintext=False)
+        stack_up(plaintext=False, brokers=1)  # or the cluster its data folder holds
     ensure_topics(s)
     ensure_ingestion_topics(s)
     logs = (s.data_dir / "logs").resolve()

@@ -44,6 +44,7 @@ from schemas.settings import Settings
 from stack import clients as kafka_clients
 from stack.adapters.faust import App, acting_for, aiokafka_producer
 from stack.partitions import counted_locality
+from stack.topics import replication
 
 from .alerts import AlertBoard, AlertOwner, AlertsApi, Deliverer, feed_record, tick_record
 from .alerts.letters import letters_records
@@ -225,6 +226,9 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
     app = WorkerApp(
         settings.app_id,
         **faust_options(settings),
+        # The topics Faust makes itself (the table's changelog, its assignor's leader topic) replicated as
+        # ours (stack.topics); min.insync.replicas and unclean election come from the brokers' defaults.
+        topic_replication_factor=replication(settings).factor,
         datadir=str(worker_dir),
         web_enabled=True,
         web_bind=settings.worker_web_host,

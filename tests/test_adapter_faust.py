@@ -95,3 +95,18 @@ def test_snapshots_of_a_batch_leave_in_one_record_batch_per_partition(p06_settin
 
     calls = asyncio.run(run())
     assert (calls.batches, calls.records) == (2, 0)
+
+
+def test_the_workers_producer_is_idempotent_with_acks_all() -> None:
+    """Faust's own producer is not idempotent outside transactions: a send retried after a leader
+    change could land twice. The adapter's is, as every producer of the project."""
+
+    async def run() -> None:
+        app = App("probe", broker="kafka://localhost:1", store="memory://")
+        producer = app.producer._new_producer()  # type: ignore[attr-defined]
+        assert producer._txn_manager is not None  # aiokafka makes one for an idempotent producer only
+        assert app.producer._settings_default()["acks"] == -1  # type: ignore[attr-defined]
+        plain = faust.App("plain", broker="kafka://localhost:1", store="memory://")
+        assert plain.producer._new_producer()._txn_manager is None  # type: ignore[attr-defined]
+
+    asyncio.run(run())

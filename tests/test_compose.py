@@ -18,6 +18,7 @@ from stack.broker import kafka_version
 
 REPO = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+KAFKA_NODES = ("kafka-1", "kafka-2", "kafka-3")
 OURS = {name: svc for name, svc in COMPOSE["services"].items() if svc.get("build") or svc.get("image") == "p06:latest"}
 
 
@@ -25,7 +26,8 @@ def test_compose_runs_our_three_services_from_one_dockerfile() -> None:
     assert {"worker", "sink", "gateway"} <= set(OURS)
     assert {svc["build"] for svc in OURS.values()} == {"."}
     assert (REPO / "Dockerfile").exists()
-    assert COMPOSE["services"]["kafka"]["image"] == f"apache/kafka:{kafka_version()}"  # the version pom.xml pins
+    for node in KAFKA_NODES:
+        assert COMPOSE["services"][node]["image"] == f"apache/kafka:{kafka_version()}"  # the version pom.xml pins
     assert COMPOSE["services"]["clickhouse"]["image"].startswith("clickhouse/clickhouse-server")
 
 
@@ -52,7 +54,8 @@ def test_every_p06_variable_is_a_setting() -> None:
     fields = set(Settings.model_fields)
     for name, svc in OURS.items():
         env = svc.get("environment", {})
-        assert env.get("P06_KAFKA_BOOTSTRAP") == ("kafka:9094" if name == "kafka-init" else "kafka:9092"), name
+        port = 9094 if name == "kafka-init" else 9092
+        assert env.get("P06_KAFKA_BOOTSTRAP") == ",".join(f"{node}:{port}" for node in KAFKA_NODES), name
         for variable, value in env.items():
             if name == "kafka-init" and variable.startswith("INIT_PASSWORD_"):
                 continue  # the services' passwords, which its script writes to files for `p06 stack init`
@@ -118,7 +121,7 @@ def test_kafka_runs_tls_scram_and_acls_with_no_default_password() -> None:
     """The broker: SASL_SSL for clients, StandardAuthorizer, nothing allowed unless granted; each of our
     services connects over TLS + SCRAM as its own principal, with a required password variable."""
     services = COMPOSE["services"]
-    kafka = services["kafka"]["environment"]
+    kafka = services["kafka-1"]["environment"]
     protocols = dict(pair.split(":") for pair in kafka["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
     assert protocols["SASL_SSL"] == "SASL_SSL" and protocols["INTERNAL"] == "SASL_SSL"
     assert (
@@ -151,7 +154,34 @@ def test_kafka_runs_tls_scram_and_acls_with_no_default_password() -> None:
         ), name
     assert OURS["kafka-init"]["entrypoint"][-1].rstrip().endswith("exec p06 stack init")
     assert OURS["kafka-certs"]["command"][:2] == ["stack", "certs"]
-    assert services["kafka"]["depends_on"]["kafka-certs"]["condition"] == "service_completed_successfully"
+    for node in KAFKA_NODES:
+        assert services[node]["depends_on"]["kafka-certs"]["condition"] == "service_completed_successfully"
+        assert OURS["kafka-init"]["depends_on"][node]["condition"] == "service_healthy"
+
+
+def test_kafka_is_a_cluster_of_three_nodes_replicating_every_topic_three_times() -> None:
+    """Three nodes, each broker and controller, one quorum of the three; alike but for their id, name and
+    data; every topic (the internal ones too) on three replicas, two in sync before a write is acknowledged."""
+    services = COMPOSE["services"]
+    envs = [services[node]["environment"] for node in KAFKA_NODES]
+    voters = "1@kafka-1:9093,2@kafka-2:9093,3@kafka-3:9093"
+    for number, (node, env) in enumerate(zip(KAFKA_NODES, envs, strict=True), start=1):
+        assert env["KAFKA_NODE_ID"] == number and env["KAFKA_PROCESS_ROLES"] == "broker,controller", node
+        assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == voters, node
+        assert env["KAFKA_ADVERTISED_LISTENERS"] == f"SASL_SSL://{node}:9092,INTERNAL://{node}:9094", node
+        assert f"{node}-data:/var/lib/kafka/data" in services[node]["volumes"], node
+        assert "healthcheck" in services[node], node
+        mine = {"KAFKA_NODE_ID", "KAFKA_ADVERTISED_LISTENERS"}
+        assert {k: v for k, v in env.items() if k not in mine} == {k: v for k, v in envs[0].items() if k not in mine}
+    env = envs[0]
+    assert env["CLUSTER_ID"]  # one storage id for the three
+    for setting in ("DEFAULT", "OFFSETS_TOPIC", "TRANSACTION_STATE_LOG"):
+        assert env[f"KAFKA_{setting}_REPLICATION_FACTOR"] == 3, setting
+    assert env["KAFKA_MIN_INSYNC_REPLICAS"] == 2 and env["KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"] == 2
+    assert env["KAFKA_UNCLEAN_LEADER_ELECTION_ENABLE"] == "false"
+    from stack.secrets import BROKER_HOSTS
+
+    assert set(KAFKA_NODES) <= set(BROKER_HOSTS)  # the certificate kafka-certs makes names every node
 
 
 PROMETHEUS = yaml.safe_load((REPO / "ops/prometheus/prometheus.yml").read_text())

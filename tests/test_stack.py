@@ -27,6 +27,9 @@ def test_up_status_down_twice_then_a_left_behind_broker_is_reused_or_replaced(tm
         assert f"is up at 127.0.0.1:{port}" in up.stdout
         status = stack(tmp_path, port, "status")
         assert status.returncode == 0 and "is up" in status.stdout
+        # One broker: the topics' replication fits it, and status says that it is reduced.
+        assert "replication factor 1, min.insync.replicas 1" in status.stdout.replace("\n", " ")
+        assert "reduced for 1 broker" in status.stdout.replace("\n", " ")
         down = stack(tmp_path, port, "down")
         assert down.returncode == 0 and "Kafka stopped" in down.stdout
         assert stack(tmp_path, port, "status").returncode == 1
@@ -58,7 +61,7 @@ def _pids() -> list[int]:
 
 def _wait_gone(pid: int, timeout_s: float = 30) -> None:
     deadline = time.monotonic() + timeout_s
-    while local_broker._pid_alive(pid) and time.monotonic() < deadline:
+    while local_broker.pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
 
 

@@ -5,9 +5,11 @@
   outside of stream iteration").
 - `aiokafka_producer`: Faust's producer sends one record per call; the aiokafka producer under it
   (`Producer._ensure_producer()`) sends a whole record batch in one call (`create_batch`/`send_batch`).
-- `App`: Faust's aiokafka transport with two changes, reached through `App._new_transport`,
-  `Consumer._new_consumer_thread`, `AIOKafkaConsumerThread._create_worker_consumer` and
-  `Producer.buffer`:
+- `App`: Faust's aiokafka transport with three changes, reached through `App._new_transport`,
+  `Consumer._new_consumer_thread`, `AIOKafkaConsumerThread._create_worker_consumer`,
+  `Producer.buffer` and `Producer._settings_extra`:
+  - an idempotent producer with acks=all, as every producer of the project (Faust makes one only
+    for its transactions);
   - a short fetch wait (stack.adapters.aiokafka.FETCH_MAX_WAIT_MS): Faust builds its consumer with
     fetch_max_wait_ms=1500, hard-coded;
   - a flush that flushes: Faust flushes its producer before giving partitions up, but its buffer's
@@ -93,6 +95,11 @@ class _Producer(faust_aiokafka.Producer):
         super().__init__(*args, **kwargs)
         self.buffer = FlushingProducerBuffer(loop=self.loop, beacon=self.beacon)  # started by on_start, not yet
         self.buffer.app = self.app
+
+    def _settings_extra(self) -> dict[str, object]:
+        # Every producer of the project is idempotent with acks=all; Faust turns idempotence on only
+        # inside transactions, so a retried send after a leader change could write a record twice.
+        return {**super()._settings_extra(), "acks": "all", "enable_idempotence": True}
 
 
 class _Transport(faust_aiokafka.Transport):

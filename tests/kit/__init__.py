@@ -7,4 +7,5 @@ own runner (stack.processes); expected figures come from the independent recount
 - sinkstream: the sink as a process, events made and published for it, what it archived
 - faults: the sink process and the checks every fault case ends with (live, ClickHouse, reconcile agree)
 - producers_support: reading back what the publisher and the gateway wrote to a topic
+- cluster: a three-node cluster's health, and the province senders that keep publishing through its drills
 """
