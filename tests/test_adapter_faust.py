@@ -82,8 +82,10 @@ def test_snapshots_of_a_batch_leave_in_one_record_batch_per_partition(p06_settin
         await app.producer.start()
         try:
             calls = _Counting(aiokafka_producer(app))
-            processor = SimpleNamespace(table=None, events_topic=SimpleNamespace(get_topic_name=lambda: "events"))
-            checkpoint = Checkpoint(app, processor, topic)  # type: ignore[arg-type]
+            processor = SimpleNamespace(
+                table=None, events_topic=SimpleNamespace(get_topic_name=lambda: "events"), take_feed=lambda: []
+            )  # no alert feed records: this counts the snapshots' batches
+            checkpoint = Checkpoint(app, processor, topic, feed_topic=topic)  # type: ignore[arg-type]
             snapshot = b'{"figures": [' + b"1, " * 60 + b"1]}"
             changed = {
                 p: [(f"{p:02d}{i:03d}".encode(), snapshot) for i in range(40)] for p in (0, 1)
