@@ -19,7 +19,7 @@ from .env import StageEnv, cli_startup_s, require
 
 @dataclass(frozen=True)
 class PublishRun:
-    eps: float  # lines / (wall - CLI startup): the throughput the command sustains
+    eps: float  # lines / (wall - CLI startup): the throughput the command sustains (lines / wall on a short run)
     wall_eps: float  # lines / wall, startup included
     wall_s: float
     startup_s: float
@@ -55,12 +55,11 @@ def run(stage: StageEnv, file: Path, lines: int, batch_size: int = 500, timeout_
         child.stop()
     if child.proc.returncode not in (0, 1):  # 1: some lines rejected, the valid ones published
         raise RuntimeError(f"p06 publish exited {child.proc.returncode}:\n{child.tail()}")
-    if wall <= startup:  # no rate to give (it was printed as 1e11 ev/s): say so rather than print one
-        raise RuntimeError(
-            f"p06 publish took {wall:.1f}s, no longer than `p06 --help` ({startup:.1f}s): "
-            "the machine is too busy to measure it; run the stage again when it is quieter"
-        )
+    # A run not much longer than the CLI's own start (a quick run: 20,000 lines take ~2 s) cannot be told
+    # apart from that start on a busy machine (wall - startup was <= 0, printed as 1e11 ev/s): give the
+    # rate with the start included, a lower bound, rather than a ratio of two noises.
+    publishing_s = wall - startup if wall > 2 * startup else wall
     sent = messages_in(stage)
     if sent == 0:
         raise RuntimeError(f"p06 publish put nothing on {stage.topic}:\n{child.tail()}")
-    return PublishRun(lines / (wall - startup), lines / wall, wall, startup, sent, child.peak_rss_mb)
+    return PublishRun(lines / publishing_s, lines / wall, wall, startup, sent, child.peak_rss_mb)
