@@ -21,8 +21,9 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from kit.browser import log_in
 from kit.pipeline import Worker, operator, publish_raw
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import sync_playwright
 
 from auth.accounts import Accounts
 from schemas.alerts import RulesError, load_rules, ward_update
@@ -120,16 +121,6 @@ def village(ward: str, village_id: str, electricity: bool, at: datetime) -> tupl
 
 def publish(settings: Settings, messages: list[tuple[bytes, bytes]]) -> None:
     publish_raw(settings, settings.events_topic, list(messages))
-
-
-def log_in(page: Page, url: str, who: tuple[str, str] | None) -> None:
-    assert who is not None
-    page.goto(f"{url}/dashboard/")
-    page.fill("#name", who[0])
-    page.fill("#password", who[1])
-    with page.expect_navigation():
-        page.click("button[type=submit]")
-    page.wait_for_url(f"{url}/dashboard/")
 
 
 def tried(receiver: Receiver, key: str) -> list[dict[str, Any]]:

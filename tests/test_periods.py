@@ -22,9 +22,10 @@ import httpx
 import orjson
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
+from kit.browser import log_in
 from kit.pipeline import Worker, monitor, operator
 from kit.sinkstream import P06, SinkProcess, publish
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import sync_playwright
 
 from auth import Accounts
 from producers import simulated_events
@@ -269,16 +270,6 @@ def test_approve_a_late_event_reopen_approve_accept_and_every_refusal(pipeline: 
     assert sink.alive
 
     panel(pipeline, b)
-
-
-def log_in(page: Page, url: str, who: tuple[str, str] | None) -> None:
-    assert who is not None
-    page.goto(f"{url}/dashboard/")
-    page.fill("#name", who[0])
-    page.fill("#password", who[1])
-    with page.expect_navigation():
-        page.click("button[type=submit]")
-    page.wait_for_url(f"{url}/dashboard/")
 
 
 def panel(pipeline: dict[str, Any], b: str) -> None:
