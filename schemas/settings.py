@@ -116,6 +116,12 @@ class Settings(BaseSettings):
         le=10_000,
         description="ingestion-topic messages the admission stage moves per write to the events topic",
     )
+    admission_stall_s: float = Field(
+        60.0,
+        gt=0,
+        description="records waiting on the ingestion topics and none moved this long: the admission stage "
+        "builds its Kafka clients again (a client stuck after its group coordinator's broker stopped)",
+    )
     publish_timeout_s: float = Field(
         30.0, gt=0, le=600, description="how long a publish waits for the broker before spooling"
     )

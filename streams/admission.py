@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from kafka import KafkaConsumer, KafkaProducer
@@ -36,7 +38,11 @@ from schemas.names import (
 from schemas.settings import Settings
 from stack.clients import kafka_python_options
 
+from .stall import StallWatch
+
 log = logging.getLogger("p06.admission")
+STALL_CHECK_EVERY_S = 5.0
+OFFSETS_TIMEOUT_MS = 30_000
 PRODUCER_OPTIONS = dict(
     acks="all", enable_idempotence=True, compression_type="lz4", linger_ms=2, max_request_size=MAX_VALUE_BYTES
 )
@@ -94,12 +100,23 @@ def judge(record: ConsumerRecord, events_topic: str, dlq_topic: str) -> list[Out
     return out
 
 
+class Stalled(KafkaError):
+    """Records wait on an owned partition and none moved for P06_ADMISSION_STALL_S: the client is stuck."""
+
+
 class Admission:
     """The stage's loop: read a batch of ingestion records, write what they become, then commit."""
 
-    def __init__(self, settings: Settings, client_options: dict | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        client_options: dict | None = None,
+        consumer_class: Callable[..., KafkaConsumer] = KafkaConsumer,
+    ) -> None:
         self.settings = settings
         self.options = client_options or kafka_python_options(settings, "admission")
+        self.consumer_class = consumer_class  # the tests give one that stops moving records
+        self.restarts = 0
         self.admitted = self.rejected = 0
         self.read: dict[tuple[str, int], tuple[int, float]] = {}  # (topic, partition) -> last offset, its timestamp
         self.waiting: dict[tuple[str, int], int] = {}  # records behind it, per owned partition: /metrics
@@ -108,13 +125,14 @@ class Admission:
         while not stop.is_set():
             try:
                 self._run(stop)
-            except KafkaError as exc:  # the broker went away: start again from the committed offsets
+            except KafkaError as exc:  # the broker went away, or the client is stuck (Stalled): start again
+                self.restarts += 1
                 log.warning("admission: %s; starting again from the committed offsets in 2 s", exc)
                 stop.wait(2)
 
     def _run(self, stop: threading.Event) -> None:
         s = self.settings
-        consumer = KafkaConsumer(
+        consumer = self.consumer_class(
             group_id=admission_group(s.app_id),
             enable_auto_commit=False,
             auto_offset_reset="earliest",
@@ -125,11 +143,13 @@ class Admission:
         )
         producer = KafkaProducer(**PRODUCER_OPTIONS, **self.options)
         consumer.subscribe(pattern=ingestion_pattern(s.events_topic))
+        watch, check_at = StallWatch(s.admission_stall_s), 0.0
         try:
             while not stop.is_set():
                 polled = consumer.poll(timeout_ms=200)
                 self._note(consumer, polled)
                 if not polled:
+                    check_at = self._check_stall(consumer, watch, check_at)
                     continue
                 outgoing = [
                     o for records in polled.values() for r in records for o in judge(r, s.events_topic, s.dlq_topic)
@@ -149,6 +169,25 @@ class Admission:
         finally:
             producer.close(timeout=10)
             consumer.close()
+
+    def _check_stall(self, consumer: KafkaConsumer, watch: StallWatch, check_at: float) -> float:
+        """Raise Stalled when records wait on an owned partition and none moved for the set time.
+
+        kafka-python's consumer can loop without fetching once its group coordinator's node stopped (its
+        issues 2667, 2672; seen in the cluster drills: 6 minutes, through three restarts). End offsets come
+        from each partition's leader, not the coordinator, so what waits is seen even then. Returns when
+        to look next."""
+        now = time.monotonic()
+        if now < check_at:
+            return check_at
+        owned = list(consumer.assignment())
+        ends = consumer.end_offsets(owned, timeout_ms=OFFSETS_TIMEOUT_MS) if owned else {}
+        positions = {tp: consumer.position(tp, timeout_ms=OFFSETS_TIMEOUT_MS) for tp in ends}
+        waiting = any(positions[tp] is None or end > positions[tp] for tp, end in ends.items())
+        moved = tuple(sorted((key, offset) for key, (offset, _) in self.read.items()))
+        if watch.stalled(waiting, moved, now):
+            raise Stalled(f"records wait and none moved for {watch.stall_after_s:.0f} s (P06_ADMISSION_STALL_S)")
+        return now + STALL_CHECK_EVERY_S
 
     def _note(self, consumer: KafkaConsumer, polled: dict) -> None:
         """Where each owned partition stands: the last record read and how many wait behind it."""

@@ -38,6 +38,11 @@ class AdmissionCollector(Collector):
             "Events or records sent to the dead-letter topic (another province's, invalid).",
             stage.rejected,
         )
+        yield CounterMetricFamily(
+            "p06_admission_client_restarts",
+            "Kafka clients built again after a broker error or a stall (P06_ADMISSION_STALL_S).",
+            stage.restarts,
+        )
         labels = ["topic", "partition"]
         lag = GaugeMetricFamily("p06_admission_lag", "Ingestion records not yet moved, per partition.", labels=labels)
         seconds = GaugeMetricFamily(

@@ -22,8 +22,6 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Hashable
-from dataclasses import dataclass
 
 import faust
 
@@ -31,24 +29,6 @@ SHUTDOWN_DEADLINE_S = 10.0
 
 log = logging.getLogger(__name__)
 _restart_requested = False
-
-
-@dataclass
-class RecoveryWatch:
-    """Says when a recovery has made no progress for `stall_after_s` seconds."""
-
-    stall_after_s: float
-    _progress: Hashable = None
-    _since: float | None = None
-
-    def stalled(self, in_recovery: bool, progress: Hashable, now: float) -> bool:
-        if not in_recovery:
-            self._since = None
-            return False
-        if self._since is None or progress != self._progress:
-            self._progress, self._since = progress, now
-            return False
-        return now - self._since >= self.stall_after_s
 
 
 def request_restart(reason: str) -> None:

@@ -49,10 +49,11 @@ from stack.topics import replication
 from .alerts import AlertBoard, AlertOwner, AlertsApi, Deliverer, feed_record, tick_record
 from .alerts.letters import letters_records
 from .checkpoint import Checkpoint
+from .stall import StallWatch
 from .state import TABLE, LocalityState, Outcome
 from .stats import Consumer, Stats, metrics_registry, render
 from .view import SnapshotMirror, install_routes
-from .watchdog import RecoveryWatch, request_restart
+from .watchdog import request_restart
 
 log = logging.getLogger("p06.worker")
 # Per partition and fetch. Not MAX_VALUE_BYTES: Kafka returns a first record batch larger than this
@@ -276,7 +277,7 @@ def _schedule(
     async def seek_idle_partitions() -> None:
         await checkpoint.seek_idle_partitions()
 
-    watch = RecoveryWatch(settings.worker_recovery_stall_s)
+    watch = StallWatch(settings.worker_recovery_stall_s)
 
     @app.timer(interval=5.0)
     async def watch_recovery() -> None:

@@ -78,12 +78,13 @@ def test_worker_reports_lag_in_seconds_and_its_rebalances() -> None:
 
 def test_admission_reports_what_it_moved_and_its_lag_in_seconds() -> None:
     stage = Admission(Settings(), client_options={"bootstrap_servers": "not used: nothing connects"})
-    stage.admitted, stage.rejected = 40, 2
+    stage.admitted, stage.rejected, stage.restarts = 40, 2, 1
     now = time.time()
     stage.read = {("p06.events.in.01", 0): (9, now - 400), ("p06.events.in.79", 0): (3, now - 900)}
     stage.waiting = {("p06.events.in.01", 0): 5, ("p06.events.in.79", 0): 0}
     got = samples(generate_latest(admission_registry(stage)).decode())
     assert got[("p06_admission_admitted_total", ())] == 40 and got[("p06_admission_rejected_total", ())] == 2
+    assert got[("p06_admission_client_restarts_total", ())] == 1
     assert got[("p06_admission_lag", (("partition", "0"), ("topic", "p06.events.in.01")))] == 5
     assert 399 <= got[("p06_admission_lag_seconds", (("partition", "0"), ("topic", "p06.events.in.01")))] <= 405
     assert got[("p06_admission_lag_seconds", (("partition", "0"), ("topic", "p06.events.in.79")))] == 0

@@ -1,19 +1,19 @@
-"""The recovery watchdog's rule: a recovery that reads nothing for the set time is stalled."""
+"""The stall rule: work that waits and moves nothing for the set time is stalled."""
 
 from __future__ import annotations
 
-from streams.watchdog import RecoveryWatch
+from streams.stall import StallWatch
 
 
 def test_a_recovery_that_reads_nothing_is_stalled_after_the_set_time() -> None:
-    watch = RecoveryWatch(stall_after_s=30)
+    watch = StallWatch(stall_after_s=30)
     assert not watch.stalled(True, (("changelog", 2, -1),), now=0)
     assert not watch.stalled(True, (("changelog", 2, -1),), now=29)
     assert watch.stalled(True, (("changelog", 2, -1),), now=30)
 
 
 def test_progress_or_the_end_of_recovery_restarts_the_clock() -> None:
-    watch = RecoveryWatch(stall_after_s=30)
+    watch = StallWatch(stall_after_s=30)
     watch.stalled(True, (("changelog", 2, 10),), now=0)
     assert not watch.stalled(True, (("changelog", 2, 11),), now=25)  # read one more record
     assert not watch.stalled(True, (("changelog", 2, 11),), now=50)
