@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import CommitFailedError, KafkaError
+from kafka.structs import TopicPartition
 
 from schemas import Rejection, encode_batch, parse_message
 from schemas.names import (
@@ -42,7 +43,7 @@ from .stall import StallWatch
 
 log = logging.getLogger("p06.admission")
 STALL_CHECK_EVERY_S = 5.0
-OFFSETS_TIMEOUT_MS = 30_000
+OFFSETS_TIMEOUT_MS = 10_000
 PRODUCER_OPTIONS = dict(
     acks="all", enable_idempotence=True, compression_type="lz4", linger_ms=2, max_request_size=MAX_VALUE_BYTES
 )
@@ -104,6 +105,50 @@ class Stalled(KafkaError):
     """Records wait on an owned partition and none moved for P06_ADMISSION_STALL_S: the client is stuck."""
 
 
+class StallCheck(threading.Thread):
+    """Sets `stalled` when records wait on the partitions the stage owns and its group's committed offsets
+    stay put for P06_ADMISSION_STALL_S.
+
+    kafka-python's consumer can loop without fetching once its group coordinator's node stopped (its issues
+    2667, 2672; seen in the cluster drills: 6 minutes, through three restarts). This check asks with a client
+    of its own, which finds the coordinator afresh, on a thread of its own: the stage's loop only reads the
+    flag, so neither it nor its stop ever waits on an offset query to a broker that is gone."""
+
+    def __init__(self, settings: Settings, options: dict, owned: Callable[[], frozenset[TopicPartition]]) -> None:
+        super().__init__(name="admission-stall-check", daemon=True)
+        self.group, self.options, self.owned = admission_group(settings.app_id), options, owned
+        self.watch = StallWatch(settings.admission_stall_s)
+        self.stalled = threading.Event()
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        client: KafkaConsumer | None = None
+        while not self.done.wait(STALL_CHECK_EVERY_S):
+            try:
+                client = client or KafkaConsumer(group_id=self.group, enable_auto_commit=False, **self.options)
+                if self._stalled(client):
+                    self.stalled.set()
+                    break
+            except KafkaError as exc:  # a broker away: ask again with a new client next time
+                log.info("admission: stall check: %s", exc)
+                client = self._close(client)
+        self._close(client)
+
+    def _stalled(self, client: KafkaConsumer) -> bool:
+        owned = sorted(self.owned())
+        ends = client.end_offsets(owned, timeout_ms=OFFSETS_TIMEOUT_MS) if owned else {}
+        committed = {tp: client.committed(tp, timeout_ms=OFFSETS_TIMEOUT_MS) for tp in ends}
+        never = [tp for tp, offset in committed.items() if offset is None]
+        committed |= client.beginning_offsets(never, timeout_ms=OFFSETS_TIMEOUT_MS) if never else {}
+        waiting = any(end > committed[tp] for tp, end in ends.items())
+        return self.watch.stalled(waiting, tuple(sorted(committed.items())), time.monotonic())
+
+    @staticmethod
+    def _close(client: KafkaConsumer | None) -> None:
+        if client is not None:
+            client.close(autocommit=False)
+
+
 class Admission:
     """The stage's loop: read a batch of ingestion records, write what they become, then commit."""
 
@@ -120,6 +165,7 @@ class Admission:
         self.admitted = self.rejected = 0
         self.read: dict[tuple[str, int], tuple[int, float]] = {}  # (topic, partition) -> last offset, its timestamp
         self.waiting: dict[tuple[str, int], int] = {}  # records behind it, per owned partition: /metrics
+        self.owned: frozenset[TopicPartition] = frozenset()  # the partitions the group gave it: StallCheck
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -143,13 +189,15 @@ class Admission:
         )
         producer = KafkaProducer(**PRODUCER_OPTIONS, **self.options)
         consumer.subscribe(pattern=ingestion_pattern(s.events_topic))
-        watch, check_at = StallWatch(s.admission_stall_s), 0.0
+        check = StallCheck(s, self.options, lambda: self.owned)
+        check.start()
         try:
             while not stop.is_set():
+                if check.stalled.is_set():
+                    raise Stalled(f"records wait and none moved for {s.admission_stall_s:.0f} s: P06_ADMISSION_STALL_S")
                 polled = consumer.poll(timeout_ms=200)
                 self._note(consumer, polled)
                 if not polled:
-                    check_at = self._check_stall(consumer, watch, check_at)
                     continue
                 outgoing = [
                     o for records in polled.values() for r in records for o in judge(r, s.events_topic, s.dlq_topic)
@@ -167,31 +215,14 @@ class Admission:
                 except CommitFailedError as exc:  # the group moved on: the new owner moves them again
                     log.warning("admission: commit refused (%s); these records will be moved again", exc)
         finally:
+            check.done.set()  # not joined: a check waiting on a broker that is gone never holds up a stop
             producer.close(timeout=10)
             consumer.close()
 
-    def _check_stall(self, consumer: KafkaConsumer, watch: StallWatch, check_at: float) -> float:
-        """Raise Stalled when records wait on an owned partition and none moved for the set time.
-
-        kafka-python's consumer can loop without fetching once its group coordinator's node stopped (its
-        issues 2667, 2672; seen in the cluster drills: 6 minutes, through three restarts). End offsets come
-        from each partition's leader, not the coordinator, so what waits is seen even then. Returns when
-        to look next."""
-        now = time.monotonic()
-        if now < check_at:
-            return check_at
-        owned = list(consumer.assignment())
-        ends = consumer.end_offsets(owned, timeout_ms=OFFSETS_TIMEOUT_MS) if owned else {}
-        positions = {tp: consumer.position(tp, timeout_ms=OFFSETS_TIMEOUT_MS) for tp in ends}
-        waiting = any(positions[tp] is None or end > positions[tp] for tp, end in ends.items())
-        moved = tuple(sorted((key, offset) for key, (offset, _) in self.read.items()))
-        if watch.stalled(waiting, moved, now):
-            raise Stalled(f"records wait and none moved for {watch.stall_after_s:.0f} s (P06_ADMISSION_STALL_S)")
-        return now + STALL_CHECK_EVERY_S
-
     def _note(self, consumer: KafkaConsumer, polled: dict) -> None:
         """Where each owned partition stands: the last record read and how many wait behind it."""
-        owned = {(tp.topic, tp.partition): tp for tp in consumer.assignment()}
+        self.owned = frozenset(consumer.assignment())
+        owned = {(tp.topic, tp.partition): tp for tp in self.owned}
         # a partition another member moved meanwhile would look behind: forget those no longer owned
         read = {key: at for key, at in self.read.items() if key in owned}
         for tp, records in polled.items():
