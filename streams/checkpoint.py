@@ -38,6 +38,7 @@ from stack.adapters.faust import acting_for, aiokafka_producer
 from stack.partitions import home_partition
 
 from .positions import Positions, Verdict, position_key
+from .state import Records
 from .stats import Stats
 
 log = logging.getLogger("p06.worker")
@@ -48,7 +49,7 @@ Snapshots = dict[int, list[tuple[bytes, bytes]]]  # source partition -> (localit
 class Processor(Protocol):
     """The per-event work a checkpoint orders (streams.worker.Processor): fold admitted records in."""
 
-    table: faust.Table
+    table: Records
     events_topic: faust.TopicT
     stats: Stats
 

@@ -29,6 +29,9 @@ import enum
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import faust
+import orjson
+
 from schemas.events import Event
 from schemas.metrics import (
     FLOW_METRICS,
@@ -57,6 +60,24 @@ Read = Callable[[str], Any]
 def changelog_topic(app_id: str) -> str:
     """The topic Faust keeps the table in; a takeover restores the state from it."""
     return f"{app_id}-{TABLE}-changelog"
+
+
+class Records:
+    """The `state` table as the worker reads and writes it: each record serialised once, by orjson.
+
+    The Faust table holds bytes (`value_type=bytes`, its raw codec). With Faust's JSON codec every write
+    was serialised twice, for the RocksDB store and for the changelog record: 9% of the worker's samples
+    (docs/profiles.md). The bytes are JSON as before, so a changelog written before reads the same."""
+
+    def __init__(self, table: faust.Table) -> None:
+        self.table = table
+
+    def get(self, key: str) -> Any:
+        raw = self.table.get(key)
+        return None if raw is None else orjson.loads(raw)
+
+    def __setitem__(self, key: str, record: Any) -> None:
+        self.table[key] = orjson.dumps(record)
 
 
 class Outcome(enum.Enum):

@@ -50,7 +50,7 @@ from .alerts import AlertBoard, AlertOwner, AlertsApi, Deliverer, feed_record, t
 from .alerts.letters import letters_records
 from .checkpoint import Checkpoint
 from .stall import StallWatch
-from .state import TABLE, LocalityState, Outcome
+from .state import TABLE, LocalityState, Outcome, Records
 from .stats import Consumer, Stats, metrics_registry, render
 from .view import SnapshotMirror, install_routes
 from .watchdog import request_restart
@@ -73,7 +73,8 @@ class Processor:
     """One batch of admitted Kafka messages in, the state records it changed and their snapshots out."""
 
     def __init__(self, app: faust.App, settings: Settings) -> None:
-        self.table = app.Table(TABLE, default=None, partitions=settings.topic_partitions, options=dict(ROCKSDB_OPTIONS))
+        partitions, options = settings.topic_partitions, dict(ROCKSDB_OPTIONS)
+        self.table = Records(app.Table(TABLE, default=None, value_type=bytes, partitions=partitions, options=options))
         self.app = app
         self.events_topic = app.topic(settings.events_topic, key_serializer="raw", value_serializer="raw")
         self.dlq_topic = app.topic(settings.dlq_topic, key_serializer="raw", value_serializer="raw")
