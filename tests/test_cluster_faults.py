@@ -12,8 +12,9 @@ with). P06_CLUSTER_DRILL_LOOPS=N runs the whole set N times on the same cluster 
 The drills run when P06_CLUSTER_DRILLS=1 (10 to 18 minutes on two busy cores: more than `.ci/run`'s
 budget has room for). Their first runs found the admission stage stalled (kafka-python's consumer moved
 nothing for six minutes after its group's coordinator node was stopped, at 20% CPU: kafka-python issues
-2672/2667, PR 2695); admission now builds its clients again when records wait and none moved for
-P06_ADMISSION_STALL_S (streams/admission.py; test_admission shows it with an injected stuck consumer).
+2672/2667, PR 2695); admission now builds its clients again when records wait and its group's committed
+offsets stay put for P06_ADMISSION_STALL_S (streams/admission.StallCheck; test_admission shows it with an
+injected stuck consumer).
 """
 
 from __future__ import annotations
