@@ -97,9 +97,10 @@ class LocalityState:
         locality: str,
         read: Read = lambda key: None,
         window_days: int = WINDOW_DAYS,
-        month_of: Callable[[int], str] = COUNTRY_MONTHS,
+        month_of: MonthOf = COUNTRY_MONTHS,
     ) -> None:
         self.locality, self._read, self.window_days, self.month_of = locality, read, window_days, month_of
+        self._months_known = month_of.known  # looked up inline: the counting path's one extra lookup
         record = read(locality) or {}
         self.figures: list[int] = list(record.get("figures") or [0] * len(METRICS))
         self.events: int = record.get("events", 0)  # distinct events received
@@ -110,7 +111,7 @@ class LocalityState:
         # Events counted per month of the country's calendar (a correction in its original's month): what the
         # alert owner judges a reporting period's completeness and arrivals after its approval by.
         self.months: dict[str, int] = record.get("months", {})
-        self.fresh_months: set[str] = set(self.months)  # not yet told to the alert owner (all, once loaded)
+        self._told: dict[str, int] = {}  # the months as last told to the alert owner (none yet, once loaded)
         self.days: dict[str, Day] = {}  # read on first use, the recent ones kept
         if self.open_day:
             self.days[self.open_day] = Day(record["open"])
@@ -136,12 +137,13 @@ class LocalityState:
         day.ids[event_id] = digest
         self.events += 1
         self._dirty.add(self.locality)
-        month = self.month_of(occurred_us if event.supersedes is None else report_of(event)[1])
-        if month in self.months:
-            self.months[month] += 1
-        else:  # a month's first event (rare): the record keeps the newest months only
+        placed = occurred_us if event.supersedes is None else report_of(event)[1]
+        month = self._months_known.get(placed // MonthOf.HOUR_US) or self.month_of(placed)
+        count = self.months.get(month)
+        if count is None:  # a month's first event (rare): the record keeps the newest months only
             self.months = recent_months({**self.months, month: 1})
-        self.fresh_months.add(month)
+        else:
+            self.months[month] = count + 1
         if day_key > self.open_day:
             self._close_open_day(day_key)
         elif day_key != self.open_day:
@@ -238,8 +240,9 @@ class LocalityState:
     def take_months(self) -> dict[str, int]:
         """The months' counts changed since the last call (every month's, once loaded): absolute, so a repeat
         changes nothing where they are kept. A month older than the kept ones is told by the event count."""
-        fresh, self.fresh_months = self.fresh_months, set()
-        return {month: self.months[month] for month in sorted(fresh) if month in self.months}
+        fresh = {month: n for month, n in sorted(self.months.items()) if self._told.get(month) != n}
+        self._told = dict(self.months)
+        return fresh
 
     def snapshot(self) -> dict[str, Any]:
         """What the live view needs of this locality: small, and enough to aggregate anywhere."""
