@@ -3,23 +3,29 @@ wards make an alert of each kind fire and resolve. No Kafka, no web: the worker'
 the tests judge with these functions.
 
 One alert per (province, kind), listing its wards. A ward's record here is what the owner last heard of it:
-[events received, newest receipt (ms), watched figures, wrong-way moves per watched figure, their bases].
+[events received, newest receipt (ms), watched figures, wrong-way moves per watched figure, their bases,
+events per month of the country's calendar]. A province's reporting periods, as its owner hears the approval
+actions (in the periods topic's order, judged by schemas.periods as the sink's one writer judges them):
+{period: {"status", "seen": action ids, "late": {ward: events counted after the approval}}}.
 """
 
 from __future__ import annotations
 
 import tomllib
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .calendar import Calendar
 from .metrics import METRIC_INDEX
+from .periods import Action, after, deadline, refusal
 
 Severity = Literal["info", "warning", "critical"]
 Watched = Literal["villages_without_electricity", "villages_without_internet", "tasks_completed", "systems_failed"]
-KINDS = ("silent", "wrong_way", "dead_letters")
+KINDS = ("silent", "wrong_way", "dead_letters", "deadline", "after_approval")
 DEFAULT_RULES = Path(__file__).with_name("alerts.toml")
 # A watched figure and the figure whose growth excuses its growth (a new village may lack electricity:
 # only a known one losing it is a move the wrong way); None: any fall of a "good" figure is one.
@@ -30,6 +36,8 @@ WATCHED: dict[str, str | None] = {
     "systems_failed": "systems_assessed",
 }
 WATCHED_NAMES: tuple[Watched, ...] = get_args(Watched)
+Periods = dict[str, dict[str, Any]]  # a province's periods as its owner heard the approval actions
+MONTHS_KEPT = 13  # months of a ward's events per month kept (this one and a year back): flat records
 
 
 class _Rule(BaseModel):
@@ -58,6 +66,21 @@ class DeadLetterRule(_Rule):
     minutes: float = Field(default=10.0, gt=0, le=24 * 60)
 
 
+class DeadlineRule(_Rule):
+    """A reporting period's deadline (P06_PERIOD_DEADLINE_DAYS after its month) within `days` days while fewer
+    than `completeness` percent of a province's wards reported in it; not once the province approved it."""
+
+    days: float = Field(default=3.0, gt=0, le=366)
+    completeness: float = Field(default=80.0, gt=0, le=100)
+
+
+class AfterApprovalRule(_Rule):
+    """`events` or more events counted, after a province's approval, for its approved (or accepted) period: late
+    reports and corrections beyond what was approved (a period's figures are everything up to its end)."""
+
+    events: int = Field(default=1, ge=1)
+
+
 class Receiver(BaseModel):
     """A webhook: a province's (`province`) or national (no province)."""
 
@@ -71,6 +94,8 @@ class Rules(BaseModel):
     silent: SilentRule = SilentRule()
     wrong_way: WrongWayRule = WrongWayRule()
     dead_letters: DeadLetterRule = DeadLetterRule()
+    deadline: DeadlineRule = DeadlineRule()
+    after_approval: AfterApprovalRule = AfterApprovalRule()
     receivers: list[Receiver] = []
 
     @field_validator("receivers")
@@ -113,14 +138,19 @@ def load_rules(path: Path | None, allowed: list[str]) -> Rules:
     return rules
 
 
-def ward_update(old: list[Any] | None, events: int, last_ms: int, figures: list[int]) -> list[Any] | None:
-    """A ward's record after a feed record (None: an older or repeated record, nothing changes)."""
+def ward_update(
+    old: list[Any] | None, events: int, last_ms: int, figures: list[int], months: dict[str, int] | None = None
+) -> list[Any] | None:
+    """A ward's record after a feed record (None: an older or repeated record, nothing changes). Months' counts
+    are absolute: the greater one of each month stays, the newest MONTHS_KEPT months of them."""
     watched = [figures[METRIC_INDEX[name]] for name in WATCHED_NAMES]
     bases = [figures[METRIC_INDEX[base]] if base else 0 for base in WATCHED.values()]
     if old is None:
-        return [events, last_ms, watched, [0] * len(WATCHED), bases]
+        return [events, last_ms, watched, [0] * len(WATCHED), bases, recent_months(dict(months or {}))]
+    known = months_of(old)
+    merged = recent_months({**known, **{m: max(n, known.get(m, 0)) for m, n in (months or {}).items()}})
     if events <= old[0] and last_ms <= old[1]:
-        return None
+        return None if merged == known else [*old[:5], merged]
     moves = list(old[3])
     for i, base in enumerate(WATCHED.values()):
         grown = watched[i] - old[2][i]
@@ -128,7 +158,106 @@ def ward_update(old: list[Any] | None, events: int, last_ms: int, figures: list[
             moves[i] = max(0, moves[i] - grown)
         else:
             moves[i] = max(0, moves[i] + grown - max(0, bases[i] - old[4][i]))
-    return [max(events, old[0]), max(last_ms, old[1]), watched, moves, bases]
+    return [max(events, old[0]), max(last_ms, old[1]), watched, moves, bases, merged]
+
+
+def recent_months(months: dict[str, int]) -> dict[str, int]:
+    """The newest MONTHS_KEPT months of a ward's events per month: what its records keep, so they stay flat."""
+    if len(months) <= MONTHS_KEPT:
+        return months
+    return {m: months[m] for m in sorted(months)[-MONTHS_KEPT:]}
+
+
+def months_of(record: list[Any]) -> dict[str, int]:
+    """A ward record's events per month ({} in a record kept before months were)."""
+    return record[5] if len(record) > 5 else {}
+
+
+def up_to(record: list[Any], period: str) -> int:
+    """A ward record's events of `period` and every month before it: all of them but the months after it."""
+    return int(record[0]) - sum(n for m, n in months_of(record).items() if m > period)
+
+
+def period_step(periods: Periods, action: Action, cal: Calendar, now: datetime) -> str | None:
+    """A province's periods after an approval action, judged as the sink's one writer judges it: None when it
+    applied, else why not. An action seen before changes nothing (the feed delivers at least once). An approval
+    starts counting what arrives after it; a reopen forgets it (the next approval takes those events in)."""
+    entry = periods.setdefault(action.period, {"status": "open", "seen": [], "late": {}})
+    if action.action_id in entry["seen"]:
+        return f"action {action.action_id} seen before"
+    entry["seen"].append(action.action_id)
+    why = refusal(action, entry["status"], cal, now)
+    if why is None:
+        entry["status"] = after(action, entry["status"])
+        if entry["status"] != "accepted":
+            entry["late"] = {}
+    return why
+
+
+def count_late(periods: Periods, ward: str, old: list[Any] | None, new: list[Any]) -> None:
+    """A ward's events counted between two of its records, against each approved (or accepted) period they fall
+    in or before (a period's figures are everything up to its end). Untold by a record kept before months were;
+    a period older than the months a record keeps is not watched (an event more than a year late for it could be
+    one of a later month)."""
+    if old is not None and len(old) <= 5:
+        return
+    kept = months_of(new)
+    oldest = min(kept) if len(kept) >= MONTHS_KEPT else ""
+    for period, entry in periods.items():
+        if entry["status"] != "open" and period >= oldest:
+            late = up_to(new, period) - (up_to(old, period) if old is not None else 0)
+            if late > 0:
+                entry["late"][ward] = entry["late"].get(ward, 0) + late
+
+
+def after_approval_wards(periods: Periods, rule: AfterApprovalRule) -> tuple[list[str], dict[str, Any]]:
+    late = {p: e["late"] for p, e in sorted(periods.items()) if e["status"] != "open" and e["late"]}
+    arrived = {p: sum(wards.values()) for p, wards in late.items()}
+    if sum(arrived.values()) < rule.events:
+        return [], {}
+    return sorted({w for wards in late.values() for w in wards}), {"arrived": arrived}
+
+
+def due_periods(cal: Calendar, deadline_days: int, rule: DeadlineRule, now: datetime) -> list[tuple[str, datetime]]:
+    """The periods (begun already) whose deadline falls within the rule's days from now, earliest first; each
+    deadline on the country's clock."""
+    horizon = now + timedelta(days=rule.days)
+    month, found = cal.local(now).date().replace(day=1), []
+    for _ in range(deadline_days // 28 + 2):  # back to the last month whose deadline may still come
+        period = month.strftime("%Y-%m")
+        due = deadline(cal, period, deadline_days)
+        if now < due <= horizon:
+            found.append((period, cal.local(due)))
+        month = (month - timedelta(days=1)).replace(day=1)
+    return sorted(found, key=lambda found: found[1])
+
+
+def deadline_wards(
+    records: dict[str, list[Any]],
+    wards: Sequence[str],
+    periods: Periods,
+    due: list[tuple[str, datetime]],
+    rule: DeadlineRule,
+) -> tuple[list[str], dict[str, Any]]:
+    """Per due period the province has not approved: its completeness (wards that reported in it ÷ wards, as the
+    period report counts it); lists the wards missing from each period below the rule (every one of them: a
+    province has 168 wards at most)."""
+    missing: set[str] = set()
+    shown: dict[str, Any] = {}
+    for period, due_at in due:
+        if periods.get(period, {}).get("status", "open") != "open":
+            continue
+        silent = [w for w in wards if not (w in records and months_of(records[w]).get(period))]
+        completeness = (len(wards) - len(silent)) / len(wards) if wards else 1.0
+        if completeness * 100 < rule.completeness:
+            missing.update(silent)
+            shown[period] = {
+                "deadline": due_at.isoformat(), "completeness": round(completeness, 4),
+                "reported": len(wards) - len(silent), "wards": len(wards),
+            }  # fmt: skip
+    if not shown:
+        return [], {}
+    return sorted(missing), {"periods": shown, "below_percent": rule.completeness}
 
 
 def silent_wards(wards: dict[str, list[Any]], rule: SilentRule, now_ms: int) -> tuple[list[str], dict[str, Any]]:

@@ -112,3 +112,24 @@ def calendar() -> Calendar:
     from .settings import settings
 
     return Calendar(settings().timezone)
+
+
+class MonthOf:
+    """The local month ('YYYY-MM') of an instant (µs), for the counting path: one dict lookup per call. A local
+    month starts on a whole UTC hour (check_zone), so every instant of a UTC hour shares its month."""
+
+    HOUR_US = 3_600_000_000
+    KEPT = 100_000  # hours remembered (about eleven years of them); then it starts afresh
+
+    def __init__(self, cal: Calendar) -> None:
+        self.cal = cal
+        self.known: dict[int, str] = {}
+
+    def __call__(self, instant_us: int) -> str:
+        hour = instant_us // self.HOUR_US
+        month = self.known.get(hour)
+        if month is None:
+            if len(self.known) >= self.KEPT:
+                self.known.clear()
+            month = self.known[hour] = self.cal.month_of(datetime.fromtimestamp(hour * 3600, UTC))
+        return month

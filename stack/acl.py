@@ -13,6 +13,7 @@ and app id, so each test can grant the same table for its own per-test topics.
                        group APP (prefixed)                  READ, DESCRIBE
   p06-worker           topic E (literal)                     READ, WRITE, DESCRIBE  (re-sends to the right partition)
                        topic E.dlq (literal)                 READ, WRITE, DESCRIBE  (reads: dead-letter alerts)
+                       topic E.periods (literal)             READ, DESCRIBE  (period alerts: its statuses)
                        topic APP (prefixed)                  ALL  (Faust's changelogs, snapshots; it creates them)
                        group APP (prefixed)                  ALL
   p06-sink             topic E (literal)                     READ, DESCRIBE
@@ -22,7 +23,8 @@ and app id, so each test can grant the same table for its own per-test topics.
 
 The period actions topic E.periods is written by the sink alone: its API writes an operator's action only
 after auth's guard admitted the account for that province, so no sender, worker or province credential
-can approve anything; the sink's one writer per (period, province) reads it back (sinks/periods).
+can approve anything; the sink's one writer per (period, province) reads it back (sinks/periods), and the
+worker reads it for its province alert owners (streams/alerts).
 
 National senders (and the gateway for a national token) may write for every province: the
 Publisher sends their events to E itself (schemas.names), any province's E.in.PP works as well.
@@ -73,6 +75,7 @@ def rules(events_topic: str, dlq_topic: str, app_id: str, provinces: Iterable[st
     table += _rules_for(p["admission"], "group", app_id, True, "READ", "DESCRIBE")
     table += _rules_for(p["worker"], "topic", events_topic, False, "READ", "WRITE", "DESCRIBE")
     table += _rules_for(p["worker"], "topic", dlq_topic, False, "READ", "WRITE", "DESCRIBE")
+    table += _rules_for(p["worker"], "topic", periods_topic(events_topic), False, "READ", "DESCRIBE")
     table += _rules_for(p["worker"], "topic", app_id, True, "ALL")
     table += _rules_for(p["worker"], "group", worker_group(app_id), True, "ALL")
     table += _rules_for(p["sink"], "topic", events_topic, False, "READ", "DESCRIBE")

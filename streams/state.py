@@ -10,7 +10,8 @@ Records of the worker's `state` table, all in the locality's partition (one writ
   "<locality>"                 figures, events received, freshness, each task, village or system's
                                current version {kind: {id: [occurred_us, event_id, vector]}}, and the
                                open day (the newest day with events): bounded by the locality's size
-                               (225 tasks at most) and one day, not by its history
+                               (225 tasks at most) and one day, not by its history; and its events per
+                               month of the country's calendar, the newest 13 months (for the alerts)
   "<locality>/d/<yyyy-mm-dd>"  an earlier UTC day: the events that occurred then, {event_id: digest},
                                the day's flow counts per hour, and the flow reports of originals that
                                occurred that day {"<type>|<id>|<µs>": [occurred_us, event_id, *counts]}
@@ -32,6 +33,8 @@ from typing import Any
 import faust
 import orjson
 
+from schemas.alerts import recent_months
+from schemas.calendar import Calendar, MonthOf
 from schemas.events import Event
 from schemas.metrics import (
     FLOW_METRICS,
@@ -44,6 +47,7 @@ from schemas.metrics import (
     key_instant,
     own_key,
     report_key,
+    report_of,
     version,
 )
 
@@ -55,6 +59,7 @@ DAYS_KEPT = 8  # day records kept in memory per locality after a batch; older on
 _FLOW_INDEX = [METRICS.index(m) for m in FLOW_METRICS]
 
 Read = Callable[[str], Any]
+COUNTRY_MONTHS = MonthOf(Calendar())  # the default zone's; the worker passes P06_TIMEZONE's
 
 
 def changelog_topic(app_id: str) -> str:
@@ -108,8 +113,15 @@ class LocalityState:
     """One locality, loaded record by record from `read` (the table), changed by apply(),
     written back with writes(): only the records changed since the last writes()."""
 
-    def __init__(self, locality: str, read: Read = lambda key: None, window_days: int = WINDOW_DAYS) -> None:
-        self.locality, self._read, self.window_days = locality, read, window_days
+    def __init__(
+        self,
+        locality: str,
+        read: Read = lambda key: None,
+        window_days: int = WINDOW_DAYS,
+        month_of: MonthOf = COUNTRY_MONTHS,
+    ) -> None:
+        self.locality, self._read, self.window_days, self.month_of = locality, read, window_days, month_of
+        self._months_known = month_of.known  # looked up inline: the counting path's one extra lookup
         record = read(locality) or {}
         self.figures: list[int] = list(record.get("figures") or [0] * len(METRICS))
         self.events: int = record.get("events", 0)  # distinct events received
@@ -117,6 +129,10 @@ class LocalityState:
         self.newest_event_us: int = record.get("newest_event_us", 0)  # newest occurred_at
         self.entities: dict[str, dict[str, list[Any]]] = record.get("entities", {})  # kind -> id -> version
         self.open_day: str = record.get("open_day", "")  # the newest day with events, kept in this record
+        # Events counted per month of the country's calendar (a correction in its original's month): what the
+        # alert owner judges a reporting period's completeness and arrivals after its approval by.
+        self.months: dict[str, int] = record.get("months", {})
+        self._told: dict[str, int] = {}  # the months as last told to the alert owner (none yet, once loaded)
         self.days: dict[str, Day] = {}  # read on first use, the recent ones kept
         if self.open_day:
             self.days[self.open_day] = Day(record["open"])
@@ -142,6 +158,13 @@ class LocalityState:
         day.ids[event_id] = digest
         self.events += 1
         self._dirty.add(self.locality)
+        placed = occurred_us if event.supersedes is None else report_of(event)[1]
+        month = self._months_known.get(placed // MonthOf.HOUR_US) or self.month_of(placed)
+        count = self.months.get(month)
+        if count is None:  # a month's first event (rare): the record keeps the newest months only
+            self.months = recent_months({**self.months, month: 1})
+        else:
+            self.months[month] = count + 1
         if day_key > self.open_day:
             self._close_open_day(day_key)
         elif day_key != self.open_day:
@@ -235,6 +258,13 @@ class LocalityState:
             for day in sorted(self.days)[:-keep]:
                 del self.days[day]
 
+    def take_months(self) -> dict[str, int]:
+        """The months' counts changed since the last call (every month's, once loaded): absolute, so a repeat
+        changes nothing where they are kept. A month older than the kept ones is told by the event count."""
+        fresh = {month: n for month, n in sorted(self.months.items()) if self._told.get(month) != n}
+        self._told = dict(self.months)
+        return fresh
+
     def snapshot(self) -> dict[str, Any]:
         """What the live view needs of this locality: small, and enough to aggregate anywhere."""
         return {
@@ -252,6 +282,7 @@ class LocalityState:
             "last_reported_ms": self.last_reported_ms,
             "newest_event_us": self.newest_event_us,
             "entities": self.entities,
+            "months": self.months,
             "open_day": self.open_day,
             "open": self.days[self.open_day].to_record() if self.open_day else None,
         }

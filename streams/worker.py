@@ -25,6 +25,7 @@ from faust.web import Web
 
 from auth import Guard
 from schemas.alerts import Rules, load_rules
+from schemas.calendar import Calendar, MonthOf
 from schemas.events import Event, Rejection, parse_message
 from schemas.metrics import identity
 from schemas.names import (
@@ -36,6 +37,7 @@ from schemas.names import (
     SOURCE_TOPIC_HEADER,
     alerts_feed_topic,
     alerts_topic,
+    periods_topic,
     snapshots_topic,
     webhooks_group,
 )
@@ -46,7 +48,7 @@ from stack.adapters.faust import App, acting_for, aiokafka_producer
 from stack.partitions import counted_locality
 from stack.topics import replication
 
-from .alerts import AlertBoard, AlertOwner, AlertsApi, Deliverer, feed_record, tick_record
+from .alerts import AlertBoard, AlertOwner, AlertsApi, Deliverer, feed_record, period_record, tick_record
 from .alerts.letters import letters_records
 from .checkpoint import Checkpoint
 from .stall import StallWatch
@@ -84,6 +86,7 @@ class Processor:
         self.stats = Stats()
         self.feed: dict[bytes, list[LocalityState]] = {}  # province -> its changed wards, for its alert owner
         self.province_of = {code: loc.province.encode() for code, loc in localities().localities.items()}
+        self.month_of = MonthOf(Calendar(settings.timezone))  # a period's completeness and late arrivals, per ward
 
     def forget_cache(self) -> None:
         """After a rebalance other workers may have written our keys: read them from the table again."""
@@ -131,7 +134,7 @@ class Processor:
         state = self.cache.pop(locality, None)
         loaded = state is None
         if state is None:
-            state = LocalityState(locality, self.table.get, self.settings.live_window_days)
+            state = LocalityState(locality, self.table.get, self.settings.live_window_days, self.month_of)
         self.cache[locality] = state  # now the most recently used
         for event, fe in events:
             outcome = state.apply(event, int(fe.message.timestamp * 1000))
@@ -303,7 +306,10 @@ def _schedule_alerts(app: faust.App, settings: Settings, rules: Rules, guard: Gu
     """Each province's alert owner (an agent on the feed topic), its ticks, the board, the webhooks."""
     options = kafka_clients.aiokafka_options(settings, "worker")
     feed = app.topic(alerts_feed_topic(settings.app_id), key_serializer="raw", value_serializer="raw")
-    owner = AlertOwner(app, feed, alerts_topic(settings.app_id), rules, settings.topic_partitions, ROCKSDB_OPTIONS)
+    owner = AlertOwner(
+        app, feed, alerts_topic(settings.app_id), rules, settings.topic_partitions, ROCKSDB_OPTIONS,
+        Calendar(settings.timezone), settings.period_deadline_days,
+    )  # fmt: skip
     board = AlertBoard(options, alerts_topic(settings.app_id))
     secret = settings.alert_webhook_secret.get_secret_value().encode() if settings.alert_webhook_secret else b""
     deliverer = Deliverer(
@@ -315,13 +321,7 @@ def _schedule_alerts(app: faust.App, settings: Settings, rules: Rules, guard: Gu
         async for batch in stream.take_events(1000, within=1.0):  # a province written once a second at most
             await owner.apply(batch)
 
-    dead_letters = app.topic(settings.dlq_topic, key_serializer="raw", value_serializer="raw")
-
-    @app.agent(dead_letters, name="p06.alerts.letters")
-    async def letters(stream: faust.Stream) -> None:  # each province's refused records, to its owner
-        async for batch in stream.take_events(500, within=1.0):
-            for province, record in letters_records(batch, settings.events_topic):
-                await feed.send(key=province, value=record)
+    _forward_to_owners(app, settings, feed)
 
     @app.timer(interval=settings.alert_tick_s)
     async def tick() -> None:  # silence grows without a record: each owned feed partition is looked at again
@@ -346,6 +346,25 @@ def _schedule_alerts(app: faust.App, settings: Settings, rules: Rules, guard: Gu
         return await feed.send(key=province.encode(), value=record)
 
     return AlertsApi(board, guard, send)
+
+
+def _forward_to_owners(app: faust.App, settings: Settings, feed: faust.TopicT) -> None:
+    """What other topics tell a province's alert owner, forwarded into its feed under the province's key."""
+    dead_letters = app.topic(settings.dlq_topic, key_serializer="raw", value_serializer="raw")
+
+    @app.agent(dead_letters, name="p06.alerts.letters")
+    async def letters(stream: faust.Stream) -> None:  # each province's refused records, to its owner
+        async for batch in stream.take_events(500, within=1.0):
+            for province, record in letters_records(batch, settings.events_topic):
+                await feed.send(key=province, value=record)
+
+    periods = app.topic(periods_topic(settings.events_topic), key_serializer="raw", value_serializer="raw")
+
+    @app.agent(periods, name="p06.alerts.periods")
+    async def period_actions(stream: faust.Stream) -> None:  # each province's approval actions, to its owner
+        async for fe in stream.events():
+            delivered = await feed.send(key=fe.key or b"", value=period_record(fe.value))  # keyless: owner ignores
+            await delivered  # on the broker before the next is sent: the topic's order is kept
 
 
 def _consumer_figures(app: faust.App, checkpoint: Checkpoint) -> Consumer:

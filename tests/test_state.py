@@ -149,7 +149,39 @@ def test_records_stay_small_and_the_live_hours_stay_in_their_window_after_a_year
         if hour % 24 == 23:
             table.write(state)
     assert figures(state)["eid_activations"] == 365 * 24 and state.events == 2 * 365 * 24
-    assert max(len(orjson.dumps(record)) for record in table.values()) < 4096
+    # 4 KB, and the events per month the alerts need: at most 13 months (about 200 bytes), never more.
+    assert max(len(orjson.dumps(record)) for record in table.values()) < 4096 + 256
+    assert len(state.months) == 13  # 2025-01 to 2026-01 (its first hours, +07:00)
     assert len(state.snapshot()["hours"]) == 35 * 24
     assert table.load().snapshot() == state.snapshot()  # the window is rebuilt from the day records
     assert len(table.load().days) <= 35
+
+
+def test_events_count_in_their_month_of_the_country_a_correction_in_its_originals() -> None:
+    """What a province's alert owner judges a period's completeness and late arrivals by (streams.alerts): each
+    counted event in its local month (+07:00), a correction in the month of the report it corrects."""
+    table = Table()
+    state = LocalityState("00070", table.get)
+    correction = validate_event(
+        {
+            "event_id": "n2", "type": "eid.activations", "locality": "00070",
+            "occurred_at": "2026-12-02T09:00:00+07:00", "payload": {"count": 6},
+            "supersedes": {"event_id": "n", "occurred_at": "2026-11-30T23:30:00+07:00"},
+        }
+    )  # fmt: skip
+    for e in [
+        eid("n", "2026-11-30T23:30:00+07:00", 5),  # still November in Viet Nam (16:30 UTC)
+        eid("d", "2026-11-30T17:30:00Z", 2),  # 00:30 on 1 December in Viet Nam
+        eid("n", "2026-11-30T23:30:00+07:00", 5),  # resent: counts nothing
+        correction,
+    ]:
+        state.apply(e, received_ms=1)
+    assert state.months == {"2026-11": 2, "2026-12": 1}
+    assert state.take_months() == {"2026-11": 2, "2026-12": 1} and state.take_months() == {}  # told once
+    state.apply(eid("e", "2026-12-03T08:00:00+07:00", 1), received_ms=2)
+    assert state.take_months() == {"2026-12": 2}  # the changed month, with its whole count
+    table.write(state)
+    assert LocalityState("00070", table.get).take_months() == {"2026-11": 2, "2026-12": 2}  # loaded: all told again
+    for month in ["2025-11", "2025-12", *(f"2026-{m:02d}" for m in range(1, 11))]:  # late, from a year back
+        state.apply(eid(f"y{month}", f"{month}-15T08:00:00+07:00", 1), received_ms=3)
+    assert sorted(state.months) == ["2025-12", *(f"2026-{m:02d}" for m in range(1, 13))]  # the newest 13 kept

@@ -3,7 +3,7 @@ feed, each province's one owner, the board every worker mirrors, its API and the
 
 from .api import AlertsApi
 from .board import AlertBoard
-from .feed import command_record, feed_record, tick_record
+from .feed import command_record, feed_record, period_record, tick_record
 from .owner import AlertOwner
 from .webhooks import Deliverer, signature
 
@@ -14,6 +14,7 @@ __all__ = [
     "Deliverer",
     "command_record",
     "feed_record",
+    "period_record",
     "signature",
     "tick_record",
 ]

@@ -68,8 +68,9 @@ def ack(alert: str = ALERT, url: str | None = URL) -> None:
 @alerts_app.command()
 def silence(
     alert: str = ALERT,
-    hours: float = typer.Option(4.0, help="how long its webhook notices are held back"),
+    hours: float = typer.Option(4.0, help="how long no webhook notice of it is sent"),
     url: str | None = URL,
 ) -> None:
-    """Hold an alert's webhook notices back for some hours (the panel still shows it)."""
+    """Send no webhook notice of an alert for some hours: one due meanwhile is dropped, not sent later (the panel
+    still shows the alert)."""
     typer.echo(json.dumps(_call("POST", f"/api/alerts/{alert}/silence", url, {"hours": str(hours)})))

@@ -14,22 +14,31 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import faust
 import orjson
 from faust.types import EventT
+from pydantic import ValidationError
 
 from schemas.alerts import (
     Rules,
+    after_approval_wards,
+    count_late,
     dead_letter_wards,
+    deadline_wards,
+    due_periods,
     letters_update,
+    period_step,
     silent_wards,
     step,
     ward_update,
     wrong_way_wards,
 )
+from schemas.calendar import Calendar
+from schemas.periods import Action
 from schemas.registry import registry
 from stack.adapters.faust import acting_for, aiokafka_producer
 from stack.partitions import home_partition
@@ -39,7 +48,7 @@ TABLE = "alerts"
 
 
 def empty_province() -> dict[str, Any]:
-    return {"wards": {}, "alerts": {}, "count": 0}
+    return {"wards": {}, "alerts": {}, "count": 0, "periods": {}}
 
 
 class AlertOwner:
@@ -53,9 +62,12 @@ class AlertOwner:
         rules: Rules,
         partitions: int,
         options: dict[str, int],
+        calendar: Calendar,
+        deadline_days: int,
     ) -> None:
         self.app, self.feed, self.alerts_topic, self.rules = app, feed, alerts_topic, rules
         self.partitions = partitions
+        self.calendar, self.deadline_days = calendar, deadline_days  # the periods' deadlines (schemas.periods)
         self.table = app.Table(TABLE, default=None, partitions=partitions, options=dict(options))  # small RocksDBs
         self.cache: dict[str, dict[str, Any]] = {}
         self.wards_of = registry().wards_by_province
@@ -80,8 +92,9 @@ class AlertOwner:
             for code in self._fold(fe):
                 touched[code] = fe
         now_ms = int(time.time() * 1000)
+        due = due_periods(self.calendar, self.deadline_days, self.rules.deadline, datetime.now(UTC))
         for code, carrier in touched.items():
-            self._evaluate(code, now_ms)
+            self._evaluate(code, now_ms, due)
             with acting_for(carrier):
                 self.table[code] = self.province(code)
         if self.outbox:
@@ -99,10 +112,15 @@ class AlertOwner:
             return []
         state = self.province(code)
         if record["type"] == "wards":
-            for ward, events, last_ms, figures in record["wards"]:
-                new = ward_update(state["wards"].get(ward), events, last_ms, figures)
+            periods = state.setdefault("periods", {})
+            for ward, events, last_ms, figures, *months in record["wards"]:  # no months: a record from before them
+                old = state["wards"].get(ward)
+                new = ward_update(old, events, last_ms, figures, months[0] if months else None)
                 if new is not None:
                     state["wards"][ward] = new
+                    count_late(periods, ward, old, new)
+        elif record["type"] == "period":
+            self._period(code, state, record["action"])
         elif record["type"] == "dead_letters":
             kept = state.get("letters", [])
             state["letters"] = letters_update(kept, record["letters"], self.rules.dead_letters)
@@ -123,19 +141,35 @@ class AlertOwner:
             alert["notify"] = False
             self.outbox.append(alert)
 
-    def _evaluate(self, code: str, now_ms: int) -> None:
+    def _period(self, code: str, state: dict[str, Any], text: str) -> None:
+        """An approval action of this province's, applied or refused as the sink's writer does."""
+        try:
+            action = Action.model_validate_json(text)
+        except ValidationError as exc:  # the writer keeps it as refused; here it changes nothing
+            log.warning("period record for province %s is not an action (%s): ignored", code, exc.errors()[0]["msg"])
+            return
+        if action.province != code:
+            log.warning("period action %s of province %s keyed %s: ignored", action.action_id, action.province, code)
+            return
+        why = period_step(state.setdefault("periods", {}), action, self.calendar, datetime.now(UTC))
+        log.info("period %s province %s: %s %s", action.period, code, action.action, why or "applied")
+
+    def _evaluate(self, code: str, now_ms: int, due: list[tuple[str, datetime]]) -> None:
         state = self.province(code)
-        silent, wrong, dead = self.rules.silent, self.rules.wrong_way, self.rules.dead_letters
-        letters = state.get("letters", [])
-        judged = {
-            "silent": (silent, silent_wards(state["wards"], silent, now_ms) if silent.enabled else ([], {})),
-            "wrong_way": (wrong, wrong_way_wards(state["wards"], wrong, now_ms) if wrong.enabled else ([], {})),
-            "dead_letters": (dead, dead_letter_wards(letters, dead, now_ms) if dead.enabled else ([], {})),
+        r, wards, periods = self.rules, state["wards"], state.setdefault("periods", {})
+        judges: dict[str, Callable[[], tuple[list[str], dict[str, Any]]]] = {
+            "silent": lambda: silent_wards(wards, r.silent, now_ms),
+            "wrong_way": lambda: wrong_way_wards(wards, r.wrong_way, now_ms),
+            "dead_letters": lambda: dead_letter_wards(state.get("letters", []), r.dead_letters, now_ms),
+            "deadline": lambda: deadline_wards(wards, self.wards_of[code], periods, due, r.deadline),
+            "after_approval": lambda: after_approval_wards(periods, r.after_approval),
         }
-        for kind, (rule, (wards, details)) in judged.items():
+        for kind, judge in judges.items():
+            rule = getattr(r, kind)  # each kind's rule is the rules file's section of its name
+            wards_now, details = judge() if rule.enabled else ([], {})
             alert = state["alerts"].get(kind)
             new = step(
-                alert, wards, details, kind=kind, province=code, severity=rule.severity,
+                alert, wards_now, details, kind=kind, province=code, severity=rule.severity,
                 now_ms=now_ms, number=state["count"] + 1,
             )  # fmt: skip
             if new is not None:
