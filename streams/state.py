@@ -10,8 +10,9 @@ Records of the worker's `state` table, all in the locality's partition (one writ
   "<locality>"                 figures, events received, freshness, each task, village or system's
                                current version {kind: {id: [occurred_us, event_id, vector]}}, and the
                                open day (the newest day with events): bounded by the locality's size
-                               (225 tasks at most) and one day, not by its history; and its events per
-                               month of the country's calendar, the newest 13 months (for the alerts)
+                               (225 tasks at most) and one day, not by its history; its events per
+                               month of the country's calendar, the newest 13 months (for the alerts);
+                               and "redo": the earlier days' records its write changed (writes() says why)
   "<locality>/d/<yyyy-mm-dd>"  an earlier UTC day: the events that occurred then, {event_id: digest},
                                the day's flow counts per hour, and the flow reports of originals that
                                occurred that day {"<type>|<id>|<µs>": [occurred_us, event_id, *counts]}
@@ -136,9 +137,15 @@ class LocalityState:
         self.days: dict[str, Day] = {}  # read on first use, the recent ones kept
         if self.open_day:
             self.days[self.open_day] = Day(record["open"])
+        self._dirty: set[str] = set()
+        # The earlier days the last write changed, as it left them: their own records came after this one
+        # in the changelog and may be lost (a worker killed before its producer sent them): written again.
+        for day, day_record in (record.get("redo") or {}).items():
+            self.days[day] = Day(day_record)
+            if read(self._day_key(day)) != day_record:
+                self._dirty.add(self._day_key(day))
         self.hours: dict[int, list[int]] = {}  # flow counts per hour within the window
         self._window_start = self._start_of_window()
-        self._dirty: set[str] = set()
         for day in self._window_days():
             for hour, counts in self._day(day).hours.items():
                 self._count_in_window(hour, counts)
@@ -244,13 +251,23 @@ class LocalityState:
         return bool(self._dirty)
 
     def writes(self) -> Iterator[tuple[str, Any]]:
-        """The records changed since the last call, as the table stores them."""
-        for key in sorted(self._dirty):
-            if key == self.locality:
-                yield key, self._record()
-            else:
-                yield key, self.days[key.rsplit("/d/", 1)[1]].to_record()
+        """The records changed since the last call, as the table stores them: the locality's first, carrying
+        the earlier days' changed records too (its redo), then each of those. The changelog keeps a prefix of
+        them if the worker dies meanwhile, and any prefix that holds the locality's record holds them all:
+        the figures never count an event whose day record was lost, or lose one whose day record stayed."""
+        if not self._dirty:
+            return
+        days = {key.rsplit("/d/", 1)[1] for key in self._dirty if key != self.locality}
+        redo = {day: self.days[day].to_record() for day in sorted(days)}
+        yield self.locality, self._record() | ({"redo": redo} if redo else {})
+        for day, record in redo.items():
+            yield self._day_key(day), record
         self._dirty.clear()
+
+    @property
+    def days_changed(self) -> int:
+        """Earlier days' records changed since the last writes(): what the next locality record carries."""
+        return len(self._dirty) - (self.locality in self._dirty)
 
     def trim(self, keep: int = DAYS_KEPT) -> None:
         """Forget all but the newest day records (after writes(): they are in the table)."""

@@ -69,6 +69,9 @@ FETCH_BYTES_PER_PARTITION = 1 << 20
 # the same rate (packed drain A/B, 2026-11-27).
 STREAM_BUFFER_MESSAGES = 1024
 ROCKSDB_OPTIONS = {"write_buffer_size": 4 << 20, "max_write_buffer_number": 2, "block_cache_size": 8 << 20}
+# Earlier days a locality's batch may change before its records are written: the locality's record
+# carries them all (streams.state: its redo), so a backfill's batch spanning months is written in steps.
+REDO_DAYS = 4
 
 
 class Processor:
@@ -136,15 +139,16 @@ class Processor:
         if state is None:
             state = LocalityState(locality, self.table.get, self.settings.live_window_days, self.month_of)
         self.cache[locality] = state  # now the most recently used
+        changed = False
         for event, fe in events:
             outcome = state.apply(event, int(fe.message.timestamp * 1000))
             self.stats.events_changed += outcome is Outcome.COUNTED
             if outcome is Outcome.CONFLICT:
                 self.conflict(event, fe)
+            if state.days_changed >= REDO_DAYS:  # a backfill: the locality's record carries these days
+                changed |= self._write(state)
         self.stats.events += len(events)
-        changed = state.changed
-        for key, record in state.writes():
-            self.table[key] = record
+        changed |= self._write(state)
         state.trim()
         if not changed and not loaded:
             return None
@@ -153,6 +157,13 @@ class Processor:
         # processing that event again changes nothing.
         self.feed.setdefault(self.province_of.get(locality, b"00"), []).append(state)
         return orjson.dumps(state.snapshot())
+
+    def _write(self, state: LocalityState) -> bool:
+        """The state's changed records into the table, the locality's first (LocalityState.writes says why)."""
+        changed = state.changed
+        for key, record in state.writes():
+            self.table[key] = record
+        return changed
 
     def _partition_count(self) -> int:
         """The events topic's partitions as the broker has them (not as the settings would create them)."""
