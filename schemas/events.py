@@ -393,5 +393,17 @@ def json_schemas() -> dict[str, dict[str, Any]]:
     for name, model in EVENT_TYPES.items():
         schema = model.model_json_schema(mode="validation")
         schema["title"] = f"p06 event {name}"
-        schemas[name] = schema
+        schemas[name] = schema if model.void_payload is None else _with_void_rule(schema)
     return schemas
+
+
+def _with_void_rule(schema: dict[str, Any]) -> dict[str, Any]:
+    """What _void_counts_nothing says, in JSON Schema: a void correction carries no payload; every other
+    event carries a whole one."""
+    return schema | {
+        "properties": schema["properties"] | {"payload": {"type": "object"}},
+        "required": [field for field in schema["required"] if field != "payload"],
+        "if": {"properties": {"void": {"const": True}}, "required": ["void"]},
+        "then": {"not": {"required": ["payload"]}},
+        "else": {"required": ["payload"], "properties": {"payload": schema["properties"]["payload"]}},
+    }
