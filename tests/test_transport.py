@@ -9,17 +9,17 @@ from types import SimpleNamespace
 import faust
 from faust.transport.producer import ProducerBuffer
 
-from schemas.settings import load_settings
+from schemas.settings import Settings
 from stack.adapters.aiokafka import FETCH_MAX_WAIT_MS
 from stack.adapters.faust import App, FlushingProducerBuffer
 from streams.worker import faust_options
 
 
-def _fetch_wait_ms(app_class: type[faust.App]) -> int:
+def _fetch_wait_ms(app_class: type[faust.App], settings: Settings) -> int:
     """The fetch wait of the consumer the app builds for a worker."""
 
     async def build() -> int:
-        app = app_class("probe", **faust_options(load_settings()))
+        app = app_class("probe", **faust_options(settings))
         consumer = app.consumer._thread._create_worker_consumer(app.transport)
         try:
             return consumer._fetch_max_wait_ms
@@ -29,9 +29,10 @@ def _fetch_wait_ms(app_class: type[faust.App]) -> int:
     return asyncio.run(build())
 
 
-def test_the_worker_consumer_waits_100_ms_for_a_fetch_not_faust_s_hard_coded_1500() -> None:
-    assert _fetch_wait_ms(faust.App) == 1500  # Faust's own, still so upstream
-    assert _fetch_wait_ms(App) == FETCH_MAX_WAIT_MS == 100
+def test_the_worker_consumer_waits_100_ms_for_a_fetch_not_faust_s_hard_coded_1500(p06_settings: Settings) -> None:
+    # p06_settings: the worker's credentials, as the session's broker wrote them (no connection is made)
+    assert _fetch_wait_ms(faust.App, p06_settings) == 1500  # Faust's own, still so upstream
+    assert _fetch_wait_ms(App, p06_settings) == FETCH_MAX_WAIT_MS == 100
 
 
 class SlowChannel:
