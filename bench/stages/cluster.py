@@ -133,7 +133,7 @@ def worker_log(log: Path, since: float, until: float) -> list[str]:
             continue
         kind = next((k for k, words in LOG_KINDS if any(w in m[3] for w in words)), None)
         if kind is None and m[2] in ("WARNING", "ERROR"):
-            kind = f"other {m[2].lower()}s, e.g. {m[3].strip()[:80]!r}"
+            kind = f"other {m[2].lower()}s (producer buffer full, records not arriving, ...)"
         if kind:
             seen.setdefault(kind, []).append(at - since)
     return [f"worker: {k} +{t[0]:.1f}..+{t[-1]:.1f} s ({len(t)} lines)" for k, t in seen.items()]
