@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-STAGES = ("publish", "worker", "sink", "latency", "warehouse", "history", "security")  # bench.runner.ONLY's keys
+STAGES = ("publish", "worker", "sink", "latency", "warehouse", "history", "security", "cluster")  # runner.ONLY's keys
 
 
 def _stages(value: str | None) -> list[str] | None:
@@ -21,7 +21,9 @@ def _stages(value: str | None) -> list[str] | None:
 
 
 def bench(
-    quick: bool = typer.Option(False, "--quick", help="a small run for CI (about 2 minutes)"),
+    quick: bool = typer.Option(
+        False, "--quick", help="a small run for CI (about 2 minutes; without the cluster stage)"
+    ),
     as_json: bool = typer.Option(False, "--json", help="print the results as JSON on stdout"),
     events: int | None = typer.Option(
         None, "--events", min=1000, help="events in the pre-filled topics (default 500,000; 20,000 with --quick)"

@@ -3,7 +3,8 @@
 The benchmark connects as p06-admin (it makes and drops its own topics; P06_KAFKA_USERNAME overrides):
 `cluster()` exports the P06_KAFKA_* variables its stages' processes inherit. `security_pair()` starts
 two fresh private brokers, one secured and one PLAINTEXT, so the cost of TLS + SASL is measured in the
-same run, on the same messages, on brokers alike in all but their listener.
+same run, on the same messages, on brokers alike in all but their listener. `three_nodes()` starts a
+private three-node cluster as `p06 stack up --brokers 3` does (stack.cluster), for the cluster stage.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from schemas.settings import Settings, load_settings
 from stack import broker as local_broker
+from stack import cluster as stack_cluster
 from stack.clients import admin_client, principal_for
 
 
@@ -26,6 +29,7 @@ class Cluster:
     private: bool
     run_tag: str  # unique per run: the shared dev broker is used by others at the same time
     settings: Settings  # how the benchmark's own clients connect (stack.clients, role "bench")
+    folder: Path | None = None  # a private cluster's data folder (stack.cluster: its nodes' drills)
 
     def topic(self, name: str) -> str:
         return f"bench.{self.run_tag}.{name}"
@@ -52,28 +56,36 @@ def client_env(s: Settings) -> dict[str, str]:
     return env
 
 
-def settings_for(bootstrap: str, kafka_env: dict[str, str] | None = None) -> Settings:
+def settings_for(bootstrap: str, kafka_env: dict[str, str] | None = None, **overrides: Any) -> Settings:
     """Client settings for the run's cluster, from the variables cluster() exported, or for another
-    cluster from its client_env()."""
+    cluster from its client_env(); overrides (events_topic=...) on top."""
     return load_settings(
-        **{"kafka_bootstrap": bootstrap, **{k.removeprefix("P06_").lower(): v for k, v in (kafka_env or {}).items()}}
+        **{
+            "kafka_bootstrap": bootstrap,
+            **{k.removeprefix("P06_").lower(): v for k, v in (kafka_env or {}).items()},
+            **overrides,
+        }
     )
 
 
-def _private(data_dir: Path, secured: bool) -> tuple[local_broker.BrokerStatus, Settings]:
-    broker = local_broker.up(data_dir, local_broker.free_port(), secured=secured)
-    s = load_settings().model_copy(
+def _client_settings(bootstrap: str, secrets_dir: Path, secured: bool) -> Settings:
+    """How the benchmark connects to a broker or cluster it started: its bootstrap, protocol and secrets."""
+    return load_settings().model_copy(
         update={
-            "kafka_bootstrap": broker.bootstrap,
+            "kafka_bootstrap": bootstrap,
             "kafka_security_protocol": "SASL_SSL" if secured else "PLAINTEXT",
-            "kafka_secrets_dir": (broker.folder / "secrets").resolve(),
+            "kafka_secrets_dir": secrets_dir.resolve(),
             "kafka_username": "",
             "kafka_password": None,
             "kafka_password_file": None,
             "kafka_ssl_cafile": None,
         }
     )
-    return broker, s
+
+
+def _private(data_dir: Path, secured: bool) -> tuple[local_broker.BrokerStatus, Settings]:
+    broker = local_broker.up(data_dir, local_broker.free_port(), secured=secured)
+    return broker, _client_settings(broker.bootstrap, broker.folder / "secrets", secured)
 
 
 @contextmanager
@@ -118,6 +130,23 @@ def security_pair(c: Cluster, work: Path) -> Iterator[tuple[Cluster, Cluster]]:
     finally:
         for folder in folders:
             local_broker.down(folder, purge=True)
+
+
+@contextmanager
+def three_nodes(c: Cluster, work: Path, nodes: int = 3) -> Iterator[Cluster]:
+    """A private cluster as `p06 stack up --brokers 3` starts it (stack.cluster: each node broker and
+    controller, topics made on it get replication factor 3 and min.insync.replicas 2, each JVM's heap
+    stack.cluster.HEAP), secured as the run's broker is; stopped and deleted afterwards."""
+    folder = (work / "cluster").resolve()
+    secured = c.protocol != "PLAINTEXT"
+    try:
+        stack_cluster.up(folder, stack_cluster.free_ports(nodes), nodes, secured=secured)
+        bootstrap = stack_cluster.bootstrap(folder)
+        settings = _client_settings(bootstrap, stack_cluster.folder_of(folder) / "secrets", secured)
+        yield Cluster(bootstrap, True, c.run_tag, settings, folder)
+    finally:
+        if stack_cluster.is_cluster(folder):  # it may have failed before planning its nodes
+            stack_cluster.down(folder, purge=True)
 
 
 def delete_topics(c: Cluster) -> None:

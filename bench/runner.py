@@ -9,6 +9,7 @@ import shutil
 import time
 import traceback
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property, partial
@@ -22,9 +23,10 @@ from stack import create_topics
 
 from . import scoreboard
 from .baselines import clickhouse_raw, faust_counter, kafka_raw, validation
-from .cluster import Cluster, client_env, cluster, delete_topics, security_pair
+from .cluster import Cluster, client_env, cluster, delete_topics, security_pair, three_nodes
 from .data.event_source import encode, pack, source
 from .data.expected import Expected, recount
+from .stages import cluster as cluster_stage
 from .stages import full_archive, latency, publish_cli, sink_drain, state_history, worker_drain
 from .stages.env import StageEnv, StageMissing
 
@@ -56,6 +58,7 @@ FULL: dict[str, Any] = {
     "history_wards": 30,
     "history_hourly_wards": 2,
     "year_wards": None,
+    "cluster_drain": 100_000,  # the cluster stage's drains: its wall time stays a few minutes on two busy cores
 }
 LATENCY_RATE = 5_000
 
@@ -68,10 +71,13 @@ class Run:
     """Collects figures and notes; a stage that fails or is missing leaves its figures null, and the
     run then ends non-zero naming it (after the other stages ran and the results were written)."""
 
-    def __init__(self, budget_s: float, stage_s: float, partial: bool = False) -> None:
+    def __init__(
+        self, budget_s: float, stage_s: float, partial: bool = False, skipped: dict[str, str] | None = None
+    ) -> None:
         self.deadline, self.stage_s = time.time() + budget_s, stage_s
         self.results: dict[str, Any] = {f.key: None for f in scoreboard.FIGURES}
-        self.notes: dict[str, str] = {}
+        self.skipped = skipped or {}  # keys this kind of run does not measure, and why (--quick: the cluster)
+        self.notes: dict[str, str] = dict(self.skipped)
         self.failed: list[str] = []  # "stage title: why"
         self.partial = partial  # --only: the figures of the steps that ran are required, not every figure
         self.measured: set[str] = set()  # keys a step set or tried to
@@ -98,7 +104,11 @@ class Run:
 
     def check(self) -> None:
         """Raise BenchFailed naming every failed stage and every figure left null."""
-        missing = [k for k, v in self.results.items() if v is None and (not self.partial or k in self.measured)]
+        missing = [
+            k
+            for k, v in self.results.items()
+            if v is None and (not self.partial or k in self.measured) and k not in self.skipped
+        ]
         if self.failed or missing:
             lines = [f"  stage {f}" for f in self.failed] + (
                 [f"  no figure for: {', '.join(missing)}"] if missing else []
@@ -123,8 +133,10 @@ def main(quick: bool, as_json: bool, events: int | None, seed: int, keep: bool, 
     sizes = dict(QUICK if quick else FULL)
     if events:
         sizes["events"], sizes["publish"] = events, min(events, sizes["publish"])
+        sizes["cluster_drain"] = min(events, sizes.get("cluster_drain", events))
     s = settings()
-    run = Run(sizes["budget_s"], sizes["stage_s"], partial=bool(only))
+    skipped = dict.fromkeys(CLUSTER_KEYS + CLUSTER_RATIOS, NOT_QUICK) if quick and not only else {}
+    run = Run(sizes["budget_s"], sizes["stage_s"], partial=bool(only), skipped=skipped)
     with cluster(s) as c:
         work = (s.data_dir / "bench" / c.run_tag).resolve()
         work.mkdir(parents=True, exist_ok=True)
@@ -132,7 +144,7 @@ def main(quick: bool, as_json: bool, events: int | None, seed: int, keep: bool, 
         if only:
             meta |= {"only": only, "command": f"{meta['command']} --only {','.join(only)}"}
         try:
-            _measure(run, c, work, sizes, seed, s.topic_partitions, meta, steps(only))
+            _measure(run, c, work, sizes, seed, s.topic_partitions, meta, steps(only, quick))
         finally:
             if not keep:
                 delete_topics(c)
@@ -199,9 +211,12 @@ class Work:
     def per_message(self) -> float:
         return self.packed_events / len(self.packed_msgs)
 
-    def stage(self, topic: str, app: str) -> StageEnv:
+    def stage(self, topic: str, app: str, on: Cluster | None = None) -> StageEnv:
+        """A stage's configuration on the run's broker, or on another cluster (`on`: the cluster stage's)."""
+        c = on or self.c
+        env = client_env(c.settings) if on else {}  # the run's own: exported by cluster()
         return StageEnv(
-            self.c.bootstrap, self.topics[topic], f"bench-{self.c.run_tag}-{app}", self.folder / app, self.partitions
+            c.bootstrap, c.topic(topic), f"bench-{c.run_tag}-{app}", self.folder / app, self.partitions, kafka_env=env
         )
 
 
@@ -215,7 +230,9 @@ ONLY: dict[str, tuple[str, ...]] = {
     "warehouse": ("warehouse",),
     "history": ("history",),
     "security": ("security",),
+    "cluster": ("cluster",),
 }
+NOT_QUICK = "not in --quick: the cluster stage starts three brokers (p06 bench --only cluster)"
 
 TOPICS = ("single", "packed", "publish", "latency", "latency_alone", "history", "wh_empty", "wh_full")
 
@@ -264,9 +281,12 @@ def _measure(
         step(run, w)
 
 
-def steps(only: list[str] | None) -> list[Callable[[Run, Work], None]]:
-    """The steps of a run, in order: all of them, or those of the stages named (with their baselines)."""
-    wanted = {name for stage in only for name in ONLY[stage]} if only else set(STEPS)
+def steps(only: list[str] | None, quick: bool = False) -> list[Callable[[Run, Work], None]]:
+    """The steps of a run, in order: all of them (but the cluster's in --quick), or those of the stages
+    named (with their baselines)."""
+    wanted = (
+        {name for stage in only for name in ONLY[stage]} if only else set(STEPS) - ({"cluster"} if quick else set())
+    )
     return [fn for name, fn in STEPS.items() if name in wanted]
 
 
@@ -597,6 +617,97 @@ def _history_stage(run: Run, w: Work) -> None:
         )
 
 
+PAIR_KEYS = ["one_broker_publish_eps", "cluster_publish_eps", "one_broker_worker_drain_eps", "cluster_worker_drain_eps"]
+LOSS_KEYS = ["broker_loss_stall_s", "broker_loss_p99_live_s", "broker_loss_figures_off"]
+CLUSTER_KEYS = PAIR_KEYS + LOSS_KEYS
+CLUSTER_RATIOS = ["cluster_publish_ratio", "cluster_worker_drain_ratio"]
+
+
+def _cluster_stage(run: Run, w: Work) -> None:
+    """Issue 26 measured: the publish and the packed worker drain on three brokers (replication factor 3,
+    min.insync.replicas 2, acks=all) beside the run's one broker, back to back on the same messages; then
+    a steady stream while the broker leading most of its partitions is SIGKILLed."""
+    with ExitStack() as stack:
+        three = run.stage(
+            "three-node cluster up (stack.cluster, replication factor 3, min.insync.replicas 2)",
+            CLUSTER_KEYS,
+            lambda: stack.enter_context(three_nodes(w.c, w.folder)),
+        )
+        if three is None:
+            return
+        for cl in (w.c, three):
+            create_topics(cl.settings, [cl.topic(n) for n in ("cluster_packed", "cluster_publish")], w.partitions)
+        create_topics(three.settings, [three.topic("cluster_loss")], w.partitions)
+        _cluster_publish(run, w, three)
+        _cluster_drain(run, w, three)
+        _broker_loss(run, w, three)
+
+
+def _cluster_publish(run: Run, w: Work, three: Cluster) -> None:
+    lines = w.events[: w.sizes["publish"]]
+    path = publish_cli.write_file(w.folder / "cluster-publish.jsonl", lines)
+    pub = run.stage(
+        f"p06 publish ({len(lines):,} lines), one broker then three",
+        PAIR_KEYS[:2],
+        lambda: [
+            publish_cli.run(w.stage("cluster_publish", app, cl), path, len(lines), timeout_s=run.timeout())
+            for cl, app in ((w.c, "c1-publish"), (three, "c3-publish"))
+        ],
+    )
+    if pub:
+        run.set("one_broker_publish_eps", pub[0].eps, 1)
+        run.set("cluster_publish_eps", pub[1].eps, 1)
+        run.notes["cluster_publish_eps"] = f"wall {pub[1].wall_s:.1f} s against {pub[0].wall_s:.1f} s on one broker"
+
+
+def _cluster_drain(run: Run, w: Work, three: Cluster) -> None:
+    events = w.events[: w.sizes["cluster_drain"]]  # the run's first events, packed as the publisher packs them
+    expected, msgs = recount(events), [(k.encode(), v) for k, v, _ in pack(events)]
+
+    def fill_and_drain(cl: Cluster, app: str) -> tuple[float, worker_drain.DrainRun]:
+        produced = kafka_raw.produce(cl.settings, cl.topic("cluster_packed"), msgs, as_publisher=True)
+        env = w.stage("cluster_packed", app, cl)
+        rate = len(events) / len(msgs) * produced
+        return rate, worker_drain.run(env, expected, len(events), timeout_s=run.timeout())
+
+    drains = run.stage(
+        f"worker drain, packed ({len(events):,} events), one broker then three",
+        PAIR_KEYS[2:],
+        lambda: [fill_and_drain(w.c, "c1-worker"), fill_and_drain(three, "c3-worker")],
+    )
+    if drains:
+        (raw1, one), (raw3, on3) = drains
+        run.set("one_broker_worker_drain_eps", one.drain_eps, 1)
+        run.set("cluster_worker_drain_eps", on3.drain_eps, 1)
+        run.notes["cluster_worker_drain_eps"] = (
+            f"startup {on3.startup_s:.1f} s against {one.startup_s:.1f} s; raw produce of its messages "
+            f"{raw3:,.0f} against {raw1:,.0f} ev/s" + ("" if on3.provinces_exact else "; provinces NOT exact")
+        )
+
+
+def _broker_loss(run: Run, w: Work, three: Cluster) -> None:
+    events = source(cluster_stage.RATE * (cluster_stage.STREAM_S + latency.WARMUP_S), 2000 + w.n % 997)[0]
+    assert three.folder is not None  # three_nodes() started it
+    folder = three.folder
+    loss = run.stage(
+        f"{cluster_stage.RATE:,} ev/s, the leader of most partitions SIGKILLed for {cluster_stage.DOWN_S} s",
+        LOSS_KEYS,
+        lambda: cluster_stage.broker_loss(w.stage("cluster_loss", "c3-loss", three), folder, events),
+    )
+    if loss:
+        run.set("broker_loss_stall_s", loss.stall_s)
+        run.set("broker_loss_p99_live_s", scoreboard.percentile(loss.live_s, 0.99))
+        run.set("broker_loss_figures_off", loss.figures_off, 0)
+        due_p99 = scoreboard.percentile(loss.due_s, 0.99) or 0.0
+        run.notes["broker_loss_stall_s"] = "; ".join(loss.notes)
+        run.notes["broker_loss_p99_live_s"] = (
+            f"achieved {loss.rate_eps:,.0f} ev/s; p99 from each tick's due time {due_p99:.2f} s; "
+            f"longest gap before the kill {loss.calm_gap_s:.2f} s"
+        )
+        for line in loss.notes:
+            console.print(f"  {line}")
+
+
 # Each step of a full run, in its order: baselines first, on an idle machine; each compares the same
 # work as the stage it is the baseline of (the packed messages the publisher sends, validated as the
 # worker validates them, on the worker's Faust transport and settings, into the sink's own archive table).
@@ -613,4 +724,5 @@ STEPS: dict[str, Callable[[Run, Work], None]] = {
     "latency": _latency_stages,
     "warehouse": _warehouse_stage,
     "history": _history_stage,
+    "cluster": _cluster_stage,  # last: its three JVMs share the cores with nothing the other stages measure
 }

@@ -88,6 +88,26 @@ FIGURES: tuple[Figure, ...] = (
     Figure("history_cost_ratio", "worker µs/event, last month of a year ÷ first", "×", at_most=1.25),
     Figure("state_record_max_kb", "largest table changelog record after a year", "KB", at_most=64),
     Figure("history_worker_rss_mb", "worker peak RSS with a year of state", "MB", at_most=400),
+    # Issue 26: three brokers (replication factor 3, min.insync.replicas 2) beside the run's one, back to back.
+    Figure("one_broker_publish_eps", "p06 publish, the run's broker, beside the cluster's (same lines)", "ev/s"),
+    Figure(
+        "cluster_publish_eps",
+        "p06 publish, 3 brokers, RF 3 (startup excluded)",
+        "ev/s",
+        "one_broker_publish_eps",
+        ratio_key="cluster_publish_ratio",
+    ),
+    Figure("one_broker_worker_drain_eps", "worker drain, packed, the run's broker, beside the cluster's", "ev/s"),
+    Figure(
+        "cluster_worker_drain_eps",
+        "worker drain, packed, 3 brokers, RF 3 (same messages)",
+        "ev/s",
+        "one_broker_worker_drain_eps",
+        ratio_key="cluster_worker_drain_ratio",
+    ),
+    Figure("broker_loss_stall_s", "live stalled: leader of most partitions SIGKILLed at 2,000 ev/s", "s", at_most=20),
+    Figure("broker_loss_p99_live_s", "publish → /api/live p99 over that minute", "s"),
+    Figure("broker_loss_figures_off", "live metrics ≠ recount of what was sent, after the broker loss", "", at_most=0),
 )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -40,6 +41,19 @@ class NodeStatus:
     @property
     def running(self) -> bool:
         return self.pid is not None
+
+
+def free_ports(count: int) -> int:
+    """The first of `count` consecutive free ports (node N listens on port + N - 1)."""
+    while True:
+        first = broker.free_port()
+        try:
+            for port in range(first, first + count):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", port))
+            return first
+        except OSError:
+            continue
 
 
 def folder_of(data_dir: Path) -> Path:

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime
 
 import pytest
 
@@ -131,3 +132,48 @@ def test_bench_only_one_stage_runs_it_with_its_baselines(kafka_broker, tmp_path)
     assert doc["meta"]["only"] == ["publish"] and doc["meta"]["command"].endswith("--only publish")
     bad = subprocess.run([*cmd[:-1], "publish,nothing"], env=env, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "nothing" in bad.stderr
+
+
+def test_the_cluster_stage_runs_in_a_full_run_and_alone_but_not_in_quick() -> None:
+    from bench.cli import STAGES
+    from bench.runner import CLUSTER_KEYS, CLUSTER_RATIOS, NOT_QUICK, ONLY, BenchFailed, Run, _cluster_stage, steps
+
+    assert set(STAGES) == set(ONLY)
+    assert _cluster_stage in steps(None) and steps(None)[-1] is _cluster_stage
+    assert _cluster_stage not in steps(None, quick=True) and len(steps(None, quick=True)) == len(steps(None)) - 1
+    assert steps(["cluster"], quick=True) == [_cluster_stage]
+    run = Run(budget_s=60, stage_s=60, skipped=dict.fromkeys(CLUSTER_KEYS + CLUSTER_RATIOS, NOT_QUICK))
+    for key in run.results:
+        run.set(key, None if key in CLUSTER_KEYS else 1.0)
+    run.check()  # a quick run's cluster figures are null, and say why, without failing it
+    assert run.notes["broker_loss_stall_s"] == NOT_QUICK
+    run.skipped.clear()
+    with pytest.raises(BenchFailed):
+        run.check()  # a full run without them fails, naming them
+
+
+def test_the_broker_loss_stall_is_the_longest_gap_between_advances_around_the_kill(tmp_path) -> None:
+    from bench.stages.cluster import calm_gap, stall, worker_log
+
+    # The live figure advances every 0.1 s, stops 0.9 s after the kill at t=10 for 9.6 s, then catches up.
+    times = [t / 10 for t in range(0, 110)] + [20.5 + t / 10 for t in range(0, 50)]
+    samples = [(t, i) for i, t in enumerate(times)]
+    start, length = stall(samples, since=10.0, until=24.0, ended_at=40.0, final=len(times) - 1)
+    assert (round(start, 1), round(length, 1)) == (10.9, 9.6)
+    assert round(calm_gap(samples, 0.0, 10.0), 1) == 0.1
+    # A figure that never reached the last tick's total stopped until the end of the stage.
+    stopped = samples[:110]
+    assert stall(stopped, 10.0, 24.0, 40.0, final=len(times) - 1) == (stopped[-1][0], 40.0 - stopped[-1][0])
+    log = tmp_path / "worker.log"
+    log.write_text(
+        "[2026-12-03 13:33:10,835] [15414] [WARNING] Timer commit is overlapping (interval=1.0 runtime=1.19)\n"
+        "[2026-12-03 13:33:29,162] [15414] [ERROR] Failed fetch messages from 1: KafkaConnectionError: closed\n"
+        "[2026-12-03 13:33:29,200] [15414] [ERROR] Unable connect to node with id 1: [Errno 111] Connect call\n"
+        "[2026-12-03 13:33:37,731] [15414] [ERROR] Failed fetch messages from 1: NodeNotReadyError: not ready\n"
+        "[2026-12-03 13:33:38,000] [15414] [INFO] Discovered coordinator 3 for group g\n"
+    )
+    kill = datetime(2026, 12, 3, 13, 33, 29).timestamp()  # local time, as the worker writes it
+    assert worker_log(log, kill, kill + 20) == [
+        "worker: its fetches from the lost node failing +0.2..+8.7 s (3 lines)",
+        "worker: its group rejoining (coordinator, join, sync) +9.0..+9.0 s (1 lines)",
+    ]

@@ -16,12 +16,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
+if TYPE_CHECKING:
+    from producers.publisher import Publisher
+
+from bench.cluster import settings_for
 from schemas.events import InvalidEvent, validate_event
-from schemas.settings import load_settings
 from stack.processes import P06Process
 
 from .env import OPERATOR, StageEnv, available
@@ -29,13 +33,16 @@ from .sink_drain import archived
 
 TICKS_PER_S = 10
 WARMUP_S = 5
+DRAIN_S = 120  # the longest the publisher may take to deliver what it spooled, after the last tick
 
 
 @dataclass
 class Marker:
-    sent_at: float
+    sent_at: float  # the publish call began
     eid_total: int
     rows_total: int
+    due_at: float = 0.0  # when the steady pace wanted it sent (later than sent_at: the sender was blocked)
+    acked_at: float = 0.0  # the publish call returned (acknowledged, or spooled)
 
 
 @dataclass(frozen=True)
@@ -49,11 +56,12 @@ class LatencyRun:
 def send_ticks(stage: StageEnv, events: list[dict[str, Any]], rate: int) -> tuple[list[Marker], float]:
     from producers.publisher import Publisher  # the real publish path; absent -> the stage is skipped
 
-    s = load_settings(
-        kafka_bootstrap=stage.bootstrap,
+    s = settings_for(
+        stage.bootstrap,
+        stage.kafka_env,
         events_topic=stage.topic,
         dlq_topic=f"{stage.topic}.dlq",
-        data_dir=stage.work / "latency-publisher",
+        data_dir=publisher_dir(stage),
         topic_partitions=stage.partitions,
     )
     seen: set[str] = set()
@@ -69,9 +77,23 @@ def send_ticks(stage: StageEnv, events: list[dict[str, Any]], rate: int) -> tupl
             pub.publish(tick)
             for e in tick:
                 eid, rows = _count(e, seen, eid, rows)
-            markers.append(Marker(sent_at, eid, rows))
+            markers.append(Marker(sent_at, eid, rows, due, time.time()))
         elapsed = time.time() - start
+        _drain(pub)
     return markers, len(events) / elapsed
+
+
+def publisher_dir(stage: StageEnv) -> Path:
+    """The ticks' publisher's data folder (its spool)."""
+    return stage.work / "latency-publisher"
+
+
+def _drain(pub: Publisher) -> None:
+    """What the publisher spooled (a broker lost mid-stream) delivered, as its next publish would."""
+    deadline = time.time() + DRAIN_S
+    while pub.spool and time.time() < deadline:
+        if pub.drain().spooled:
+            time.sleep(1)
 
 
 def _count(raw: dict[str, Any], seen: set[str], eid: int, rows: int) -> tuple[int, int]:
@@ -123,7 +145,7 @@ def latencies(
     return out, unseen
 
 
-def _live_eid(port: int) -> Callable[[httpx.Client], int | None]:
+def live_eid(port: int) -> Callable[[httpx.Client], int | None]:
     def read(client: httpx.Client) -> int | None:
         try:
             r = client.get(f"http://127.0.0.1:{port}/api/live", auth=OPERATOR, timeout=5)
@@ -163,7 +185,7 @@ def run(
         if available("worker"):
             env = stage.env("lw")
             children.append(P06Process(["worker"], stage.work / "latency-worker.log", env))
-            read = _live_eid(int(env["P06_WORKER_WEB_PORT"]))
+            read = live_eid(int(env["P06_WORKER_WEB_PORT"]))
             wait_ready(read, children[-1], ready_s)
             pollers.append(("eid_total", Poller(read, 0.05)))
         else:

@@ -8,7 +8,6 @@ what they could not get acknowledged they spool, report, and deliver at a later 
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -18,23 +17,11 @@ from typing import Any
 from producers import Publisher
 from schemas.registry import registry
 from schemas.settings import Settings
-from stack import broker as local_broker
 from stack import cluster
+from stack.cluster import free_ports
 
 NODES = 3
-
-
-def free_ports(count: int) -> int:
-    """The first of `count` consecutive free ports (node N listens on port + N - 1)."""
-    while True:
-        first = local_broker.free_port()
-        try:
-            for port in range(first, first + count):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", port))
-            return first
-        except OSError:
-            continue
+__all__ = ["NODES", "Senders", "free_ports", "healthy"]
 
 
 def healthy(data_dir: Path, settings: Settings, timeout_s: float = 180) -> None:
