@@ -9,12 +9,12 @@ recount of every event a sender got accepted, the dead-letter topic must hold no
 sent is valid), and no service may have been restarted by hand (each still runs, as the PID it started
 with). P06_CLUSTER_DRILL_LOOPS=N runs the whole set N times on the same cluster (default 1).
 
-The drills run when P06_CLUSTER_DRILLS=1 (10 to 18 minutes on two busy cores: more than `.ci/run`'s
-budget has room for). Their first runs found the admission stage stalled (kafka-python's consumer moved
-nothing for six minutes after its group's coordinator node was stopped, at 20% CPU: kafka-python issues
-2672/2667, PR 2695); admission now builds its clients again when records wait and its group's committed
-offsets stay put for P06_ADMISSION_STALL_S (streams/admission.StallCheck; test_admission shows it with an
-injected stuck consumer).
+The drills run when P06_CLUSTER_DRILLS=1, as `.ci/run` sets it (13 to 18 minutes on two busy cores).
+Their first runs found the admission stage stalled (kafka-python's consumer moved nothing for six minutes
+after its group's coordinator node was stopped, at 20% CPU: kafka-python issues 2672/2667, PR 2695);
+admission now builds its clients again when records wait and its group's committed offsets stay put for
+P06_ADMISSION_STALL_S (streams/admission.StallCheck; test_admission shows it with an injected stuck
+consumer).
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ def _replicas(s: Settings, prefix: str) -> dict[str, set[int]]:
 
 @pytest.mark.skipif(
     os.environ.get("P06_CLUSTER_DRILLS") != "1",
-    reason="set P06_CLUSTER_DRILLS=1: the drills take 10-18 minutes (module docstring)",
+    reason="set P06_CLUSTER_DRILLS=1 (as .ci/run does): the drills take 13-18 minutes (module docstring)",
 )
 @pytest.mark.parametrize(("loop", "drill"), [(i, d) for i in range(LOOPS) for d in DRILLS])
 def test_drill(loop: int, drill: str, p06_settings: Settings, cluster_dir: Path, services) -> None:
