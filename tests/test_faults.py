@@ -37,7 +37,7 @@ from schemas.settings import Settings, load_settings
 from schemas.settings import settings as cached_settings
 from sinks.checks.recount import end_of, expected_live, recount, zone
 from stack import broker as local_broker
-from stack import ensure_topics
+from stack import ensure_ingestion_topics, ensure_topics
 from stack.processes import P06Process
 
 pytestmark = pytest.mark.slow
@@ -404,6 +404,10 @@ def test_gateway_token_cannot_publish_for_another_province(pipeline, tmp_path: P
     mine = [e for e in events if province_of[e["locality"]] == own]
     theirs = [e for e in events if province_of[e["locality"]] != own]
     secret = p06("gateway", "token", "add", own).stdout.strip()
+    # Provisioned before any sender starts, as `p06 stack init` and `p06 up` do: a gateway posting to an
+    # ingestion topic the admission had not created yet was refused (the broker says TopicAuthorizationFailed
+    # for a topic its principal may not auto-create), and this case failed once in CI on that race.
+    ensure_ingestion_topics(pipeline.settings)
     worker, sink = pipeline.worker(), pipeline.sink()
     pipeline.admission()  # a province token's events go through its province's ingestion topic
     gateway = Gateway(tmp_path)
