@@ -39,3 +39,23 @@ def test_running_totals_match_a_re_sum_after_every_kind_of_replacement() -> None
     province = registry().localities[codes[0]].province
     in_province = [s for c, s in snapshots.items() if registry().localities[c].province == province]
     assert body["provinces"][province] == dict(zip(METRICS, map(sum, zip(*(s["figures"] for s in in_province)))))
+
+
+def test_freshness_matches_a_walk_of_the_wards_after_replacements_both_ways() -> None:
+    rng, now_ms, day_ms = random.Random(11), 10**12, 86_400_000
+    reg = registry()
+    codes = rng.sample(sorted(reg.localities), 600) + reg.provinces[:5]
+    snapshots: dict[str, dict] = {}
+    totals = LiveTotals()
+    for _ in range(4_000):  # a report's time moves back as well as forward (a restored snapshot)
+        code = rng.choice(codes)
+        new = {"figures": [0] * len(METRICS), "last_reported_ms": now_ms - rng.randint(0, 2 * day_ms)}
+        totals.replace(code, snapshots.get(code), new)
+        snapshots[code] = new
+
+    freshness = live_body(snapshots, totals, now_ms=now_ms)["freshness"]["provinces"]
+    for province, wards in reg.wards_by_province.items():
+        times = [snapshots[w]["last_reported_ms"] for w in wards if w in snapshots]
+        newest = max(times + [snapshots.get(province, {}).get("last_reported_ms", 0)])
+        assert freshness[province]["wards_reported_last_day"] == sum(t >= now_ms - day_ms for t in times)
+        assert freshness[province]["newest_event_age_s"] == (round((now_ms - newest) / 1000, 3) if newest else None)
