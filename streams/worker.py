@@ -16,6 +16,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -51,6 +52,7 @@ from stack.topics import replication
 from .alerts import AlertBoard, AlertOwner, AlertsApi, Deliverer, feed_record, period_record, tick_record
 from .alerts.letters import letters_records
 from .checkpoint import Checkpoint
+from .local_store import close_store, open_store
 from .stall import StallWatch
 from .state import TABLE, LocalityState, Outcome, Records
 from .stats import Consumer, Stats, metrics_registry, render
@@ -237,10 +239,15 @@ class WorkerApp(App):
         if self.routes is not None:
             self.routes(web)
 
+    async def on_stop(self) -> None:
+        await super().on_stop()  # Faust's: stops the consumer, flushes the producer (every changelog record sent)
+        close_store(Path(self.conf.datadir))  # so the next start may keep the local store (streams.local_store)
+
 
 def create_app(settings: Settings) -> tuple[faust.App, Processor]:
     worker_dir = (settings.data_dir / f"worker-{settings.worker_web_port}").resolve()
     worker_dir.mkdir(parents=True, exist_ok=True)
+    open_store(worker_dir)  # kept after a clean stop only: after a kill the changelog alone is trusted
     app = WorkerApp(
         settings.app_id,
         **faust_options(settings),
