@@ -2,13 +2,13 @@
 and stored as small records so that what an event costs does not grow with the history behind it.
 
 An event is identified by its event_id and the UTC day it occurred. A state entity (a task, a village,
-a system) keeps its latest report that is not void (below); a flow counts once. So
+a system) keeps the event with the greatest version (occurred_at, event_id); a flow counts once. So
 applying an event is idempotent and order-free, and the figures are a function of the set of events
 seen. Copies of one event with different content: the first applied counts, the others are CONFLICT.
 
 Records of the worker's `state` table, all in the locality's partition (one writer each):
   "<locality>"                 figures, events received, freshness, each task, village or system's
-                               current report {kind: {id: [original_us, original_id, vector]}}, and the
+                               current version {kind: {id: [occurred_us, event_id, vector]}}, and the
                                open day (the newest day with events): bounded by the locality's size
                                (225 tasks at most) and one day, not by its history; its events per
                                month of the country's calendar, the newest 13 months (for the alerts);
@@ -16,18 +16,12 @@ Records of the worker's `state` table, all in the locality's partition (one writ
   "<locality>/d/<yyyy-mm-dd>"  an earlier UTC day: the events that occurred then, {event_id: digest},
                                the day's flow counts per hour, and the flow reports of originals that
                                occurred that day {"<type>|<id>|<µs>": [occurred_us, event_id, *counts]}
-                               (the counted event of each), and the state reports of originals that
-                               occurred that day, {"<entity>|<id>|<µs>": vector} counted by the original
-                               itself (the vector without its trailing zeros), {"<entity>|<id>|<µs>":
-                               [occurred_us, event_id, vector or None when void]} by a correction;
-                               written when the day closes, or when a late event or a correction for it
-                               arrives
+                               (the counted event of each); written when the day closes, or when a
+                               late event or a correction for it arrives
 
-A report is an original and the corrections naming it (schemas.metrics.report_of): the latest of them
-counts, in the original's place. A flow's report counts in the original's hour; a state entity's
-current report is its latest by the original's instant whose counted event is not void (a void one
-falls back to the report before it, read from the earlier days). A correction's own day keeps its
-identity; the original's day its report.
+A flow's report is its original and the corrections naming it (schemas.metrics.report_of): the latest
+of them counts, in the original's hour. A correction's own day keeps its identity; the original's day
+its report, so the day records of the correction window are all a correction reads.
 So a batch of today's events writes one record per locality, and no record grows with history.
 """
 
@@ -42,7 +36,7 @@ import orjson
 
 from schemas.alerts import recent_months
 from schemas.calendar import Calendar, MonthOf
-from schemas.events import EARLIEST, Event
+from schemas.events import Event
 from schemas.metrics import (
     FLOW_METRICS,
     FLOW_TYPES,
@@ -50,8 +44,8 @@ from schemas.metrics import (
     content_digest,
     contribution,
     day_of,
+    entity_of,
     key_instant,
-    key_parts,
     own_key,
     report_key,
     report_of,
@@ -61,7 +55,6 @@ from schemas.metrics import (
 TABLE = "state"  # the Faust table holding these records
 HOUR_S, DAY_S = 3600, 86_400
 WINDOW_DAYS = 35  # hour buckets the snapshot carries, back from the locality's newest event
-_FIRST_DAY = int(EARLIEST.timestamp()) // DAY_S  # no event occurs before it: where a walk back ends
 DAYS_KEPT = 8  # day records kept in memory per locality after a batch; older ones are read again when needed
 # The four flow metrics, in the order hour buckets store them.
 _FLOW_INDEX = [METRICS.index(m) for m in FLOW_METRICS]
@@ -102,51 +95,19 @@ class Outcome(enum.Enum):
 class Day:
     """One UTC day of one locality: the events that occurred then, and its flow counts per hour."""
 
-    __slots__ = ("ids", "hours", "reports", "states", "corrected", "links")
+    __slots__ = ("ids", "hours", "reports", "links")
 
     def __init__(self, record: dict[str, Any] | None = None) -> None:
         self.ids: dict[str, int] = dict(record["ids"]) if record else {}
         self.hours: dict[int, list[int]] = {h: counts for h, *counts in record["hours"]} if record else {}
         # Flow reports of this day's originals: the counted event's version and counts.
         self.reports: dict[str, list[Any]] = dict(record.get("reports") or {}) if record else {}
-        # State reports of this day's originals, kept small: those the original itself counts for, its
-        # vector (trailing zeros dropped); those a correction counts for, its version and vector (None: void).
-        self.states: dict[str, list[int]] = dict(record.get("states") or {}) if record else {}
-        self.corrected: dict[str, list[Any]] = dict(record.get("corrected") or {}) if record else {}
         # This day's corrections: own key -> the key each names, so a chain resolves to its original.
         self.links: dict[str, str] = dict(record.get("links") or {}) if record else {}
 
     def to_record(self) -> dict[str, Any]:
         record = {"ids": self.ids, "hours": [[h, *counts] for h, counts in self.hours.items()], "reports": self.reports}
-        optional = {"states": self.states, "corrected": self.corrected, "links": self.links}
-        return record | {name: value for name, value in optional.items() if value}
-
-    def state(self, key: str) -> list[Any] | None:
-        """State report `key`'s counted event: [occurred_us, event_id, vector or None when void]."""
-        held = self.corrected.get(key)
-        if held is not None or key not in self.states:
-            return held
-        vector = self.states[key]
-        return [*key_parts(key)[1], vector + [0] * (len(METRICS) - len(vector))]
-
-    def set_state(self, key: str, held: list[Any]) -> None:
-        if (held[0], held[1]) == key_parts(key)[1]:  # the original counts: the key says its version
-            vector = list(held[2])
-            while vector and not vector[-1]:
-                vector.pop()
-            self.states[key] = vector
-        else:
-            self.corrected[key] = held
-            self.states.pop(key, None)
-
-    def pop_state(self, key: str) -> list[Any] | None:
-        held = self.state(key)
-        self.states.pop(key, None)
-        self.corrected.pop(key, None)
-        return held
-
-    def state_keys(self) -> list[str]:
-        return [*self.states, *self.corrected]
+        return record | ({"links": self.links} if self.links else {})
 
 
 class LocalityState:
@@ -167,8 +128,6 @@ class LocalityState:
         self.events: int = record.get("events", 0)  # distinct events received
         self.last_reported_ms: int = record.get("last_reported_ms", 0)  # newest Kafka timestamp
         self.newest_event_us: int = record.get("newest_event_us", 0)  # newest occurred_at
-        # The day of the oldest occurred_at: where a walk back through the day records ends (not kept before).
-        self.first_day: int = record.get("first_day", _FIRST_DAY)
         self.entities: dict[str, dict[str, list[Any]]] = record.get("entities", {})  # kind -> id -> version
         self.open_day: str = record.get("open_day", "")  # the newest day with events, kept in this record
         # Events counted per month of the country's calendar (a correction in its original's month): what the
@@ -217,16 +176,24 @@ class LocalityState:
             self._close_open_day(day_key)
         elif day_key != self.open_day:
             self._dirty.add(self._day_key(day_key))  # a late event: its day's record changes
-        day_number = occurred_us // 1_000_000 // DAY_S
-        if self.events == 1 or day_number < self.first_day:  # its first event, or an older one
-            self.first_day = day_number
         if occurred_us > self.newest_event_us:
             self.newest_event_us = occurred_us
             self._move_window()
         if event.type in FLOW_TYPES:
             self._count_flow(event, occurred_us, event_id)
-        else:
-            self._count_state(event, occurred_us, event_id)
+            return Outcome.COUNTED
+        entity = entity_of(event)
+        assert entity is not None
+        kind, _, name = entity.partition(":")
+        versions = self.entities.setdefault(kind, {})
+        current = versions.get(name)
+        if current is not None and (current[0], current[1]) >= (occurred_us, event_id):
+            return Outcome.COUNTED  # a new report, but an older version of the entity
+        if current is not None:
+            self._add(current[2], -1)
+        vector = list(contribution(event))
+        versions[name] = [occurred_us, event_id, vector]
+        self._add(vector, +1)
         return Outcome.COUNTED
 
     def _count_flow(self, event: Event, occurred_us: int, event_id: str) -> None:
@@ -248,78 +215,6 @@ class LocalityState:
             self._put(day, occurred_us, [-c for c in orphan[2:]])
             self._offer(root, orphan)
         self._offer(root, mine)
-
-    def _count_state(self, event: Event, occurred_us: int, event_id: str) -> None:
-        """The event joins its report as a flow's does; its entity's current report is then settled."""
-        mine = [occurred_us, event_id, None if event.void else list(contribution(event))]
-        if event.supersedes is None:
-            self._offer_state(report_key(event), mine)
-            return
-        own, named = own_key(event), report_key(event)
-        day = self._day(day_of(occurred_us))
-        day.links[own] = named
-        root = self._root(named)
-        orphan = day.pop_state(own)
-        if orphan is not None:  # corrections naming this one arrived first: a report of their own until now
-            self._settle(own)
-            self._offer_state(root, orphan)
-        self._offer_state(root, mine)
-
-    def _offer_state(self, key: str, held_now: list[Any]) -> None:
-        """held_now ([occurred_us, event_id, vector or None]) counts for state report `key` if it is its latest."""
-        day_key = day_of(key_instant(key))
-        day = self._day(day_key)
-        if day_key != self.open_day:
-            self._dirty.add(self._day_key(day_key))
-        held = day.state(key)
-        if held is not None and (held[0], held[1]) >= (held_now[0], held_now[1]):
-            return
-        day.set_state(key, held_now)
-        self._settle(key)
-
-    def _settle(self, key: str) -> None:
-        """Report `key` changed or went: its entity's current report is the latest one not void."""
-        entity, position = key_parts(key)
-        kind, _, name = entity.partition(":")
-        versions = self.entities.setdefault(kind, {})
-        current = versions.get(name)
-        if current is not None and (current[0], current[1]) > position:
-            return  # an earlier report changed: the current one stays
-        held = self._day(day_of(position[0])).state(key)
-        vector = None if held is None else held[2]
-        if vector is None and (current is None or (current[0], current[1]) != position):
-            return  # a void report after the current one: the current one stays
-        found = [*position, vector] if vector is not None else self._latest_before(entity, position)
-        if current is not None:
-            self._add(current[2], -1)
-        if found is None:
-            del versions[name]
-            return
-        versions[name] = found
-        self._add(found[2], +1)
-
-    def _latest_before(self, entity: str, position: tuple[int, str]) -> list[Any] | None:
-        """The entity's latest report before `position` that is not void ([original_us, original_id, vector]),
-        walking the day records back from the position's day; None if it has none."""
-        at_day, prefix = position[0] // 1_000_000 // DAY_S, f"{entity}|"
-        for day_number in range(at_day, self.first_day - 1, -1):
-            day = self._known_day(day_of(day_number * DAY_S * 1_000_000))
-            if day is None:
-                continue
-            earlier = [key for key in day.state_keys() if key.startswith(prefix) and key_parts(key)[1] < position]
-            for key in sorted(earlier, key=lambda k: key_parts(k)[1], reverse=True):
-                held = day.state(key)
-                if held is not None and held[2] is not None:
-                    return [*key_parts(key)[1], held[2]]
-        return None
-
-    def _known_day(self, day: str) -> Day | None:
-        """A day's record if it has one (read, not kept, when not in memory)."""
-        found = self.days.get(day)
-        if found is not None or day == self.open_day:
-            return found
-        record = self._read(self._day_key(day))
-        return None if record is None else Day(record)
 
     def _root(self, key: str) -> str:
         """The report a key joins: its original's, following the links of the corrections arrived."""
@@ -403,7 +298,6 @@ class LocalityState:
             "events": self.events,
             "last_reported_ms": self.last_reported_ms,
             "newest_event_us": self.newest_event_us,
-            "first_day": self.first_day,
             "entities": self.entities,
             "months": self.months,
             "open_day": self.open_day,

