@@ -208,6 +208,19 @@ def test_a_chain_joins_its_originals_report_in_every_arrival_order(chdb_client) 
     assert _live(events, restart_at=len(events) // 3) == _as_vectors(expected)
 
 
+def test_a_batch_applied_again_counts_a_chains_correction_once(chdb_client) -> None:
+    """c8c names c8b before c8b arrives; c8b (naming c8a) then joins o8's report, and its batch is applied
+    again (a retry after a cut): it must still count nothing beside c8c, the chain's latest."""
+    migrate(chdb_client)
+    chain = {e["event_id"]: e for e in cases(7)[0] if e["event_id"] in ("o8", "c8a", "c8b", "c8c")}
+    first, second = [(0, chain["o8"]), (1, chain["c8a"]), (2, chain["c8c"])], [(3, chain["c8b"])]
+    _write(chdb_client, first)
+    _write(chdb_client, second)
+    checkpoint.apply(chdb_client, _columns_of(second))  # the same batch again
+    w2 = registry().wards_by_province["01"][1]
+    assert from_rollups(ClientReader(chdb_client))["wards"][w2]["eid_activations"] == 77
+
+
 def test_through_broker_worker_and_sink_with_the_worker_killed(p06_settings: Settings, tmp_path: Path) -> None:
     """Real broker, worker and sink: a round of corrections, then twenty more in a shuffled stream, the
     refused ones among them, and the worker SIGKILLed while it applies them (records processed but not

@@ -303,7 +303,9 @@ def plan(client: Client, columns: Columns) -> Plan:
     flows = [r for r in batch if not r.entity]
     if flows:
         joined = _resolve(client, flows, out) if any(r.own and not r.stored for r in flows) else []
-        wanted = _corrected(client) | {(r.locality, r.report) for r in flows if r.own} | set(joined)
+        # A correction's report, and a stored row's (a batch applied again): its report as resolved then,
+        # which _corrected, looking up the report each event names, misses when that was a chain's link.
+        wanted = _corrected(client) | {(r.locality, r.report) for r in flows if r.own or r.stored} | set(joined)
         _place_flows(flows, _reports(client, wanted) if wanted else {}, out)
     if states:
         heads = _heads(client)
