@@ -234,7 +234,7 @@ def simulate(
     resend_share: float = typer.Option(0.0, min=0, max=1, help="share of events sent again (same event_id)"),
     reorder_share: float = typer.Option(0.0, min=0, max=1, help="share of events that arrive late, after newer ones"),
     correction_share: float = typer.Option(
-        0.0, min=0, max=1, help="share of flow counts corrected minutes later by an event naming them (some void)"
+        0.0, min=0, max=1, help="share of events corrected minutes later by an event naming them (some void)"
     ),
     output: Path | None = typer.Option(
         None, "--output", "-o", help="write JSON Lines here (- for stdout) instead of publishing"

@@ -10,7 +10,7 @@ their local time as they please: most +07:00, some UTC, a few other zones. The k
 - history length: sessions about two seconds apart, or spread evenly over a given span;
 - resends (same event_id, same bytes, as a retrying sender), late arrival (after newer events),
   and same-instant corrections (a second event of the same entity and instant, larger event_id);
-- corrections as events (issue 24): a share of flow counts corrected minutes later by an event naming
+- corrections as events (issue 24): a share of events corrected minutes later by an event naming
   them (`supersedes`), a few of them void;
 - delivery as Kafka messages, one event each or packed per locality (`as_messages`).
 """
@@ -39,9 +39,9 @@ WARD_SYSTEMS = ("dvc-portal", "e-office", "email")
 MAX_DELAY = 200  # a late event arrives within this many events after its time
 RESEND_WINDOW = 1000  # a resent event is one of the last this many
 MEAN_SESSION_GAP_S = 2.0
-CORRECTED_AFTER_S = (300, 3600)  # a flow count is corrected this many seconds after it occurred
-VOID_SHARE = 0.2  # of the corrections: the count was sent in error, it counts nothing
-FLOWS = ("eid.activations", "service.dossiers")
+CORRECTED_AFTER_S = (300, 3600)  # an event is corrected this many seconds after it occurred
+VOID_SHARE = 0.2  # of the corrections: the event was sent in error, it counts nothing
+ENTITY_FIELDS = {"task.status": "task_id", "village.status": "village_id", "security.assessment": "system_id"}
 # As senders stamp: most in Vietnam (+07:00), some in UTC, a few elsewhere (a half-hour zone, a
 # negative one). A zone that is dropped instead of converted shifts a +07:00 event seven hours.
 SENDER_ZONES = (*[VIETNAM] * 7, UTC, timezone(timedelta(hours=-5)), timezone(timedelta(hours=5, minutes=30)))
@@ -151,7 +151,8 @@ def _session(rng: random.Random, ground: _Ground, where: Localities) -> list[tup
 
 
 def _correction(rng: random.Random, event: Event, moment: datetime, number: int) -> Event:
-    """A later event naming `event` as the original it corrects: another count, or void."""
+    """A later event naming `event` as the original it corrects: another payload, or void (a state's
+    names its entity only)."""
     at = moment + timedelta(seconds=rng.uniform(*CORRECTED_AFTER_S))
     correction: Event = {
         "event_id": f"{event['event_id']}c",
@@ -160,13 +161,32 @@ def _correction(rng: random.Random, event: Event, moment: datetime, number: int)
         "occurred_at": stamp(at, number),
         "supersedes": {"event_id": event["event_id"], "occurred_at": event["occurred_at"]},
     }
+    entity_field = ENTITY_FIELDS.get(event["type"])
     if rng.random() < VOID_SHARE:
-        return {**correction, "void": True}
-    if event["type"] == "eid.activations":
-        return {**correction, "payload": {"count": rng.randint(0, 300)}}
-    received = rng.randint(0, 400)
-    payload = {"received": received, "online": rng.randint(0, received), "on_time": rng.randint(0, received)}
-    return {**correction, "payload": payload}
+        entity = {"payload": {entity_field: event["payload"][entity_field]}} if entity_field else {}
+        return {**correction, "void": True, **entity}
+    return {**correction, "payload": _other_payload(rng, event)}
+
+
+def _other_payload(rng: random.Random, event: Event) -> dict[str, Any]:
+    """What a sender corrects an event's payload to: another count, or another state of the same entity."""
+    payload, r = event["payload"], rng
+    match event["type"]:
+        case "eid.activations":
+            return {"count": r.randint(0, 300)}
+        case "service.dossiers":
+            received = r.randint(0, 400)
+            return {"received": received, "online": r.randint(0, received), "on_time": r.randint(0, received)}
+        case "task.status":
+            return {"task_id": payload["task_id"], "status": r.choice(STATUSES)}
+        case "village.status":
+            return {"village_id": payload["village_id"], "electricity": r.random() < 0.9, "internet": r.random() < 0.7}
+    findings = r.randint(0, 12)
+    return {
+        "system_id": payload["system_id"],
+        "result": "failed" if findings > 3 else "passed",
+        "open_findings": findings,
+    }
 
 
 def _fresh_events(
@@ -208,14 +228,8 @@ def _fresh_events(
                     "payload": ground.again(type_, locality, payload),
                 }
                 yield twin
-            if type_ in FLOWS and correction_share and corrections.random() < correction_share:
-                original = {
-                    "event_id": event_id,
-                    "type": type_,
-                    "locality": locality,
-                    "occurred_at": stamp(moment, number),
-                }
-                yield _correction(corrections, original, moment, number)
+            if correction_share and corrections.random() < correction_share:
+                yield _correction(corrections, event, moment, number)
 
 
 def simulated_events(
@@ -236,7 +250,7 @@ def simulated_events(
     span: the history the stream covers (with count), instead of a session every ~2 s;
     provinces, wards_per_province: a seeded sample of the country instead of all of it;
     tie_share: share of events followed by a correction of the same entity at the same instant.
-    correction_share: share of flow counts followed by a correction naming them (issue 24), some void.
+    correction_share: share of events followed by a correction naming them (issue 24), some void.
     """
     shares = {"resend_share": resend_share, "reorder_share": reorder_share, "tie_share": tie_share}
     for name, share in {**shares, "correction_share": correction_share}.items():

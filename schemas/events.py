@@ -108,7 +108,9 @@ SUPERSEDES_DESCRIPTION = (
     "A correction: the original event it corrects (its event_id and exact occurred_at). Of the events naming one"
     " original (and the original), the one with the latest occurred_at counts, in the original's hour and day."
 )
-VOID_DESCRIPTION = "With supersedes and no payload: the corrected report counts nothing."
+VOID_DESCRIPTION = (
+    "With supersedes and no payload (a state's: its entity's id alone): the corrected report counts nothing."
+)
 MAP_DESCRIPTION = (
     "The map the locality code is from: '2025', the current one (the default), or '2024', the one before the"
     " reform of 1 July 2025, whose codes are converted to the 2025 unit they passed into whole. Never guessed"
@@ -131,23 +133,35 @@ class _Envelope(_Strict):
 
     # The locality levels each type may be reported for; set per type.
     levels: ClassVar[frozenset[str]] = frozenset()
-    # A void correction's payload: counts nothing (None: the type cannot be corrected yet).
-    void_payload: ClassVar[dict[str, Any] | None] = None
+    # A void correction's payload as the model holds it: never counted (void events count nothing).
+    void_payload: ClassVar[dict[str, Any]] = {}
+    # A state's entity field: a void correction of a state names its entity with it, and nothing else.
+    entity_field: ClassVar[str | None] = None
 
     @model_validator(mode="before")
     @classmethod
     def _void_counts_nothing(cls, data: Any) -> Any:
         if not isinstance(data, dict) or data.get("void") is not True:
             return data
-        if "payload" in data:
-            raise ValueError("payload: a void correction carries no payload (it says the report counts nothing)")
-        return {**data, "payload": cls.void_payload} if cls.void_payload is not None else data
+        if cls.entity_field is None:
+            if "payload" in data:
+                raise ValueError("payload: a void correction carries no payload (it says the report counts nothing)")
+            return {**data, "payload": cls.void_payload}
+        payload = data.get("payload")
+        if not isinstance(payload, dict) or set(payload) != {cls.entity_field}:
+            raise ValueError(
+                f"payload: a void correction of a state carries its entity's {cls.entity_field} alone"
+                f' ({{"{cls.entity_field}": ...}}): the report then counts nothing'
+            )
+        return {**data, "payload": cls.void_payload | payload}
 
     @model_serializer(mode="wrap")
     def _without_void_payload(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         dumped: dict[str, Any] = handler(self)
-        if self.void:
+        if self.void and self.entity_field is None:
             dumped.pop("payload", None)  # on the wire as sent: void, no payload
+        elif self.void:
+            dumped["payload"] = {self.entity_field: dumped["payload"][self.entity_field]}  # a state's: its entity
         return dumped
 
     @model_validator(mode="after")
@@ -157,11 +171,6 @@ class _Envelope(_Strict):
             if self.void:
                 raise ValueError("void: only a correction (with supersedes) may be void")
             return self
-        if self.void_payload is None:
-            raise ValueError(
-                f"supersedes: corrections of {self.type} (a state) are not supported yet;"  # type: ignore[attr-defined]
-                " send a new event of the entity instead"
-            )
         if self.occurred_at <= named.occurred_at:
             raise ValueError(
                 f"supersedes.occurred_at: a correction must occur later than the event it names"
@@ -257,32 +266,38 @@ class TaskStatusEvent(_Envelope):
     type: Literal["task.status"]
     payload: TaskStatus
     levels: ClassVar[frozenset[str]] = frozenset({"province"})
+    entity_field: ClassVar[str | None] = "task_id"
+    void_payload: ClassVar[dict[str, Any]] = {"status": "not_started"}
 
 
 class VillageStatusEvent(_Envelope):
     type: Literal["village.status"]
     payload: VillageStatus
     levels: ClassVar[frozenset[str]] = frozenset({"ward"})
+    entity_field: ClassVar[str | None] = "village_id"
+    void_payload: ClassVar[dict[str, Any]] = {"electricity": True, "internet": True}
 
 
 class SecurityAssessmentEvent(_Envelope):
     type: Literal["security.assessment"]
     payload: SecurityAssessment
     levels: ClassVar[frozenset[str]] = frozenset({"province", "ward"})
+    entity_field: ClassVar[str | None] = "system_id"
+    void_payload: ClassVar[dict[str, Any]] = {"result": "passed", "open_findings": 0}
 
 
 class EidActivationsEvent(_Envelope):
     type: Literal["eid.activations"]
     payload: EidActivations
     levels: ClassVar[frozenset[str]] = frozenset({"ward"})
-    void_payload: ClassVar[dict[str, Any] | None] = {"count": 0}
+    void_payload: ClassVar[dict[str, Any]] = {"count": 0}
 
 
 class ServiceDossiersEvent(_Envelope):
     type: Literal["service.dossiers"]
     payload: ServiceDossiers
     levels: ClassVar[frozenset[str]] = frozenset({"province", "ward"})
-    void_payload: ClassVar[dict[str, Any] | None] = {"received": 0, "online": 0, "on_time": 0}
+    void_payload: ClassVar[dict[str, Any]] = {"received": 0, "online": 0, "on_time": 0}
 
 
 Event = Annotated[
@@ -393,17 +408,24 @@ def json_schemas() -> dict[str, dict[str, Any]]:
     for name, model in EVENT_TYPES.items():
         schema = model.model_json_schema(mode="validation")
         schema["title"] = f"p06 event {name}"
-        schemas[name] = schema if model.void_payload is None else _with_void_rule(schema)
+        schemas[name] = _with_void_rule(schema, model.entity_field)
     return schemas
 
 
-def _with_void_rule(schema: dict[str, Any]) -> dict[str, Any]:
-    """What _void_counts_nothing says, in JSON Schema: a void correction carries no payload; every other
-    event carries a whole one."""
+def _with_void_rule(schema: dict[str, Any], entity_field: str | None) -> dict[str, Any]:
+    """What _void_counts_nothing says, in JSON Schema: a void correction carries no payload (a state's: its
+    entity's field alone); every other event carries a whole one."""
+    whole = schema["properties"]["payload"]
+    if entity_field is None:
+        void: dict[str, Any] = {"not": {"required": ["payload"]}}
+    else:
+        field = schema["$defs"][whole["$ref"].rsplit("/", 1)[1]]["properties"][entity_field]
+        entity_only = {"properties": {entity_field: field}, "required": [entity_field], "additionalProperties": False}
+        void = {"required": ["payload"], "properties": {"payload": {"type": "object"} | entity_only}}
     return schema | {
         "properties": schema["properties"] | {"payload": {"type": "object"}},
         "required": [field for field in schema["required"] if field != "payload"],
         "if": {"properties": {"void": {"const": True}}, "required": ["void"]},
-        "then": {"not": {"required": ["payload"]}},
-        "else": {"required": ["payload"], "properties": {"payload": schema["properties"]["payload"]}},
+        "then": void,
+        "else": {"required": ["payload"], "properties": {"payload": whole}},
     }

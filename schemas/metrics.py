@@ -60,6 +60,8 @@ def entity_of(event: Event) -> str | None:
 
 def contribution(event: Event) -> Vector:
     """What this event adds to its locality's figures while it is current (state) or counted (flow)."""
+    if event.void:
+        return ZERO  # a void correction counts nothing (a state's payload holds its entity alone)
     p = event.payload
     match event.type:
         case "task.status":
@@ -108,7 +110,7 @@ def identity(event: Event) -> tuple[str, str]:
 
 
 def report_of(event: Event) -> tuple[str, int]:
-    """The report a flow event belongs to: its original's event_id and instant (µs), itself when it
+    """The report an event belongs to: its original's event_id and instant (µs), itself when it
     corrects nothing. The report counts in the original's hour; its latest event is the one counted."""
     named = event.supersedes
     if named is None:
@@ -116,21 +118,35 @@ def report_of(event: Event) -> tuple[str, int]:
     return named.event_id, int(named.occurred_at.timestamp() * 1_000_000)
 
 
+def _kind(event: Event) -> str:
+    """What a report is of: a flow's type, a state's entity ("village:V1", whose kind names its type)."""
+    return entity_of(event) or event.type
+
+
 def report_key(event: Event) -> str:
-    """report_of as one string with the type ("eid.activations|<id>|<µs>"): a report is of one type.
+    """report_of as one string with what it is of ("eid.activations|<id>|<µs>", a state's entity instead
+    of its type: "task:T001|<id>|<µs>"): a report is of one type, and of one entity.
     The report the event names; a chain (it names a correction) resolves further, from what arrived."""
     event_id, at_us = report_of(event)
-    return f"{event.type}|{event_id}|{at_us}"
+    return f"{_kind(event)}|{event_id}|{at_us}"
 
 
 def own_key(event: Event) -> str:
-    """The key a correction naming this event names it by ("<type>|<event_id>|<µs>")."""
-    return f"{event.type}|{event.event_id}|{int(event.occurred_at.timestamp() * 1_000_000)}"
+    """The key a correction naming this event names it by (report_key's form)."""
+    return f"{_kind(event)}|{event.event_id}|{int(event.occurred_at.timestamp() * 1_000_000)}"
 
 
 def key_instant(key: str) -> int:
     """The instant (µs) a report key names."""
     return int(key.rsplit("|", 1)[1])
+
+
+def key_parts(key: str) -> tuple[str, tuple[int, str]]:
+    """A report key's kind (a flow's type, a state's entity), and the instant (µs) and event_id it names: a
+    state entity's reports are ordered by them. (An event_id may hold "|"; a kind and an instant do not.)"""
+    kind, named = key.split("|", 1)
+    event_id, at_us = named.rsplit("|", 1)
+    return kind, (int(at_us), event_id)
 
 
 def content_digest(event: Event) -> int:

@@ -2,13 +2,13 @@
 and stored as small records so that what an event costs does not grow with the history behind it.
 
 An event is identified by its event_id and the UTC day it occurred. A state entity (a task, a village,
-a system) keeps the event with the greatest version (occurred_at, event_id); a flow counts once. So
+a system) keeps its latest report that is not void (below); a flow counts once. So
 applying an event is idempotent and order-free, and the figures are a function of the set of events
 seen. Copies of one event with different content: the first applied counts, the others are CONFLICT.
 
 Records of the worker's `state` table, all in the locality's partition (one writer each):
   "<locality>"                 figures, events received, freshness, each task, village or system's
-                               current version {kind: {id: [occurred_us, event_id, vector]}}, and the
+                               current report {kind: {id: [original_us, original_id, vector]}}, and the
                                open day (the newest day with events): bounded by the locality's size
                                (225 tasks at most) and one day, not by its history; its events per
                                month of the country's calendar, the newest 13 months (for the alerts);
@@ -16,12 +16,20 @@ Records of the worker's `state` table, all in the locality's partition (one writ
   "<locality>/d/<yyyy-mm-dd>"  an earlier UTC day: the events that occurred then, {event_id: digest},
                                the day's flow counts per hour, and the flow reports of originals that
                                occurred that day {"<type>|<id>|<µs>": [occurred_us, event_id, *counts]}
-                               (the counted event of each); written when the day closes, or when a
-                               late event or a correction for it arrives
+                               (the counted event of each), the state reports of originals that
+                               occurred that day that a correction counts for, {"<entity>|<id>|<µs>":
+                               [occurred_us, event_id, vector or None when void]}, and how many chunks
+                               hold the others; written when the day closes, or when a late event or a
+                               correction for it arrives
+  "<locality>/s/<yyyy-mm-dd>/<n>"  the state reports of that day's originals that the original counts for,
+                               {"<entity>|<id>|<µs>": vector without trailing zeros}, as one write added
+                               them: appended, never rewritten, read only when a correction needs them
 
-A flow's report is its original and the corrections naming it (schemas.metrics.report_of): the latest
-of them counts, in the original's hour. A correction's own day keeps its identity; the original's day
-its report, so the day records of the correction window are all a correction reads.
+A report is an original and the corrections naming it (schemas.metrics.report_of): the latest of them
+counts, in the original's place. A flow's report counts in the original's hour; a state entity's
+current report is its latest by the original's instant whose counted event is not void (a void one
+falls back to the report before it, read from the earlier days). A correction's own day keeps its
+identity; the original's day its report.
 So a batch of today's events writes one record per locality, and no record grows with history.
 """
 
@@ -36,7 +44,7 @@ import orjson
 
 from schemas.alerts import recent_months
 from schemas.calendar import Calendar, MonthOf
-from schemas.events import Event
+from schemas.events import EARLIEST, Event
 from schemas.metrics import (
     FLOW_METRICS,
     FLOW_TYPES,
@@ -46,6 +54,7 @@ from schemas.metrics import (
     day_of,
     entity_of,
     key_instant,
+    key_parts,
     own_key,
     report_key,
     report_of,
@@ -55,6 +64,7 @@ from schemas.metrics import (
 TABLE = "state"  # the Faust table holding these records
 HOUR_S, DAY_S = 3600, 86_400
 WINDOW_DAYS = 35  # hour buckets the snapshot carries, back from the locality's newest event
+_FIRST_DAY = int(EARLIEST.timestamp()) // DAY_S  # no event occurs before it: where a walk back ends
 DAYS_KEPT = 8  # day records kept in memory per locality after a batch; older ones are read again when needed
 # The four flow metrics, in the order hour buckets store them.
 _FLOW_INDEX = [METRICS.index(m) for m in FLOW_METRICS]
@@ -95,19 +105,36 @@ class Outcome(enum.Enum):
 class Day:
     """One UTC day of one locality: the events that occurred then, and its flow counts per hour."""
 
-    __slots__ = ("ids", "hours", "reports", "links")
+    __slots__ = ("ids", "hours", "reports", "corrected", "links", "chunks", "fresh", "originals")
 
     def __init__(self, record: dict[str, Any] | None = None) -> None:
         self.ids: dict[str, int] = dict(record["ids"]) if record else {}
         self.hours: dict[int, list[int]] = {h: counts for h, *counts in record["hours"]} if record else {}
         # Flow reports of this day's originals: the counted event's version and counts.
         self.reports: dict[str, list[Any]] = dict(record.get("reports") or {}) if record else {}
+        # State reports of this day's originals that a correction counts for: its version and vector (None: void).
+        self.corrected: dict[str, list[Any]] = dict(record.get("corrected") or {}) if record else {}
         # This day's corrections: own key -> the key each names, so a chain resolves to its original.
         self.links: dict[str, str] = dict(record.get("links") or {}) if record else {}
+        # State reports of this day's originals that the original counts for ({key: vector without its trailing
+        # zeros}): appended, never rewritten, each write's new ones in a chunk record of their own (chunks: how
+        # many), so a day's reports cost their own bytes once. Read only when a correction needs them.
+        self.chunks: int = record.get("chunks", 0) if record else 0
+        self.fresh: dict[str, list[int]] = {}  # since the last write: the next chunk
+        self.originals: dict[str, list[int]] | None = None if self.chunks else {}  # the chunks', once read
 
     def to_record(self) -> dict[str, Any]:
         record = {"ids": self.ids, "hours": [[h, *counts] for h, counts in self.hours.items()], "reports": self.reports}
-        return record | ({"links": self.links} if self.links else {})
+        optional = {"corrected": self.corrected, "links": self.links, "chunks": self.chunks}
+        return record | {name: value for name, value in optional.items() if value}
+
+
+def _trimmed(vector: list[int]) -> list[int]:
+    """A state's vector without its trailing zeros (a village's is 5 long, a task's 2): what chunks keep."""
+    end = len(vector)
+    while end and not vector[end - 1]:
+        end -= 1
+    return vector[:end]
 
 
 class LocalityState:
@@ -128,6 +155,8 @@ class LocalityState:
         self.events: int = record.get("events", 0)  # distinct events received
         self.last_reported_ms: int = record.get("last_reported_ms", 0)  # newest Kafka timestamp
         self.newest_event_us: int = record.get("newest_event_us", 0)  # newest occurred_at
+        # The day of the oldest occurred_at: where a walk back through the day records ends (not kept before).
+        self.first_day: int = record.get("first_day", _FIRST_DAY)
         self.entities: dict[str, dict[str, list[Any]]] = record.get("entities", {})  # kind -> id -> version
         self.open_day: str = record.get("open_day", "")  # the newest day with events, kept in this record
         # Events counted per month of the country's calendar (a correction in its original's month): what the
@@ -176,24 +205,16 @@ class LocalityState:
             self._close_open_day(day_key)
         elif day_key != self.open_day:
             self._dirty.add(self._day_key(day_key))  # a late event: its day's record changes
+        day_number = occurred_us // 1_000_000 // DAY_S
+        if self.events == 1 or day_number < self.first_day:  # its first event, or an older one
+            self.first_day = day_number
         if occurred_us > self.newest_event_us:
             self.newest_event_us = occurred_us
             self._move_window()
         if event.type in FLOW_TYPES:
             self._count_flow(event, occurred_us, event_id)
-            return Outcome.COUNTED
-        entity = entity_of(event)
-        assert entity is not None
-        kind, _, name = entity.partition(":")
-        versions = self.entities.setdefault(kind, {})
-        current = versions.get(name)
-        if current is not None and (current[0], current[1]) >= (occurred_us, event_id):
-            return Outcome.COUNTED  # a new report, but an older version of the entity
-        if current is not None:
-            self._add(current[2], -1)
-        vector = list(contribution(event))
-        versions[name] = [occurred_us, event_id, vector]
-        self._add(vector, +1)
+        else:
+            self._count_state(event, occurred_us, event_id, day)
         return Outcome.COUNTED
 
     def _count_flow(self, event: Event, occurred_us: int, event_id: str) -> None:
@@ -215,6 +236,99 @@ class LocalityState:
             self._put(day, occurred_us, [-c for c in orphan[2:]])
             self._offer(root, orphan)
         self._offer(root, mine)
+
+    def _count_state(self, event: Event, occurred_us: int, event_id: str, day: Day) -> None:
+        """The event (of `day`) joins its report as a flow's does; its entity's current report is then settled."""
+        vector = None if event.void else list(contribution(event))
+        mine: list[Any] = [occurred_us, event_id, vector]
+        if event.supersedes is None:  # an original: its report is its own, in its own day
+            entity = entity_of(event) or ""
+            key = f"{entity}|{event_id}|{occurred_us}"  # report_key's
+            if vector is not None and key not in day.corrected:  # no correction of it arrived first
+                day.fresh[key] = _trimmed(vector)
+                self._settle(entity, (occurred_us, event_id), vector)
+            return
+        own, named = own_key(event), report_key(event)
+        day.links[own] = named
+        root = self._root(named)
+        orphan = day.corrected.pop(own, None)
+        if orphan is not None:  # corrections naming this one arrived first: a report of their own until now
+            self._settle(*key_parts(own), None)
+            self._offer_state(root, orphan)
+        self._offer_state(root, mine)
+
+    def _offer_state(self, key: str, held_now: list[Any]) -> None:
+        """held_now ([occurred_us, event_id, vector or None]), a correction, counts for state report `key`
+        if it is its latest."""
+        day_key = day_of(key_instant(key))
+        day = self._day(day_key)
+        if day_key != self.open_day:
+            self._dirty.add(self._day_key(day_key))
+        held = self._state(day_key, day, key)
+        if held is not None and (held[0], held[1]) >= (held_now[0], held_now[1]):
+            return
+        day.corrected[key] = held_now
+        self._settle(*key_parts(key), held_now[2])
+
+    def _state(self, day_key: str, day: Day, key: str) -> list[Any] | None:
+        """State report `key`'s counted event, [occurred_us, event_id, vector or None when void], or None."""
+        held = day.corrected.get(key)
+        if held is not None:
+            return held
+        vector = day.fresh.get(key) or self._originals(day_key, day).get(key)  # a state's vector is never empty
+        return None if vector is None else [*key_parts(key)[1], vector + [0] * (len(METRICS) - len(vector))]
+
+    def _originals(self, day_key: str, day: Day) -> dict[str, list[int]]:
+        """The day's original state reports written before, read from its chunk records once."""
+        if day.originals is None:
+            day.originals = {}
+            for n in range(day.chunks):
+                day.originals.update(self._read(self._chunk_key(day_key, n)) or {})
+        return day.originals
+
+    def _settle(self, entity: str, position: tuple[int, str], vector: list[int] | None) -> None:
+        """The entity's report at `position` now counts `vector` (None: void, or the report went): its current
+        report is its latest one not void."""
+        kind, _, name = entity.partition(":")
+        versions = self.entities.setdefault(kind, {})
+        current = versions.get(name)
+        if current is not None and (current[0], current[1]) > position:
+            return  # an earlier report changed: the current one stays
+        if vector is None and (current is None or (current[0], current[1]) != position):
+            return  # a void report after the current one: the current one stays
+        found: list[Any] | None = [*position, vector] if vector is not None else self._latest_before(entity, position)
+        if current is not None:
+            self._add(current[2], -1)
+        if found is None:
+            del versions[name]
+            return
+        versions[name] = found
+        self._add(found[2], +1)
+
+    def _latest_before(self, entity: str, position: tuple[int, str]) -> list[Any] | None:
+        """The entity's latest report before `position` that is not void ([original_us, original_id, vector]),
+        walking the day records back from the position's day; None if it has none."""
+        at_day, prefix = position[0] // 1_000_000 // DAY_S, f"{entity}|"
+        for day_number in range(at_day, self.first_day - 1, -1):
+            day_key = day_of(day_number * DAY_S * 1_000_000)
+            day = self._known_day(day_key)
+            if day is None:
+                continue
+            keys = {*day.corrected, *day.fresh, *self._originals(day_key, day)}
+            earlier = [key for key in keys if key.startswith(prefix) and key_parts(key)[1] < position]
+            for key in sorted(earlier, key=lambda k: key_parts(k)[1], reverse=True):
+                held = self._state(day_key, day, key)
+                if held is not None and held[2] is not None:
+                    return [*key_parts(key)[1], held[2]]
+        return None
+
+    def _known_day(self, day: str) -> Day | None:
+        """A day's record if it has one (read, not kept, when not in memory)."""
+        found = self.days.get(day)
+        if found is not None or day == self.open_day:
+            return found
+        record = self._read(self._day_key(day))
+        return None if record is None else Day(record)
 
     def _root(self, key: str) -> str:
         """The report a key joins: its original's, following the links of the corrections arrived."""
@@ -257,6 +371,12 @@ class LocalityState:
         the figures never count an event whose day record was lost, or lose one whose day record stayed."""
         if not self._dirty:
             return
+        for day_key, held in self.days.items():  # first: a cut before the records counting them writes them again
+            if held.fresh:
+                yield self._chunk_key(day_key, held.chunks), held.fresh
+                if held.originals is not None:
+                    held.originals |= held.fresh
+                held.chunks, held.fresh = held.chunks + 1, {}
         days = {key.rsplit("/d/", 1)[1] for key in self._dirty if key != self.locality}
         redo = {day: self.days[day].to_record() for day in sorted(days)}
         yield self.locality, self._record() | ({"redo": redo} if redo else {})
@@ -298,6 +418,7 @@ class LocalityState:
             "events": self.events,
             "last_reported_ms": self.last_reported_ms,
             "newest_event_us": self.newest_event_us,
+            "first_day": self.first_day,
             "entities": self.entities,
             "months": self.months,
             "open_day": self.open_day,
@@ -312,6 +433,9 @@ class LocalityState:
 
     def _day_key(self, day: str) -> str:
         return f"{self.locality}/d/{day}"
+
+    def _chunk_key(self, day: str, n: int) -> str:
+        return f"{self.locality}/s/{day}/{n}"
 
     def _day(self, day: str) -> Day:
         found = self.days.get(day)

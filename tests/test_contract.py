@@ -12,8 +12,7 @@ import pytest
 
 from producers.simulate import simulated_events
 from schemas import InvalidEvent, encode_batch, parse_event_json, parse_message, validate_event
-from schemas.events import MAX_MESSAGE_BYTES, json_schemas
-from schemas.metrics import FLOW_TYPES
+from schemas.events import EVENT_TYPES, MAX_MESSAGE_BYTES, json_schemas
 
 PROVINCE, WARD, OTHER_PROVINCE_WARD = "01", "00004", "25747"
 
@@ -247,18 +246,23 @@ def test_the_same_bytes_get_the_same_verdict_whenever_they_are_read() -> None:
 
 def test_the_exported_json_schemas_judge_void_corrections_as_the_contract_does() -> None:
     """A sender in another language checks its events with `p06 schema export`'s files: they must accept
-    what the contract accepts (the simulator's events, corrections and void ones among them: no payload)
-    and refuse the void forms it refuses."""
+    what the contract accepts (the simulator's events, corrections and void ones among them: no payload,
+    a state's with its entity alone) and refuse the void forms it refuses."""
     schemas = {name: jsonschema.Draft202012Validator(schema) for name, schema in json_schemas().items()}
     sent = list(simulated_events(7, 1000, correction_share=0.2))
-    assert {e["type"] for e in sent if e.get("void")} == set(FLOW_TYPES)  # each flow's void form is among them
+    assert {e["type"] for e in sent if e.get("void")} == set(EVENT_TYPES)  # each type's void form is among them
     for body in sent:
         validate_event(body)
         schemas[body["type"]].validate(body)
     supersedes = {"event_id": "e0", "occurred_at": "2026-03-01T07:00:00+07:00"}
-    for type_ in FLOW_TYPES:
+    for type_ in EVENT_TYPES:
+        whole = VALID[type_][1]
         void = {k: v for k, v in event(type_, supersedes=supersedes, void=True).items() if k != "payload"}
-        for body, accepted in ((void, True), (void | {"payload": VALID[type_][1]}, False)):
+        entity = {k: v for k, v in whole.items() if k.endswith("_id")}  # a state's entity field; none for a flow
+        forms = [(void | {"payload": whole}, False), (void, not entity)]
+        if entity:
+            forms += [(void | {"payload": entity}, True), (void | {"payload": {"other_id": "x"}}, False)]
+        for body, accepted in forms:
             assert _accepts(validate_event, body) == accepted, (type_, body)
             assert _accepts(schemas[type_].validate, body) == accepted, (type_, body)
 

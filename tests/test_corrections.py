@@ -1,10 +1,14 @@
-"""Corrections, as events (issue 24, part 2), for flows: the live state, the warehouse's rollups, its
-archive recount and the independent recount agree, for several arrival orders and batch cuts, and
-through a real broker, worker and sink with the worker SIGKILLed in the middle of the corrections.
+"""Corrections, as events (issue 24, part 2), of flows and states: the live state, the warehouse's
+rollups, its archive recount and the independent recount agree, for several arrival orders and batch
+cuts, and through a real broker, worker and sink with the worker SIGKILLed in the middle of the corrections.
 
-What is covered: flows (e-ID activations, dossiers) corrected, voided, corrected twice, arriving
-before their original, whose original never arrives, resent, naming another type or instant (joins
-nothing), refused (not later than the instant named, outside the window, void without supersedes).
+What is covered (tests/kit/corrections.py): flows (e-ID activations, dossiers) corrected, voided,
+corrected twice, a chain, arriving before their original, whose original never arrives, resent, naming
+another type or instant (joins nothing); states (villages, a task, a system) corrected in their
+original's place, voided (falling back to the report before, or gone), a chain, a void of an earlier
+report, naming an original that never arrives (earlier than the current report: not current), naming
+another entity (joins nothing); refused (not later than the instant named, outside the window, void
+without supersedes, a state's void without its entity).
 """
 
 from __future__ import annotations
@@ -57,6 +61,12 @@ def test_the_cases_count_what_the_contract_says() -> None:
     assert own == 15
     november = recount(valid, end_of(date(2026, 11, 30)))
     assert november["wards"][w1]["eid_activations"] == 500 + 11 + plain[w1]  # corrected in December, for November
+    villages = {w: [counted["wards"].get(w, {}).get(m, 0) for m in ("villages", "villages_without_electricity")]
+                for w in (w1, w2, w3)}  # fmt: skip
+    assert villages == {w1: [2, 0], w2: [2, 0], w3: [0, 0]}  # V01 corrected, V09 apart; V02 fell back; V03 gone
+    assert counted["wards"][w1]["systems_assessed"] == 1 and counted["wards"][w1]["open_findings"] == 1  # s5
+    province = counted["provinces"]["01"]
+    assert (province["tasks_reported"], province["tasks_completed"]) == (1, 0)  # the chain's last: not started
 
 
 def test_the_contract_refuses_with_the_reason() -> None:
@@ -69,16 +79,7 @@ def test_the_contract_refuses_with_the_reason() -> None:
     assert "must occur later than the event it names" in reasons[0]
     assert "more than 100 days (P06_CORRECTION_WINDOW_DAYS)" in reasons[1]
     assert "only a correction (with supersedes) may be void" in reasons[2]
-    state = {
-        "event_id": "t1",
-        "type": "task.status",
-        "locality": "01",
-        "occurred_at": "2026-11-21T08:00:00+07:00",
-        "payload": {"task_id": "T001", "status": "completed"},
-        "supersedes": {"event_id": "t0", "occurred_at": "2026-11-20T08:00:00+07:00"},
-    }
-    with pytest.raises(InvalidEvent, match="corrections of task.status .* not supported yet"):
-        validate_event(state)
+    assert "a void correction of a state carries its entity's village_id alone" in reasons[3]
 
 
 def _plain(events: list[dict]) -> list[dict]:
@@ -181,11 +182,14 @@ def _columns_of(batch: list[tuple[int, dict]]) -> Columns:
 
 
 def _chains() -> list[dict]:
-    """A chain (o8 <- c8a <- c8b <- c8c) in each of its 24 arrival orders, each order its own events."""
+    """A flow's chain (o8 <- c8a <- c8b <- c8c) in each of its 24 arrival orders, and a state's (s4 <- cs4a
+    <- cs4b, the province's task T001) in each of its 6, each order its own events."""
     out = []
-    for i, order in enumerate(itertools.permutations(range(4))):
-        chain = [e for e in cases(7, prefix=f"p{i}-")[0] if e["event_id"].split("-", 1)[1].startswith(("o8", "c8"))]
-        out += [chain[k] for k in order]
+    for starts in (("o8", "c8"), ("s4", "cs4")):
+        length = 4 if starts[0] == "o8" else 3
+        for i, order in enumerate(itertools.permutations(range(length))):
+            chain = [e for e in cases(7, prefix=f"p{i}-")[0] if e["event_id"].split("-", 1)[1].startswith(starts)]
+            out += [chain[k] for k in order]
     return out
 
 
@@ -199,6 +203,7 @@ def test_a_chain_joins_its_originals_report_in_every_arrival_order(chdb_client) 
     expected = recount(events)
     w2 = registry().wards_by_province["01"][1]
     assert expected["wards"][w2]["eid_activations"] == 24 * 77  # the last of each chain, once
+    assert expected["provinces"]["01"]["tasks_reported"] == 1  # one task, its latest report: a chain's last
     reader = ClientReader(chdb_client)
     nov30 = date(2026, 11, 30)
     for scope in ("nation", "provinces", "wards"):
@@ -282,3 +287,10 @@ def test_history_shows_each_report_and_which_event_counts(chdb_client) -> None:
         ("o2", 0, False),
         ("c2", 1, True),
     ]
+    village = history(ClientReader(chdb_client), f"{registry().wards_by_province['01'][1]}/village:V02")
+    assert [(e["event_id"], e["counts"], e["current"]) for e in village["events"]] == [
+        ("s2a", True, True),  # the report before the voided one: current again
+        ("s2b", False, False),
+        ("cs2", True, False),  # counts in s2b's report: void
+    ]
+    assert "the only report not void" in as_text(village)

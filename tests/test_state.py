@@ -141,7 +141,9 @@ def test_a_batch_whose_changelog_records_were_cut_short_counts_each_event_once_w
     for e in batch:
         state.apply(e, received_ms=2)
     whole = [(key, orjson.loads(orjson.dumps(record))) for key, record in state.writes()]
-    assert len(whole) == 5  # the locality's record, the three earlier days' and the 5th's, closed by the 6th
+    # The new village report's chunk (written first), the locality's record, the three earlier days' and the
+    # 5th's, closed by the 6th.
+    assert len(whole) == 6
     expected = figures(state)
     for cut in range(len(whole) + 1):
         restored = Table(before | dict(whole[:cut])).load()
@@ -189,6 +191,7 @@ def test_records_stay_small_and_the_live_hours_stay_in_their_window_after_a_year
     # A day record holds a day (its events, flow counts and reports): 24 of each a day here, whatever the
     # year behind them. The locality's record holds the open day, the day it closed (its redo:
     # streams.state.writes) and the events per month the alerts need: at most 13 months (about 200 bytes).
+    # A day's state reports are in chunks of their own, each written once.
     days = [len(orjson.dumps(record)) for key, record in table.items() if "/d/" in key]
     assert max(days) < 4096 and len(orjson.dumps(table["00070"])) < 2 * max(days) + 1024
     assert len(state.months) == 13  # 2025-01 to 2026-01 (its first hours, +07:00)

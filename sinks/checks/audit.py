@@ -38,7 +38,7 @@ from schemas.settings import Settings
 from schemas.times import clickhouse_param
 from sinks.checks.reconcile import Difference, LiveUnavailable, compare, from_live, reconcile
 from sinks.warehouse import figures
-from sinks.warehouse.archive import FROM_MONTH, flow_reports
+from sinks.warehouse.archive import FROM_MONTH, STATES, current_states, flow_reports, reports
 from sinks.warehouse.clickhouse import DATABASE, open_client
 from sinks.warehouse.reader import ClientReader
 from sinks.warehouse.store import Store
@@ -67,16 +67,11 @@ class CheckResult:
 
 
 def recent_buckets_from_archive(reader: ClientReader, first_day: date, cal: Calendar) -> dict[Bucket, dict[str, int]]:
-    """Each scope's change per day of the country's calendar from first_day on, recounted from the raw archive."""
+    """Each scope's change per day of the country's calendar from first_day on, recounted from the raw archive:
+    reports in their originals' days (a report's events all occur from its original's instant on)."""
     since = {"since": clickhouse_param(cal.start_of(first_day)), "tz": cal.name}
     sums = ", ".join(f"sum({m}) AS {m}" for m in METRICS)
-    latest = ", ".join(f"argMax({m}, (occurred_at, event_id)) AS {m}" for m in METRICS)
     metrics = ", ".join(METRICS)
-    touched = (
-        f"SELECT DISTINCT locality, entity FROM {DATABASE}.archive"
-        " WHERE entity != '' AND occurred_at >= {since:DateTime64(6, 'UTC')}"
-    )
-    # A report whose original is from `since` on has all its events from then on (corrections are later).
     since_month = FROM_MONTH + " AND occurred_at >= {since:DateTime64(6, 'UTC')}"
     flows = reader.query(
         f"SELECT locality, toString(toDate(at, {{tz:String}})) AS day, {sums}"
@@ -85,13 +80,12 @@ def recent_buckets_from_archive(reader: ClientReader, first_day: date, cal: Cale
         since,
     )
     during = reader.query(
-        f"SELECT locality, entity, toString(toDate(occurred_at, {{tz:String}})) AS day, {metrics}"
-        f" FROM {DATABASE}.archive FINAL"
-        f" WHERE {FROM_MONTH} AND entity != '' AND occurred_at >= {{since:DateTime64(6, 'UTC')}}"
-        " ORDER BY locality, entity, occurred_at, event_id",
+        f"SELECT locality, entity, toString(toDate(at, {{tz:String}})) AS day, void, {metrics}"
+        f" FROM ({reports(STATES + ' AND ' + since_month)}) WHERE at >= {{since:DateTime64(6, 'UTC')}}"
+        " ORDER BY locality, entity, at, original_id",
         since,
     )
-    before = _versions_before(reader, {(r["locality"], r["entity"]) for r in during}, since, touched, latest)
+    before = _values_before(reader, {(r["locality"], r["entity"]) for r in during}, since)
 
     per_locality: dict[tuple[str, str], dict[str, int]] = defaultdict(figures.zero)
     for row in flows:
@@ -100,42 +94,41 @@ def recent_buckets_from_archive(reader: ClientReader, first_day: date, cal: Cale
     for (locality, entity), rows in groupby(during, key=lambda r: (r["locality"], r["entity"])):
         previous: dict[str, Any] = start.get((locality, entity), figures.zero())
         for day, day_rows in groupby(rows, key=lambda r: r["day"]):
-            last = list(day_rows)[-1]  # the version current at the day's end
-            _add(per_locality[(locality, day)], last, 1)
-            _add(per_locality[(locality, day)], previous, -1)
-            previous = last
+            counted = [r for r in day_rows if not r["void"]]  # a void report: the value before it stays
+            if counted:
+                _add(per_locality[(locality, day)], counted[-1], 1)  # the value at the day's end
+                _add(per_locality[(locality, day)], previous, -1)
+                previous = counted[-1]
     return _by_scope(per_locality)
 
 
-def _versions_before(
-    reader: ClientReader, touched_pairs: set[tuple[str, str]], since: dict[str, str], touched: str, latest: str
+def _values_before(
+    reader: ClientReader, touched_pairs: set[tuple[str, str]], since: dict[str, str]
 ) -> list[dict[str, Any]]:
-    """Each touched entity's version current at `since`: searched in the LOOKBACK_DAYS before it (an
-    entity reporting daily has one there), then in the whole history of the localities still missing
-    (their key prefix), so the recount never reads the whole archive for entities that report often."""
+    """Each touched entity's value at `since`: its current report among those placed in the LOOKBACK_DAYS
+    before it (an entity reporting daily has one there), then among the whole history of the localities
+    still missing (their key prefix), so the recount never reads the whole archive for entities that
+    report often."""
     if not touched_pairs:
         return []
+    since_at = "{since:DateTime64(6, 'UTC')}"
+    lookback = f"{since_at} - toIntervalDay({LOOKBACK_DAYS})"
+    touched = "(locality, entity) IN {pairs:Array(Tuple(String, String))}"
+    recent = f"_partition_id >= toString(toYYYYMM({lookback})) AND occurred_at >= {lookback} AND {touched}"
     window = reader.query(
-        f"SELECT locality, entity, {latest} FROM {DATABASE}.archive FINAL"
-        f" WHERE _partition_id >= toString(toYYYYMM({{since:DateTime64(6, 'UTC')}} - toIntervalDay({LOOKBACK_DAYS})))"
-        f" AND entity != '' AND occurred_at < {{since:DateTime64(6, 'UTC')}}"
-        f" AND occurred_at >= {{since:DateTime64(6, 'UTC')}} - toIntervalDay({LOOKBACK_DAYS})"
-        f" AND (locality, entity) IN ({touched})"
-        " GROUP BY locality, entity",
-        since,
+        f"SELECT locality, entity, {', '.join(METRICS)}"
+        f" FROM ({current_states(recent, f'at < {since_at} AND at >= {lookback}')})",
+        {**since, "pairs": sorted(touched_pairs)},
     )
     missing = sorted(touched_pairs - {(r["locality"], r["entity"]) for r in window})
     if not missing:
         return window
-    localities = sorted({locality for locality, _ in missing})
     reg = registry()
+    places = [(reg.localities[loc].province, loc) for loc in sorted({loc for loc, _ in missing})]
+    in_places = f"(province, locality) IN {{places:Array(Tuple(String, String))}} AND {touched}"
     older = reader.query(
-        f"SELECT locality, entity, {latest} FROM {DATABASE}.archive FINAL"
-        f" WHERE entity != '' AND occurred_at < {{since:DateTime64(6, 'UTC')}} - toIntervalDay({LOOKBACK_DAYS})"
-        " AND (province, locality) IN {places:Array(Tuple(String, String))}"
-        " AND (locality, entity) IN {pairs:Array(Tuple(String, String))}"
-        " GROUP BY locality, entity",
-        {**since, "places": [(reg.localities[loc].province, loc) for loc in localities], "pairs": missing},
+        f"SELECT locality, entity, {', '.join(METRICS)} FROM ({current_states(in_places, f'at < {since_at}')})",
+        {**since, "places": places, "pairs": missing},
     )
     return window + older
 

@@ -10,12 +10,14 @@ date covers up to the end of that day in the country's zone (P06_TIMEZONE); of s
 first in the list counts (the list in the order it was published). Latest occurred_at wins per state
 entity (a tie goes to the larger event_id); a flow counts once.
 
-Corrections (issue 24): a flow event may name the original it corrects ("supersedes": its event_id and
+Corrections (issue 24): an event may name the original it corrects ("supersedes": its event_id and
 exact instant). The events naming one original, with the original, form a report of that locality and
-type; its latest event counts (a tie: the larger event_id), at the original's instant; a void one counts
-nothing. Refused, so counting nothing: a correction not later than the instant it names, one naming an
-instant more than P06_CORRECTION_WINDOW_DAYS (100) before its own, a correction of a state, a void event
-that corrects nothing.
+type (and, for a state, that task, village or system); its latest event counts (a tie: the larger
+event_id), at the original's instant; a void one counts nothing. A state entity's reports are ordered by
+their originals' instants (then event_ids): the latest one whose counted event is not void is current.
+Refused, so counting nothing: a correction not later than the instant it names, one naming an instant
+more than P06_CORRECTION_WINDOW_DAYS (100) before its own, a void event that corrects nothing, a void
+one with a payload (a state's: other than its entity's id alone).
 """
 
 from __future__ import annotations
@@ -92,29 +94,35 @@ def _instant(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
 
 
+ENTITY_FIELDS = {"task.status": "task_id", "village.status": "village_id", "security.assessment": "system_id"}
+
+
 def refused(e: dict) -> bool:
     """A correction the contract refuses: it counts nothing, and corrects nothing."""
     named = e.get("supersedes")
     if named is None:
         return bool(e.get("void"))
+    field = ENTITY_FIELDS.get(e["type"])
+    if e.get("void") and set(e.get("payload") or {}) != ({field} if field else set()):
+        return True  # a void one names a state's entity alone, a flow's nothing
     window = timedelta(days=int(os.environ.get("P06_CORRECTION_WINDOW_DAYS") or 100))
     own, original = _instant(e["occurred_at"]), _instant(named["occurred_at"])
-    return _entity(e) is not None or not original < own or own - original > window
+    return not original < own or own - original > window
 
 
-Report = tuple[str, str, str, datetime]  # locality, type, event_id, instant
+Report = tuple[str, str, str, str, datetime]  # locality, type, entity ('' for a flow), event_id, instant
 
 
 def named(e: dict) -> Report:
     """The report an event names: the one it corrects (its event_id and instant), or its own."""
     n = e.get("supersedes") or e
-    return e["locality"], e["type"], n["event_id"], _instant(n["occurred_at"])
+    return e["locality"], e["type"], _entity(e) or "", n["event_id"], _instant(n["occurred_at"])
 
 
-def reports(flows: list[dict]) -> Callable[[dict], Report]:
-    """Each flow event's report: the key it names, followed through the corrections among `flows` that
+def reports(events: list[dict]) -> Callable[[dict], Report]:
+    """Each event's report: the key it names, followed through the corrections among `events` that
     it names (a chain) to the original's, or to the earliest one named that is not among them."""
-    links = {(e["locality"], e["type"], e["event_id"], _instant(e["occurred_at"])): named(e) for e in flows}
+    links = {(*named(e)[:3], e["event_id"], _instant(e["occurred_at"])): named(e) for e in events}
     links = {own: n for own, n in links.items() if n != own}
 
     def root(e: dict) -> Report:
@@ -130,18 +138,28 @@ def _rank(e: dict) -> tuple[datetime, str]:
     return _instant(e["occurred_at"]), e["event_id"]
 
 
-def _flows(events: list[dict], as_of: datetime | None) -> list[dict]:
-    """Of each flow report whose original is at or before as_of, the event that counts."""
+def _counted(events: list[dict], as_of: datetime | None) -> dict[Report, dict]:
+    """Of each report whose original is at or before as_of, the event that counts."""
     latest: dict[Report, dict] = {}
     report = reports(events)
     for e in events:
         key = report(e)
-        if as_of is not None and key[3] > as_of:
+        if as_of is not None and key[4] > as_of:
             continue
         held = latest.get(key)
         if held is None or _rank(e) > _rank(held):
             latest[key] = e
-    return list(latest.values())
+    return latest
+
+
+def _current(counted: dict[Report, dict]) -> list[dict]:
+    """Of each state entity, its latest report (by the original's instant, then event_id) not void."""
+    current: dict[tuple[str, str], tuple[tuple[datetime, str], dict]] = {}
+    for (locality, _, entity, event_id, at), e in counted.items():
+        held = current.get((locality, entity))
+        if entity and not e.get("void") and (held is None or (at, event_id) > held[0]):
+            current[(locality, entity)] = ((at, event_id), e)
+    return [e for _, e in current.values()]
 
 
 def recount(events: list[dict], as_of: datetime | None = None) -> dict[str, Any]:
@@ -151,16 +169,8 @@ def recount(events: list[dict], as_of: datetime | None = None) -> dict[str, Any]
     for e in events:
         if not refused(e):
             seen.setdefault(identity(e), e)
-    current: dict[str, dict] = {}
-    counted = _flows([e for e in seen.values() if _entity(e) is None], as_of)
-    for e in seen.values():
-        key = _entity(e)
-        if key is None or (as_of is not None and datetime.fromisoformat(e["occurred_at"]) > as_of):
-            continue
-        rank = (datetime.fromisoformat(e["occurred_at"]), e["event_id"])
-        old = current.get(key)
-        if old is None or rank > (datetime.fromisoformat(old["occurred_at"]), old["event_id"]):
-            current[key] = e
+    counted = _counted(list(seen.values()), as_of)
+    flows = [e for key, e in counted.items() if not key[2]]
     zero = lambda: dict.fromkeys(METRIC_NAMES, 0)  # noqa: E731
     out: dict[str, Any] = {
         "nation": zero(),
@@ -169,7 +179,7 @@ def recount(events: list[dict], as_of: datetime | None = None) -> dict[str, Any]
         "provinces": defaultdict(zero),
         "wards": defaultdict(zero),
     }
-    for e in [*current.values(), *counted]:
+    for e in [*_current(counted), *flows]:
         place = reg.localities[e["locality"]]
         scopes = [out["nation"], out["provinces"][place.province]]
         if place.area is not None:  # a ward (a province has no area)
@@ -291,8 +301,8 @@ def recount_2024(events: list[dict], as_of: datetime | None = None) -> dict[str,
             m: total[m] - sum(w[m] for c, w in figures["wards"].items() if reg.localities[c].province == code)
             for m in METRIC_NAMES
         }
-    report = reports([e for e in counted if _entity(e) is None and not refused(e)])
-    reporting = {e["locality"] for e in counted if as_of is None or report(e)[3] <= as_of}
+    report = reports([e for e in counted if not refused(e)])
+    reporting = {e["locality"] for e in counted if as_of is None or report(e)[4] <= as_of}
     out: dict[str, Any] = {
         "nation": figures["nation"],
         "provinces": defaultdict(lambda: dict.fromkeys(METRIC_NAMES, 0)),

@@ -1,5 +1,6 @@
-"""`p06 history LOCALITY/KIND:ID`: every event that set one entity, in event-time order, and why the
-current one is current (latest occurred_at; on a tie the larger event_id), per schemas.metrics.version.
+"""`p06 history LOCALITY/KIND:ID`: every event that set one entity (corrections too), by report: the
+original and the corrections naming it, of which the latest counts; the entity's current report is its
+latest by the original's instant (on a tie the larger event_id) that is not void (issue 24).
 
 `p06 history LOCALITY/report:EVENT_ID`: each flow report of that original (issue 24): the original, every
 correction naming it (when it occurred, when it was received, as which code it was sent), and the one
@@ -35,18 +36,47 @@ def history(reader: Reader, text: str) -> dict[str, Any]:
     if entity.startswith("report:"):
         return report_history(reader, locality, entity.removeprefix("report:"))
     events = reader.named("entity_history", {"locality": locality, "entity": entity})
+    by_report = _by_report(events)
     for event in events:
         event["payload"] = json.loads(event["payload"])
+        event["role"] = "correction" if event["supersedes_id"] else "original"
         event["current"] = False
-    if events:
-        current = events[-1]
+    counting = [max(members, key=_rank) for members in by_report.values()]
+    for event in counting:
+        event["counts"] = True
+    standing = [e for e in counting if not e["void"]]
+    if standing:
+        current = max(standing, key=lambda e: _position(e["report"]))
         current["current"] = True
-        current["why"] = _why(events)
-        for event in events[:-1]:
-            if event["received_at"] > current["received_at"]:
-                event["why"] = "arrived after the current event but describes an earlier moment"
+        current["why"] = _why(current, standing, voided=len(standing) < len(counting))
+        for event in events:
+            if event is not current and event["received_at"] > current["received_at"]:
+                event["why"] = "arrived after the current event but belongs to an earlier moment"
+    events.sort(key=lambda e: (_position(e["report"]), _rank(e)))
     place = registry().localities[locality]
     return {"locality": locality, "name": place.name, "entity": entity, "events": events}
+
+
+def _by_report(events: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """The events grouped by the report they are in (its original's instant and event_id as text), chains
+    followed; each event gets "report" ({"event_id", "occurred_at"}) and "counts" (False until chosen)."""
+    links = {_own(e): (e["type"], e["supersedes_id"], str(e["supersedes_at"])) for e in events if e["supersedes_id"]}
+    out: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for event in events:
+        root = links.get(_own(event), _own(event))
+        while root in links:
+            root = links[root]  # each link names an earlier instant: the walk ends
+        event["report"], event["counts"] = {"event_id": root[1], "occurred_at": root[2]}, False
+        out.setdefault(_position(event["report"]), []).append(event)
+    return out
+
+
+def _position(report: dict[str, str]) -> tuple[str, str]:
+    return report["occurred_at"], report["event_id"]  # one zone (UTC) for all: text orders as instants
+
+
+def _rank(event: dict[str, Any]) -> tuple[Any, str]:
+    return event["occurred_at"], event["event_id"]
 
 
 def report_history(reader: Reader, locality: str, event_id: str) -> dict[str, Any]:
@@ -101,11 +131,13 @@ def _named_from(reader: Reader, locality: str, event_id: str) -> list[dict[str, 
     return sorted(found.values(), key=lambda e: (e["occurred_at"], e["event_id"]))
 
 
-def _why(events: list[dict[str, Any]]) -> str:
-    if len(events) == 1:
-        return "the only event for this entity"
-    current, before = events[-1], events[-2]
-    if before["occurred_at"] == current["occurred_at"]:
+def _why(current: dict[str, Any], standing: list[dict[str, Any]], voided: bool) -> str:
+    if current["supersedes_id"]:
+        return f"the latest correction of report {current['report']['event_id']}, the entity's latest not void"
+    if len(standing) == 1:
+        return "the only report not void" if voided else "the only event for this entity"
+    before = sorted(standing, key=lambda e: _position(e["report"]))[-2]
+    if before["report"]["occurred_at"] == current["report"]["occurred_at"]:
         return f"same occurred_at as {before['event_id']}; the larger event_id wins"
     return "the latest occurred_at"
 
@@ -117,11 +149,11 @@ def as_text(result: dict[str, Any]) -> str:
     for e in result["events"]:
         mark = "*" if e["current"] else " "
         note = f"  <- {e['why']}" if e.get("why") else ""
-        payload = json.dumps(e["payload"], ensure_ascii=False)
+        payload = "void" if e["void"] else json.dumps(e["payload"], ensure_ascii=False)
         sent = f", sent as {e['sent_locality']} on the 2024 map" if e.get("map") == "2024" else ""
-        lines.append(
-            f"{mark} {e['occurred_at']}  {e['event_id']}  {payload}  (received {e['received_at']}{sent}){note}"
-        )
+        corrects = f"  corrects {e['report']['event_id']}" if e["supersedes_id"] else ""
+        received = f"(received {e['received_at']}{sent})"
+        lines.append(f"{mark} {e['occurred_at']}  {e['event_id']}  {payload}{corrects}  {received}{note}")
     if not result["events"]:
         lines.append("  no event has set it (yet)")
     return "\n".join(lines)

@@ -8,6 +8,7 @@ the one with the lowest offset in the locality's home partition (sinks/warehouse
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 from clickhouse_connect.driver.client import Client
@@ -86,7 +87,7 @@ class Columns:
                 place.area or "",
                 entity_of(event) or "",
                 event.occurred_at,
-                orjson.dumps(event.payload.model_dump(mode="json")).decode(),
+                orjson.dumps(_payload_as_sent(event)).decode(),
                 *contribution(event),
                 topic,
                 partition,
@@ -101,6 +102,15 @@ class Columns:
                 sent_via or topic,
             )
         )
+
+
+def _payload_as_sent(event: Event) -> dict[str, Any]:
+    """The payload as the sender wrote it: a void correction's is none, or a state's entity alone."""
+    payload: dict[str, Any] = event.payload.model_dump(mode="json")
+    if not event.void:
+        return payload
+    field = event.entity_field
+    return {field: payload[field]} if field else {}
 
 
 def insert(client: Client, columns: Columns, token: str) -> None:
@@ -120,39 +130,62 @@ def now() -> datetime:
 
 
 def roots(where: str = "1") -> str:
-    """WITH clause: `roots`, each archived flow correction's report (r_locality, r_type, r_event_id, r_at:
-    its own identity; root_id, root_at: the original its links lead to, or the earliest one named that is
-    not archived). A correction naming a correction joins that one's report: the walk follows the links
-    of the archived corrections `where` keeps."""
+    """WITH clause: `roots`, each archived correction's report (r_locality, r_type, r_entity, r_event_id,
+    r_at: its own identity; root_id, root_at: the original its links lead to, or the earliest one named
+    that is not archived). A correction naming a correction (of its type and entity) joins that one's
+    report: the walk follows the links of the archived corrections `where` keeps."""
     return (
-        "WITH RECURSIVE links AS (SELECT locality, type, event_id, occurred_at, supersedes_id, supersedes_at"
-        f" FROM {TABLE} FINAL WHERE entity = '' AND supersedes_id != '' AND {where}),"
-        " walk AS (SELECT locality, type, event_id, occurred_at, supersedes_id AS to_id, supersedes_at AS to_at,"
-        " 0 AS depth FROM links UNION ALL SELECT w.locality, w.type, w.event_id, w.occurred_at, l.supersedes_id,"
-        " l.supersedes_at, w.depth + 1 FROM walk AS w INNER JOIN links AS l ON l.locality = w.locality"
-        " AND l.type = w.type AND l.event_id = w.to_id AND l.occurred_at = w.to_at),"
-        " roots AS (SELECT locality AS r_locality, type AS r_type, event_id AS r_event_id, occurred_at AS r_at,"
-        " argMax(to_id, depth) AS root_id, argMax(to_at, depth) AS root_at FROM walk"
-        " GROUP BY locality, type, event_id, occurred_at)"
+        "WITH RECURSIVE links AS (SELECT locality, type, entity, event_id, occurred_at, supersedes_id,"
+        f" supersedes_at FROM {TABLE} FINAL WHERE supersedes_id != '' AND {where}),"
+        " walk AS (SELECT locality, type, entity, event_id, occurred_at, supersedes_id AS to_id,"
+        " supersedes_at AS to_at, 0 AS depth FROM links UNION ALL SELECT w.locality, w.type, w.entity,"
+        " w.event_id, w.occurred_at, l.supersedes_id, l.supersedes_at, w.depth + 1 FROM walk AS w"
+        " INNER JOIN links AS l ON l.locality = w.locality AND l.type = w.type AND l.entity = w.entity"
+        " AND l.event_id = w.to_id AND l.occurred_at = w.to_at),"
+        " roots AS (SELECT locality AS r_locality, type AS r_type, entity AS r_entity, event_id AS r_event_id,"
+        " occurred_at AS r_at, argMax(to_id, depth) AS root_id, argMax(to_at, depth) AS root_at FROM walk"
+        " GROUP BY locality, type, entity, event_id, occurred_at)"
     )
 
 
-# The archive joined with its corrections' roots; PLACED: where an event counts (its report's instant).
+# The archive joined with its corrections' roots; PLACED: where an event counts (its report's instant),
+# REPORT_ID: its report's original event_id.
 WITH_ROOTS = (
-    f"{TABLE} AS a FINAL LEFT JOIN roots ON a.locality = r_locality AND a.type = r_type"
+    f"{TABLE} AS a FINAL LEFT JOIN roots ON a.locality = r_locality AND a.type = r_type AND a.entity = r_entity"
     " AND a.event_id = r_event_id AND a.occurred_at = r_at"
 )
 PLACED = "if(supersedes_id = '', occurred_at, root_at)"
+STATES, FLOWS = "entity != ''", "entity = ''"
+REPORT_ID = "if(supersedes_id = '', event_id, root_id)"
+
+
+def reports(where: str = "1") -> str:
+    """A subquery: each report of the archive as one row (locality, province, entity ('' for a flow), `at`
+    and `original_id`: its original's instant and event_id, `void`, and the metrics of its latest event,
+    the one that counts), chains resolved (roots). `where` filters the archived events (a report's
+    events all occur at or after `at`); callers filter on `at`."""
+    latest = ", ".join(f"argMax({m}, (occurred_at, event_id)) AS x_{m}" for m in (*METRICS, "void"))
+    renamed = ", ".join(f"x_{m} AS {m}" for m in (*METRICS, "void"))
+    return (
+        f"{roots(where)} SELECT locality, province, entity, at, original_id, {renamed} FROM (SELECT locality,"
+        f" province, entity, {PLACED} AS at, {REPORT_ID} AS original_id, {latest} FROM {WITH_ROOTS}"
+        f" WHERE {where} GROUP BY locality, province, type, entity, original_id, at)"
+    )
+
+
+def current_states(where: str = "1", placed: str = "1") -> str:
+    """A subquery: each state entity's current report among the events `where` keeps and the reports
+    `placed` keeps (a condition on `at`, the original's instant): its latest by the original's instant
+    and event_id whose counted event is not void (locality, province, entity, its metrics)."""
+    latest = ", ".join(f"argMax({m}, (at, original_id)) AS y_{m}" for m in METRICS)
+    renamed = ", ".join(f"y_{m} AS {m}" for m in METRICS)
+    return (
+        f"SELECT locality, province, entity, {renamed} FROM (SELECT locality, province, entity, {latest}"
+        f" FROM ({reports(STATES + ' AND ' + where)}) WHERE void = 0 AND {placed} GROUP BY locality, province, entity)"
+    )
 
 
 def flow_reports(where: str = "1") -> str:
     """A subquery: each flow report of the archive as one row (locality, province, `at`: its original's
-    instant, and the metrics of its latest event, the one that counts), chains resolved (roots). `where`
-    filters the archived events (a report's events all occur at or after `at`); callers filter on `at`."""
-    latest = ", ".join(f"argMax({m}, (occurred_at, event_id)) AS x_{m}" for m in METRICS)
-    renamed = ", ".join(f"x_{m} AS {m}" for m in METRICS)
-    return (
-        f"{roots(where)} SELECT locality, province, at, {renamed} FROM (SELECT locality, province,"
-        f" {PLACED} AS at, {latest} FROM {WITH_ROOTS} WHERE entity = '' AND {where}"
-        " GROUP BY locality, province, type, if(supersedes_id = '', event_id, root_id), at)"
-    )
+    instant, and the metrics of its latest event, the one that counts); see reports."""
+    return f"SELECT * FROM ({reports(FLOWS + ' AND ' + where)})"

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from schemas.metrics import FLOW_METRICS, METRICS
-from sinks.warehouse.archive import FROM_MONTH, PLACED, WITH_ROOTS, flow_reports, roots
+from sinks.warehouse.archive import FROM_MONTH, PLACED, WITH_ROOTS, current_states, flow_reports, roots
 from sinks.warehouse.tables import ARCHIVE, PERIOD_ACTIONS, ROLLUP_DAY
 
 STATE_METRICS = tuple(m for m in METRICS if m not in FLOW_METRICS)  # a state entity's, in METRICS order
@@ -39,9 +39,8 @@ def _sums(prefix: str = "") -> str:
     return ", ".join(f"sum({prefix}{m}) AS {m}" for m in METRICS)
 
 
-_LATEST = ", ".join(f"argMax({m}, (occurred_at, event_id)) AS x_{m}" for m in METRICS)
 _PLAIN = ", ".join(f"{m} AS x_{m}" for m in METRICS)
-_STATE = ", ".join(f"argMax({m}, (occurred_at, event_id))" for m in STATE_METRICS)
+_UNTIL = "{until:DateTime64(6, 'UTC')}"
 # An approval's positions: ends[p + 1] is the first offset of partition p it does not cover; no ends: all rows.
 _COVERED = "(empty({ends:Array(Int64)}) OR toInt64(offset) < arrayElement({ends:Array(Int64)}, partition + 1))"
 _IN_PROVINCE = "(province = {province:String} OR {province:String} = '')"
@@ -49,19 +48,17 @@ _CUMULATIVE = ", ".join(f"sum({m}) OVER (PARTITION BY code ORDER BY day) AS {m}"
 
 
 def _recount(where: str) -> str:
-    """Each locality's figures from the archive up to until, of the rows `where` keeps: argMax per state
-    entity, a flow per report (its latest event, in its original's place). One text for the recount and
-    a period's figures, so they count alike."""
+    """Each locality's figures from the archive up to until, of the rows `where` keeps: each state entity's
+    current report, each flow report (its latest event, in its original's place). One text for the
+    recount and a period's figures, so they count alike."""
     return f"""
         SELECT locality, {_sums('x_')} FROM (
-            SELECT locality, {_LATEST}
-            FROM {ARCHIVE} FINAL
-            WHERE entity != '' AND occurred_at <= {{until:DateTime64(6, 'UTC')}} AND {where}
-            GROUP BY locality, entity
+            SELECT locality, {_PLAIN}
+            FROM ({current_states(where, f'at <= {_UNTIL}')})
             UNION ALL
             SELECT locality, {_PLAIN}
             FROM ({flow_reports(where)})
-            WHERE at <= {{until:DateTime64(6, 'UTC')}}
+            WHERE at <= {_UNTIL}
         ) GROUP BY locality
         """
 
@@ -94,14 +91,14 @@ NAMED: dict[str, Named] = {
         {"scopes": "texts"},
     ),
     "latest_states": Named(
-        "each entity's latest state metrics (argMax over occurred_at, event_id)",
-        f"SELECT locality, entity, [{_STATE}] AS contribution FROM {ARCHIVE} FINAL"
-        " WHERE entity != '' GROUP BY locality, entity",
+        "each entity's current state metrics (its latest report that is not void)",
+        f"SELECT locality, entity, [{', '.join(STATE_METRICS)}] AS contribution FROM ({current_states()})",
         {},
     ),
     "entity_history": Named(
-        "every archived event of one entity of one locality, in event-time order",
-        f"SELECT event_id, type, occurred_at, received_at, payload, map, sent_locality FROM {ARCHIVE} FINAL"
+        "every archived event of one entity of one locality (corrections too), in event-time order",
+        "SELECT event_id, type, occurred_at, received_at, payload, void, supersedes_id, supersedes_at, map,"
+        f" sent_locality, sent_via FROM {ARCHIVE} FINAL"
         " WHERE locality = {locality:String} AND entity = {entity:String} ORDER BY occurred_at, event_id",
         {"locality": "text", "entity": "text"},
     ),

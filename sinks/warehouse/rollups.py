@@ -2,21 +2,24 @@
 
 Tables (sinks/warehouse/sql/0005_incremental_rollups.sql, 0007_counted_by_hour.sql):
 - p06.counted: one row per event that counts, with its contribution c_* and its delta d_* (a flow:
-  its contribution; a state event: its contribution minus its entity's previous version's). The
-  first copy of an event counts (the archive's rule), so a later copy is never written here.
+  its contribution; a state report: its value minus its entity's value before it). The first copy of
+  an event counts (the archive's rule), so a later copy is never written here. A report's events are
+  in its original's hour, and only its latest (the one that counts) has a delta.
   Ordered by hour first: a batch reads the hours it touches.
 - p06.identities: the hour of each counted event, by identity (point reads): finds an event's first
   copy, which may carry another hour of the same day than a later copy.
-- p06.heads: each state entity's newest version and its contribution: a new event's predecessor
-  without reading the entity's history.
+- p06.heads: each state entity's newest report (its original's instant and event_id) and its value
+  (the sum of its rows' deltas): a new report's predecessor without reading the entity's history.
 - rollup_hour / rollup_day: per bucket (a UTC hour; a day of the country's calendar, P06_TIMEZONE, made of
   whole UTC hours), the sum of the deltas in it. A bucket is rewritten whole,
   never incremented (ReplacingMergeTree(rev) + FINAL), so a replayed batch writes the same values.
 
-A batch places its state events in their entities' chains: a new event's delta is taken against its
-predecessor, and a late event also rewrites its successor's delta. It reads only the batch's events,
-its entities' heads, the stored versions of the entities whose head is not older than the batch
-(late events, copies), and the hours it touched, so its cost does not grow with the archive.
+A batch places its state events in their entities' chains of reports, ordered by their originals: a
+report's value is its latest event's contribution (a void one: the value before it), its delta the
+change from the report before, and a late event or a correction also rewrites its successor's delta.
+It reads only the batch's events, its entities' heads, the stored rows of the entities whose head is
+not older than the batch (late events, corrections, copies), and the hours it touched, so its cost does
+not grow with the archive.
 
 This module plans a batch and writes each table; the order of those writes, which makes a write cut at
 any statement safe to repeat, is the sink's protocol in sinks/ingest/checkpoint.py. `repair` (run by
@@ -31,12 +34,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from itertools import groupby
 from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
 from schemas.calendar import Calendar, calendar
-from schemas.metrics import METRICS
+from schemas.metrics import FLOW_TYPES, METRICS
 from schemas.registry import registry
 from sinks.warehouse.archive import COLUMNS, Columns
 from sinks.warehouse.tables import BATCH, COUNTED, HEADS, IDENTITIES
@@ -89,8 +93,10 @@ class Row:
     partition: int
     offset: int
     c: Vector
-    report: str = ""  # a flow's report (schemas.metrics.report_key): placed in its original's hour
-    own: str = ""  # a flow correction's own key, by which a correction naming it names it (a chain)
+    # Its report (schemas.metrics.report_key), placed in its original's hour: a flow's always, a state's
+    # when it is a correction (an original state event is its own report); MOVED: a row that left its hour.
+    report: str = ""
+    own: str = ""  # a correction's own key, by which a correction naming it names it (a chain)
     d: Vector = ZERO
     stored: bool = field(default=False, compare=False)  # already in p06.counted
 
@@ -101,6 +107,11 @@ class Row:
     @property
     def version(self) -> tuple[datetime, str]:
         return self.occurred_at, self.event_id
+
+    @property
+    def position(self) -> tuple[datetime, str]:
+        """Where a state row lies in its entity's chain: its report's original (instant, event_id)."""
+        return (_instant(self.report), _named_id(self.report)) if self.report else self.version
 
     @property
     def key(self) -> str:
@@ -135,21 +146,39 @@ def _minus(a: Vector, b: Vector) -> Vector:
     return tuple(map(operator.sub, a, b))
 
 
+MOVED = "-"  # the report of a row left behind in its old hour when its event joined a chain: counts nothing
+
+
 def _report(raw: tuple, at: datetime) -> tuple[str, datetime]:
-    """A flow's report key and instant as it names them (its original's; its own when it corrects
+    """A report key and instant as the event names them (its original's; its own when it corrects
     nothing); the key is schemas.metrics.report_key's, which the live worker uses. A chain resolves
     further (_resolve)."""
     named_id = raw[_FIELD["supersedes_id"]]
     original = raw[_FIELD["supersedes_at"]].astimezone(UTC) if named_id else at
-    return _key(raw[_FIELD["type"]], named_id or raw[_FIELD["event_id"]], original), original
+    return _key(_kind(raw), named_id or raw[_FIELD["event_id"]], original), original
 
 
-def _key(type_: str, event_id: str, at: datetime) -> str:
-    return f"{type_}|{event_id}|{(at - _EPOCH) // timedelta(microseconds=1)}"
+def _kind(raw: tuple) -> str:
+    """What a report is of: a flow's type, a state's entity (schemas.metrics.report_key)."""
+    return raw[_FIELD["entity"]] or raw[_FIELD["type"]]
+
+
+def _key(kind: str, event_id: str, at: datetime) -> str:
+    return f"{kind}|{event_id}|{(at - _EPOCH) // timedelta(microseconds=1)}"
+
+
+def _kind_of(key: str) -> str:
+    """A key's kind: a flow's type, a state's entity."""
+    return key.split("|", 1)[0]
 
 
 def _instant(key: str) -> datetime:
     return _EPOCH + timedelta(microseconds=int(key.rsplit("|", 1)[1]))
+
+
+def _named_id(key: str) -> str:
+    """The event_id a key names (which may itself hold "|")."""
+    return key[len(_kind_of(key)) + 1 :].rsplit("|", 1)[0]
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -157,8 +186,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 def _from_batch(raw: tuple) -> Row:
     at = raw[_FIELD["occurred_at"]].astimezone(UTC)
-    entity = raw[_FIELD["entity"]]
-    report, placed = ("", at) if entity else _report(raw, at)
+    entity, correction = raw[_FIELD["entity"]], bool(raw[_FIELD["supersedes_id"]])
+    report, placed = ("", at) if entity and not correction else _report(raw, at)
     return Row(
         day=at.date(),
         locality=raw[_FIELD["locality"]],
@@ -173,7 +202,7 @@ def _from_batch(raw: tuple) -> Row:
         offset=raw[_FIELD["offset"]],
         c=raw[_METRICS_AT],
         report=report,
-        own=_key(raw[_FIELD["type"]], raw[_FIELD["event_id"]], at) if raw[_FIELD["supersedes_id"]] else "",
+        own=_key(_kind(raw), raw[_FIELD["event_id"]], at) if correction else "",
     )
 
 
@@ -242,7 +271,7 @@ def _stored(client: Client) -> dict[tuple, Row]:
 
 
 def _chains(client: Client, since: dict[tuple[str, str], tuple[datetime, str]]) -> dict[tuple[str, str], list[Row]]:
-    """The stored versions of these entities, each from the given version on."""
+    """The stored rows of these entities, each from the given position on (not those MOVED)."""
     if not since:
         return {}
     first_hour = min(at for at, _ in since.values()).replace(minute=0, second=0, microsecond=0)
@@ -254,12 +283,12 @@ def _chains(client: Client, since: dict[tuple[str, str], tuple[datetime, str]]) 
     chains: dict[tuple[str, str], list[Row]] = defaultdict(list)
     for row in map(_from_counted, found):
         key = (row.locality, row.entity)
-        if row.version >= since[key]:
+        if row.report != MOVED and row.position >= since[key]:
             chains[key].append(row)
     return chains
 
 
-Head = tuple[tuple[datetime, str], Vector]  # (version, contribution)
+Head = tuple[tuple[datetime, str], Vector]  # (the newest report's position, the entity's value)
 
 
 def _heads(client: Client) -> dict[tuple[str, str], Head]:
@@ -297,16 +326,17 @@ def plan(client: Client, columns: Columns) -> Plan:
         if r.identity not in stored
         or (stored[r.identity].partition, stored[r.identity].offset) == (r.partition, r.offset)
     ]
-    states = [r for r in batch if r.entity]
     for r in batch:
         out.buckets.add(r.bucket)  # a replayed batch rewrites its buckets even when its rows are stored
+    joined = _resolve(client, batch, out) if any(r.own and not r.stored for r in batch) else []
     flows = [r for r in batch if not r.entity]
     if flows:
-        joined = _resolve(client, flows, out) if any(r.own and not r.stored for r in flows) else []
         # A correction's report, and a stored row's (a batch applied again): its report as resolved then,
         # which _corrected, looking up the report each event names, misses when that was a chain's link.
-        wanted = _corrected(client) | {(r.locality, r.report) for r in flows if r.own or r.stored} | set(joined)
+        wanted = _corrected(client) | {(r.locality, r.report) for r in flows if r.own or r.stored}
+        wanted |= {(locality, key) for locality, key in joined if _kind_of(key) in FLOW_TYPES}
         _place_flows(flows, _reports(client, wanted) if wanted else {}, out)
+    states = [r for r in batch if r.entity]
     if states:
         heads = _heads(client)
         by_entity: dict[tuple[str, str], list[Row]] = defaultdict(list)
@@ -314,8 +344,11 @@ def plan(client: Client, columns: Columns) -> Plan:
             by_entity[(r.locality, r.entity)].append(r)
         chains = _chains(client, _behind_heads(by_entity, heads))
         for key, mine in by_entity.items():
-            merged = sorted(chains.get(key, []) + [r for r in mine if not r.stored], key=lambda r: r.version)
-            _place(mine, merged, _outside_previous(merged, heads.get(key)), heads.get(key), out)
+            stored_rows = chains.get(key, [])
+            # A row moving into a chain's report replaces its stored row (left behind as MOVED).
+            rows = {r.identity: r for r in stored_rows} | {r.identity: r for r in mine if not r.stored}
+            merged = sorted(rows.values(), key=lambda r: (r.position, r.version))
+            _place(mine, merged, _outside_previous(stored_rows, heads.get(key)), out)
     return out
 
 
@@ -346,13 +379,13 @@ def _reports(client: Client, wanted: set[tuple[str, str]]) -> dict[str, list[Row
     return reports
 
 
-def _resolve(client: Client, flows: list[Row], out: Plan) -> list[tuple[str, str]]:
+def _resolve(client: Client, batch: list[Row], out: Plan) -> list[tuple[str, str]]:
     """Chains: a correction naming a correction joins that one's report. Each new correction's report
     becomes the root its links lead to (the batch's, and the stored rows': a stored correction's report
     is its root), and the rows that named one of them before it arrived (in its own hour, as their
-    report) move into its report: a zero row stays in the old hour. Returns the (locality, report)
-    pairs the batch now joins."""
-    new = [r for r in flows if r.own and not r.stored]
+    report) move into its report (appended to `batch`): a MOVED row with no delta stays in the old hour.
+    Returns the (locality, report) pairs the batch now joins."""
+    new = [r for r in batch if r.own and not r.stored]
     links = {(r.locality, r.own): r.report for r in new}
     asked: set[tuple[str, str]] = set()
     while todo := {(r.locality, _root(links, r.locality, r.report)) for r in new} - asked:
@@ -364,12 +397,12 @@ def _resolve(client: Client, flows: list[Row], out: Plan) -> list[tuple[str, str
         r.hour = _instant(r.report).replace(minute=0, second=0, microsecond=0)
         joined.add((r.locality, r.report))
     for orphan in _orphans(client, new):
-        out.rows.append(replace(orphan, report="", d=ZERO))  # its old place: counts nothing
+        out.rows.append(replace(orphan, report=MOVED, d=ZERO))  # its old place: counts nothing
         out.buckets.add(orphan.bucket)
         root = _root(links, orphan.locality, orphan.report)
         hour = _instant(root).replace(minute=0, second=0, microsecond=0)
-        own = _key(orphan.report.split("|", 1)[0], orphan.event_id, orphan.occurred_at)
-        flows.append(replace(orphan, report=root, hour=hour, stored=False, d=ZERO, own=own))
+        own = _key(_kind_of(orphan.report), orphan.event_id, orphan.occurred_at)
+        batch.append(replace(orphan, report=root, hour=hour, stored=False, d=ZERO, own=own))
         joined.add((orphan.locality, root))
     return sorted(joined)
 
@@ -381,12 +414,12 @@ def _root(links: dict[tuple[str, str], str], locality: str, key: str) -> str:
 
 
 def _stored_links(client: Client, keys: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
-    """For each (locality, key) naming a stored flow event of that type and instant, the report it is in."""
-    wanted = {(loc, k.split("|", 2)[1], _instant(k)): (loc, k) for loc, k in keys}
+    """For each (locality, key) naming a stored correction of that kind and instant, the report it is in."""
+    wanted = {(loc, _named_id(k), _instant(k)): (loc, k) for loc, k in keys}
     found = client.query(
         f"SELECT locality, event_id, occurred_at, report FROM {COUNTED} FINAL"
-        f" WHERE hour IN (SELECT hour FROM {IDENTITIES} WHERE key IN {{ids:Array(String)}}) AND entity = ''"
-        " AND (locality, event_id) IN {pairs:Array(Tuple(String, String))} AND report != ''",
+        f" WHERE hour IN (SELECT hour FROM {IDENTITIES} WHERE key IN {{ids:Array(String)}})"
+        f" AND (locality, event_id) IN {{pairs:Array(Tuple(String, String))}} AND report NOT IN ('', '{MOVED}')",
         parameters={
             "ids": [f"{at.date().isoformat()}|{loc}|{event_id}" for loc, event_id, at in wanted],
             "pairs": sorted({(loc, event_id) for loc, event_id, _ in wanted}),
@@ -395,8 +428,8 @@ def _stored_links(client: Client, keys: set[tuple[str, str]]) -> dict[tuple[str,
     links = {}
     for locality, event_id, at, report in found:
         key = wanted.get((locality, event_id, _utc(at)))
-        if key is not None and report.split("|", 1)[0] == key[1].split("|", 1)[0] and report != key[1]:
-            links[key] = report  # of its type and instant: a correction, in its root's report
+        if key is not None and _kind_of(report) == _kind_of(key[1]) and report != key[1]:
+            links[key] = report  # of its kind and instant: a correction, in its root's report
     return links
 
 
@@ -404,7 +437,7 @@ def _orphans(client: Client, corrections: list[Row]) -> list[Row]:
     """Stored rows whose report is one of these corrections' own keys: they named it before it arrived."""
     found = client.query(
         f"SELECT {', '.join(COUNTED_COLUMNS[:-1])} FROM {COUNTED} FINAL WHERE hour IN {{hours:Array(DateTime('UTC'))}}"
-        " AND entity = '' AND (locality, report) IN {pairs:Array(Tuple(String, String))}",
+        " AND (locality, report) IN {pairs:Array(Tuple(String, String))}",
         parameters={
             "hours": sorted({_instant(r.own).replace(minute=0, second=0, microsecond=0) for r in corrections}),
             "pairs": sorted({(r.locality, r.own) for r in corrections}),
@@ -434,12 +467,12 @@ def _place_flows(flows: list[Row], stored: dict[str, list[Row]], out: Plan) -> N
 def _behind_heads(
     by_entity: dict[tuple[str, str], list[Row]], heads: dict[tuple[str, str], Head]
 ) -> dict[tuple[str, str], tuple[datetime, str]]:
-    """The entities whose stored versions a batch must read, and from which version: those with a
-    version in the batch already stored (a copy, a batch read again) or not newer than their head (a
-    late event). The others only follow their head, which is their predecessor (see repair)."""
+    """The entities whose stored rows a batch must read, and from which position: those with a row in
+    the batch already stored (a copy, a batch read again) or not after their head (a late event, a
+    correction). The others only follow their head, which is their predecessor (see repair)."""
     since = {}
     for key, mine in by_entity.items():
-        earliest = min(r.version for r in mine)
+        earliest = min(r.position for r in mine)
         if any(r.stored for r in mine) or (key in heads and heads[key][0] >= earliest):
             since[key] = earliest
     return since
@@ -449,36 +482,39 @@ def _province_of(locality: str) -> str:
     return registry().localities[locality].province
 
 
-def _place(mine: list[Row], merged: list[Row], previous: Vector, head: Head | None, out: Plan) -> None:
-    """One entity: new versions get their delta, the stored version after each gets its delta again."""
+def _place(mine: list[Row], merged: list[Row], previous: Vector, out: Plan) -> None:
+    """One entity's reports in order: the latest event of each counts, with the change from the value
+    before it (a void one changes nothing); the others' delta is zero. Rows whose delta changes are
+    written, and the entity's head with its newest report and value."""
     mine_ids = {r.identity for r in mine}
     after_mine, written = False, False
-    for row in merged:
-        if after_mine:
-            out.buckets.add(row.bucket)  # a late event's successor (or one a failed write may have left)
-        if not row.stored or _minus(row.c, row.d) != previous:
-            row.d = _minus(row.c, previous)
-            out.rows.append(row)
-            out.buckets.add(row.bucket)
-            written = True
-        after_mine = row.identity in mine_ids
-        previous = row.c
+    for _, rows in groupby(merged, key=lambda r: r.position):
+        report = list(rows)
+        counted = max(report, key=lambda r: r.version)
+        value = previous if counted.c == ZERO else counted.c  # a state's contribution is never zero: void
+        for row in report:
+            if after_mine:
+                out.buckets.add(row.bucket)  # a late report's successor (or one a failed write may have left)
+            wanted = _minus(value, previous) if row is counted else ZERO
+            if not row.stored or row.d != wanted:
+                row.d = wanted
+                out.rows.append(row)
+                out.buckets.add(row.bucket)
+                written = True
+        after_mine = any(row.identity in mine_ids for row in report)
+        previous = value
     newest = merged[-1]
     if written:  # rewritten even when unchanged: heads then hold the rev of every write (see repair)
-        out.heads[(newest.locality, newest.entity)] = (
-            (newest.version, newest.c) if head is None or newest.version > head[0] else head
-        )
+        out.heads[(newest.locality, newest.entity)] = (newest.position, previous)
 
 
-def _outside_previous(merged: list[Row], head: Head | None) -> Vector:
-    """The contribution of the version just before `merged` (the chain from the batch's earliest day).
-
-    A stored row keeps its predecessor's contribution as c - d, so the first stored row of `merged`
-    tells it. With none, the entity's newest version is older than the window: its head."""
-    first_stored = next((r for r in merged if r.stored), None)
-    if first_stored is not None:
-        return _minus(first_stored.c, first_stored.d)
-    return ZERO if head is None else head[1]
+def _outside_previous(stored_rows: list[Row], head: Head | None) -> Vector:
+    """The entity's value just before the batch's earliest position: its head's value, the sum of all its
+    rows' deltas, less those of its stored rows from that position on (_chains)."""
+    value = ZERO if head is None else head[1]
+    for row in stored_rows:
+        value = _minus(value, row.d)
+    return value
 
 
 def repair(client: Client) -> None:
@@ -492,14 +528,22 @@ def repair(client: Client) -> None:
         client.query(f"SELECT count() FROM {COUNTED} WHERE entity != '' AND rev > {newest_head}").result_rows[0][0]
     ):
         return
-    latest = ", ".join(f"argMax(c_{m}, v)" for m in METRICS)
+    values = ", ".join(f"sum(d_{m})" for m in METRICS)
     client.command(
-        f"INSERT INTO {HEADS} SELECT locality, entity, max(occurred_at), argMax(event_id, v), {latest}, {{rev:UInt64}}"
-        f" FROM (SELECT *, (occurred_at, event_id) AS v FROM {COUNTED} FINAL WHERE entity != ''"
+        f"INSERT INTO {HEADS} SELECT locality, entity, max(p).1, max(p).2, {values}, {{rev:UInt64}}"
+        f" FROM (SELECT *, {_POSITION} AS p FROM {COUNTED} FINAL WHERE entity != '' AND report != '{MOVED}'"
         f" AND (locality, entity) IN (SELECT locality, entity FROM {COUNTED} WHERE rev > {newest_head}))"
         " GROUP BY locality, entity",
         parameters={"rev": next_rev()},
     )
+
+
+# Row.position in SQL: a correction's report key "<entity>|<event_id>|<µs>" names it.
+_PARTS = "splitByChar('|', report)"
+_POSITION = (
+    f"if(report = '', (occurred_at, event_id), (fromUnixTimestamp64Micro(toInt64({_PARTS}[-1]), 'UTC'),"
+    f" arrayStringConcat(arraySlice({_PARTS}, 2, length({_PARTS}) - 2), '|')))"
+)
 
 
 def write_identities(client: Client, new: list[Row]) -> None:

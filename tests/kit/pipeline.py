@@ -64,7 +64,7 @@ def seeded_events(seed: int, count: int, provinces: int = 3, wards_per_province:
             provinces=provinces,
             wards_per_province=wards_per_province,
             tie_share=0.05,
-            correction_share=0.1,  # flow counts corrected by events naming them (issue 24)
+            correction_share=0.1,  # events corrected by events naming them (issue 24), flows and states
         )
     )
 

@@ -35,7 +35,7 @@ def make_events(seed: int, n: int, provinces: int = 3) -> list[dict]:
             provinces=provinces,
             wards_per_province=4,
             tie_share=0.04,
-            correction_share=0.1,  # flow counts corrected by events naming them (issue 24)
+            correction_share=0.1,  # events corrected by events naming them (issue 24), flows and states
         )
     )
 
