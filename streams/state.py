@@ -374,9 +374,8 @@ class LocalityState:
         for day_key, held in self.days.items():  # first: a cut before the records counting them writes them again
             if held.fresh:
                 yield self._chunk_key(day_key, held.chunks), held.fresh
-                if held.originals is not None:
-                    held.originals |= held.fresh
-                held.chunks, held.fresh = held.chunks + 1, {}
+                # Not kept in memory: read again from the chunks if a correction needs them (rare).
+                held.chunks, held.fresh, held.originals = held.chunks + 1, {}, None
         days = {key.rsplit("/d/", 1)[1] for key in self._dirty if key != self.locality}
         redo = {day: self.days[day].to_record() for day in sorted(days)}
         yield self.locality, self._record() | ({"redo": redo} if redo else {})
