@@ -381,10 +381,11 @@ def test_an_event_id_sent_again_with_other_content_counts_its_first_copy_live_an
     first in the log counts, live and in the warehouse; the worker sends the others to the DLQ."""
     events = seeded_events(seed=23, count=400)
     rng = random.Random(23)
-    conflicting = [_other_content(e) for e in rng.sample(events, 30)]
+    whole = [e for e in events if not e.get("void")]  # a void correction has no figures to change
+    conflicting = [_other_content(e) for e in rng.sample(whole, 30)]
     later = lambda e: (datetime.fromisoformat(e["occurred_at"]) + timedelta(days=10)).isoformat()  # noqa: E731
     next_day = [
-        dict(_other_content(e), occurred_at=later(e)) for e in rng.sample(events, 10)
+        dict(_other_content(e), occurred_at=later(e)) for e in rng.sample(whole, 10)
     ]  # the same ids: other events
     worker, sink = pipeline.worker(), pipeline.sink()
     publish(pipeline.settings, as_messages(events, seed=23, max_batch=1))
