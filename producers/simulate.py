@@ -30,6 +30,7 @@ from typing import Any
 import orjson
 
 from schemas import registry
+from schemas.events import EVENT_TYPES
 
 VIETNAM = timezone(timedelta(hours=7))
 DEFAULT_START = datetime(2026, 1, 1, 8, 0, tzinfo=VIETNAM)
@@ -41,7 +42,6 @@ RESEND_WINDOW = 1000  # a resent event is one of the last this many
 MEAN_SESSION_GAP_S = 2.0
 CORRECTED_AFTER_S = (300, 3600)  # an event is corrected this many seconds after it occurred
 VOID_SHARE = 0.2  # of the corrections: the event was sent in error, it counts nothing
-ENTITY_FIELDS = {"task.status": "task_id", "village.status": "village_id", "security.assessment": "system_id"}
 # As senders stamp: most in Vietnam (+07:00), some in UTC, a few elsewhere (a half-hour zone, a
 # negative one). A zone that is dropped instead of converted shifts a +07:00 event seven hours.
 SENDER_ZONES = (*[VIETNAM] * 7, UTC, timezone(timedelta(hours=-5)), timezone(timedelta(hours=5, minutes=30)))
@@ -161,7 +161,7 @@ def _correction(rng: random.Random, event: Event, moment: datetime, number: int)
         "occurred_at": stamp(at, number),
         "supersedes": {"event_id": event["event_id"], "occurred_at": event["occurred_at"]},
     }
-    entity_field = ENTITY_FIELDS.get(event["type"])
+    entity_field = EVENT_TYPES[event["type"]].entity_field
     if rng.random() < VOID_SHARE:
         entity = {"payload": {entity_field: event["payload"][entity_field]}} if entity_field else {}
         return {**correction, "void": True, **entity}

@@ -158,11 +158,20 @@ class _Envelope(_Strict):
     @model_serializer(mode="wrap")
     def _without_void_payload(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         dumped: dict[str, Any] = handler(self)
-        if self.void and self.entity_field is None:
-            dumped.pop("payload", None)  # on the wire as sent: void, no payload
-        elif self.void:
-            dumped["payload"] = {self.entity_field: dumped["payload"][self.entity_field]}  # a state's: its entity
+        if self.void:  # on the wire as sent: void, no payload (a state's: its entity alone)
+            sent = self.payload_as_sent()
+            if sent is None:
+                dumped.pop("payload", None)
+            else:
+                dumped["payload"] = sent
         return dumped
+
+    def payload_as_sent(self) -> dict[str, Any] | None:
+        """The payload as the sender wrote it: a void correction's is none, or a state's entity alone."""
+        payload: dict[str, Any] = self.payload.model_dump(mode="json")  # type: ignore[attr-defined]
+        if not self.void:
+            return payload
+        return {self.entity_field: payload[self.entity_field]} if self.entity_field else None
 
     @model_validator(mode="after")
     def _correction_rules(self) -> _Envelope:

@@ -8,7 +8,6 @@ the one with the lowest offset in the locality's home partition (sinks/warehouse
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 import orjson
 from clickhouse_connect.driver.client import Client
@@ -87,7 +86,7 @@ class Columns:
                 place.area or "",
                 entity_of(event) or "",
                 event.occurred_at,
-                orjson.dumps(_payload_as_sent(event)).decode(),
+                orjson.dumps(event.payload_as_sent() or {}).decode(),
                 *contribution(event),
                 topic,
                 partition,
@@ -102,15 +101,6 @@ class Columns:
                 sent_via or topic,
             )
         )
-
-
-def _payload_as_sent(event: Event) -> dict[str, Any]:
-    """The payload as the sender wrote it: a void correction's is none, or a state's entity alone."""
-    payload: dict[str, Any] = event.payload.model_dump(mode="json")
-    if not event.void:
-        return payload
-    field = event.entity_field
-    return {field: payload[field]} if field else {}
 
 
 def insert(client: Client, columns: Columns, token: str) -> None:

@@ -40,7 +40,7 @@ from typing import Any
 from clickhouse_connect.driver.client import Client
 
 from schemas.calendar import Calendar, calendar
-from schemas.metrics import FLOW_TYPES, METRICS
+from schemas.metrics import FLOW_TYPES, METRICS, key_parts
 from schemas.registry import registry
 from sinks.warehouse.archive import COLUMNS, Columns
 from sinks.warehouse.tables import BATCH, COUNTED, HEADS, IDENTITIES
@@ -169,7 +169,7 @@ def _key(kind: str, event_id: str, at: datetime) -> str:
 
 def _kind_of(key: str) -> str:
     """A key's kind: a flow's type, a state's entity."""
-    return key.split("|", 1)[0]
+    return key_parts(key)[0]
 
 
 def _instant(key: str) -> datetime:
@@ -178,7 +178,7 @@ def _instant(key: str) -> datetime:
 
 def _named_id(key: str) -> str:
     """The event_id a key names (which may itself hold "|")."""
-    return key[len(_kind_of(key)) + 1 :].rsplit("|", 1)[0]
+    return key_parts(key)[1][1]
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
