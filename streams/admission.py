@@ -44,6 +44,7 @@ from .stall import StallWatch
 log = logging.getLogger("p06.admission")
 STALL_CHECK_EVERY_S = 5.0
 OFFSETS_TIMEOUT_MS = 10_000
+STOP_GRACE_S = 8.0  # within the 15 s `p06 up` and the tests give a process after SIGTERM
 PRODUCER_OPTIONS = dict(
     acks="all", enable_idempotence=True, compression_type="lz4", linger_ms=2, max_request_size=MAX_VALUE_BYTES
 )
@@ -253,14 +254,27 @@ def run_until_stopped(settings: Settings) -> None:
         signal.signal(signum, lambda *_: stop.set())
     stage = Admission(settings)
     serve_metrics(settings, admission_registry(stage))
-    worker = threading.Thread(target=stage.run, args=(stop,), name="admission")
+    # a daemon: its clients' close may wait on a broker that is gone (`p06 up` after `p06 stack down`); the
+    # exit does not wait for it past STOP_GRACE_S, and what it moved since its last commit moves again
+    worker = threading.Thread(target=stage.run, args=(stop,), name="admission", daemon=True)
     worker.start()
-    while worker.is_alive():
-        worker.join(timeout=60)
-        log.info(
-            "admission: %d events on to %s, %d to %s",
-            stage.admitted,
-            settings.events_topic,
-            stage.rejected,
-            settings.dlq_topic,
-        )
+    logged = time.monotonic()
+    while worker.is_alive() and not stop.is_set():
+        worker.join(timeout=0.5)
+        if time.monotonic() - logged >= 60:
+            _log_totals(stage, settings)
+            logged = time.monotonic()
+    worker.join(timeout=STOP_GRACE_S)
+    if worker.is_alive():
+        log.warning("admission: its Kafka clients did not close in %.0f s (is the broker away?); exiting", STOP_GRACE_S)
+    _log_totals(stage, settings)
+
+
+def _log_totals(stage: Admission, settings: Settings) -> None:
+    log.info(
+        "admission: %d events on to %s, %d to %s",
+        stage.admitted,
+        settings.events_topic,
+        stage.rejected,
+        settings.dlq_topic,
+    )
