@@ -44,7 +44,9 @@ from .stall import StallWatch
 log = logging.getLogger("p06.admission")
 STALL_CHECK_EVERY_S = 5.0
 OFFSETS_TIMEOUT_MS = 10_000
-STOP_GRACE_S = 8.0  # within the 15 s `p06 up` and the tests give a process after SIGTERM
+# how long a stop waits for the stage's clients to close: within the grace `p06 up` gives a process after
+# SIGTERM (streams.cli.STOP_GRACE_S, 15 s) and compose's default (10 s)
+CLOSE_WAIT_S = 8.0
 PRODUCER_OPTIONS = dict(
     acks="all", enable_idempotence=True, compression_type="lz4", linger_ms=2, max_request_size=MAX_VALUE_BYTES
 )
@@ -255,7 +257,7 @@ def run_until_stopped(settings: Settings) -> None:
     stage = Admission(settings)
     serve_metrics(settings, admission_registry(stage))
     # a daemon: its clients' close may wait on a broker that is gone (`p06 up` after `p06 stack down`); the
-    # exit does not wait for it past STOP_GRACE_S, and what it moved since its last commit moves again
+    # exit does not wait for it past CLOSE_WAIT_S, and what it moved since its last commit moves again
     worker = threading.Thread(target=stage.run, args=(stop,), name="admission", daemon=True)
     worker.start()
     logged = time.monotonic()
@@ -264,9 +266,9 @@ def run_until_stopped(settings: Settings) -> None:
         if time.monotonic() - logged >= 60:
             _log_totals(stage, settings)
             logged = time.monotonic()
-    worker.join(timeout=STOP_GRACE_S)
+    worker.join(timeout=CLOSE_WAIT_S)
     if worker.is_alive():
-        log.warning("admission: its Kafka clients did not close in %.0f s (is the broker away?); exiting", STOP_GRACE_S)
+        log.warning("admission: its Kafka clients did not close in %.0f s (is the broker away?); exiting", CLOSE_WAIT_S)
     _log_totals(stage, settings)
 
 

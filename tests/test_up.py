@@ -21,6 +21,7 @@ import pytest
 from kit.pipeline import figures_of
 from kit.producers_support import topic_events
 
+from schemas.metrics import FLOW_TYPES
 from schemas.registry import registry
 from sinks.checks.recount import end_of, recount
 from stack import broker as local_broker
@@ -143,8 +144,7 @@ def _approve_then_late_and_corrected(env: dict[str, str], tmp_path: Path) -> Non
 def _a_simulated_correction_shows_its_province_sender(env: dict[str, str], cwd: Path, events: list[dict]) -> None:
     """The simulator sends as each province's senders (--as-provinces): history names the province (of a flow
     report: `p06 history LOCALITY/report:ID` shows those; the simulator corrects states too)."""
-    flows = ("eid.activations", "service.dossiers")
-    fix = next(e for e in events if e.get("supersedes") and e["type"] in flows and e["event_id"] != "up-fix")
+    fix = next(e for e in events if e.get("supersedes") and e["type"] in FLOW_TYPES and e["event_id"] != "up-fix")
     done = _p06(env, cwd, "history", f"{fix['locality']}/report:{fix['supersedes']['event_id']}", "--json")
     shown = [e for r in json.loads(done.stdout)["reports"] for e in r["events"]]
     province = registry().localities[fix["locality"]].province
